@@ -1,0 +1,205 @@
+//! The wire types of a Saifu checkout (OAuth 2.0 with PAR, PKCE and rich authorization
+//! details of type `payment`), shared by the wallet and by merchants' code.
+
+use serde::{Deserialize, Serialize};
+
+/// `authorization_details` type for payments.
+pub const PAYMENT_TYPE: &str = "payment";
+
+/// An amount as it travels: ISO 4217 currency and a decimal string in major units with exactly
+/// the currency's minor digits (JPY `"12800"`, USD `"12.50"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amount {
+    pub currency: String,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub name: String,
+    pub quantity: u32,
+    /// Price of one unit, in the payment's currency, formatted like `Amount::amount`.
+    pub unit_amount: String,
+}
+
+/// One entry of `authorization_details` (RFC 9396) of type `payment`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentDetails {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub instructed_amount: Amount,
+    pub order_reference: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+    /// Points the shopper redeemed at consent; only in granted details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_redeemed: Option<i64>,
+}
+
+impl PaymentDetails {
+    pub fn new(currency: &str, amount: &str, order_reference: &str) -> Self {
+        Self {
+            type_: PAYMENT_TYPE.into(),
+            instructed_amount: Amount {
+                currency: currency.into(),
+                amount: amount.into(),
+            },
+            order_reference: order_reference.into(),
+            line_items: Vec::new(),
+            points_redeemed: None,
+        }
+    }
+
+    pub fn with_item(mut self, name: &str, quantity: u32, unit_amount: &str) -> Self {
+        self.line_items.push(LineItem {
+            name: name.into(),
+            quantity,
+            unit_amount: unit_amount.into(),
+        });
+        self
+    }
+}
+
+/// `201` answer of the pushed authorization request endpoint (RFC 9126).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParResponse {
+    pub request_uri: String,
+    pub expires_in: u64,
+}
+
+/// Answer of the token endpoint: the payment grant is the `access_token`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub authorization_details: Vec<PaymentDetails>,
+}
+
+/// RFC 6749 error body of the OAuth endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthErrorBody {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// Claims of a payment grant: a JWT access token (RFC 9068), `typ: at+jwt`, signed ES256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantClaims {
+    pub iss: String,
+    /// The payments API: `{issuer origin}/v1/payments`.
+    pub aud: String,
+    /// Pairwise: the same shopper has a different `sub` at each merchant.
+    pub sub: String,
+    pub client_id: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub authorization_details: Vec<PaymentDetails>,
+}
+
+/// The JWT header `typ` of a payment grant.
+pub const GRANT_TYP: &str = "at+jwt";
+
+/// RFC 8414 metadata, as far as Saifu publishes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub pushed_authorization_request_endpoint: String,
+    pub jwks_uri: String,
+    pub require_pushed_authorization_requests: bool,
+    pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub authorization_details_types_supported: Vec<String>,
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// One public key of `GET /oauth/jwks` (EC P-256).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub y: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+    pub alg: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// What `saifu merchant create --json` prints, and nothing else.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub webhook_secret: String,
+}
+
+// The grant and the secrets never reach logs through `{:?}`.
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("authorization_details", &self.authorization_details)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for MerchantCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerchantCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("webhook_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_grants_and_secrets() {
+        let token = TokenResponse {
+            access_token: "eyJhbGciOiJFUzI1NiJ9.secret.sig".into(),
+            token_type: "Bearer".into(),
+            expires_in: 600,
+            authorization_details: vec![],
+        };
+        assert!(!format!("{token:?}").contains("eyJ"));
+        let creds = MerchantCredentials {
+            client_id: "mch_x".into(),
+            client_secret: "saifu_sk_abc".into(),
+            webhook_secret: "whsec_def".into(),
+        };
+        let shown = format!("{creds:?}");
+        assert!(
+            shown.contains("mch_x")
+                && !shown.contains("saifu_sk_abc")
+                && !shown.contains("whsec_def")
+        );
+        let pay = crate::payments::CreatePayment {
+            grant: "eyJhbGciOiJFUzI1NiJ9.secret.sig".into(),
+            amount: Amount {
+                currency: "JPY".into(),
+                amount: "1".into(),
+            },
+            capture: true,
+        };
+        assert!(!format!("{pay:?}").contains("eyJ"));
+    }
+}

@@ -1,0 +1,158 @@
+//! The Saifu Demo Shop: a small merchant web app built on this SDK, which `saifu demo` and the
+//! `demo_shop` example serve next to a wallet, so that a whole checkout can be clicked through.
+//! Behind the `demo` cargo feature.
+//!
+//! It sells three products in yen and keeps carts and orders in memory. A cart belongs to the
+//! browser's `demo_cart` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` when the shop is served
+//! over HTTPS).
+//!
+//! # Routes
+//! Relative to `shop_base` (nest the router there when its path is not `/`):
+//!
+//! | Route | What it does |
+//! |---|---|
+//! | `GET /` | The products, each with a form posting to `/cart/add`. |
+//! | `GET /style.css` | The only stylesheet; the pages run no script. |
+//! | `POST /cart/add` | Form field `product` = `mug`, `tote` or `kettle`: one more of it, then `303` to `/cart`. Sets the cookie when the browser has no cart yet. |
+//! | `POST /cart/remove` | Form field `product`: takes that product out of the cart, then `303` to `/cart`. |
+//! | `GET /cart` | The cart with its total and a "Pay with Saifu" button (a form posting to `/checkout`), and the browser's orders. |
+//! | `POST /checkout` | Pushes the payment (line items summing to the total, a fresh `DEMO-…` order reference) to the wallet, then `303` to the wallet's authorization URL (`303` to `/cart` when the cart is empty). |
+//! | `GET /callback` | The redirect URI, `{shop_base}callback`. Completes the checkout, pays the grant with capture, then `303` to `/orders/{id}`, also when the payment failed (the order page says why). A cancellation at the wallet answers a "Payment cancelled" page (`200`). |
+//! | `GET /orders/{id}` | The order: items, total, card brand and last four, points earned and redeemed, payment status, and a "Refund this order" button while something is left to refund. `{id}` is the order reference. |
+//! | `POST /orders/{id}/pay` | "Try again" after the card network failed: pays the kept grant again, then `303` to the order. |
+//! | `POST /orders/{id}/refund` | Refunds what is left of the captured amount, then `303` to the order, which shows it refunded. |
+//!
+//! Orders are visible only to the cookie that placed them (`404` to anyone else). Failures are
+//! pages with a sentence and a way on: `400` for an unknown product or a callback that does not
+//! belong to the browser's checkout, `422` past 10 of one product, `402` for a declined refund,
+//! `404` for unknown orders, `502` ("please try again") when the wallet cannot be reached. A
+//! declined payment is shown on its order page with its decline code. POSTs whose `Origin` is
+//! another site's are refused (`403`), and every page carries a strict Content-Security-Policy.
+
+mod handlers;
+mod pages;
+mod shop;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::http::HeaderValue;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::client::{Error, MerchantConfig, SaifuClient};
+use store::Store;
+
+/// The name of the cookie that holds the browser's cart session id.
+pub const CART_COOKIE: &str = "demo_cart";
+
+/// Where the wallet is, the shop's merchant credentials there, and where the shop is served.
+#[derive(Clone, Debug)]
+pub struct DemoShopConfig {
+    /// The wallet's issuer, e.g. `http://localhost:8080/`.
+    pub wallet_issuer: Url,
+    pub client_id: String,
+    /// `Debug` prints `[REDACTED]`.
+    pub client_secret: SecretString,
+    /// The shop's public base URL, e.g. `http://localhost:3000/`. The redirect URI registered
+    /// with the wallet must be `{shop_base}callback`.
+    pub shop_base: Url,
+}
+
+/// The shop's router. It discovers the wallet once, here, so the wallet must be serving; the
+/// redirect URI is `{shop_base}callback`.
+pub async fn router(config: DemoShopConfig) -> Result<axum::Router, Error> {
+    let base = shop_base(&config.shop_base)?;
+    let callback = base
+        .join("callback")
+        .map_err(|e| Error::Config(format!("shop_base: {e}")))?;
+    let client = SaifuClient::discover(MerchantConfig::new(
+        config.wallet_issuer,
+        config.client_id,
+        config.client_secret,
+        callback.clone(),
+    ))
+    .await?;
+    let authorization = Url::parse(&client.metadata().authorization_endpoint)
+        .map_err(|e| Error::Metadata(format!("authorization_endpoint: {e}")))?;
+    let csp = HeaderValue::try_from(format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        authorization.origin().ascii_serialization()
+    ))
+    .map_err(|_| Error::Metadata("authorization_endpoint has an unusable origin".into()))?;
+    let secure = if base.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    let shop = Shop(Arc::new(ShopInner {
+        client,
+        callback,
+        origin: base.origin().ascii_serialization(),
+        cookie_attributes: format!("; Path={}; HttpOnly; SameSite=Lax{secure}", base.path()),
+        base_path: base.path().to_owned(),
+        store: Mutex::default(),
+    }));
+    Ok(handlers::routes(shop, csp))
+}
+
+/// Serves the shop's router until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `shop_base` checked, and ending in `/` so that `callback` and the links resolve under it.
+fn shop_base(base: &Url) -> Result<Url, Error> {
+    let invalid = |why: &str| Err(Error::Config(format!("shop_base {why}")));
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return invalid("must be an http(s) URL");
+    }
+    if base.query().is_some() || base.fragment().is_some() {
+        return invalid("may have no query or fragment");
+    }
+    // The path becomes the cookie's `Path` attribute.
+    if base.path().contains(';') {
+        return invalid("may have no ';' in its path");
+    }
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    Ok(base)
+}
+
+/// The router's state: one per shop, shared by every request.
+#[derive(Clone)]
+struct Shop(Arc<ShopInner>);
+
+struct ShopInner {
+    client: SaifuClient,
+    /// The redirect URI; the callback's query is read against it.
+    callback: Url,
+    /// `scheme://host[:port]`, as browsers send it in `Origin`.
+    origin: String,
+    /// Everything after `demo_cart=<id>` in `Set-Cookie`.
+    cookie_attributes: String,
+    /// The shop's path, ending in `/`: links and redirects are built on it.
+    base_path: String,
+    store: Mutex<Store>,
+}
+
+impl Shop {
+    /// The memory of carts and orders. No lock is held across an `.await`; a panic elsewhere
+    /// leaves the maps usable, so a poisoned lock is taken over.
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.0.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,523 @@
+//! The demo shop's own logic, without a wallet: cart arithmetic, order references, the payment a
+//! cart becomes, amounts, and HTML escaping. `flow` drives the router against a fake wallet.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue};
+use secrecy::SecretString;
+
+use super::pages::{self, Chrome, Esc};
+use super::shop::{self, Cart, CartError, Line, Product, Yen, CATALOG, MAX_QUANTITY};
+use super::store::{OrderState, Store};
+use crate::payments::{CardSummary, Payment};
+
+mod flow;
+
+fn product(id: &str) -> &'static Product {
+    shop::product(id).unwrap()
+}
+
+fn cart_of(items: &[(&str, u32)]) -> Cart {
+    let mut cart = Cart::default();
+    for &(id, quantity) in items {
+        for _ in 0..quantity {
+            cart.add(product(id)).unwrap();
+        }
+    }
+    cart
+}
+
+#[test]
+fn the_catalogue_sells_a_mug_a_tote_and_a_kettle_in_yen() {
+    let listed: Vec<_> = CATALOG.iter().map(|p| (p.id, p.name, p.price)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("mug", "Ceramic mug", Yen(1800)),
+            ("tote", "Linen tote", Yen(3200)),
+            ("kettle", "Pour-over kettle", Yen(6400)),
+        ]
+    );
+    assert!(shop::product("teapot").is_none());
+    assert!(shop::product("").is_none());
+}
+
+#[test]
+fn adding_counts_quantities_and_totals_them() {
+    let mut cart = Cart::default();
+    assert!(cart.is_empty());
+    assert_eq!((cart.count(), cart.total()), (0, Yen(0)));
+
+    cart.add(product("mug")).unwrap();
+    cart.add(product("kettle")).unwrap();
+    cart.add(product("mug")).unwrap();
+    assert_eq!(cart.count(), 3);
+    assert_eq!(cart.total(), Yen(2 * 1800 + 6400));
+    let lines: Vec<_> = cart
+        .lines()
+        .iter()
+        .map(|l| (l.product.id, l.quantity, l.subtotal()))
+        .collect();
+    // In the order first added.
+    assert_eq!(lines, [("mug", 2, Yen(3600)), ("kettle", 1, Yen(6400))]);
+}
+
+#[test]
+fn a_cart_holds_at_most_ten_of_a_product_and_a_refused_add_changes_nothing() {
+    let mut cart = cart_of(&[("tote", MAX_QUANTITY)]);
+    assert_eq!(cart.add(product("tote")), Err(CartError::TooMany));
+    assert_eq!(cart.count(), MAX_QUANTITY);
+    assert_eq!(cart.total(), Yen(u64::from(MAX_QUANTITY) * 3200));
+    // Other products are not affected by the cap.
+    cart.add(product("mug")).unwrap();
+    assert_eq!(cart.count(), MAX_QUANTITY + 1);
+}
+
+#[test]
+fn removing_takes_the_whole_line_out_and_an_absent_product_is_a_no_op() {
+    let mut cart = cart_of(&[("mug", 3), ("tote", 1), ("kettle", 2)]);
+    cart.remove("mug");
+    assert_eq!(cart.total(), Yen(3200 + 2 * 6400));
+    cart.remove("mug");
+    cart.remove("teapot");
+    assert_eq!(cart.count(), 3);
+    cart.remove("tote");
+    cart.remove("kettle");
+    assert!(cart.is_empty());
+    assert_eq!(cart.total(), Yen(0));
+}
+
+#[test]
+fn paying_an_order_leaves_what_was_added_during_the_checkout() {
+    let ordered = cart_of(&[("mug", 2), ("tote", 1)]).lines().to_vec();
+    // Meanwhile, another mug and a kettle were added in another tab.
+    let mut cart = cart_of(&[("mug", 3), ("tote", 1), ("kettle", 1)]);
+    cart.remove_ordered(&ordered);
+    assert_eq!(cart, cart_of(&[("mug", 1), ("kettle", 1)]));
+
+    let mut same = cart_of(&[("mug", 2), ("tote", 1)]);
+    same.remove_ordered(&ordered);
+    assert!(same.is_empty());
+    // A product removed from the cart meanwhile does not underflow.
+    let mut removed = cart_of(&[("mug", 1)]);
+    removed.remove_ordered(&ordered);
+    assert!(removed.is_empty());
+}
+
+#[test]
+fn order_references_are_demo_and_12_crockford_characters_and_fresh() {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1000 {
+        let reference = shop::order_reference();
+        let random = reference.strip_prefix("DEMO-").unwrap();
+        assert_eq!(random.len(), 12, "{reference}");
+        assert!(
+            random
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() && !b"ILOU".contains(&b)),
+            "{reference}"
+        );
+        assert!(shop::is_order_reference(&reference));
+        assert!(seen.insert(reference));
+    }
+}
+
+#[test]
+fn only_the_shape_of_an_order_reference_is_accepted_as_one() {
+    for other in [
+        "",
+        "DEMO-",
+        "DEMO-0123456789A",
+        "DEMO-0123456789ABC",
+        "demo-0123456789AB",
+        "DEMO-0123456789aB",
+        "DEMO-0123456789IL",
+        "DEMO-0123456789A/",
+        "X-1001",
+        "DEMO-０123456789A",
+    ] {
+        assert!(!shop::is_order_reference(other), "{other:?}");
+    }
+    assert!(shop::is_order_reference("DEMO-0123456789AB"));
+}
+
+/// `unit_amount × quantity` over the line items, as the wallet checks it.
+fn sum_of_line_items(details: &crate::checkout::PaymentDetails) -> u64 {
+    details
+        .line_items
+        .iter()
+        .map(|item| Yen::parse(&item.unit_amount).unwrap().0 * u64::from(item.quantity))
+        .sum()
+}
+
+#[test]
+fn the_payment_of_a_cart_has_one_line_item_per_line_summing_to_the_total() {
+    let carts = [
+        cart_of(&[("mug", 1)]),
+        cart_of(&[("mug", 2), ("kettle", 1)]),
+        cart_of(&[("kettle", 10), ("tote", 10), ("mug", 10)]),
+        cart_of(&[("tote", 3), ("mug", 7)]),
+    ];
+    for cart in carts {
+        let details = shop::payment_details("DEMO-0123456789AB", cart.lines());
+        assert_eq!(details.type_, "payment");
+        assert_eq!(details.order_reference, "DEMO-0123456789AB");
+        assert_eq!(details.instructed_amount.currency, "JPY");
+        assert_eq!(
+            details.instructed_amount.amount,
+            cart.total().amount_string()
+        );
+        assert_eq!(
+            sum_of_line_items(&details),
+            Yen::parse(&details.instructed_amount.amount).unwrap().0
+        );
+        assert_eq!(details.line_items.len(), cart.lines().len());
+        assert_eq!(details.points_redeemed, None);
+    }
+}
+
+#[test]
+fn the_payment_of_a_cart_is_the_documented_wire_shape() {
+    let cart = cart_of(&[("mug", 2), ("kettle", 1)]);
+    let details = shop::payment_details("DEMO-0123456789AB", cart.lines());
+    assert_eq!(
+        serde_json::to_value(&details).unwrap(),
+        serde_json::json!({
+            "type": "payment",
+            "instructed_amount": {"currency": "JPY", "amount": "10000"},
+            "order_reference": "DEMO-0123456789AB",
+            "line_items": [
+                {"name": "Ceramic mug", "quantity": 2, "unit_amount": "1800"},
+                {"name": "Pour-over kettle", "quantity": 1, "unit_amount": "6400"},
+            ],
+        })
+    );
+}
+
+#[test]
+fn yen_shows_grouped_with_the_sign_and_travels_as_plain_digits() {
+    for (yen, shown) in [
+        (0, "¥0"),
+        (7, "¥7"),
+        (999, "¥999"),
+        (1000, "¥1,000"),
+        (12800, "¥12,800"),
+        (123_456, "¥123,456"),
+        (1_234_567, "¥1,234,567"),
+    ] {
+        assert_eq!(Yen(yen).to_string(), shown);
+        assert_eq!(Yen(yen).amount_string(), yen.to_string());
+        assert_eq!(Yen::parse(&yen.to_string()), Some(Yen(yen)));
+    }
+    for bad in [
+        "",
+        "12.50",
+        "-5",
+        "+5",
+        " 5",
+        "1,000",
+        "¥1000",
+        "99999999999999999999",
+    ] {
+        assert_eq!(Yen::parse(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn escaping_covers_the_five_html_special_characters() {
+    assert_eq!(
+        Esc(r#"<a href="x" onclick='y'>Tom & Jerry</a>"#).to_string(),
+        "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;"
+    );
+    assert_eq!(Esc("Ōmi linen, ¥3,200").to_string(), "Ōmi linen, ¥3,200");
+    assert_eq!(Esc("").to_string(), "");
+    assert_eq!(Esc("&amp;").to_string(), "&amp;amp;");
+}
+
+const EVIL: &[Product] = &[Product {
+    id: "x\"><script>",
+    name: "<script>alert('mug')</script> & \"co\"",
+    description: "<img src=x onerror=alert(1)>",
+    price: Yen(1800),
+}];
+const EVIL_NAME: &str = "&lt;script&gt;alert(&#39;mug&#39;)&lt;/script&gt; &amp; &quot;co&quot;";
+
+fn assert_no_raw_markup(page: &str) {
+    assert!(!page.contains("<script"), "{page}");
+    assert!(!page.contains("<img"), "{page}");
+}
+
+fn chrome() -> Chrome<'static> {
+    Chrome {
+        base: "/",
+        cart_count: 1,
+    }
+}
+
+#[test]
+fn product_names_are_escaped_on_the_products_page() {
+    let page = pages::home(&chrome(), EVIL);
+    assert!(page.contains(EVIL_NAME), "{page}");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(page.contains(r#"value="x&quot;&gt;&lt;script&gt;""#));
+    assert_no_raw_markup(&page);
+}
+
+fn paid(amount: &str, refunded: &str) -> Payment {
+    Payment {
+        id: "pay_1".into(),
+        status: "captured".into(),
+        amount: amount.into(),
+        captured_amount: amount.into(),
+        refunded_amount: refunded.into(),
+        currency: "JPY".into(),
+        order_reference: "DEMO-0123456789AB".into(),
+        card: CardSummary {
+            brand: "<b>Visa</b>".into(),
+            last4: "4242".into(),
+        },
+        points_earned: 18,
+        points_redeemed: 0,
+        created_at: "2025-01-01T00:00:00Z".into(),
+    }
+}
+
+#[test]
+fn product_names_and_payment_fields_are_escaped_in_the_cart_and_the_order() {
+    let mut cart = Cart::default();
+    cart.add(&EVIL[0]).unwrap();
+    let mut store = Store::default();
+    let now = Instant::now();
+    let owner = store.new_session(now);
+    store.insert_order(
+        "DEMO-0123456789AB".into(),
+        owner.clone(),
+        cart.lines().to_vec(),
+        SecretString::from("grant"),
+        now,
+    );
+    let page = pages::cart(&chrome(), &cart, &store.orders_of(&owner));
+    assert!(page.contains(EVIL_NAME), "{page}");
+    assert_no_raw_markup(&page);
+
+    for state in [
+        OrderState::Paid(Box::new(paid("1800", "0"))),
+        OrderState::Declined {
+            decline_code: "<script>".into(),
+        },
+        OrderState::Failed {
+            reason: "<script>".into(),
+        },
+    ] {
+        let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+        order.state = state;
+        let page = pages::order(&chrome(), order);
+        assert!(page.contains(EVIL_NAME), "{page}");
+        assert!(!page.contains("<b>"), "{page}");
+        assert_no_raw_markup(&page);
+    }
+}
+
+#[test]
+fn pages_run_no_script_and_label_their_buttons_by_what_they_do() {
+    let cart = cart_of(&[("mug", 2), ("kettle", 1)]);
+    let page = pages::cart(&chrome(), &cart, &[]);
+    assert!(page.contains("Pay with Saifu (¥10,000)"), "{page}");
+    assert!(page.contains(r#"action="/checkout""#));
+    assert!(page.contains(r#"<span class="visually-hidden"> Ceramic mug</span>"#));
+    assert!(page.contains(r#"<html lang="en">"#));
+    assert!(page.contains(r#"name="viewport""#));
+    assert!(!page.contains("<script"));
+    assert!(!page.contains("style="));
+
+    let home = pages::home(&chrome(), CATALOG);
+    for p in CATALOG {
+        assert!(home.contains(&format!(
+            r#"<input type="hidden" name="product" value="{}">"#,
+            p.id
+        )));
+        assert!(home.contains(&format!(
+            r#"aria-label="Add to cart: {}">Add to cart</button>"#,
+            p.name
+        )));
+    }
+    assert!(!home.contains("<script"));
+}
+
+#[test]
+fn the_order_page_shows_card_points_status_and_the_refund_button_until_refunded() {
+    let lines: Vec<Line> = cart_of(&[("mug", 1)]).lines().to_vec();
+    let mut store = Store::default();
+    let now = Instant::now();
+    let owner = store.new_session(now);
+    store.insert_order(
+        "DEMO-0123456789AB".into(),
+        owner.clone(),
+        lines,
+        SecretString::from("grant"),
+        now,
+    );
+    let mut payment = paid("1800", "0");
+    payment.card.brand = "Visa".into();
+    payment.points_redeemed = 50;
+    store.paid("DEMO-0123456789AB", payment.clone());
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    let page = pages::order(&chrome(), order);
+    for shown in [
+        "Thank you for your order",
+        "DEMO-0123456789AB",
+        "Ceramic mug",
+        "¥1,800",
+        "Visa ending in 4242",
+        "<dt>Points earned</dt><dd>18 points</dd>",
+        "<dt>Points redeemed</dt><dd>50 points</dd>",
+        "<dt>Payment status</dt><dd>captured</dd>",
+        r#"action="/orders/DEMO-0123456789AB/refund""#,
+        "Refund this order (¥1,800)",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+
+    payment.refunded_amount = "1800".into();
+    order.state = OrderState::Paid(Box::new(payment));
+    let page = pages::order(&chrome(), order);
+    assert!(
+        page.contains("<dt>Payment status</dt><dd>refunded</dd>"),
+        "{page}"
+    );
+    // 50 of the ¥1,800 were paid with points: those go back to the wallet, the rest to the card.
+    assert!(
+        page.contains("We refunded ¥1,750 to your Visa ending in 4242 and returned 50 points to your Saifu wallet."),
+        "{page}"
+    );
+    assert!(!page.contains("Refund this order"));
+}
+
+#[test]
+fn refundable_is_what_is_captured_and_not_yet_refunded() {
+    assert_eq!(pages::refundable(&paid("1800", "0")), Some(Yen(1800)));
+    assert_eq!(pages::refundable(&paid("1800", "800")), Some(Yen(1000)));
+    assert_eq!(pages::refundable(&paid("1800", "1800")), None);
+    let mut authorized = paid("1800", "0");
+    authorized.status = "authorized".into();
+    assert_eq!(pages::refundable(&authorized), None);
+
+    assert_eq!(pages::payment_status(&paid("1800", "0")), "captured");
+    assert_eq!(
+        pages::payment_status(&paid("1800", "800")),
+        "partially refunded"
+    );
+    assert_eq!(pages::payment_status(&paid("1800", "1800")), "refunded");
+    assert_eq!(pages::payment_status(&authorized), "authorized");
+}
+
+#[test]
+fn a_decline_is_a_sentence_that_names_its_code() {
+    assert_eq!(
+        pages::decline_sentence("insufficient_funds"),
+        "Your card was declined because the card does not have enough funds (decline code: insufficient_funds)."
+    );
+    let stolen = pages::decline_sentence("stolen_card");
+    assert!(stolen.contains("(decline code: stolen_card)."), "{stolen}");
+    assert!(stolen.starts_with("Your card was declined because "));
+}
+
+#[test]
+fn orders_exist_only_for_the_session_that_placed_them() {
+    let mut store = Store::default();
+    let now = Instant::now();
+    let (owner, other) = (store.new_session(now), store.new_session(now));
+    assert_ne!(owner, other);
+    store.insert_order(
+        "DEMO-0123456789AB".into(),
+        owner.clone(),
+        Vec::new(),
+        SecretString::from("grant"),
+        now,
+    );
+    assert!(store.order("DEMO-0123456789AB", Some(&owner)).is_some());
+    assert!(store.order("DEMO-0123456789AB", Some(&other)).is_none());
+    assert!(store.order("DEMO-0123456789AB", None).is_none());
+    assert_eq!(store.orders_of(&owner).len(), 1);
+    assert!(store.orders_of(&other).is_empty());
+}
+
+#[test]
+fn idle_sessions_expire_and_the_maps_stay_bounded() {
+    let mut store = Store::default();
+    let start = Instant::now();
+    let old = store.new_session(start);
+    let later = start + Duration::from_secs(25 * 60 * 60);
+    let fresh = store.new_session(later);
+    assert!(store.session(&old, later).is_none());
+    assert!(store.session(&fresh, later).is_some());
+
+    let mut map: std::collections::HashMap<String, Instant> = (0..5u64)
+        .map(|i| (i.to_string(), start + Duration::from_secs(i)))
+        .collect();
+    super::store::evict_oldest(&mut map, 2, |at| *at);
+    let mut kept: Vec<_> = map.into_keys().collect();
+    kept.sort();
+    assert_eq!(kept, ["3", "4"]);
+}
+
+#[test]
+fn the_shop_base_gets_a_trailing_slash_and_must_be_a_plain_http_url() {
+    let base = |s: &str| super::shop_base(&url::Url::parse(s).unwrap());
+    assert_eq!(
+        base("http://localhost:3000").unwrap().as_str(),
+        "http://localhost:3000/"
+    );
+    assert_eq!(
+        base("https://shop.example/demo").unwrap().as_str(),
+        "https://shop.example/demo/"
+    );
+    assert_eq!(
+        base("https://shop.example/demo/")
+            .unwrap()
+            .join("callback")
+            .unwrap()
+            .as_str(),
+        "https://shop.example/demo/callback"
+    );
+    for bad in [
+        "ftp://shop.example/",
+        "mailto:shop@example.com",
+        "http://shop.example/?a=b",
+        "http://shop.example/#top",
+        "http://shop.example/a;b/",
+    ] {
+        assert!(base(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn the_cart_cookie_is_found_among_others_and_form_fields_are_decoded() {
+    let mut headers = HeaderMap::new();
+    assert_eq!(super::handlers::cart_cookie(&headers), None);
+    headers.append(
+        "cookie",
+        HeaderValue::from_static("theme=dark; xdemo_cart=no"),
+    );
+    headers.append(
+        "cookie",
+        HeaderValue::from_static("demo_cart=abc-_1; lang=ja"),
+    );
+    assert_eq!(
+        super::handlers::cart_cookie(&headers).as_deref(),
+        Some("abc-_1")
+    );
+
+    assert_eq!(
+        super::handlers::form_field(b"x=1&product=mug", "product").as_deref(),
+        Some("mug")
+    );
+    assert_eq!(
+        super::handlers::form_field(b"product=pour%2Dover+kettle", "product").as_deref(),
+        Some("pour-over kettle")
+    );
+    assert_eq!(
+        super::handlers::form_field(b"products=mug", "product"),
+        None
+    );
+}

@@ -1,0 +1,19 @@
+//! Saifu merchant SDK: the merchant's server side of a Saifu checkout, and the wire types that
+//! the Saifu server shares with its clients, so that the two cannot drift apart.
+
+pub mod checkout;
+pub mod client;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod payments;
+pub mod problem;
+
+pub use checkout::{Amount, GrantClaims, LineItem, PaymentDetails, TokenResponse};
+pub use client::{
+    pkce_challenge, random_token, Error, Grant, MerchantConfig, PendingCheckout, SaifuClient,
+};
+pub use payments::{CreatePayment, Payment};
+pub use problem::Problem;
+/// The types `MerchantConfig` is built from, so that merchants need not depend on them.
+pub use secrecy::SecretString;
+pub use url::Url;

@@ -1,0 +1,69 @@
+//! The payments API (`/v1/payments`) wire types, shared by the wallet and merchants' code.
+//! Amounts are decimal strings in major units with the currency's minor digits, as in
+//! `authorization_details`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::Amount;
+
+/// `POST /v1/payments`: redeem a payment grant.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatePayment {
+    /// The grant JWT from the token endpoint.
+    pub grant: String,
+    /// At most the granted amount, in the granted currency.
+    pub amount: Amount,
+    /// `true` to capture at once; `false` to authorize only.
+    pub capture: bool,
+}
+
+// The grant is a bearer credential: never in `{:?}` output.
+impl std::fmt::Debug for CreatePayment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatePayment")
+            .field("grant", &"[redacted]")
+            .field("amount", &self.amount)
+            .field("capture", &self.capture)
+            .finish()
+    }
+}
+
+/// `POST /v1/payments/{id}/capture`: the amount defaults to the whole authorization.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturePayment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+}
+
+/// `POST /v1/payments/{id}/refunds`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRefund {
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSummary {
+    pub brand: String,
+    pub last4: String,
+}
+
+/// A payment as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: String,
+    /// `authorized`, `captured`, `voided` or `declined`.
+    pub status: String,
+    pub amount: String,
+    pub captured_amount: String,
+    pub refunded_amount: String,
+    pub currency: String,
+    pub order_reference: String,
+    pub card: CardSummary,
+    pub points_earned: i64,
+    pub points_redeemed: i64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Header carrying the idempotency key of a POST.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";

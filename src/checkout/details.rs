@@ -1,0 +1,230 @@
+//! `authorization_details` of type `payment` (RFC 9396), parsed once at the edge: one payment,
+//! a supported currency, amounts with exactly the currency's minor digits, line items that sum
+//! to the total.
+
+use saifu_sdk::checkout::{Amount, LineItem, PaymentDetails, PAYMENT_TYPE};
+
+use crate::domain::money::{Currency, Money};
+
+/// A validated payment request. `details` is the normalized form that is stored and granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentRequest {
+    pub amount: Money,
+    pub order_reference: String,
+    pub details: PaymentDetails,
+}
+
+/// Why `authorization_details` were refused; the text goes to the merchant.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DetailsError(pub String);
+
+fn refuse(message: impl Into<String>) -> DetailsError {
+    DetailsError(message.into())
+}
+
+const MAX_ITEMS: usize = 100;
+const MAX_QUANTITY: u32 = 100_000;
+
+impl PaymentRequest {
+    pub fn parse(raw: &str) -> Result<Self, DetailsError> {
+        let entries: Vec<serde_json::Value> = serde_json::from_str(raw)
+            .map_err(|_| refuse("authorization_details must be a JSON array"))?;
+        let [entry] = entries.as_slice() else {
+            return Err(refuse("authorization_details must hold exactly one entry"));
+        };
+        match entry.get("type").and_then(|t| t.as_str()) {
+            Some(PAYMENT_TYPE) => {}
+            Some(other) => {
+                return Err(refuse(format!(
+                    "unsupported authorization_details type {other:?}"
+                )))
+            }
+            None => return Err(refuse("authorization_details entry has no type")),
+        }
+        let details: PaymentDetails = serde_json::from_value(entry.clone())
+            .map_err(|e| refuse(format!("malformed payment details: {e}")))?;
+        Self::from_details(details)
+    }
+
+    /// Details as granted: like a request, but `points_redeemed` may be set.
+    pub fn from_granted(mut details: PaymentDetails) -> Result<Self, DetailsError> {
+        let points = details.points_redeemed.take();
+        let mut parsed = Self::from_details(details)?;
+        parsed.details.points_redeemed = points;
+        Ok(parsed)
+    }
+
+    pub fn from_details(details: PaymentDetails) -> Result<Self, DetailsError> {
+        if details.points_redeemed.is_some() {
+            return Err(refuse(
+                "points_redeemed is set by the wallet, not in a request",
+            ));
+        }
+        let currency = Currency::parse(&details.instructed_amount.currency).ok_or_else(|| {
+            refuse(format!(
+                "unsupported currency {:?}",
+                details.instructed_amount.currency
+            ))
+        })?;
+        let amount =
+            Money::parse_major(currency, &details.instructed_amount.amount).ok_or_else(|| {
+                refuse(format!(
+                    "malformed amount {:?}: {} amounts have {} decimal places",
+                    details.instructed_amount.amount,
+                    currency.code(),
+                    currency.minor_digits()
+                ))
+            })?;
+        if amount.minor <= 0 {
+            return Err(refuse("the amount must be greater than zero"));
+        }
+        let reference = details.order_reference.trim();
+        if reference.is_empty()
+            || reference.chars().count() > 128
+            || reference.chars().any(char::is_control)
+        {
+            return Err(refuse(
+                "order_reference must have 1 to 128 printable characters",
+            ));
+        }
+        if details.line_items.len() > MAX_ITEMS {
+            return Err(refuse(format!("at most {MAX_ITEMS} line items")));
+        }
+        let mut items = Vec::with_capacity(details.line_items.len());
+        let mut sum: i64 = 0;
+        for item in &details.line_items {
+            let name = item.name.trim();
+            if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+                return Err(refuse(
+                    "each line item needs a name of 1 to 200 printable characters",
+                ));
+            }
+            if item.quantity == 0 || item.quantity > MAX_QUANTITY {
+                return Err(refuse(format!(
+                    "line item quantities are 1 to {MAX_QUANTITY}"
+                )));
+            }
+            let unit = Money::parse_major(currency, &item.unit_amount).ok_or_else(|| {
+                refuse(format!(
+                    "malformed unit_amount {:?} for {}",
+                    item.unit_amount,
+                    currency.code()
+                ))
+            })?;
+            let line = unit
+                .minor
+                .checked_mul(i64::from(item.quantity))
+                .and_then(|l| sum.checked_add(l))
+                .ok_or_else(|| refuse("line items overflow"))?;
+            sum = line;
+            items.push(LineItem {
+                name: name.to_string(),
+                quantity: item.quantity,
+                unit_amount: unit.to_major_string(),
+            });
+        }
+        if !items.is_empty() && sum != amount.minor {
+            return Err(refuse(format!(
+                "line items sum to {} but instructed_amount is {}",
+                Money {
+                    currency,
+                    minor: sum
+                }
+                .to_major_string(),
+                amount.to_major_string()
+            )));
+        }
+        let normalized = PaymentDetails {
+            type_: PAYMENT_TYPE.into(),
+            instructed_amount: Amount {
+                currency: currency.code().into(),
+                amount: amount.to_major_string(),
+            },
+            order_reference: reference.to_string(),
+            line_items: items,
+            points_redeemed: None,
+        };
+        Ok(Self {
+            amount,
+            order_reference: reference.to_string(),
+            details: normalized,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<PaymentRequest, DetailsError> {
+        PaymentRequest::parse(json)
+    }
+
+    #[test]
+    fn accepts_the_design_example() {
+        let p = parse(r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"12800"},"order_reference":"A-1001","line_items":[{"name":"Frames","quantity":1,"unit_amount":"12800"}]}]"#).unwrap();
+        assert_eq!(
+            p.amount,
+            Money {
+                currency: Currency::Jpy,
+                minor: 12800
+            }
+        );
+        assert_eq!(p.details.line_items.len(), 1);
+        let usd = parse(r#"[{"type":"payment","instructed_amount":{"currency":"USD","amount":"12.50"},"order_reference":"B-7","line_items":[{"name":"Tea","quantity":2,"unit_amount":"6.25"}]}]"#).unwrap();
+        assert_eq!(usd.amount.minor, 1250);
+    }
+
+    #[test]
+    fn refuses_malformed_details() {
+        let cases = [
+            (r#"{"type":"payment"}"#, "JSON array"),
+            (r#"[]"#, "exactly one"),
+            (
+                r#"[{"type":"account_information","instructed_amount":{"currency":"JPY","amount":"1"},"order_reference":"x"}]"#,
+                "unsupported authorization_details type",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"XYZ","amount":"1"},"order_reference":"x"}]"#,
+                "unsupported currency",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"12.50"},"order_reference":"x"}]"#,
+                "decimal places",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"USD","amount":"12.5"},"order_reference":"x"}]"#,
+                "decimal places",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"USD","amount":"abc"},"order_reference":"x"}]"#,
+                "malformed amount",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"0"},"order_reference":"x"}]"#,
+                "greater than zero",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"-5"},"order_reference":"x"}]"#,
+                "malformed amount",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"100"},"order_reference":"x","line_items":[{"name":"A","quantity":1,"unit_amount":"90"}]}]"#,
+                "sum to",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"100"},"order_reference":" "}]"#,
+                "order_reference",
+            ),
+            (
+                r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"100"},"order_reference":"x","points_redeemed":5}]"#,
+                "points_redeemed",
+            ),
+        ];
+        for (json, expected) in cases {
+            let err = parse(json).unwrap_err();
+            assert!(err.0.contains(expected), "{json}: {err}");
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `SAIFU_*` environment
+//! variables. Production mode refuses settings that are only safe on a developer's machine.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use url::Url;
+
+/// Settings that may also come from the environment, as `SAIFU_<NAME IN UPPER CASE>`.
+pub const ENV_KEYS: &[&str] = &[
+    "env",
+    "issuer",
+    "listen",
+    "database_url",
+    "data_dir",
+    "cookie_secure",
+    "kek_file",
+    "kek",
+    "fingerprint_key_file",
+    "fingerprint_key",
+    "processor_latency_ms",
+    "processor_fault_rate",
+    "db_max_connections",
+    "sqlite_synchronous",
+    "session_idle_secs",
+    "session_absolute_secs",
+    "ceremony_ttl_secs",
+    "signin_failures_per_account",
+    "signin_failures_per_ip",
+    "signin_failure_window_secs",
+    "body_limit_bytes",
+    "request_ttl_secs",
+    "code_ttl_secs",
+    "grant_ttl_secs",
+    "points_earn_jpy",
+    "points_earn_usd",
+    "point_value_jpy",
+    "point_value_usd",
+    "points_expiry_days",
+    "log_format",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub env: Environment,
+    /// Public base URL; also the OAuth issuer, the WebAuthn origin and (its host) the RP ID.
+    pub issuer: Url,
+    pub listen: String,
+    /// `sqlite://PATH` or `postgres://…`; `None` means `sqlite://DATA_DIR/saifu.db`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// `None` means: secure everywhere except development.
+    pub cookie_secure: Option<bool>,
+    /// Path of the key-encryption key file (32 random bytes, base64).
+    pub kek_file: Option<PathBuf>,
+    /// The keyring itself (`base64`, or `v1:base64,v2:base64`). Takes precedence over `kek_file`.
+    pub kek: Option<secrecy::SecretString>,
+    /// Path of the card-fingerprint HMAC key file (32 random bytes, base64).
+    pub fingerprint_key_file: Option<PathBuf>,
+    /// The card-fingerprint key itself, base64. Takes precedence over the file.
+    pub fingerprint_key: Option<secrecy::SecretString>,
+    /// Simulated processor: added latency per call, in milliseconds.
+    pub processor_latency_ms: u64,
+    /// Simulated processor: share of calls (0.0 to 1.0) that fail as if the network were down.
+    pub processor_fault_rate: f64,
+    pub db_max_connections: u32,
+    /// SQLite `synchronous` pragma: FULL (default, survives power loss) or NORMAL.
+    pub sqlite_synchronous: String,
+    pub session_idle_secs: u64,
+    pub session_absolute_secs: u64,
+    pub ceremony_ttl_secs: u64,
+    pub signin_failures_per_account: u32,
+    pub signin_failures_per_ip: u32,
+    pub signin_failure_window_secs: u64,
+    pub body_limit_bytes: usize,
+    pub log_format: LogFormat,
+    /// Lifetime of a pushed authorization request and its consent (at most 600).
+    pub request_ttl_secs: u64,
+    /// Lifetime of an authorization code (at most 60).
+    pub code_ttl_secs: u64,
+    /// Lifetime of a payment grant (at most 600).
+    pub grant_ttl_secs: u64,
+    /// Yen of card spending that earn one point.
+    pub points_earn_jpy: i64,
+    /// Cents of card spending that earn one point.
+    pub points_earn_usd: i64,
+    /// Yen one point is worth when redeemed.
+    pub point_value_jpy: i64,
+    /// Cents one point is worth when redeemed.
+    pub point_value_usd: i64,
+    /// Days earned points last.
+    pub points_expiry_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            issuer: Url::parse("http://localhost:8080").expect("static URL"),
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            cookie_secure: None,
+            kek_file: None,
+            kek: None,
+            fingerprint_key_file: None,
+            fingerprint_key: None,
+            processor_latency_ms: 0,
+            processor_fault_rate: 0.0,
+            db_max_connections: 8,
+            sqlite_synchronous: "FULL".into(),
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 12 * 60 * 60,
+            ceremony_ttl_secs: 5 * 60,
+            signin_failures_per_account: 5,
+            signin_failures_per_ip: 30,
+            signin_failure_window_secs: 15 * 60,
+            body_limit_bytes: 64 * 1024,
+            log_format: LogFormat::Pretty,
+            request_ttl_secs: 600,
+            code_ttl_secs: 60,
+            grant_ttl_secs: 600,
+            points_earn_jpy: 100,
+            points_earn_usd: 100,
+            point_value_jpy: 1,
+            point_value_usd: 1,
+            points_expiry_days: 365,
+        }
+    }
+}
+
+// Hand-written so that the key-encryption key can never reach a log through `{:?}`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("issuer", &self.issuer.as_str())
+            .field("listen", &self.listen)
+            .field("database", &self.database_url().map(|u| redact_url(&u)))
+            .field("data_dir", &self.data_dir)
+            .field("cookie_secure", &self.cookie_secure())
+            .field("kek_file", &self.kek_file)
+            .field("kek", &self.kek.as_ref().map(|_| "[redacted]"))
+            .field("fingerprint_key_file", &self.fingerprint_key_file)
+            .field(
+                "fingerprint_key",
+                &self.fingerprint_key.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `SAIFU_CONFIG`) if given, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let env_file = std::env::var_os("SAIFU_CONFIG").map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(env_file);
+        let mut table = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading configuration file {}", path.display()))?;
+                toml::from_str::<toml::Table>(&text)
+                    .with_context(|| format!("parsing configuration file {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        merge_env(&mut table, |name| std::env::var(name).ok());
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks that hold in every mode; production checks come later, once keys are known.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.issuer.scheme(), "http" | "https") || self.issuer.host_str().is_none() {
+            bail!("SAIFU_ISSUER must be an http(s) URL with a host name");
+        }
+        if self.issuer.domain().is_none() {
+            bail!("SAIFU_ISSUER must use a domain name (such as localhost), not an IP address: passkeys are bound to a domain");
+        }
+        if !matches!(
+            self.sqlite_synchronous.to_ascii_uppercase().as_str(),
+            "FULL" | "NORMAL" | "EXTRA"
+        ) {
+            bail!("sqlite_synchronous must be FULL, EXTRA or NORMAL");
+        }
+        for (name, value, max) in [
+            ("request_ttl_secs", self.request_ttl_secs, 600),
+            ("code_ttl_secs", self.code_ttl_secs, 60),
+            ("grant_ttl_secs", self.grant_ttl_secs, 600),
+        ] {
+            if value == 0 || value > max {
+                bail!("{name} must be between 1 and {max}");
+            }
+        }
+        if [
+            self.points_earn_jpy,
+            self.points_earn_usd,
+            self.point_value_jpy,
+            self.point_value_usd,
+            self.points_expiry_days,
+        ]
+        .iter()
+        .any(|v| *v <= 0)
+        {
+            bail!("points rates, values and expiry must be positive");
+        }
+        if !(0.0..=1.0).contains(&self.processor_fault_rate) {
+            bail!("processor_fault_rate must be between 0.0 and 1.0");
+        }
+        if self.env == Environment::Production {
+            let local = self.issuer.host_str() == Some("localhost");
+            if self.issuer.scheme() != "https" && !local {
+                bail!("production mode refuses an http:// issuer other than localhost: set SAIFU_ISSUER to an https:// URL");
+            }
+            if !self.cookie_secure() {
+                bail!("production mode refuses cookies without the Secure attribute: unset SAIFU_COOKIE_SECURE or set it to true");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.env == Environment::Development
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or(!self.is_development())
+    }
+
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                let path = self.data_dir.join("saifu.db");
+                let path = path.to_str().context("data directory path is not UTF-8")?;
+                Ok(format!("sqlite://{path}"))
+            }
+        }
+    }
+
+    /// The WebAuthn relying-party id: the issuer's host name.
+    pub fn rp_id(&self) -> &str {
+        self.issuer.host_str().unwrap_or("localhost")
+    }
+
+    /// The issuer as an origin (scheme, host, port), without a trailing slash.
+    pub fn origin(&self) -> String {
+        self.issuer.origin().ascii_serialization()
+    }
+}
+
+/// Overlays `SAIFU_*` variables on the table. Values are read as TOML scalars when they parse
+/// as one (numbers, booleans), and as plain strings otherwise.
+fn merge_env(table: &mut toml::Table, var: impl Fn(&str) -> Option<String>) {
+    for key in ENV_KEYS {
+        let name = format!("SAIFU_{}", key.to_ascii_uppercase());
+        if let Some(raw) = var(&name) {
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .filter(|v| v.is_integer() || v.is_float() || v.is_bool())
+                .unwrap_or(toml::Value::String(raw));
+            table.insert((*key).to_string(), value);
+        }
+    }
+}
+
+/// Hides the password part of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(file: &str, env: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let mut table: toml::Table = toml::from_str(file)?;
+        merge_env(&mut table, |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        });
+        let config: Config = toml::Value::Table(table).try_into()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let config = load_with(
+            "listen = \"0.0.0.0:9000\"\nsession_idle_secs = 60\n",
+            &[
+                ("SAIFU_LISTEN", "127.0.0.1:7000"),
+                ("SAIFU_CEREMONY_TTL_SECS", "10"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:7000");
+        assert_eq!(config.session_idle_secs, 60);
+        assert_eq!(config.ceremony_ttl_secs, 10);
+        assert_eq!(config.issuer.as_str(), "http://localhost:8080/");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        assert!(load_with("lisen = \"x\"", &[]).is_err());
+    }
+
+    #[test]
+    fn production_refuses_plain_http_issuer_and_insecure_cookies() {
+        let err = load_with(
+            "",
+            &[
+                ("SAIFU_ENV", "production"),
+                ("SAIFU_ISSUER", "http://wallet.example"),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("https"), "{err}");
+        let err = load_with(
+            "",
+            &[
+                ("SAIFU_ENV", "production"),
+                ("SAIFU_ISSUER", "https://wallet.example"),
+                ("SAIFU_COOKIE_SECURE", "false"),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Secure"), "{err}");
+        let ok = load_with(
+            "",
+            &[
+                ("SAIFU_ENV", "production"),
+                ("SAIFU_ISSUER", "https://wallet.example"),
+            ],
+        )
+        .unwrap();
+        assert!(ok.cookie_secure());
+    }
+
+    #[test]
+    fn development_defaults_to_insecure_cookies_on_localhost() {
+        let config = load_with("", &[]).unwrap();
+        assert!(!config.cookie_secure());
+        assert_eq!(config.rp_id(), "localhost");
+        assert_eq!(config.origin(), "http://localhost:8080");
+    }
+
+    #[test]
+    fn ip_address_issuer_is_refused() {
+        assert!(load_with("", &[("SAIFU_ISSUER", "http://127.0.0.1:8080")]).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let config = load_with("kek = \"c2VjcmV0c2VjcmV0\"", &[]).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("c2VjcmV0c2VjcmV0"), "{shown}");
+    }
+}

@@ -1,0 +1,483 @@
+//! Shopper accounts and their passkeys: the WebAuthn ceremonies for sign-up, sign-in and
+//! adding a passkey, with ceremony state kept server-side and sign-in failures rate-limited.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Webauthn, WebauthnError,
+};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+use super::account::{DisplayName, Email, PasskeyName};
+use crate::error::{Error, Kind, Result};
+use crate::store::{email_taken, CounterUpdate, FirstPasskey, NewUser, Store, StoredPasskey, User};
+
+/// Limits on failed sign-ins, counted in the database so that every node shares them.
+#[derive(Clone, Copy, Debug)]
+pub struct SigninLimits {
+    pub per_account: u32,
+    pub per_ip: u32,
+    pub window_secs: i64,
+}
+
+/// Which ceremony a session is running; each kind has its own slot in the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CeremonyKind {
+    SignUp,
+    SignIn,
+    AddPasskey,
+    PaymentApproval,
+}
+
+impl CeremonyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeremonyKind::SignUp => "sign_up",
+            CeremonyKind::SignIn => "sign_in",
+            CeremonyKind::AddPasskey => "add_passkey",
+            CeremonyKind::PaymentApproval => "payment_approval",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CeremonyState {
+    SignUp {
+        user_id: Uuid,
+        email: String,
+        display_name: String,
+        registration: PasskeyRegistration,
+    },
+    SignIn {
+        authentication: DiscoverableAuthentication,
+    },
+    AddPasskey {
+        user_id: Uuid,
+        name: Option<String>,
+        registration: PasskeyRegistration,
+    },
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    webauthn: Arc<Webauthn>,
+    store: Store,
+    ceremony_ttl_secs: i64,
+    limits: SigninLimits,
+}
+
+impl Accounts {
+    pub fn new(
+        webauthn: Arc<Webauthn>,
+        store: Store,
+        ceremony_ttl_secs: i64,
+        limits: SigninLimits,
+    ) -> Self {
+        Self {
+            webauthn,
+            store,
+            ceremony_ttl_secs,
+            limits,
+        }
+    }
+
+    /// Starts sign-up. Nothing is stored for the account until the passkey is made.
+    pub async fn begin_sign_up(
+        &self,
+        email: Email,
+        display_name: DisplayName,
+        now: i64,
+    ) -> Result<(String, CreationChallengeResponse)> {
+        if self.store.email_taken(&email).await? {
+            return Err(email_taken());
+        }
+        let user_id = Uuid::new_v4();
+        let (mut options, registration) = self
+            .webauthn
+            .start_passkey_registration(user_id, email.as_str(), display_name.as_str(), None)
+            .map_err(webauthn_error)?;
+        require_discoverable(&mut options);
+        let state = CeremonyState::SignUp {
+            user_id,
+            email: email.as_str().to_string(),
+            display_name: display_name.as_str().to_string(),
+            registration,
+        };
+        let id = self.put(CeremonyKind::SignUp, &state, now).await?;
+        Ok((id, options))
+    }
+
+    /// Finishes sign-up: verifies the new passkey and creates the account with it, or
+    /// refuses with `email_taken` if another sign-up for the address won meanwhile.
+    pub async fn finish_sign_up(
+        &self,
+        ceremony_id: &str,
+        credential: &RegisterPublicKeyCredential,
+        now: i64,
+    ) -> Result<User> {
+        let CeremonyState::SignUp {
+            user_id,
+            email,
+            display_name,
+            registration,
+        } = self.take(ceremony_id, CeremonyKind::SignUp, now).await?
+        else {
+            return Err(ceremony_not_found());
+        };
+        let passkey = self
+            .webauthn
+            .finish_passkey_registration(credential, &registration)
+            .map_err(webauthn_error)?;
+        let email = Email::parse(&email)?;
+        let display_name = DisplayName::parse(&display_name)?;
+        let credential_json = serde_json::to_string(&passkey)?;
+        let credential_id = URL_SAFE_NO_PAD.encode(passkey.cred_id().as_slice());
+        self.store
+            .create_user_with_passkey(
+                NewUser {
+                    id: user_id,
+                    email: &email,
+                    display_name: &display_name,
+                },
+                FirstPasskey {
+                    id: Uuid::new_v4(),
+                    credential_id: &credential_id,
+                    name: "Passkey 1",
+                    credential_json: &credential_json,
+                    sign_count: 0,
+                },
+                now,
+            )
+            .await
+    }
+
+    pub async fn begin_sign_in(&self, now: i64) -> Result<(String, RequestChallengeResponse)> {
+        let (options, authentication) = self
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(webauthn_error)?;
+        let id = self
+            .put(
+                CeremonyKind::SignIn,
+                &CeremonyState::SignIn { authentication },
+                now,
+            )
+            .await?;
+        Ok((id, options))
+    }
+
+    /// Finishes a passkey sign-in. Failures count against the address and, once the
+    /// account is known, against the account; past the limits sign-in is refused for the
+    /// rest of the window even with a valid passkey.
+    pub async fn finish_sign_in(
+        &self,
+        ceremony_id: &str,
+        credential: &PublicKeyCredential,
+        client_ip: IpAddr,
+        now: i64,
+    ) -> Result<User> {
+        let window = self.limits.window_secs;
+        let ip_key = format!("signin:ip:{client_ip}");
+        if self.store.failures(&ip_key, now, window).await? >= i64::from(self.limits.per_ip) {
+            return Err(too_many_attempts());
+        }
+        let mut account_key = None;
+        let outcome = self
+            .verify_sign_in(ceremony_id, credential, now, &mut account_key)
+            .await;
+        match &outcome {
+            Ok(user) => {
+                self.store.clear_failures(&account_key_for(user.id)).await?;
+            }
+            Err(err) if err.code() != "too_many_attempts" && err.kind() != Kind::Internal => {
+                self.store.record_failure(&ip_key, now, window).await?;
+                if let Some(key) = &account_key {
+                    self.store.record_failure(key, now, window).await?;
+                }
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn verify_sign_in(
+        &self,
+        ceremony_id: &str,
+        credential: &PublicKeyCredential,
+        now: i64,
+        account_key: &mut Option<String>,
+    ) -> Result<User> {
+        let CeremonyState::SignIn { authentication } =
+            self.take(ceremony_id, CeremonyKind::SignIn, now).await?
+        else {
+            return Err(ceremony_not_found());
+        };
+        let (user_id, credential_id) = self
+            .webauthn
+            .identify_discoverable_authentication(credential)
+            .map_err(|_| unknown_passkey())?;
+        let key = account_key_for(user_id);
+        if self
+            .store
+            .failures(&key, now, self.limits.window_secs)
+            .await?
+            >= i64::from(self.limits.per_account)
+        {
+            return Err(too_many_attempts());
+        }
+        *account_key = Some(key);
+        let credential_id = URL_SAFE_NO_PAD.encode(credential_id);
+        let stored = self
+            .store
+            .find_passkey(user_id, &credential_id)
+            .await?
+            .ok_or_else(unknown_passkey)?;
+        let passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
+        let result = self
+            .webauthn
+            .finish_discoverable_authentication_v2(credential, authentication, &passkey)
+            .map_err(webauthn_error)?;
+        self.record_assertion(user_id, &result, now).await?;
+        self.store
+            .find_user(user_id)
+            .await?
+            .ok_or_else(unknown_passkey)
+    }
+
+    pub async fn begin_add_passkey(
+        &self,
+        user: &User,
+        name: Option<PasskeyName>,
+        now: i64,
+    ) -> Result<(String, CreationChallengeResponse)> {
+        let existing = self.store.list_passkeys(user.id).await?;
+        let exclude = existing
+            .iter()
+            .map(|p| {
+                serde_json::from_str::<Passkey>(&p.credential_json).map(|k| k.cred_id().clone())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (mut options, registration) = self
+            .webauthn
+            .start_passkey_registration(user.id, &user.email, &user.display_name, Some(exclude))
+            .map_err(webauthn_error)?;
+        require_discoverable(&mut options);
+        let state = CeremonyState::AddPasskey {
+            user_id: user.id,
+            name: name.map(|n| n.as_str().to_string()),
+            registration,
+        };
+        let id = self.put(CeremonyKind::AddPasskey, &state, now).await?;
+        Ok((id, options))
+    }
+
+    pub async fn finish_add_passkey(
+        &self,
+        user: &User,
+        ceremony_id: &str,
+        credential: &RegisterPublicKeyCredential,
+        now: i64,
+    ) -> Result<()> {
+        let CeremonyState::AddPasskey {
+            user_id,
+            name,
+            registration,
+        } = self
+            .take(ceremony_id, CeremonyKind::AddPasskey, now)
+            .await?
+        else {
+            return Err(ceremony_not_found());
+        };
+        if user_id != user.id {
+            return Err(ceremony_not_found());
+        }
+        let passkey = self
+            .webauthn
+            .finish_passkey_registration(credential, &registration)
+            .map_err(webauthn_error)?;
+        let count = self.store.count_passkeys(user.id).await?;
+        let name = name.unwrap_or_else(|| format!("Passkey {}", count + 1));
+        self.store
+            .add_passkey(
+                user.id,
+                FirstPasskey {
+                    id: Uuid::new_v4(),
+                    credential_id: &URL_SAFE_NO_PAD.encode(passkey.cred_id().as_slice()),
+                    name: &name,
+                    credential_json: &serde_json::to_string(&passkey)?,
+                    sign_count: 0,
+                },
+                now,
+            )
+            .await
+    }
+
+    pub async fn passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>> {
+        self.store.list_passkeys(user_id).await
+    }
+
+    pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: PasskeyName) -> Result<()> {
+        self.store.rename_passkey(user_id, id, name.as_str()).await
+    }
+
+    pub async fn remove_passkey(&self, user_id: Uuid, id: Uuid, now: i64) -> Result<()> {
+        self.store.delete_passkey(user_id, id, now).await
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<Option<User>> {
+        self.store.find_user(id).await
+    }
+
+    async fn put(&self, kind: CeremonyKind, state: &CeremonyState, now: i64) -> Result<String> {
+        super::ceremony::put(
+            &self.store,
+            kind.as_str(),
+            state,
+            self.ceremony_ttl_secs,
+            now,
+        )
+        .await
+    }
+
+    async fn take(&self, id: &str, kind: CeremonyKind, now: i64) -> Result<CeremonyState> {
+        super::ceremony::take(&self.store, id, kind.as_str(), now).await
+    }
+
+    pub fn webauthn(&self) -> &Webauthn {
+        &self.webauthn
+    }
+
+    pub fn ceremony_ttl_secs(&self) -> i64 {
+        self.ceremony_ttl_secs
+    }
+
+    /// Records a verified assertion on the shopper's stored passkey: the signature counter
+    /// must move forward (a conditional write), else the passkey may have been cloned.
+    pub async fn record_assertion(
+        &self,
+        user_id: Uuid,
+        result: &AuthenticationResult,
+        now: i64,
+    ) -> Result<()> {
+        let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id().as_slice());
+        let stored = self
+            .store
+            .find_passkey(user_id, &credential_id)
+            .await?
+            .ok_or_else(unknown_passkey)?;
+        let mut passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
+        passkey.update_credential(result);
+        let counter = i64::from(result.counter());
+        match self
+            .store
+            .record_passkey_use(stored.id, counter, &serde_json::to_string(&passkey)?, now)
+            .await?
+        {
+            CounterUpdate::Recorded => Ok(()),
+            CounterUpdate::Regressed => Err(possible_clone()),
+            CounterUpdate::Gone => Err(unknown_passkey()),
+        }
+    }
+
+    /// The shopper's passkeys as webauthn-rs credentials.
+    pub async fn webauthn_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
+        self.store
+            .list_passkeys(user_id)
+            .await?
+            .iter()
+            .map(|p| serde_json::from_str::<Passkey>(&p.credential_json).map_err(Error::from))
+            .collect()
+    }
+}
+
+/// Saifu passkeys are discoverable, so that sign-in needs no user name and autofill works.
+fn require_discoverable(options: &mut CreationChallengeResponse) {
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Required);
+        selection.require_resident_key = true;
+    }
+}
+
+fn account_key_for(user_id: Uuid) -> String {
+    format!("signin:account:{user_id}")
+}
+
+/// 256 random bits, base64url: ceremony ids, CSRF tokens.
+pub fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::internal(anyhow::anyhow!("system randomness unavailable")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub fn ceremony_not_found() -> Error {
+    Error::invalid(
+        "ceremony_not_found",
+        "This passkey request is no longer valid (it was already used, or never started). Please try again.",
+    )
+}
+
+fn unknown_passkey() -> Error {
+    Error::new(
+        Kind::Unauthenticated,
+        "unknown_passkey",
+        "This passkey is not registered with Saifu.",
+    )
+}
+
+fn possible_clone() -> Error {
+    Error::new(
+        Kind::Unauthenticated,
+        "possible_cloned_authenticator",
+        "This passkey's signature counter went backwards, which can mean it was copied. Sign-in was refused; use another passkey.",
+    )
+}
+
+fn too_many_attempts() -> Error {
+    Error::new(
+        Kind::TooManyRequests,
+        "too_many_attempts",
+        "Too many failed sign-in attempts. Please wait a few minutes and try again.",
+    )
+}
+
+/// Maps a WebAuthn verification failure to a stable code. The library's message stays out of
+/// the response; it names internals a client can't act on.
+pub fn webauthn_error(err: WebauthnError) -> Error {
+    tracing::info!(error = %err, "webauthn verification failed");
+    let (code, message) = match err {
+        WebauthnError::InvalidRPOrigin | WebauthnError::InvalidRPIDHash => (
+            "webauthn_wrong_origin",
+            "The passkey was used for a different site than this wallet.",
+        ),
+        WebauthnError::UserNotVerified => (
+            "user_verification_required",
+            "Your device must verify you (PIN, fingerprint or face) to use a passkey here.",
+        ),
+        WebauthnError::MismatchedChallenge => (
+            "webauthn_challenge_mismatch",
+            "The passkey answered a different request. Please try again.",
+        ),
+        WebauthnError::CredentialPossibleCompromise => return possible_clone(),
+        WebauthnError::CredentialAlteredAlgFromRequest
+        | WebauthnError::CredentialCrossOrigin
+        | WebauthnError::CredentialExcludedFromRequest => (
+            "passkey_not_accepted",
+            "This passkey can't be registered here. It may already be registered.",
+        ),
+        _ => (
+            "webauthn_failed",
+            "The passkey response could not be verified. Please try again.",
+        ),
+    };
+    Error::invalid(code, message)
+}

@@ -1,0 +1,42 @@
+//! Server-side state of WebAuthn ceremonies: stored under a random id (which only the owner's
+//! session holds), taken out exactly once, refused once expired.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::accounts::{ceremony_not_found, random_token};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Stores `state` for `ttl_secs` and returns the ceremony's id.
+pub async fn put<T: Serialize>(
+    store: &Store,
+    kind: &str,
+    state: &T,
+    ttl_secs: i64,
+    now: i64,
+) -> Result<String> {
+    let id = random_token()?;
+    store
+        .put_ceremony(&id, kind, &serde_json::to_string(state)?, now + ttl_secs)
+        .await?;
+    Ok(id)
+}
+
+/// Takes the ceremony out of the store. A second attempt, a ceremony of another kind, or an
+/// expired one is refused.
+pub async fn take<T: DeserializeOwned>(store: &Store, id: &str, kind: &str, now: i64) -> Result<T> {
+    let taken = store
+        .take_ceremony(id)
+        .await?
+        .ok_or_else(ceremony_not_found)?;
+    if taken.kind != kind {
+        return Err(ceremony_not_found());
+    }
+    if taken.expires_at <= now {
+        return Err(Error::invalid(
+            "ceremony_expired",
+            "The passkey request timed out. Please try again.",
+        ));
+    }
+    Ok(serde_json::from_str(&taken.state)?)
+}

@@ -1,0 +1,182 @@
+//! The one error type of the wallet. Each error carries a kind (which picks the HTTP status) and
+//! a stable machine-readable code; the HTTP layer renders it as problem+json or as an HTML page.
+
+use std::borrow::Cow;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The input is malformed or breaks a rule (400).
+    Invalid,
+    /// Sign-in is needed (401).
+    Unauthenticated,
+    /// Signed in, but not allowed, or a request-forgery check failed (403).
+    Forbidden,
+    NotFound,
+    /// The request clashes with the current state (409).
+    Conflict,
+    /// The body is larger than the configured limit (413).
+    PayloadTooLarge,
+    /// The body's media type is not accepted (415).
+    UnsupportedMediaType,
+    /// Well-formed but semantically refused (422).
+    Unprocessable,
+    TooManyRequests,
+    /// The card was declined (402).
+    PaymentRequired,
+    /// A service we depend on (the card processor) failed; retrying is safe (502).
+    Upstream,
+    /// Our fault. Details are logged, never sent.
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    Client {
+        kind: Kind,
+        code: &'static str,
+        message: Cow<'static, str>,
+        field: Option<&'static str>,
+        /// The processor's reason, when a card was declined.
+        decline_code: Option<String>,
+    },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: Kind, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Error::Client {
+            kind,
+            code,
+            message: message.into(),
+            field: None,
+            decline_code: None,
+        }
+    }
+
+    /// Attaches the name of the input field the error concerns.
+    pub fn on_field(self, name: &'static str) -> Self {
+        match self {
+            Error::Client {
+                kind,
+                code,
+                message,
+                decline_code,
+                ..
+            } => Error::Client {
+                kind,
+                code,
+                message,
+                field: Some(name),
+                decline_code,
+            },
+            other => other,
+        }
+    }
+
+    /// Attaches the processor's decline code.
+    pub fn with_decline_code(self, decline: impl Into<String>) -> Self {
+        match self {
+            Error::Client {
+                kind,
+                code,
+                message,
+                field,
+                ..
+            } => Error::Client {
+                kind,
+                code,
+                message,
+                field,
+                decline_code: Some(decline.into()),
+            },
+            other => other,
+        }
+    }
+
+    pub fn decline_code(&self) -> Option<&str> {
+        match self {
+            Error::Client { decline_code, .. } => decline_code.as_deref(),
+            Error::Internal(_) => None,
+        }
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::Invalid, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::Conflict, code, message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Kind::Forbidden, code, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(Kind::NotFound, "not_found", "There is nothing here.")
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            Kind::Unauthenticated,
+            "unauthenticated",
+            "Please sign in first.",
+        )
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Error::Internal(err.into())
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Client { kind, .. } => *kind,
+            Error::Internal(_) => Kind::Internal,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Client { code, .. } => code,
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Client { field, .. } => *field,
+            Error::Internal(_) => None,
+        }
+    }
+
+    /// The text shown to the client: never the internal cause.
+    pub fn public_message(&self) -> Cow<'static, str> {
+        match self {
+            Error::Client { message, .. } => message.clone(),
+            Error::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+impl From<tower_sessions::session::Error> for Error {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Error::Internal(err.into())
+    }
+}

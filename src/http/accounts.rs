@@ -1,0 +1,165 @@
+//! Sign-up, sign-in and sign-out pages, and the JSON calls their script makes for the passkey
+//! ceremonies.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_sessions::Session;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::extract::Json;
+use super::pages::{render, Layout, SignInPage, SignUpPage};
+use super::session::{
+    csrf_token, current_user, establish, remember_ceremony, remember_return_to, sign_out,
+    take_ceremony, take_return_to,
+};
+use crate::domain::account::{DisplayName, Email};
+use crate::domain::accounts::CeremonyKind;
+use crate::domain::return_to::ReturnTo;
+use crate::error::Result;
+use crate::store::unix_now;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signup", get(sign_up_page))
+        .route("/signup/begin", post(sign_up_begin))
+        .route("/signup/finish", post(sign_up_finish))
+        .route("/signin", get(sign_in_page))
+        .route("/signin/begin", post(sign_in_begin))
+        .route("/signin/finish", post(sign_in_finish))
+        .route("/signout", post(sign_out_now))
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn sign_up_page(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<NextQuery>,
+) -> Result<Response> {
+    let next = ReturnTo::parse(q.next.as_deref());
+    if current_user(
+        &session,
+        &app.accounts,
+        app.config.session_absolute_secs as i64,
+    )
+    .await?
+    .is_some()
+    {
+        return Ok(Redirect::to(next.as_str()).into_response());
+    }
+    let layout = Layout::new("Create your wallet", csrf_token(&session).await?, None);
+    render(&SignUpPage {
+        layout,
+        next: next.as_str().to_string(),
+    })
+}
+
+#[derive(Deserialize)]
+struct SignUpBegin {
+    display_name: String,
+    email: String,
+    next: Option<String>,
+}
+
+async fn sign_up_begin(
+    State(app): State<AppState>,
+    session: Session,
+    Json(body): Json<SignUpBegin>,
+) -> Result<Response> {
+    let display_name = DisplayName::parse(&body.display_name)?;
+    let email = Email::parse(&body.email)?;
+    let (id, options) = app
+        .accounts
+        .begin_sign_up(email, display_name, unix_now())
+        .await?;
+    remember_ceremony(&session, CeremonyKind::SignUp, &id).await?;
+    remember_return_to(&session, &ReturnTo::parse(body.next.as_deref())).await?;
+    Ok(axum::Json(options).into_response())
+}
+
+async fn sign_up_finish(
+    State(app): State<AppState>,
+    session: Session,
+    Json(credential): Json<RegisterPublicKeyCredential>,
+) -> Result<axum::Json<Value>> {
+    let ceremony = take_ceremony(&session, CeremonyKind::SignUp).await?;
+    let user = app
+        .accounts
+        .finish_sign_up(&ceremony, &credential, unix_now())
+        .await?;
+    let next = take_return_to(&session).await?;
+    establish(&session, &user).await?;
+    tracing::info!(user_id = %user.id, "account created");
+    Ok(axum::Json(json!({ "redirect": next.as_str() })))
+}
+
+async fn sign_in_page(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<NextQuery>,
+) -> Result<Response> {
+    let next = ReturnTo::parse(q.next.as_deref());
+    if current_user(
+        &session,
+        &app.accounts,
+        app.config.session_absolute_secs as i64,
+    )
+    .await?
+    .is_some()
+    {
+        return Ok(Redirect::to(next.as_str()).into_response());
+    }
+    let layout = Layout::new("Sign in", csrf_token(&session).await?, None);
+    render(&SignInPage {
+        layout,
+        next: next.as_str().to_string(),
+    })
+}
+
+#[derive(Deserialize)]
+struct SignInBegin {
+    next: Option<String>,
+}
+
+async fn sign_in_begin(
+    State(app): State<AppState>,
+    session: Session,
+    Json(body): Json<SignInBegin>,
+) -> Result<Response> {
+    let (id, options) = app.accounts.begin_sign_in(unix_now()).await?;
+    remember_ceremony(&session, CeremonyKind::SignIn, &id).await?;
+    remember_return_to(&session, &ReturnTo::parse(body.next.as_deref())).await?;
+    Ok(axum::Json(options).into_response())
+}
+
+async fn sign_in_finish(
+    State(app): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(credential): Json<PublicKeyCredential>,
+) -> Result<axum::Json<Value>> {
+    let ceremony = take_ceremony(&session, CeremonyKind::SignIn).await?;
+    let user = app
+        .accounts
+        .finish_sign_in(&ceremony, &credential, peer.ip(), unix_now())
+        .await?;
+    let next = take_return_to(&session).await?;
+    establish(&session, &user).await?;
+    tracing::info!(user_id = %user.id, "signed in");
+    Ok(axum::Json(json!({ "redirect": next.as_str() })))
+}
+
+async fn sign_out_now(session: Session) -> Result<Redirect> {
+    sign_out(&session).await?;
+    Ok(Redirect::to("/"))
+}

@@ -1,0 +1,39 @@
+//! The wallet's home: a welcome for visitors, the dashboard for signed-in shoppers.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use tower_sessions::Session;
+
+use super::pages::{render, IndexPage, Layout};
+use super::session::{csrf_token, current_user};
+use crate::error::Result;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(home))
+}
+
+async fn home(State(app): State<AppState>, session: Session) -> Result<Response> {
+    let user = current_user(
+        &session,
+        &app.accounts,
+        app.config.session_absolute_secs as i64,
+    )
+    .await?;
+    let passkey_count = match &user {
+        Some(u) => app.accounts.passkeys(u.id).await?.len(),
+        None => 0,
+    };
+    let title = if user.is_some() {
+        "Your wallet"
+    } else {
+        "Saifu"
+    };
+    let layout = Layout::new(title, csrf_token(&session).await?, user.as_ref());
+    render(&IndexPage {
+        layout,
+        passkey_count,
+    })
+}

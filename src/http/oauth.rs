@@ -1,0 +1,219 @@
+//! The merchant-facing OAuth endpoints: discovery (RFC 8414), JWKS, pushed authorization
+//! requests (RFC 9126) and the token endpoint. Client authentication is `client_secret_basic`
+//! or `client_secret_post`; errors are RFC 6749 JSON.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use saifu_sdk::checkout::{AuthorizationServerMetadata, OAuthErrorBody};
+use serde::Deserialize;
+
+use crate::checkout::merchants::Merchant;
+use crate::checkout::{OAuthFailure, PushParams};
+use crate::error::Result;
+use crate::store::unix_now;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/oauth/jwks", get(jwks))
+        .route("/oauth/par", post(par))
+        .route("/oauth/token", post(token))
+}
+
+impl IntoResponse for OAuthFailure {
+    fn into_response(self) -> Response {
+        let status = match self.error {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = OAuthErrorBody {
+            error: self.error.to_string(),
+            error_description: Some(self.description),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"saifu\""),
+            );
+        }
+        response
+            .headers_mut()
+            .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+async fn metadata(State(app): State<AppState>) -> Json<AuthorizationServerMetadata> {
+    let base = app.config.issuer.clone();
+    let at = |path: &str| base.join(path).map(|u| u.to_string()).unwrap_or_default();
+    let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Json(AuthorizationServerMetadata {
+        issuer: app.checkout.issuer().to_string(),
+        authorization_endpoint: at("/oauth/authorize"),
+        token_endpoint: at("/oauth/token"),
+        pushed_authorization_request_endpoint: at("/oauth/par"),
+        jwks_uri: at("/oauth/jwks"),
+        require_pushed_authorization_requests: true,
+        response_types_supported: list(&["code"]),
+        response_modes_supported: list(&["query"]),
+        grant_types_supported: list(&["authorization_code"]),
+        code_challenge_methods_supported: list(&["S256"]),
+        token_endpoint_auth_methods_supported: list(&["client_secret_basic", "client_secret_post"]),
+        authorization_details_types_supported: list(&["payment"]),
+        authorization_response_iss_parameter_supported: true,
+    })
+}
+
+async fn jwks(State(app): State<AppState>) -> Result<Response> {
+    let keys = app.checkout.signer.jwks(unix_now()).await?;
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        )],
+        Json(keys),
+    )
+        .into_response())
+}
+
+/// Form parameters common to both endpoints' client authentication.
+#[derive(Deserialize, Default)]
+struct ClientCredentials {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn form<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, OAuthFailure> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthFailure::new(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    // Repeated parameters are refused (RFC 6749 §3.1): serde reports a duplicate field.
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| OAuthFailure::new("invalid_request", format!("malformed parameters: {e}")))
+}
+
+/// `client_secret_basic` or `client_secret_post`, not both.
+async fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Merchant, OAuthFailure> {
+    let unauthorized = || OAuthFailure::new("invalid_client", "client authentication failed");
+    let posted: ClientCredentials = form(headers, body)?;
+    let basic = match headers.get(header::AUTHORIZATION) {
+        Some(value) => Some(parse_basic(value).ok_or_else(unauthorized)?),
+        None => None,
+    };
+    let (client_id, secret) = match (basic, posted.client_secret) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthFailure::new(
+                "invalid_request",
+                "use one client authentication method, not two",
+            ))
+        }
+        (Some((id, secret)), None) => {
+            if posted.client_id.as_ref().is_some_and(|p| p != &id) {
+                return Err(OAuthFailure::new(
+                    "invalid_request",
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            (id, secret)
+        }
+        (None, Some(secret)) => (posted.client_id.ok_or_else(unauthorized)?, secret),
+        (None, None) => return Err(unauthorized()),
+    };
+    app.checkout
+        .merchants
+        .authenticate(&client_id, &secret)
+        .await?
+        .ok_or_else(unauthorized)
+}
+
+/// `Authorization: Basic` with form-urlencoded id and secret (RFC 6749 §2.3.1).
+pub fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
+    let encoded = value.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+async fn par(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let merchant = authenticate(&app, &headers, &body).await?;
+        let params: PushParams = form(&headers, &body)?;
+        app.checkout.push(&merchant, params, unix_now()).await
+    }
+    .await;
+    match result {
+        Ok(created) => (StatusCode::CREATED, Json(created)).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenParams {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+}
+
+async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let merchant = authenticate(&app, &headers, &body).await?;
+        let params: TokenParams = form(&headers, &body)?;
+        match params.grant_type.as_deref() {
+            Some("authorization_code") => {}
+            Some(_) => {
+                return Err(OAuthFailure::new(
+                    "unsupported_grant_type",
+                    "only authorization_code is supported",
+                ))
+            }
+            None => {
+                return Err(OAuthFailure::new(
+                    "invalid_request",
+                    "grant_type is required",
+                ))
+            }
+        }
+        app.checkout
+            .redeem_code(
+                &merchant,
+                params.code.as_deref(),
+                params.redirect_uri.as_deref(),
+                params.code_verifier.as_deref(),
+                unix_now(),
+            )
+            .await
+    }
+    .await;
+    match result {
+        Ok(granted) => Json(granted).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}

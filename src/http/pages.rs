@@ -1,0 +1,278 @@
+//! Page templates (askama, from `web/templates`) and the layout every page shares.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::assets::asset;
+use super::error::ErrorInfo;
+use crate::error::Error;
+use crate::store::{StoredCard, User};
+use crate::vault::card::{Brand, Expiry};
+
+pub struct UserView {
+    pub display_name: String,
+    pub email: String,
+}
+
+pub struct Layout {
+    pub title: String,
+    pub csrf: String,
+    pub user: Option<UserView>,
+    pub css_href: String,
+    pub css_integrity: String,
+    pub js_href: String,
+    pub js_integrity: String,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, csrf: String, user: Option<&User>) -> Self {
+        let css = asset("saifu.css");
+        let js = asset("saifu.js");
+        Self {
+            title: title.into(),
+            csrf,
+            user: user.map(|u| UserView {
+                display_name: u.display_name.clone(),
+                email: u.email.clone(),
+            }),
+            css_href: css.href.clone(),
+            css_integrity: css.integrity.clone(),
+            js_href: js.href.clone(),
+            js_integrity: js.integrity.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    pub layout: Layout,
+    pub passkey_count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignUpPage {
+    pub layout: Layout,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub struct SignInPage {
+    pub layout: Layout,
+    pub next: String,
+}
+
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "passkeys.html")]
+pub struct PasskeysPage {
+    pub layout: Layout,
+    pub passkeys: Vec<PasskeyView>,
+    pub suggest_second: bool,
+}
+
+pub struct CardView {
+    pub id: String,
+    /// Display name: "Visa", "American Express", …
+    pub brand: String,
+    pub last4: String,
+    /// "MM/YY"
+    pub expiry: String,
+    pub expired: bool,
+    pub holder: String,
+    pub is_default: bool,
+}
+
+impl CardView {
+    /// A stored card for display. A card whose expiry can't be read counts as expired.
+    pub fn of(card: &StoredCard, today: time::Date) -> Self {
+        let expiry = u8::try_from(card.exp_month)
+            .ok()
+            .zip(u16::try_from(card.exp_year).ok())
+            .and_then(|(m, y)| Expiry::new(m, y));
+        CardView {
+            id: card.id.to_string(),
+            brand: Brand::parse(&card.brand)
+                .map_or_else(|| card.brand.clone(), |b| b.display_name().to_string()),
+            last4: card.last4.clone(),
+            expiry: expiry.map(|e| e.to_string()).unwrap_or_default(),
+            expired: expiry.is_none_or(|e| e.is_expired(today)),
+            holder: card.holder.clone(),
+            is_default: card.is_default,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cards.html")]
+pub struct CardsPage {
+    pub layout: Layout,
+    pub cards: Vec<CardView>,
+    pub test_mode: bool,
+}
+
+/// A message under a form field; `code` is the stable error or decline code.
+pub struct FieldError {
+    pub message: String,
+    pub code: String,
+}
+
+#[derive(Default)]
+pub struct FieldErrors {
+    pub number: Option<FieldError>,
+    pub expiry: Option<FieldError>,
+    pub cvc: Option<FieldError>,
+    pub holder: Option<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "card_new.html")]
+pub struct AddCardPage {
+    pub layout: Layout,
+    pub return_to: String,
+    /// Re-filled after an error. The card number and security code never are.
+    pub expiry: String,
+    pub holder: String,
+    /// Last four digits of the number typed, shown as a reminder after an error.
+    pub last4: Option<String>,
+    pub errors: FieldErrors,
+    pub form_error: Option<String>,
+    pub test_mode: bool,
+}
+
+pub struct ItemView {
+    pub name: String,
+    pub quantity: u32,
+    pub unit: String,
+    pub total: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub layout: Layout,
+    pub consent_id: String,
+    pub merchant_name: String,
+    pub merchant_domain: String,
+    /// Vetted by the issuer: the page shows the trust mark; otherwise a warning.
+    pub verified: bool,
+    pub order_reference: String,
+    pub items: Vec<ItemView>,
+    /// "¥12,800"
+    pub total: String,
+    pub signed_in: bool,
+    pub cards: Vec<CardView>,
+    /// This page's path, URL-encoded, for the sign-in and add-card detours.
+    pub next: String,
+    pub test_mode: bool,
+    pub points_available: i64,
+    /// The most points this payment can use.
+    pub points_max: i64,
+    /// Minor units one point is worth.
+    pub point_value: i64,
+    /// Points the payment earns if paid entirely by card (the script updates it).
+    pub earn_preview: i64,
+    pub amount_minor: i64,
+    pub currency_symbol: String,
+    pub minor_digits: u32,
+}
+
+pub struct PaymentView {
+    pub id: String,
+    pub merchant: String,
+    pub amount: String,
+    pub card: String,
+    pub status: String,
+    pub order_reference: String,
+    pub when: String,
+    pub points_earned: i64,
+    pub points_redeemed: i64,
+    pub refunds: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+pub struct ActivityPage {
+    pub layout: Layout,
+    pub payments: Vec<PaymentView>,
+}
+
+pub struct PointsEntryView {
+    pub what: String,
+    /// Signed change to the available balance.
+    pub amount: i64,
+    pub merchant: Option<String>,
+    pub order_reference: Option<String>,
+    pub payment_id: Option<String>,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "points.html")]
+pub struct PointsPage {
+    pub layout: Layout,
+    pub available: i64,
+    pub held: i64,
+    pub expiring_soon: i64,
+    pub history: Vec<PointsEntryView>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+    pub code: String,
+}
+
+/// Renders a page template into a response.
+pub fn render(template: &impl Template) -> Result<Response, Error> {
+    let html = template.render().map_err(Error::internal)?;
+    Ok(Html(html).into_response())
+}
+
+pub fn error_page(info: &ErrorInfo) -> Response {
+    let title = info
+        .status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .to_string();
+    let page = ErrorPage {
+        layout: Layout::new(title.clone(), String::new(), None),
+        status: info.status.as_u16(),
+        title,
+        message: info.message.clone(),
+        code: info.code.to_string(),
+    };
+    match page.render() {
+        Ok(html) => {
+            let mut response = (info.status, Html(html)).into_response();
+            response.extensions_mut().insert(info.clone());
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "rendering the error page failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Formats a Unix time for display, in UTC.
+pub fn format_time(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}

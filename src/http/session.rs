@@ -1,0 +1,202 @@
+//! The shopper's browser session: who is signed in, since when, the CSRF token, the return
+//! path and the ids of running passkey ceremonies. Also the CSRF check for every
+//! state-changing request made from wallet pages.
+
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::domain::accounts::{ceremony_not_found, random_token, Accounts, CeremonyKind};
+use crate::domain::return_to::ReturnTo;
+use crate::domain::secrets::constant_time_eq;
+use crate::error::{Error, Result};
+use crate::store::{unix_now, User};
+use crate::AppState;
+
+const USER_ID: &str = "user_id";
+const AUTH_AT: &str = "auth_at";
+const CSRF: &str = "csrf";
+const RETURN_TO: &str = "return_to";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const CSRF_FIELD: &str = "csrf";
+
+fn ceremony_slot(kind: CeremonyKind) -> String {
+    format!("ceremony.{}", kind.as_str())
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String> {
+    if let Some(token) = session.get::<String>(CSRF).await? {
+        return Ok(token);
+    }
+    let token = random_token()?;
+    session.insert(CSRF, &token).await?;
+    Ok(token)
+}
+
+pub async fn remember_ceremony(session: &Session, kind: CeremonyKind, id: &str) -> Result<()> {
+    session.insert(&ceremony_slot(kind), id).await?;
+    Ok(())
+}
+
+/// Takes the ceremony id out of the session: a second attempt finds nothing.
+pub async fn take_ceremony(session: &Session, kind: CeremonyKind) -> Result<String> {
+    session
+        .remove::<String>(&ceremony_slot(kind))
+        .await?
+        .ok_or_else(ceremony_not_found)
+}
+
+pub async fn remember_return_to(session: &Session, to: &ReturnTo) -> Result<()> {
+    session.insert(RETURN_TO, to.as_str()).await?;
+    Ok(())
+}
+
+pub async fn take_return_to(session: &Session) -> Result<ReturnTo> {
+    let stored = session.remove::<String>(RETURN_TO).await?;
+    Ok(ReturnTo::parse(stored.as_deref()))
+}
+
+/// Signs the shopper in: a new session id (so a planted id is worthless), a new CSRF token,
+/// and the time of sign-in for the absolute expiry.
+pub async fn establish(session: &Session, user: &User) -> Result<()> {
+    session.cycle_id().await?;
+    session.insert(USER_ID, user.id).await?;
+    session.insert(AUTH_AT, unix_now()).await?;
+    session.insert(CSRF, random_token()?).await?;
+    Ok(())
+}
+
+pub async fn sign_out(session: &Session) -> Result<()> {
+    session.flush().await?;
+    Ok(())
+}
+
+/// The signed-in shopper, if any. A session past its absolute lifetime is ended here.
+pub async fn current_user(
+    session: &Session,
+    accounts: &Accounts,
+    absolute_secs: i64,
+) -> Result<Option<User>> {
+    let Some(user_id) = session.get::<Uuid>(USER_ID).await? else {
+        return Ok(None);
+    };
+    let auth_at = session.get::<i64>(AUTH_AT).await?.unwrap_or(0);
+    if unix_now() - auth_at >= absolute_secs {
+        session.flush().await?;
+        return Ok(None);
+    }
+    match accounts.user(user_id).await? {
+        Some(user) => Ok(Some(user)),
+        None => {
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Extracts the signed-in shopper; without one the request is refused with 401 (which the
+/// page layer turns into a redirect to the sign-in page).
+pub struct CurrentUser(pub User);
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let app = AppState::from_ref(state);
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| Error::internal(anyhow::anyhow!("session layer missing: {msg}")))?;
+        let absolute = app.config.session_absolute_secs as i64;
+        current_user(&session, &app.accounts, absolute)
+            .await?
+            .map(CurrentUser)
+            .ok_or_else(Error::unauthenticated)
+    }
+}
+
+/// Refuses state-changing requests that don't prove they come from a wallet page: the
+/// `Origin` must be ours when sent, and the session's CSRF token must come back in the
+/// `X-CSRF-Token` header (scripts) or the `csrf` form field (forms).
+pub async fn csrf_guard(
+    State(app): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    match check_csrf(&app, &session, request).await {
+        Ok(request) => next.run(request).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn check_csrf(app: &AppState, session: &Session, request: Request) -> Result<Request> {
+    let refused = || {
+        Error::forbidden(
+            "csrf_failed",
+            "This form has expired or did not come from Saifu. Reload the page and try again.",
+        )
+    };
+    let headers = request.headers();
+    // Browsers send `Origin: null` for plain form posts from pages with
+    // `Referrer-Policy: no-referrer`, ours included; such requests still need the token.
+    if let Some(origin) = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    {
+        if origin.to_str().ok() != Some(app.config.origin().as_str()) {
+            return Err(refused());
+        }
+    }
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return Err(refused());
+    }
+    let expected = session.get::<String>(CSRF).await?.ok_or_else(refused)?;
+    if let Some(sent) = headers.get(CSRF_HEADER) {
+        return if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            Ok(request)
+        } else {
+            Err(refused())
+        };
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, app.config.body_limit_bytes)
+        .await
+        .map_err(|_| {
+            Error::new(
+                crate::error::Kind::PayloadTooLarge,
+                "payload_too_large",
+                "The request body is too large.",
+            )
+        })?;
+    let sent = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.into_owned());
+    match sent {
+        Some(sent) if constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
+        _ => Err(refused()),
+    }
+}

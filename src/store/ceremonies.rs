@@ -1,0 +1,52 @@
+//! WebAuthn ceremony state. It never leaves the server: the browser's session holds only the
+//! ceremony's random id, and the state is taken out exactly once.
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::Result;
+
+/// A ceremony taken out of the store.
+#[derive(Debug)]
+pub struct Taken {
+    pub kind: String,
+    pub state: String,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn put_ceremony(
+        &self,
+        id: &str,
+        kind: &str,
+        state: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO ceremonies (id, kind, state, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(kind)
+            .bind(state)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes and returns the ceremony in one statement, so that of two concurrent
+    /// attempts only one gets it.
+    pub async fn take_ceremony(&self, id: &str) -> Result<Option<Taken>> {
+        let row =
+            sqlx::query("DELETE FROM ceremonies WHERE id = $1 RETURNING kind, state, expires_at")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(Taken {
+                kind: r.try_get("kind")?,
+                state: r.try_get("state")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,140 @@
+//! Idempotency keys of the payments API: the first request with a key runs, and its response
+//! is kept for 24 hours and replayed byte for byte.
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::Result;
+
+/// What a request with an idempotency key should do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Run it; the key is held for it.
+    Run,
+    /// Answer with the stored response.
+    Replay {
+        status: u16,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    },
+    /// The key was used with other parameters.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
+/// An idempotency key is scoped to the merchant and the endpoint.
+pub struct KeyScope<'a> {
+    pub client_id: &'a str,
+    pub endpoint: &'a str,
+    pub key: &'a str,
+}
+
+impl Store {
+    /// Claims `key` for a request whose body hashes to `request_hash`.
+    pub async fn claim_idempotency_key(
+        &self,
+        scope: &KeyScope<'_>,
+        request_hash: &str,
+        now: i64,
+        lease_secs: i64,
+        keep_secs: i64,
+    ) -> Result<Claim> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4")
+            .bind(scope.client_id)
+            .bind(scope.endpoint)
+            .bind(scope.key)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (client_id, endpoint, idem_key, request_hash, locked_until, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(scope.client_id)
+        .bind(scope.endpoint)
+        .bind(scope.key)
+        .bind(request_hash)
+        .bind(now + lease_secs)
+        .bind(now + keep_secs)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Claim::Run);
+        }
+        let Some(row) = sqlx::query(
+            "SELECT request_hash, status, body, content_type, locked_until FROM idempotency_keys
+             WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3",
+        )
+        .bind(scope.client_id)
+        .bind(scope.endpoint)
+        .bind(scope.key)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(Claim::InProgress);
+        };
+        if row.try_get::<String, _>("request_hash")? != request_hash {
+            return Ok(Claim::Mismatch);
+        }
+        if let Some(status) = row.try_get::<Option<i64>, _>("status")? {
+            return Ok(Claim::Replay {
+                status: u16::try_from(status).unwrap_or(500),
+                body: row
+                    .try_get::<Option<Vec<u8>>, _>("body")?
+                    .unwrap_or_default(),
+                content_type: row.try_get("content_type")?,
+            });
+        }
+        // A first request that died without answering frees its key once the lease ends.
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET locked_until = $1
+             WHERE client_id = $2 AND endpoint = $3 AND idem_key = $4 AND status IS NULL AND locked_until <= $5",
+        )
+        .bind(now + lease_secs)
+        .bind(scope.client_id)
+        .bind(scope.endpoint)
+        .bind(scope.key)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(if taken.rows_affected() == 1 {
+            Claim::Run
+        } else {
+            Claim::InProgress
+        })
+    }
+
+    pub async fn complete_idempotency_key(
+        &self,
+        scope: &KeyScope<'_>,
+        status: u16,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, body = $2, content_type = $3
+             WHERE client_id = $4 AND endpoint = $5 AND idem_key = $6",
+        )
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(content_type)
+        .bind(scope.client_id)
+        .bind(scope.endpoint)
+        .bind(scope.key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Frees a key whose request failed on our side, so a retry runs again.
+    pub async fn release_idempotency_key(&self, scope: &KeyScope<'_>) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND status IS NULL")
+            .bind(scope.client_id)
+            .bind(scope.endpoint)
+            .bind(scope.key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! Merchants: OAuth clients with their exactly registered redirect URIs.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{is_unique_violation, Store};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct StoredMerchant {
+    pub client_id: String,
+    pub name: String,
+    pub domain: String,
+    pub status: String,
+    pub webhook_url: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub created_at: i64,
+}
+
+pub struct NewMerchantRow<'a> {
+    pub client_id: &'a str,
+    pub secret_hash: &'a str,
+    pub name: &'a str,
+    pub domain: &'a str,
+    pub status: &'a str,
+    pub webhook_url: Option<&'a str>,
+    pub webhook_secret_wrapped: &'a [u8],
+    pub webhook_kek_version: i64,
+    pub redirect_uris: &'a [String],
+}
+
+const COLUMNS: &str = "client_id, name, domain, status, webhook_url, created_at";
+
+fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<StoredMerchant> {
+    Ok(StoredMerchant {
+        client_id: r.try_get("client_id")?,
+        name: r.try_get("name")?,
+        domain: r.try_get("domain")?,
+        status: r.try_get("status")?,
+        webhook_url: r.try_get("webhook_url")?,
+        redirect_uris,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_merchant(&self, m: NewMerchantRow<'_>, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO merchants (client_id, secret_hash, name, domain, status, webhook_url,
+                                    webhook_secret_wrapped, webhook_kek_version, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(m.client_id)
+        .bind(m.secret_hash)
+        .bind(m.name)
+        .bind(m.domain)
+        .bind(m.status)
+        .bind(m.webhook_url)
+        .bind(m.webhook_secret_wrapped)
+        .bind(m.webhook_kek_version)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::conflict(
+                    "client_id_taken",
+                    "That client id is already registered.",
+                ))
+            }
+            other => other?,
+        };
+        for uri in m.redirect_uris {
+            sqlx::query("INSERT INTO merchant_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(m.client_id)
+                .bind(uri)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redirect_uris(&self, client_id: &str) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT uri FROM merchant_redirect_uris WHERE client_id = $1 ORDER BY uri")
+                .bind(client_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("uri")?)).collect()
+    }
+
+    pub async fn find_merchant(&self, client_id: &str) -> Result<Option<StoredMerchant>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM merchants WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(merchant_row(
+                &r,
+                self.redirect_uris(client_id).await?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The merchant and its secret's hash, for client authentication.
+    pub async fn merchant_secret_hash(&self, client_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT secret_hash FROM merchants WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("secret_hash")?)).transpose()
+    }
+
+    pub async fn list_merchants(&self) -> Result<Vec<StoredMerchant>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM merchants ORDER BY created_at, client_id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut merchants = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("client_id")?;
+            merchants.push(merchant_row(r, self.redirect_uris(&id).await?)?);
+        }
+        Ok(merchants)
+    }
+
+    pub async fn set_merchant_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<()> {
+        let updated = sqlx::query("UPDATE merchants SET secret_hash = $1 WHERE client_id = $2")
+            .bind(secret_hash)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(Error::not_found());
+        }
+        Ok(())
+    }
+
+    pub async fn set_merchant_status(&self, client_id: &str, status: &str) -> Result<()> {
+        let updated = sqlx::query("UPDATE merchants SET status = $1 WHERE client_id = $2")
+            .bind(status)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(Error::not_found());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! Passkeys (WebAuthn credentials) of shopper accounts.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use super::users::{parse_uuid, FirstPasskey};
+use super::{is_unique_violation, Store};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct StoredPasskey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub credential_id: String,
+    pub name: String,
+    /// webauthn-rs `Passkey` JSON: public key material only.
+    pub credential_json: String,
+    pub sign_count: i64,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// Outcome of recording a successful assertion.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CounterUpdate {
+    Recorded,
+    /// The signature counter did not move forward: the authenticator may have been cloned.
+    Regressed,
+    /// The passkey was removed meanwhile.
+    Gone,
+}
+
+const COLUMNS: &str =
+    "id, user_id, credential_id, name, credential, sign_count, created_at, last_used_at";
+
+fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
+    Ok(StoredPasskey {
+        id: parse_uuid(&r.try_get::<String, _>("id")?)?,
+        user_id: parse_uuid(&r.try_get::<String, _>("user_id")?)?,
+        credential_id: r.try_get("credential_id")?,
+        name: r.try_get("name")?,
+        credential_json: r.try_get("credential")?,
+        sign_count: r.try_get("sign_count")?,
+        created_at: r.try_get("created_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+    })
+}
+
+impl Store {
+    pub(super) async fn insert_passkey_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        user_id: Uuid,
+        passkey: FirstPasskey<'_>,
+        now: i64,
+    ) -> Result<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO passkeys (id, user_id, credential_id, name, credential, sign_count, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(passkey.id.to_string())
+        .bind(user_id.to_string())
+        .bind(passkey.credential_id)
+        .bind(passkey.name)
+        .bind(passkey.credential_json)
+        .bind(passkey.sign_count)
+        .bind(now)
+        .execute(&mut **tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => Err(Error::conflict(
+                "passkey_already_registered",
+                "This passkey is already registered.",
+            )),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    pub async fn add_passkey(
+        &self,
+        user_id: Uuid,
+        passkey: FirstPasskey<'_>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.insert_passkey_in(&mut tx, user_id, passkey, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn count_passkeys(&self, user_id: Uuid) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn find_passkey(
+        &self,
+        user_id: Uuid,
+        credential_id: &str,
+    ) -> Result<Option<StoredPasskey>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 AND credential_id = $2"
+        ))
+        .bind(user_id.to_string())
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Records a verified assertion with a conditional write: the counter must move forward
+    /// (or stay at zero for authenticators without one), so two nodes racing with a cloned
+    /// authenticator's assertions cannot both succeed.
+    pub async fn record_passkey_use(
+        &self,
+        id: Uuid,
+        new_count: i64,
+        credential_json: &str,
+        now: i64,
+    ) -> Result<CounterUpdate> {
+        let updated = sqlx::query(
+            "UPDATE passkeys SET sign_count = $1, credential = $2, last_used_at = $3
+             WHERE id = $4 AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))",
+        )
+        .bind(new_count)
+        .bind(credential_json)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 1 {
+            return Ok(CounterUpdate::Recorded);
+        }
+        let exists = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(if exists.is_some() {
+            CounterUpdate::Regressed
+        } else {
+            CounterUpdate::Gone
+        })
+    }
+
+    pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<()> {
+        let updated = sqlx::query("UPDATE passkeys SET name = $1 WHERE id = $2 AND user_id = $3")
+            .bind(name)
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(Error::not_found());
+        }
+        Ok(())
+    }
+
+    /// Removes a passkey unless it is the account's last one. The account row is written
+    /// first so that concurrent removals of an account's passkeys are serialised on it
+    /// (a row lock on PostgreSQL, the write lock on SQLite) and cannot remove both.
+    pub async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query(
+            "DELETE FROM passkeys WHERE id = $1 AND user_id = $2
+               AND (SELECT COUNT(*) FROM passkeys WHERE user_id = $2) > 1",
+        )
+        .bind(id.to_string())
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if deleted.rows_affected() == 1 {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let exists = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        match exists {
+            Some(_) => Err(Error::conflict(
+                "last_passkey",
+                "This is your only passkey, so it can't be removed: you would be locked out. Add another passkey first.",
+            )),
+            None => Err(Error::not_found()),
+        }
+    }
+}

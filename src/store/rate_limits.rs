@@ -1,0 +1,47 @@
+//! Fixed-window failure counters, shared by every node through the database.
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::Result;
+
+impl Store {
+    /// Counts one more failure for `key` in the window that started at most `window` seconds
+    /// ago, starting a new window when the old one is over. Returns the count.
+    pub async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+               count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END,
+               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now - window)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("count")?)
+    }
+
+    /// Failures for `key` in the current window.
+    pub async fn failures(&self, key: &str, now: i64, window: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT count FROM rate_limits WHERE key = $1 AND window_start > $2")
+            .bind(key)
+            .bind(now - window)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("count")?,
+            None => 0,
+        })
+    }
+
+    pub async fn clear_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM rate_limits WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! The tower-sessions store over our database, so every node sees the same sessions. Rows are
+//! keyed by a SHA-256 of the session id: a copy of the table does not yield usable cookies.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{Error as StoreError, Result as StoreResult};
+
+use super::Store;
+
+#[derive(Clone)]
+pub struct SessionStore {
+    store: Store,
+}
+
+// Deliberately shows nothing: the store must never print session contents.
+impl std::fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionStore")
+    }
+}
+
+impl SessionStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+fn id_hash(id: &Id) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, id.0.to_le_bytes().as_slice());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn backend(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+#[async_trait]
+impl tower_sessions::SessionStore for SessionStore {
+    async fn create(&self, record: &mut Record) -> StoreResult<()> {
+        let data =
+            serde_json::to_string(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
+        // A fresh random 128-bit id practically never collides; if it does, draw again.
+        loop {
+            let inserted = sqlx::query(
+                "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (id_hash) DO NOTHING",
+            )
+            .bind(id_hash(&record.id))
+            .bind(&data)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.store.pool)
+            .await
+            .map_err(backend)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> StoreResult<()> {
+        let data =
+            serde_json::to_string(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(id_hash(&record.id))
+        .bind(data)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(&self.store.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> StoreResult<Option<Record>> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let row = sqlx::query(
+            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash(id))
+        .bind(now)
+        .fetch_optional(&self.store.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(|e| StoreError::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash(id))
+            .execute(&self.store.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable_and_does_not_contain_the_id() {
+        let id = Id(0x1234_5678_9abc_def0_1122_3344_5566_7788);
+        assert_eq!(id_hash(&id), id_hash(&id));
+        assert_eq!(id_hash(&id).len(), 64);
+        assert!(!id_hash(&id).contains(&id.to_string()));
+    }
+}

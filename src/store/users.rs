@@ -1,0 +1,105 @@
+//! Shopper accounts.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{is_unique_violation, Store};
+use crate::domain::account::{DisplayName, Email};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub created_at: i64,
+}
+
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a Email,
+    pub display_name: &'a DisplayName,
+}
+
+/// The first passkey of a new account, stored in the same transaction as the account.
+pub struct FirstPasskey<'a> {
+    pub id: Uuid,
+    pub credential_id: &'a str,
+    pub name: &'a str,
+    pub credential_json: &'a str,
+    pub sign_count: i64,
+}
+
+impl Store {
+    /// Creates the account and its first passkey together, or neither. A second account for
+    /// the same address (in any letter case) is refused with `email_taken`.
+    pub async fn create_user_with_passkey(
+        &self,
+        user: NewUser<'_>,
+        passkey: FirstPasskey<'_>,
+        now: i64,
+    ) -> Result<User> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, email_normalized, display_name, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.email.as_str())
+        .bind(user.email.normalized())
+        .bind(user.display_name.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(email_taken()),
+            other => other?,
+        };
+        self.insert_passkey_in(&mut tx, user.id, passkey, now)
+            .await?;
+        tx.commit().await?;
+        Ok(User {
+            id: user.id,
+            email: user.email.as_str().to_string(),
+            display_name: user.display_name.as_str().to_string(),
+            created_at: now,
+        })
+    }
+
+    pub async fn email_taken(&self, email: &Email) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM users WHERE email_normalized = $1")
+            .bind(email.normalized())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn find_user(&self, id: Uuid) -> Result<Option<User>> {
+        let row =
+            sqlx::query("SELECT id, email, display_name, created_at FROM users WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(User {
+                id: parse_uuid(&r.try_get::<String, _>("id")?)?,
+                email: r.try_get("email")?,
+                display_name: r.try_get("display_name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+pub fn email_taken() -> Error {
+    Error::conflict(
+        "email_taken",
+        "An account with this email address already exists.",
+    )
+    .on_field("email")
+}
+
+pub(super) fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(Error::internal)
+}

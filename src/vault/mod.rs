@@ -1,0 +1,289 @@
+//! The card vault: adding a card (parse, verify with the processor using the CVC once, then
+//! encrypt), listing, removing and choosing the default, decrypting a number only for a
+//! processor call, and re-wrapping data keys when the key-encryption key rotates.
+
+pub mod card;
+pub mod keys;
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use self::card::{CardNumber, Cvc, Expiry, HolderName};
+use self::keys::{aes_key, DataKey, FingerprintKey, KeyEncryptionKey, WrappedKey};
+use crate::error::{Error, Kind, Result};
+use crate::processor::{CardDetails, IdempotencyKey, Outcome, Processor, ProcessorError};
+use crate::store::{duplicate_card, NewCardRow, SealedNumber, Store, StoredCard, WrappedTable};
+
+/// A card as the shopper typed it, parsed. The CVC is dropped (and zeroized) once the
+/// processor has verified the card.
+pub struct NewCard {
+    pub number: CardNumber,
+    pub expiry: Expiry,
+    pub cvc: Cvc,
+    pub holder: HolderName,
+}
+
+#[derive(Clone)]
+pub struct Vault {
+    store: Store,
+    kek: Arc<dyn KeyEncryptionKey>,
+    fingerprints: Arc<FingerprintKey>,
+    processor: Arc<dyn Processor>,
+}
+
+impl Vault {
+    pub fn new(
+        store: Store,
+        kek: Arc<dyn KeyEncryptionKey>,
+        fingerprints: Arc<FingerprintKey>,
+        processor: Arc<dyn Processor>,
+    ) -> Self {
+        Self {
+            store,
+            kek,
+            fingerprints,
+            processor,
+        }
+    }
+
+    pub fn processor(&self) -> &Arc<dyn Processor> {
+        &self.processor
+    }
+
+    /// Verifies the card with the processor (the CVC's only use), then stores it encrypted.
+    pub async fn add_card(&self, user_id: Uuid, card: NewCard, now: i64) -> Result<StoredCard> {
+        let NewCard {
+            number,
+            expiry,
+            cvc,
+            holder,
+        } = card;
+        let fingerprint = self
+            .fingerprints
+            .fingerprint(&user_id.to_string(), number.expose());
+        if self
+            .store
+            .card_fingerprint_exists(user_id, &fingerprint)
+            .await?
+        {
+            return Err(duplicate_card());
+        }
+        let details = CardDetails {
+            number: &number,
+            expiry,
+            holder: holder.as_str(),
+        };
+        let verified = self
+            .processor
+            .verify_card(&IdempotencyKey::random(), details, &cvc)
+            .await;
+        drop(cvc);
+        match verified {
+            Ok(Outcome::Approved { .. }) => {}
+            Ok(Outcome::Declined { decline_code }) => return Err(declined(&decline_code)),
+            Err(err) => return Err(processor_failed(err)),
+        }
+        let id = Uuid::new_v4();
+        let sealed = self.seal(id, user_id, &number).await?;
+        let stored = self
+            .store
+            .insert_card(
+                NewCardRow {
+                    id,
+                    user_id,
+                    brand: number.brand().as_str(),
+                    last4: number.last4(),
+                    exp_month: i64::from(expiry.month()),
+                    exp_year: i64::from(expiry.year()),
+                    holder: holder.as_str(),
+                    fingerprint: &fingerprint,
+                    sealed,
+                },
+                now,
+            )
+            .await?;
+        tracing::info!(card_id = %stored.id, user_id = %user_id, brand = %stored.brand, "card added");
+        Ok(stored)
+    }
+
+    pub async fn cards(&self, user_id: Uuid) -> Result<Vec<StoredCard>> {
+        self.store.list_cards(user_id).await
+    }
+
+    pub async fn remove_card(&self, user_id: Uuid, card_id: Uuid, now: i64) -> Result<()> {
+        self.store.delete_card(user_id, card_id, now).await?;
+        tracing::info!(card_id = %card_id, user_id = %user_id, "card removed");
+        Ok(())
+    }
+
+    pub async fn set_default(&self, user_id: Uuid, card_id: Uuid) -> Result<()> {
+        self.store.set_default_card(user_id, card_id).await
+    }
+
+    /// Decrypts one of the shopper's cards. Only the processor call sites use this.
+    pub async fn card_number(
+        &self,
+        user_id: Uuid,
+        card_id: Uuid,
+    ) -> Result<(StoredCard, CardNumber)> {
+        let (card, sealed) = self.store.sealed_card(user_id, card_id).await?;
+        let wrapped = WrappedKey {
+            version: u32::try_from(sealed.kek_version).map_err(Error::internal)?,
+            bytes: sealed.wrapped_key,
+        };
+        let data_key = self
+            .kek
+            .unwrap(&wrapped, card_id.as_bytes())
+            .await
+            .map_err(Error::internal)?;
+        let plain = keys::open(
+            &aes_key(data_key.expose()),
+            &sealed.number_ciphertext,
+            &number_aad(card_id, user_id),
+        )
+        .map_err(Error::internal)?;
+        let digits = Zeroizing::new(String::from_utf8(plain.to_vec()).map_err(Error::internal)?);
+        let number = CardNumber::parse(&digits).map_err(|_| {
+            Error::internal(anyhow::anyhow!("a stored card number no longer parses"))
+        })?;
+        Ok((card, number))
+    }
+
+    async fn seal(
+        &self,
+        card_id: Uuid,
+        user_id: Uuid,
+        number: &CardNumber,
+    ) -> Result<SealedNumber> {
+        let data_key = DataKey::generate().map_err(Error::internal)?;
+        let number_ciphertext = keys::seal(
+            &aes_key(data_key.expose()),
+            number.expose().as_bytes(),
+            &number_aad(card_id, user_id),
+        )
+        .map_err(Error::internal)?;
+        let wrapped = self
+            .kek
+            .wrap(&data_key, card_id.as_bytes())
+            .await
+            .map_err(Error::internal)?;
+        Ok(SealedNumber {
+            number_ciphertext,
+            wrapped_key: wrapped.bytes,
+            kek_version: i64::from(wrapped.version),
+        })
+    }
+}
+
+/// The card's id and owner bind the ciphertext to its row.
+fn number_aad(card_id: Uuid, user_id: Uuid) -> Vec<u8> {
+    format!("saifu/card-number/v1/{card_id}/{user_id}").into_bytes()
+}
+
+/// What the shopper reads when the processor declines a new card, and which field it concerns.
+fn declined(decline_code: &str) -> Error {
+    let (field, message) = match decline_code {
+        "incorrect_cvc" => (
+            "cvc",
+            "The security code is incorrect. Check the 3 or 4 digits on your card.",
+        ),
+        "expired_card" => ("expiry", "The card issuer says this card has expired."),
+        "insufficient_funds" => ("number", "The card was declined for insufficient funds."),
+        "lost_card" => (
+            "number",
+            "The card was declined: it has been reported lost. Use another card.",
+        ),
+        "stolen_card" => (
+            "number",
+            "The card was declined: it has been reported stolen. Use another card.",
+        ),
+        "fraudulent" => (
+            "number",
+            "The card was declined by its issuer's fraud checks. Contact your card issuer.",
+        ),
+        _ => (
+            "number",
+            "The card was declined by its issuer. Use another card or contact your card issuer.",
+        ),
+    };
+    Error::new(Kind::Unprocessable, "card_declined", message)
+        .on_field(field)
+        .with_decline_code(decline_code.to_string())
+}
+
+fn processor_failed(err: ProcessorError) -> Error {
+    tracing::warn!(error = %err, "card verification failed at the processor");
+    match err {
+        ProcessorError::Processing => Error::new(
+            Kind::Upstream,
+            "processing_error",
+            "The card network could not check this card right now. Please try again in a moment.",
+        )
+        .with_decline_code("processing_error"),
+        _ => Error::new(
+            Kind::Upstream,
+            "processor_unavailable",
+            "The card network is not answering right now. Please try again in a moment.",
+        ),
+    }
+}
+
+/// What a wrapped key is bound to: a key copied to another row does not unwrap.
+pub fn wrap_context(table: WrappedTable, id: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(match table {
+        WrappedTable::Cards => Uuid::parse_str(id)?.as_bytes().to_vec(),
+        WrappedTable::SigningKeys => format!("signing-key/{id}").into_bytes(),
+        WrappedTable::WebhookSecrets => format!("webhook-secret/{id}").into_bytes(),
+    })
+}
+
+/// Re-wraps every key (card data keys, signing keys' data keys, webhook secrets) not yet under
+/// the keyring's active version, in batches, with a conditional write per key so it can run
+/// beside live servers. Returns how many it re-wrapped.
+pub async fn rewrap_all(
+    store: &Store,
+    kek: &dyn KeyEncryptionKey,
+    batch: i64,
+) -> anyhow::Result<u64> {
+    let target = kek.active_version().await?;
+    let mut done = 0;
+    for table in WrappedTable::ALL {
+        loop {
+            let candidates = store
+                .wrapped_to_rewrap(table, i64::from(target), batch)
+                .await?;
+            if candidates.is_empty() {
+                break;
+            }
+            for candidate in candidates {
+                let context = wrap_context(table, &candidate.id)?;
+                let old = WrappedKey {
+                    version: u32::try_from(candidate.kek_version)?,
+                    bytes: candidate.wrapped_key,
+                };
+                let data_key = kek.unwrap(&old, &context).await?;
+                let new = kek.wrap(&data_key, &context).await?;
+                anyhow::ensure!(
+                    new.version == target,
+                    "the keyring's active version changed during the re-wrap; run it again"
+                );
+                if store
+                    .replace_wrapped(
+                        table,
+                        &candidate.id,
+                        candidate.kek_version,
+                        &new.bytes,
+                        i64::from(new.version),
+                    )
+                    .await?
+                {
+                    done += 1;
+                }
+            }
+            tracing::info!(rewrapped = done, "re-wrapping keys");
+        }
+    }
+    Ok(done)
+}

@@ -1,0 +1,177 @@
+//! `saifu demo`'s journey with the real wallet and the real demo shop: buy with a passkey, see
+//! the payment in Activity, earn points, spend them on a second purchase, and see a refund made
+//! by the shop reverse the points.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use url::Url;
+
+use crate::checkout::{open_consent, shopper, Shopper};
+use crate::helpers::{spawn_app, TestApp};
+
+async fn start_shop(app: &TestApp) -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!(
+        "http://localhost:{}/",
+        listener.local_addr().unwrap().port()
+    ))
+    .unwrap();
+    let (client_id, client_secret) = saifu::cli::register_demo_shop(&app.state, &base)
+        .await
+        .unwrap();
+    let router = saifu_sdk::demo::router(saifu_sdk::demo::DemoShopConfig {
+        wallet_issuer: app.base.clone(),
+        client_id,
+        client_secret: client_secret.into(),
+        shop_base: base.clone(),
+    })
+    .await
+    .unwrap();
+    tokio::spawn(saifu_sdk::demo::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    base
+}
+
+/// Puts a product in the cart and pays, using `points`; returns the order page's path.
+async fn buy(s: &mut Shopper, shop: &Url, product: &str, points: i64) -> String {
+    let http = &s.browser.http;
+    let added = http
+        .post(shop.join("/cart/add").unwrap())
+        .form(&[("product", product)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let checkout = http
+        .post(shop.join("/checkout").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checkout.status(), StatusCode::SEE_OTHER);
+    let authorize = Url::parse(checkout.headers()["location"].to_str().unwrap()).unwrap();
+    let consent = open_consent(&s.browser, &authorize).await;
+    let html = s.browser.get_html(&consent).await.text().await.unwrap();
+    assert!(html.contains("Saifu Demo Shop") && html.contains("Verified by Saifu"));
+    let start =
+        html.find("name=\"card_id\" id=\"card-").unwrap() + "name=\"card_id\" id=\"card-".len();
+    let card = html[start..start + 36].to_string();
+    let r = s
+        .browser
+        .post_json(
+            &format!("{consent}/begin"),
+            &json!({ "card_id": card, "points": points }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let assertion =
+        serde_json::to_value(s.key.assert(&s.origin, r.json().await.unwrap()).unwrap()).unwrap();
+    let approved = s
+        .browser
+        .post_form(
+            &format!("{consent}/approve"),
+            &[
+                ("card_id", &card),
+                ("points", &points.to_string()),
+                ("credential", &assertion.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+    let callback = approved.headers()["location"].to_str().unwrap().to_string();
+    assert!(callback.starts_with(shop.join("/callback").unwrap().as_str()));
+    let back = http.get(&callback).send().await.unwrap();
+    assert_eq!(
+        back.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        back.text().await.unwrap()
+    );
+    back.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
+    let app = spawn_app().await;
+    let shop = start_shop(&app).await;
+    let mut s = shopper(&app, "newcomer@example.com").await;
+
+    let products = s
+        .browser
+        .http
+        .get(shop.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(products.contains("Pour-over kettle"));
+
+    // A kettle (¥6,400): 64 points.
+    let order = buy(&mut s, &shop, "kettle", 0).await;
+    let page = s
+        .browser
+        .http
+        .get(shop.join(&order).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<dt>Points earned</dt><dd>64"), "{page}");
+    let activity = s.browser.get_html("/activity").await.text().await.unwrap();
+    assert!(activity.contains("Saifu Demo Shop") && activity.contains("¥6,400"));
+    let points = s.browser.get_html("/points").await.text().await.unwrap();
+    assert!(
+        points.contains("data-points-available>64<"),
+        "64 points available"
+    );
+
+    // A mug (¥1,800) paid partly with those 64 points: the card pays ¥1,736 and earns 17.
+    let order = buy(&mut s, &shop, "mug", 64).await;
+    let page = s
+        .browser
+        .http
+        .get(shop.join(&order).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<dt>Points redeemed</dt><dd>64"), "{page}");
+    assert!(page.contains("<dt>Points earned</dt><dd>17"), "{page}");
+    let points = s.browser.get_html("/points").await.text().await.unwrap();
+    assert!(points.contains("data-points-available>17<"));
+
+    // The shop refunds the mug: the 17 earned points go, the 64 spent come back.
+    let refunded = s
+        .browser
+        .http
+        .post(shop.join(&format!("{order}/refund")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
+    let page = s
+        .browser
+        .http
+        .get(shop.join(&order).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("refunded"), "{page}");
+    let points = s.browser.get_html("/points").await.text().await.unwrap();
+    assert!(points.contains("data-points-available>64<"), "{points}");
+    let activity = s.browser.get_html("/activity").await.text().await.unwrap();
+    assert!(activity.contains("Refunded"));
+    let (sum, balanced, lots) = app.state.store.ledger_check().await.unwrap();
+    assert_eq!((sum, balanced, lots), (0, true, true));
+}

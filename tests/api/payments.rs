@@ -1,0 +1,582 @@
+//! The payments API through the SDK: redeeming grants exactly once, capture, void, refunds,
+//! declines, idempotency keys and merchant isolation.
+
+use reqwest::StatusCode;
+use saifu::checkout::merchants::MerchantStatus;
+use saifu_sdk::checkout::{Amount, MerchantCredentials};
+use saifu_sdk::{Error as SdkError, SaifuClient};
+use serde_json::{json, Value};
+
+use crate::checkout::{merchant, paid, sdk, shopper, Shopper};
+use crate::helpers::{only_user_id, spawn_app, TestApp};
+
+fn jpy(amount: &str) -> Amount {
+    Amount {
+        currency: "JPY".into(),
+        amount: amount.into(),
+    }
+}
+
+async fn grant(client: &SaifuClient, shopper: &mut Shopper) -> String {
+    let (callback, pending) = paid(client, shopper).await;
+    client
+        .complete_checkout(&callback, &pending)
+        .await
+        .unwrap()
+        .token
+}
+
+fn problem(err: SdkError) -> (u16, String, Option<String>) {
+    match err {
+        SdkError::Problem {
+            status,
+            code,
+            decline_code,
+            ..
+        } => (status, code, decline_code),
+        other => panic!("expected a problem, got {other:?}"),
+    }
+}
+
+struct Setup {
+    app: TestApp,
+    creds: MerchantCredentials,
+    client: SaifuClient,
+    shopper: Shopper,
+}
+
+async fn setup(email: &str) -> Setup {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Frame Shop", true).await;
+    let client = sdk(&app, &creds).await;
+    let shopper = shopper(&app, email).await;
+    Setup {
+        app,
+        creds,
+        client,
+        shopper,
+    }
+}
+
+#[tokio::test]
+async fn capture_partial_capture_void_and_refunds_through_the_sdk() {
+    let mut s = setup("flows@example.com").await;
+
+    // A full capture.
+    let g = grant(&s.client, &mut s.shopper).await;
+    let paid = s.client.pay(&g, &jpy("12800"), true, None).await.unwrap();
+    assert_eq!(
+        (
+            paid.status.as_str(),
+            paid.captured_amount.as_str(),
+            paid.currency.as_str()
+        ),
+        ("captured", "12800", "JPY")
+    );
+    assert_eq!(
+        (paid.card.brand.as_str(), paid.card.last4.as_str()),
+        ("visa", "4242")
+    );
+    assert_eq!(paid.order_reference, "A-1001");
+    assert_eq!(s.client.get_payment(&paid.id).await.unwrap(), paid);
+    assert_eq!(
+        s.client.payment_by_order("A-1001").await.unwrap().id,
+        paid.id
+    );
+
+    // Multiple partial refunds up to the total, then one more is refused.
+    let after = s.client.refund(&paid.id, "2800", None).await.unwrap();
+    assert_eq!(after.refunded_amount, "2800");
+    let after = s.client.refund(&paid.id, "10000", None).await.unwrap();
+    assert_eq!(after.refunded_amount, "12800");
+    let (status, code, _) = problem(s.client.refund(&paid.id, "1", None).await.unwrap_err());
+    assert_eq!((status, code.as_str()), (422, "refund_exceeds_captured"));
+
+    // Authorize, then a partial capture, once.
+    let g = grant(&s.client, &mut s.shopper).await;
+    let authorized = s.client.pay(&g, &jpy("12800"), false, None).await.unwrap();
+    assert_eq!(
+        (
+            authorized.status.as_str(),
+            authorized.captured_amount.as_str()
+        ),
+        ("authorized", "0")
+    );
+    let (status, code, _) = problem(
+        s.client
+            .capture(&authorized.id, Some("12801"), None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "amount_exceeds_authorization")
+    );
+    let captured = s
+        .client
+        .capture(&authorized.id, Some("9000"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            captured.status.as_str(),
+            captured.captured_amount.as_str(),
+            captured.amount.as_str()
+        ),
+        ("captured", "9000", "12800")
+    );
+    let (status, code, _) = problem(
+        s.client
+            .capture(&authorized.id, None, None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code.as_str()), (409, "payment_not_capturable"));
+    let (status, code, _) = problem(
+        s.client
+            .refund(&authorized.id, "9001", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "refund_exceeds_captured"),
+        "refunds are bounded by the captured amount"
+    );
+
+    // Void an authorization; it can then be neither captured nor refunded.
+    let g = grant(&s.client, &mut s.shopper).await;
+    let authorized = s.client.pay(&g, &jpy("5000"), false, None).await.unwrap();
+    let voided = s.client.void(&authorized.id, None).await.unwrap();
+    assert_eq!(voided.status, "voided");
+    assert_eq!(
+        problem(
+            s.client
+                .capture(&authorized.id, None, None)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "payment_not_capturable"
+    );
+    assert_eq!(
+        problem(
+            s.client
+                .refund(&authorized.id, "1", None)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "payment_not_refundable"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_is_spent_once_within_its_amount_and_currency() {
+    let mut s = setup("grants@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let (status, code, _) = problem(
+        s.client
+            .pay(&g, &jpy("12801"), true, None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code.as_str()), (422, "amount_exceeds_grant"));
+    let usd = Amount {
+        currency: "USD".into(),
+        amount: "12.00".into(),
+    };
+    assert_eq!(
+        problem(s.client.pay(&g, &usd, true, None).await.unwrap_err()).1,
+        "currency_mismatch"
+    );
+    let (status, code, _) = problem(
+        s.client
+            .pay("not.a.grant", &jpy("1"), true, None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code.as_str()), (400, "invalid_grant"));
+
+    let less = s.client.pay(&g, &jpy("10000"), true, None).await.unwrap();
+    assert_eq!(less.amount, "10000", "less than granted is fine");
+    let (status, code, _) = problem(s.client.pay(&g, &jpy("100"), true, None).await.unwrap_err());
+    assert_eq!((status, code.as_str()), (409, "grant_already_used"));
+
+    // Another merchant can neither redeem this merchant's grants nor see its payments.
+    let other_creds = merchant(&s.app, "Tea House", true).await;
+    let other = sdk(&s.app, &other_creds).await;
+    let g2 = grant(&s.client, &mut s.shopper).await;
+    assert_eq!(
+        problem(other.pay(&g2, &jpy("100"), true, None).await.unwrap_err()).1,
+        "invalid_grant"
+    );
+    for err in [
+        other.get_payment(&less.id).await.unwrap_err(),
+        other.refund(&less.id, "1", None).await.unwrap_err(),
+        other.payment_by_order("A-1001").await.unwrap_err(),
+    ] {
+        assert_eq!(problem(err).0, 404);
+    }
+
+    // A suspended merchant's outstanding grants are refused.
+    s.app
+        .state
+        .checkout
+        .merchants
+        .set_status(&s.creds.client_id, MerchantStatus::Suspended)
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(
+            s.client
+                .pay(&g2, &jpy("100"), true, None)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "merchant_suspended"
+    );
+}
+
+#[tokio::test]
+async fn a_card_declined_at_payment_time_gives_its_decline_code_and_spends_the_grant() {
+    let mut s = setup("declines@example.com").await;
+    // Card verification approves this card; authorization declines it.
+    let added = s
+        .shopper
+        .browser
+        .post_form(
+            "/cards",
+            &[
+                ("number", "4000000000000341"),
+                ("expiry", "12/39"),
+                ("cvc", "123"),
+                ("holder", "Mika Sato"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let card = s
+        .app
+        .state
+        .vault
+        .cards(only_user_id(&s.app).await)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.last4 == "0341")
+        .unwrap();
+    s.shopper
+        .browser
+        .post_form(&format!("/cards/{}/default", card.id), &[])
+        .await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let (status, code, decline) = problem(
+        s.client
+            .pay(&g, &jpy("12800"), true, None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (status, code.as_str(), decline.as_deref()),
+        (402, "card_declined", Some("generic_decline"))
+    );
+    assert_eq!(
+        problem(
+            s.client
+                .pay(&g, &jpy("12800"), true, None)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "grant_already_used"
+    );
+    let recorded = s.client.payment_by_order("A-1001").await.unwrap();
+    assert_eq!(recorded.status, "declined");
+}
+
+/// A raw POST to the payments API.
+async fn post(s: &Setup, path: &str, key: &str, body: &Value) -> (StatusCode, Vec<u8>) {
+    let r = reqwest::Client::new()
+        .post(s.app.base.join(path).unwrap())
+        .basic_auth(&s.creds.client_id, Some(&s.creds.client_secret))
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn fifty_parallel_redemptions_of_one_grant_make_one_payment() {
+    let mut s = setup("race@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let body =
+        json!({ "grant": g, "amount": { "currency": "JPY", "amount": "12800" }, "capture": true });
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (s, body) = (s.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            post(&s, "/v1/payments", &format!("race-{i}"), &body).await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let (status, bytes) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {
+                let problem: Value = serde_json::from_slice(&bytes).unwrap();
+                assert_eq!(problem["code"], "grant_already_used");
+            }
+            other => panic!("unexpected {other}: {}", String::from_utf8_lossy(&bytes)),
+        }
+    }
+    assert_eq!(created, 1, "exactly one payment");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_byte_for_byte_refuse_changes_and_serialise_parallel_use() {
+    let mut s = setup("idem@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let body =
+        json!({ "grant": g, "amount": { "currency": "JPY", "amount": "12800" }, "capture": false });
+
+    let (first_status, first) = post(&s, "/v1/payments", "order-1", &body).await;
+    assert_eq!(first_status, StatusCode::CREATED);
+    let (again_status, again) = post(&s, "/v1/payments", "order-1", &body).await;
+    assert_eq!(
+        (again_status, &again),
+        (StatusCode::CREATED, &first),
+        "a replay is byte-identical"
+    );
+    let mut changed = body.clone();
+    changed["amount"]["amount"] = json!("100");
+    let (status, bytes) = post(&s, "/v1/payments", "order-1", &changed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap()["code"],
+        "idempotency_key_reused"
+    );
+
+    // Errors are replayed too: the same key and body give the same 409.
+    let (s1, b1) = post(&s, "/v1/payments", "order-1b", &body).await;
+    let (s2, b2) = post(&s, "/v1/payments", "order-1b", &body).await;
+    assert_eq!(s1, StatusCode::CONFLICT);
+    assert_eq!((s1, &b1), (s2, &b2));
+
+    // Parallel captures with one key: one execution; the others wait out (409) or replay it.
+    let id = serde_json::from_slice::<Value>(&first).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, path) = (s.clone(), format!("/v1/payments/{id}/capture"));
+        tasks.push(tokio::spawn(async move {
+            post(&s, &path, "capture-once", &json!({})).await
+        }));
+    }
+    let mut bodies = Vec::new();
+    for task in tasks {
+        let (status, bytes) = task.await.unwrap();
+        match status {
+            StatusCode::OK => bodies.push(bytes),
+            StatusCode::CONFLICT => {
+                assert_eq!(
+                    serde_json::from_slice::<Value>(&bytes).unwrap()["code"],
+                    "idempotency_key_in_use"
+                );
+            }
+            other => panic!("unexpected {other}: {}", String::from_utf8_lossy(&bytes)),
+        }
+    }
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every success is the same response"
+    );
+    let payment = s.client.get_payment(&id).await.unwrap();
+    assert_eq!(
+        (payment.status.as_str(), payment.captured_amount.as_str()),
+        ("captured", "12800")
+    );
+
+    // A POST without a key is refused; keys are per endpoint.
+    let r = reqwest::Client::new()
+        .post(
+            s.app
+                .base
+                .join(&format!("/v1/payments/{id}/refunds"))
+                .unwrap(),
+        )
+        .basic_auth(&s.creds.client_id, Some(&s.creds.client_secret))
+        .json(&json!({ "amount": "1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (status, _) = post(
+        &s,
+        &format!("/v1/payments/{id}/refunds"),
+        "capture-once",
+        &json!({ "amount": "100" }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the same key on another endpoint is another key"
+    );
+}
+
+#[tokio::test]
+async fn the_payments_api_needs_the_merchants_credentials() {
+    let s = setup("auth@example.com").await;
+    let r = reqwest::Client::new()
+        .get(s.app.base.join("/v1/payments/pay_x").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"saifu\"");
+    let r = reqwest::Client::new()
+        .get(s.app.base.join("/v1/payments/pay_x").unwrap())
+        .basic_auth(&s.creds.client_id, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_shoppers_activity_lists_payments_and_refunds() {
+    let mut s = setup("activity@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let paid = s.client.pay(&g, &jpy("12800"), true, None).await.unwrap();
+    s.client.refund(&paid.id, "2800", None).await.unwrap();
+    let html = s
+        .shopper
+        .browser
+        .get_html("/activity")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        "Frame Shop",
+        "¥12,800",
+        "Visa •••• 4242",
+        "Partly refunded",
+        "¥2,800 refunded",
+        "A-1001",
+    ] {
+        assert!(html.contains(shown), "activity shows {shown}");
+    }
+    // Another shopper sees none of it.
+    let other = shopper(&s.app, "someone-else@example.com").await;
+    let html = other
+        .browser
+        .get_html("/activity")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("A-1001") && html.contains("No payments yet"));
+}
+
+#[tokio::test]
+async fn expired_and_revoked_grants_are_refused_with_clear_codes() {
+    // Revoked: the merchant's code was presented twice, which revokes the grant it gave.
+    let mut s = setup("revoked@example.com").await;
+    let (callback, pending) = paid(&s.client, &mut s.shopper).await;
+    let first = s
+        .client
+        .complete_checkout(&callback, &pending)
+        .await
+        .unwrap();
+    assert!(s
+        .client
+        .complete_checkout(&callback, &pending)
+        .await
+        .is_err());
+    let (status, code, _) = problem(
+        s.client
+            .pay(&first.token, &jpy("12800"), true, None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code.as_str()), (409, "grant_revoked"));
+
+    // Expired: grants live at most their configured lifetime.
+    let app = crate::helpers::spawn_app_with(|c| c.grant_ttl_secs = 1).await;
+    let creds = merchant(&app, "Frame Shop", true).await;
+    let client = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "expired@example.com").await;
+    let token = grant(&client, &mut shopper).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, code, _) = problem(
+        client
+            .pay(&token, &jpy("12800"), true, None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code.as_str()), (400, "grant_expired"));
+}
+
+#[tokio::test]
+async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
+    let mut s = setup("flaky@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let before = s.app.state.simulator.effects();
+
+    s.app.state.simulator.set_fault_rate(1.0);
+    let (status, code, _) = problem(
+        s.client
+            .pay(&g, &jpy("12800"), true, Some("order-77"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code.as_str()), (502, "processor_error"));
+    assert_eq!(
+        s.app.state.simulator.effects(),
+        before,
+        "nothing happened at the processor"
+    );
+
+    // The same request again, once the network is back: it runs (a 5xx is not kept) and the
+    // grant, given back after the failure, pays exactly once.
+    s.app.state.simulator.set_fault_rate(0.0);
+    let paid = s
+        .client
+        .pay(&g, &jpy("12800"), true, Some("order-77"))
+        .await
+        .unwrap();
+    assert_eq!(paid.status, "captured");
+    assert_eq!(
+        s.app.state.simulator.effects(),
+        before + 2,
+        "one authorization and one capture"
+    );
+    let replay = s
+        .client
+        .pay(&g, &jpy("12800"), true, Some("order-77"))
+        .await
+        .unwrap();
+    assert_eq!(replay, paid, "the success is replayed, not repeated");
+    assert_eq!(s.app.state.simulator.effects(), before + 2);
+    assert_eq!(
+        problem(
+            s.client
+                .pay(&g, &jpy("12800"), true, None)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "grant_already_used"
+    );
+}

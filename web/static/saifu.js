@@ -1,0 +1,362 @@
+// Saifu wallet: passkey (WebAuthn) ceremonies for sign-up, sign-in and adding a passkey.
+// Our own code only: no dependencies, no inline script. Loaded as an integrity-checked ES module.
+
+const CSRF = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+
+const MSG = {
+  unsupported: 'This browser does not support passkeys.',
+  cancelled: 'Passkey request was cancelled or timed out.',
+  exists: 'This device already holds a passkey for this account. Try another device or security key.',
+  security: 'Passkeys cannot be used on this address.',
+  network: 'Could not reach Saifu. Check your connection and try again.',
+  generic: 'Something went wrong. Please try again.',
+};
+
+// --- base64url <-> ArrayBuffer (webauthn-rs sends unpadded base64url) ---
+
+export function b64urlToBuf(str) {
+  const b64 = String(str).replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes.buffer;
+}
+
+export function bufToB64url(buf) {
+  const bytes = ArrayBuffer.isView(buf)
+    ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+    : new Uint8Array(buf);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+// --- HTTP ---
+
+class ProblemError extends Error {
+  constructor(problem) {
+    super(problem.detail || problem.title || MSG.generic);
+    this.name = 'ProblemError';
+    this.field = problem.field ?? null;
+    this.code = problem.code ?? null;
+  }
+}
+
+async function postJSON(url, body) {
+  let res;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, application/problem+json',
+        'X-CSRF-Token': CSRF,
+      },
+      body: JSON.stringify(body ?? {}),
+    });
+  } catch {
+    throw new ProblemError({ detail: MSG.network });
+  }
+  let data = null;
+  if ((res.headers.get('Content-Type') || '').includes('json')) {
+    try { data = await res.json(); } catch { data = null; }
+  }
+  if (!res.ok) {
+    throw new ProblemError(data && typeof data === 'object' ? data : { detail: `${MSG.generic} (HTTP ${res.status})` });
+  }
+  return data;
+}
+
+// Follow a {"redirect": "/path"} answer; only same-origin paths are accepted.
+function follow(data) {
+  const to = data?.redirect;
+  const ok = typeof to === 'string' && to.startsWith('/') && !to.startsWith('//') && !to.startsWith('/\\');
+  location.assign(ok ? to : '/');
+}
+
+// --- WebAuthn JSON <-> browser objects ---
+
+// Drop nulls so optional members are absent rather than null (null timeout would mean 0).
+function dropNulls(v) {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (v && typeof v === 'object') {
+    const out = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) out[k] = dropNulls(x);
+    return out;
+  }
+  return v;
+}
+
+const withBufId = (c) => ({ ...c, id: b64urlToBuf(c.id) });
+
+function creationOptions(json) {
+  const pk = dropNulls(json.publicKey);
+  pk.challenge = b64urlToBuf(pk.challenge);
+  pk.user = { ...pk.user, id: b64urlToBuf(pk.user.id) };
+  if (pk.excludeCredentials) pk.excludeCredentials = pk.excludeCredentials.map(withBufId);
+  return pk;
+}
+
+function requestOptions(json) {
+  const pk = dropNulls(json.publicKey);
+  pk.challenge = b64urlToBuf(pk.challenge);
+  if (pk.allowCredentials) pk.allowCredentials = pk.allowCredentials.map(withBufId);
+  return pk;
+}
+
+// Client extension results may hold ArrayBuffers; make them JSON-safe.
+function jsonSafe(v) {
+  if (ArrayBuffer.isView(v) || Object.prototype.toString.call(v) === '[object ArrayBuffer]') return bufToB64url(v);
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
+  return v;
+}
+
+const extensionsOf = (cred) => jsonSafe(cred.getClientExtensionResults?.() ?? {});
+
+function registrationJSON(cred) {
+  const r = cred.response;
+  return {
+    id: cred.id,
+    rawId: bufToB64url(cred.rawId),
+    type: cred.type,
+    response: {
+      attestationObject: bufToB64url(r.attestationObject),
+      clientDataJSON: bufToB64url(r.clientDataJSON),
+      transports: typeof r.getTransports === 'function' ? r.getTransports() : undefined,
+    },
+    extensions: extensionsOf(cred),
+  };
+}
+
+function assertionJSON(cred) {
+  const r = cred.response;
+  return {
+    id: cred.id,
+    rawId: bufToB64url(cred.rawId),
+    type: cred.type,
+    response: {
+      authenticatorData: bufToB64url(r.authenticatorData),
+      clientDataJSON: bufToB64url(r.clientDataJSON),
+      signature: bufToB64url(r.signature),
+      userHandle: r.userHandle && r.userHandle.byteLength ? bufToB64url(r.userHandle) : null,
+    },
+    extensions: extensionsOf(cred),
+  };
+}
+
+// --- Messages and busy state ---
+
+function describe(err, creating) {
+  if (err instanceof ProblemError) return err.message;
+  switch (err?.name) {
+    case 'NotAllowedError':
+    case 'AbortError': return MSG.cancelled;
+    case 'InvalidStateError': return creating ? MSG.exists : MSG.generic;
+    case 'SecurityError': return MSG.security;
+    case 'NotSupportedError': return MSG.unsupported;
+    default: return MSG.generic;
+  }
+}
+
+function errorTargetFor(input) {
+  const ids = (input.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+  return ids.map((id) => document.getElementById(id)).find((el) => el?.classList.contains('field-error'));
+}
+
+function clearErrors(form) {
+  const alert = form.querySelector('.form-error');
+  if (alert) alert.textContent = '';
+  for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+function showError(form, err, creating = false) {
+  const text = describe(err, creating);
+  const input = err instanceof ProblemError && err.field ? form.querySelector(`[name="${CSS.escape(err.field)}"]`) : null;
+  const target = input && errorTargetFor(input);
+  if (input && target) {
+    input.setAttribute('aria-invalid', 'true');
+    target.textContent = text;
+    input.focus();
+    return;
+  }
+  const alert = form.querySelector('.form-error');
+  if (alert) alert.textContent = text;
+}
+
+function setBusy(form, busy) {
+  if (busy) form.setAttribute('aria-busy', 'true');
+  else form.removeAttribute('aria-busy');
+  for (const b of form.querySelectorAll('button')) b.disabled = busy;
+}
+
+const isBusy = (form) => form.getAttribute('aria-busy') === 'true';
+
+// Run `flow` on submit; on success the flow navigates away, so the form stays busy.
+function onSubmit(form, flow, creating) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (isBusy(form)) return;
+    clearErrors(form);
+    setBusy(form, true);
+    try {
+      await flow();
+    } catch (err) {
+      setBusy(form, false);
+      showError(form, err, creating);
+    }
+  });
+}
+
+// --- Flows ---
+
+function setupSignup(form) {
+  onSubmit(form, async () => {
+    const data = new FormData(form);
+    const options = await postJSON('/signup/begin', {
+      display_name: String(data.get('display_name') ?? '').trim(),
+      email: String(data.get('email') ?? '').trim(),
+      next: form.dataset.next ?? '',
+    });
+    const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    follow(await postJSON('/signup/finish', registrationJSON(cred)));
+  }, true);
+}
+
+function setupAddPasskey(form) {
+  onSubmit(form, async () => {
+    const name = String(new FormData(form).get('name') ?? '').trim();
+    const options = await postJSON('/passkeys/register/begin', { name });
+    const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    follow(await postJSON('/passkeys/register/finish', registrationJSON(cred)));
+  }, true);
+}
+
+// Payment confirmation: the passkey signs a challenge derived from this exact payment (shop,
+// amount, card, points); the signed answer is then posted with the form, and the wallet
+// answers with the redirect back to the shop.
+function setupPay(form) {
+  onSubmit(form, async () => {
+    const data = new FormData(form);
+    const options = await postJSON(`/checkout/${encodeURIComponent(form.dataset.consent)}/begin`, {
+      card_id: String(data.get('card_id') ?? ''),
+      points: Number(data.get('points') ?? 0),
+    });
+    const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+    form.querySelector('input[name="credential"]').value = JSON.stringify(assertionJSON(cred));
+    HTMLFormElement.prototype.submit.call(form);
+  });
+}
+
+// The earn preview follows the points the shopper chooses to use: points pay part of the
+// total, the card pays the rest, and only the card part earns points.
+for (const field of document.querySelectorAll('[data-points]')) {
+  const input = field.querySelector('input[name="points"]');
+  const earn = field.querySelector('[data-earn]');
+  const value = Number(field.dataset.pointValue) || 1;
+  const amount = Number(field.dataset.amount) || 0;
+  const full = Number(field.dataset.earnPer) || 0;
+  input?.addEventListener('input', () => {
+    const points = Math.max(0, Math.min(Number(input.value) || 0, Number(input.max) || 0));
+    const card = Math.max(0, amount - points * value);
+    if (earn) earn.textContent = String(amount > 0 ? Math.floor((full * card) / amount) : 0);
+  });
+}
+
+function setupSignin(form) {
+  const next = form.dataset.next ?? '';
+  let conditional = null; // { controller, settled: Promise }
+  let modal = null; // AbortController of the button-started request
+
+  async function startConditional() {
+    const pkc = window.PublicKeyCredential;
+    if (!pkc?.isConditionalMediationAvailable || !(await pkc.isConditionalMediationAvailable())) return;
+    const controller = new AbortController();
+    const run = (async () => {
+      // The begin request is not aborted, so the server has stored this ceremony before a
+      // button press starts the next one (see `settled` below).
+      const options = await postJSON('/signin/begin', { next });
+      if (controller.signal.aborted) return;
+      const cred = await navigator.credentials.get({
+        publicKey: requestOptions(options), mediation: 'conditional', signal: controller.signal,
+      });
+      if (!cred || controller.signal.aborted) return;
+      clearErrors(form);
+      setBusy(form, true);
+      follow(await postJSON('/signin/finish', assertionJSON(cred)));
+    })();
+    conditional = {
+      controller,
+      settled: run.catch((err) => {
+        if (controller.signal.aborted || err?.name === 'AbortError') return;
+        setBusy(form, false);
+        // The shopper never started an autofill request, so its refusal is not news to them.
+        if (err?.name === 'NotAllowedError') return;
+        showError(form, err);
+      }),
+    };
+  }
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (isBusy(form)) return;
+    clearErrors(form);
+    setBusy(form, true);
+    if (conditional) {
+      conditional.controller.abort();
+      await conditional.settled;
+      conditional = null;
+    }
+    try {
+      const options = await postJSON('/signin/begin', { next });
+      modal = new AbortController();
+      const cred = await navigator.credentials.get({ publicKey: requestOptions(options), signal: modal.signal });
+      follow(await postJSON('/signin/finish', assertionJSON(cred)));
+    } catch (err) {
+      setBusy(form, false);
+      showError(form, err);
+      // The user cancelled: offer passkey autofill again.
+      if (err?.name === 'NotAllowedError' || err?.name === 'AbortError') startConditional().catch(() => {});
+    }
+  });
+
+  window.addEventListener('pagehide', () => { conditional?.controller.abort(); modal?.abort(); });
+  startConditional().catch(() => {});
+}
+
+// Confirm destructive plain forms (e.g. removing a passkey).
+for (const form of document.querySelectorAll('form[data-confirm]')) {
+  form.addEventListener('submit', (ev) => {
+    if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+  });
+}
+
+// Clear a field's error as soon as the shopper edits it.
+document.addEventListener('input', (ev) => {
+  const input = ev.target;
+  if (!(input instanceof HTMLElement) || input.getAttribute('aria-invalid') !== 'true') return;
+  input.removeAttribute('aria-invalid');
+  const target = errorTargetFor(input);
+  if (target) target.textContent = '';
+});
+
+const SETUP = { signup: setupSignup, signin: setupSignin, 'add-passkey': setupAddPasskey, pay: setupPay };
+
+for (const form of document.querySelectorAll('[data-ceremony]')) {
+  const setup = SETUP[form.dataset.ceremony];
+  if (!setup) continue;
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    const alert = form.querySelector('.form-error');
+    if (alert) alert.textContent = MSG.unsupported;
+    for (const b of form.querySelectorAll('button')) b.disabled = true;
+    continue;
+  }
+  setup(form);
+}
+
+// A page restored from the back/forward cache must not stay stuck in its busy state.
+window.addEventListener('pageshow', (ev) => {
+  if (ev.persisted) for (const form of document.querySelectorAll('[data-ceremony][aria-busy="true"]')) setBusy(form, false);
+});
