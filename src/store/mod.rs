@@ -1,0 +1,189 @@
+//! Every SQL statement of the wallet lives under this folder. One `Store` serves SQLite and
+//! PostgreSQL through sqlx's `Any` driver: queries are written once in portable SQL (`$N`
+//! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), and migrations are kept per
+//! backend in `migrations/`.
+
+mod cards;
+mod ceremonies;
+pub mod checkout;
+pub mod idempotency;
+mod merchants;
+mod passkeys;
+pub mod payments;
+pub mod points;
+mod rate_limits;
+mod sessions;
+pub mod signing_keys;
+mod users;
+mod wrapped;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use cards::{duplicate_card, NewCardRow, SealedNumber, StoredCard};
+pub use ceremonies::Taken;
+pub use merchants::{NewMerchantRow, StoredMerchant};
+pub use passkeys::{CounterUpdate, StoredPasskey};
+pub use sessions::SessionStore;
+pub use users::{email_taken, FirstPasskey, NewUser, User};
+pub use wrapped::{RewrapCandidate, WrappedTable};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// SQLite `synchronous` pragma (FULL, EXTRA or NORMAL).
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+// Shows the backend only: the pool's options can hold the database password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens a pool for `url` (`sqlite://PATH` or `postgres://…`). SQLite files are created
+    /// if missing and run in WAL mode with foreign keys on and a busy timeout.
+    pub async fn connect(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            if let Some(path) = sqlite_path(url) {
+                if let Some(dir) = std::path::Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("creating {}", dir.display()))?;
+                    }
+                }
+            }
+            let url = if url.contains("mode=") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            anyhow::bail!("unsupported database URL scheme: use sqlite://PATH or postgres://…");
+        };
+        let connect_options: AnyConnectOptions = url.parse().context("invalid database URL")?;
+        let synchronous = options.sqlite_synchronous.to_ascii_uppercase();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                let synchronous = synchronous.clone();
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // The busy timeout first: switching the journal mode needs a lock,
+                        // and without the timeout a concurrent writer (another node, the
+                        // CLI) would make it fail at once with "database is locked".
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(format!("PRAGMA synchronous = {synchronous}").as_str())
+                            .await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await
+            .context("connecting to the database")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("running database migrations")?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so two writers queue on the busy timeout instead of deadlocking when a
+    /// read lock would have to be upgraded.
+    async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Removes expired sessions, ceremonies and rate-limit windows.
+    pub async fn purge_expired(&self, now: i64, rate_window_secs: i64) -> Result<u64, sqlx::Error> {
+        let mut removed = 0;
+        for (sql, at) in [
+            ("DELETE FROM sessions WHERE expires_at <= $1", now),
+            ("DELETE FROM ceremonies WHERE expires_at <= $1", now),
+            (
+                "DELETE FROM rate_limits WHERE window_start <= $1",
+                now - rate_window_secs,
+            ),
+        ] {
+            removed += sqlx::query(sql)
+                .bind(at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(removed)
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// True when the error is a unique-constraint violation, on either backend.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Seconds since the Unix epoch: the wallet stores every instant this way, on both backends.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

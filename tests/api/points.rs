@@ -1,0 +1,448 @@
+//! The points ledger through real payments: earned on capture, redeemed at consent (held,
+//! posted, released), reversed and given back on refunds, expired oldest first; and a property
+//! test over random sequences of all of these.
+
+use proptest::prelude::*;
+use reqwest::StatusCode;
+use saifu::store::unix_now;
+use saifu_sdk::checkout::{Amount, PaymentDetails};
+use saifu_sdk::SaifuClient;
+use serde_json::json;
+use url::Url;
+
+use crate::checkout::{merchant, open_consent, sdk, shopper, Shopper};
+use crate::helpers::{only_user_id, spawn_app, TestApp};
+
+fn jpy(amount: i64) -> Amount {
+    Amount {
+        currency: "JPY".into(),
+        amount: amount.to_string(),
+    }
+}
+
+async fn summary(app: &TestApp, s: &Shopper) -> saifu::store::points::PointsSummary {
+    let html = s.browser.get_html("/activity").await;
+    assert_eq!(html.status(), StatusCode::OK);
+    let user = only_user_id(app).await.to_string();
+    app.state.store.points_summary(&user, 0).await.unwrap()
+}
+
+/// A checkout using `points`, approved by the shopper; returns the grant.
+async fn grant_with_points(
+    client: &SaifuClient,
+    s: &mut Shopper,
+    amount: i64,
+    points: i64,
+) -> String {
+    let details = PaymentDetails::new(
+        "JPY",
+        &amount.to_string(),
+        &format!("P-{}", uuid::Uuid::new_v4().simple()),
+    );
+    let (url, pending) = client.start_checkout(&details).await.unwrap();
+    let consent = open_consent(&s.browser, &url).await;
+    let html = s.browser.get_html(&consent).await.text().await.unwrap();
+    let start =
+        html.find("name=\"card_id\" id=\"card-").unwrap() + "name=\"card_id\" id=\"card-".len();
+    let card = html[start..start + 36].to_string();
+    let r = s
+        .browser
+        .post_json(
+            &format!("{consent}/begin"),
+            &json!({ "card_id": card, "points": points }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let assertion =
+        serde_json::to_value(s.key.assert(&s.origin, r.json().await.unwrap()).unwrap()).unwrap();
+    let r = s
+        .browser
+        .post_form(
+            &format!("{consent}/approve"),
+            &[
+                ("card_id", &card),
+                ("points", &points.to_string()),
+                ("credential", &assertion.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let callback = Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let grant = client.complete_checkout(&callback, &pending).await.unwrap();
+    assert_eq!(
+        grant.authorization_details[0].points_redeemed,
+        (points > 0).then_some(points),
+        "granted details carry the points"
+    );
+    grant.token
+}
+
+async fn assert_ledger(app: &TestApp) {
+    let (sum, balances_match, lots_match) = app.state.store.ledger_check().await.unwrap();
+    assert_eq!(sum, 0, "the ledger sums to zero");
+    assert!(balances_match, "balances equal their entries");
+    assert!(lots_match, "lots add up to the available balances");
+}
+
+#[tokio::test]
+async fn points_are_earned_redeemed_released_reversed_and_expire() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Frame Shop", true).await;
+    let client = sdk(&app, &creds).await;
+    let mut s = shopper(&app, "points@example.com").await;
+
+    // Earn: 1 point per ¥100 of card spending, credited at capture.
+    let g = grant_with_points(&client, &mut s, 12_800, 0).await;
+    let p = client.pay(&g, &jpy(12_800), true, None).await.unwrap();
+    assert_eq!(p.points_earned, 128);
+    assert_eq!(summary(&app, &s).await.available, 128);
+
+    // Redeem 100 points at consent: held at approval, posted at capture; the card pays the rest.
+    let g = grant_with_points(&client, &mut s, 5_000, 100).await;
+    let held = summary(&app, &s).await;
+    assert_eq!((held.available, held.held), (28, 100));
+    let p = client.pay(&g, &jpy(5_000), true, None).await.unwrap();
+    assert_eq!(
+        (p.points_redeemed, p.points_earned),
+        (100, 49),
+        "earned on the ¥4,900 the card paid"
+    );
+    let after = summary(&app, &s).await;
+    assert_eq!((after.available, after.held), (28 + 49, 0));
+
+    // A refund of half reverses half the earned points and gives back half the redeemed ones.
+    client.refund(&p.id, "2500", None).await.unwrap();
+    assert_eq!(summary(&app, &s).await.available, 77 - 24 + 50);
+    client.refund(&p.id, "2500", None).await.unwrap();
+    assert_eq!(
+        summary(&app, &s).await.available,
+        128,
+        "a full refund undoes the payment's points exactly"
+    );
+    assert_ledger(&app).await;
+
+    // Void releases held points.
+    let g = grant_with_points(&client, &mut s, 3_000, 120).await;
+    let p = client.pay(&g, &jpy(3_000), false, None).await.unwrap();
+    assert_eq!(summary(&app, &s).await.held, 120);
+    client.void(&p.id, None).await.unwrap();
+    let back = summary(&app, &s).await;
+    assert_eq!((back.available, back.held), (128, 0));
+
+    // A grant that lapses unused releases its hold.
+    let _unused = grant_with_points(&client, &mut s, 3_000, 50).await;
+    assert_eq!(summary(&app, &s).await.held, 50);
+    app.state
+        .store
+        .release_lapsed_holds(unix_now() + 3_600)
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(&app, &s).await,
+        saifu::store::points::PointsSummary {
+            available: 128,
+            held: 0,
+            expiring_soon: 0
+        }
+    );
+
+    // More points than available, or than the payment, are refused at consent.
+    let details = PaymentDetails::new("JPY", "100", "TOO-MANY");
+    let (url, _) = client.start_checkout(&details).await.unwrap();
+    let consent = open_consent(&s.browser, &url).await;
+    let html = s.browser.get_html(&consent).await.text().await.unwrap();
+    assert!(
+        html.contains("Points to use (you have 128)") && html.contains("max=\"100\""),
+        "the control offers at most the amount"
+    );
+    let card = {
+        let start =
+            html.find("name=\"card_id\" id=\"card-").unwrap() + "name=\"card_id\" id=\"card-".len();
+        html[start..start + 36].to_string()
+    };
+    let r = s
+        .browser
+        .post_json(
+            &format!("{consent}/begin"),
+            &json!({ "card_id": card, "points": 101 }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Expiry: everything earned a year ago is gone, oldest first.
+    let expired = app
+        .state
+        .store
+        .expire_points(unix_now() + 366 * 24 * 3600)
+        .await
+        .unwrap();
+    assert_eq!(expired, 128);
+    assert_eq!(summary(&app, &s).await.available, 0);
+    assert_ledger(&app).await;
+
+    let page = s.browser.get_html("/points").await.text().await.unwrap();
+    for shown in [
+        "Available",
+        "Held",
+        "Expiring within 30 days",
+        "Earned",
+        "Expired",
+        "Frame Shop",
+        "/activity#pay_",
+    ] {
+        assert!(page.contains(shown), "points page shows {shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_merchant_campaign_multiplies_points_at_its_expense() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Campaign Shop", true).await;
+    app.state
+        .store
+        .set_merchant_points_multiplier(&creds.client_id, 300)
+        .await
+        .unwrap();
+    let client = sdk(&app, &creds).await;
+    let mut s = shopper(&app, "campaign@example.com").await;
+    let g = grant_with_points(&client, &mut s, 1_000, 0).await;
+    let p = client.pay(&g, &jpy(1_000), true, None).await.unwrap();
+    assert_eq!(p.points_earned, 30, "10 base points, tripled");
+    use sqlx::Row;
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let balance = |account: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("SELECT balance FROM points_balances WHERE account = $1")
+                .bind(account)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<i64, _>("balance")
+        }
+    };
+    assert_eq!(
+        balance(format!("merchant:{}:campaign", creds.client_id)).await,
+        -20,
+        "the merchant funds the extra 20"
+    );
+    assert_eq!(
+        balance("issuer:liability".into()).await,
+        -10,
+        "the issuer owes the base 10"
+    );
+    assert_ledger(&app).await;
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Pay {
+        amount: i64,
+        points_pct: i64,
+        capture: bool,
+    },
+    Capture {
+        pct: i64,
+    },
+    Refund {
+        pct: i64,
+    },
+    Void,
+    Lapse,
+    Expire,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (100i64..20_000, 0i64..=100, any::<bool>()).prop_map(|(amount, points_pct, capture)| Op::Pay { amount, points_pct, capture }),
+        2 => (1i64..=100).prop_map(|pct| Op::Capture { pct }),
+        2 => (1i64..=100).prop_map(|pct| Op::Refund { pct }),
+        1 => Just(Op::Void),
+        1 => Just(Op::Lapse),
+        1 => Just(Op::Expire),
+    ]
+}
+
+/// Random sequences of payments, partial captures, refunds, voids, lapsed grants and expiry:
+/// the ledger always sums to zero, no shopper balance goes negative, and every payment's
+/// points match the configured rates.
+#[test]
+fn random_sequences_keep_the_ledger_balanced() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // PROPTEST_CASES raises the count for a longer hunt.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op(), 4..9), |ops| {
+            rt.block_on(run_sequence(ops));
+            Ok(())
+        })
+        .unwrap();
+}
+
+async fn run_sequence(ops: Vec<Op>) {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let client = sdk(&app, &creds).await;
+    let mut s = shopper(&app, "random@example.com").await;
+    let user = only_user_id(&app).await.to_string();
+    let mut last: Option<saifu_sdk::Payment> = None;
+    let mut clock = unix_now();
+    for op in ops {
+        match op {
+            Op::Pay {
+                amount,
+                points_pct,
+                capture,
+            } => {
+                let available = app
+                    .state
+                    .store
+                    .points_summary(&user, 0)
+                    .await
+                    .unwrap()
+                    .available;
+                let points = (available.min(amount) * points_pct) / 100;
+                let g = grant_with_points(&client, &mut s, amount, points).await;
+                let p = client.pay(&g, &jpy(amount), capture, None).await.unwrap();
+                assert_eq!(p.points_redeemed, points);
+                if capture {
+                    assert_eq!(
+                        p.points_earned,
+                        (amount - points) / 100,
+                        "earned on the card part"
+                    );
+                }
+                last = Some(p);
+            }
+            Op::Capture { pct } => {
+                if let Some(p) = last.as_ref().filter(|p| p.status == "authorized") {
+                    let amount: i64 = p.amount.parse().unwrap();
+                    let capture = (amount * pct / 100).max(p.points_redeemed).max(1);
+                    let captured = client
+                        .capture(&p.id, Some(&capture.to_string()), None)
+                        .await
+                        .unwrap();
+                    assert_eq!(captured.points_earned, (capture - p.points_redeemed) / 100);
+                    last = Some(captured);
+                }
+            }
+            Op::Refund { pct } => {
+                if let Some(p) = last.as_ref().filter(|p| p.status == "captured") {
+                    let left = p.captured_amount.parse::<i64>().unwrap()
+                        - p.refunded_amount.parse::<i64>().unwrap();
+                    let amount = (left * pct / 100).max(1);
+                    if left > 0 {
+                        last = Some(
+                            client
+                                .refund(&p.id, &amount.to_string(), None)
+                                .await
+                                .unwrap(),
+                        );
+                    }
+                }
+            }
+            Op::Void => {
+                if let Some(p) = last.as_ref().filter(|p| p.status == "authorized") {
+                    last = Some(client.void(&p.id, None).await.unwrap());
+                }
+            }
+            Op::Lapse => {
+                let _ = grant_with_points(&client, &mut s, 1_000, 0).await;
+                app.state
+                    .store
+                    .release_lapsed_holds(unix_now() + 3_600)
+                    .await
+                    .unwrap();
+            }
+            Op::Expire => {
+                clock += 200 * 24 * 3600;
+                app.state.store.expire_points(clock).await.unwrap();
+            }
+        }
+        let now = app.state.store.points_summary(&user, 0).await.unwrap();
+        assert!(now.available >= 0 && now.held >= 0, "{now:?}");
+        assert_ledger(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn the_cli_sets_a_campaign_multiplier() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Cli Shop", true).await;
+    let run = |percent: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_saifu"))
+            .args([
+                "merchant",
+                "set-campaign",
+                "--client-id",
+                &creds.client_id,
+                "--multiplier-percent",
+                percent,
+            ])
+            .env_clear()
+            .env("SAIFU_DATA_DIR", app.data_dir())
+            .env("SAIFU_DATABASE_URL", &app.database_url)
+            .output()
+            .unwrap()
+    };
+    let out = run("200");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.state
+            .store
+            .merchant_points_multiplier(&creds.client_id)
+            .await
+            .unwrap(),
+        200
+    );
+    assert!(
+        !run("50").status.success(),
+        "a campaign can't reduce the base rate"
+    );
+}
+
+#[tokio::test]
+async fn a_payment_paid_entirely_with_points_never_calls_the_card_network() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Frame Shop", true).await;
+    let client = sdk(&app, &creds).await;
+    let mut s = shopper(&app, "allpoints@example.com").await;
+    let g = grant_with_points(&client, &mut s, 12_800, 0).await;
+    client.pay(&g, &jpy(12_800), true, None).await.unwrap();
+    let effects = app.state.simulator.effects();
+    let g = grant_with_points(&client, &mut s, 100, 100).await;
+    let p = client.pay(&g, &jpy(100), false, None).await.unwrap();
+    let p = client.capture(&p.id, None, None).await.unwrap();
+    assert_eq!(
+        (p.status.as_str(), p.points_redeemed, p.points_earned),
+        ("captured", 100, 0)
+    );
+    client.refund(&p.id, "100", None).await.unwrap();
+    let g = grant_with_points(&client, &mut s, 100, 100).await;
+    let p = client.pay(&g, &jpy(100), false, None).await.unwrap();
+    client.void(&p.id, None).await.unwrap();
+    assert_eq!(
+        app.state.simulator.effects(),
+        effects,
+        "no card-network call for points-only payments"
+    );
+    assert_eq!(summary(&app, &s).await.available, 128);
+    assert_ledger(&app).await;
+}
