@@ -1,4 +1,5 @@
-//! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant` and `demo`.
+//! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`
+//! and `demo`.
 
 use std::path::PathBuf;
 
@@ -36,6 +37,9 @@ pub enum Command {
     /// Register and manage merchants (OAuth clients).
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Inspect and retry webhook deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Run the wallet and the demo shop together, with the shop registered as a verified
     /// merchant, so a whole checkout can be clicked through in a browser.
     Demo {
@@ -89,12 +93,57 @@ pub enum MerchantCommand {
         #[arg(long = "multiplier-percent")]
         percent: i64,
     },
+    /// Issue a new webhook secret. The old one keeps signing next to it for the overlap, so
+    /// the merchant can switch without losing events.
+    RotateWebhookSecret {
+        #[arg(long)]
+        client_id: String,
+        /// How long the old secret keeps signing, in seconds (default: the configured
+        /// webhook_secret_overlap_secs, 24 h).
+        #[arg(long)]
+        overlap_secs: Option<u64>,
+        /// Print only `{"client_id","webhook_secret"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the webhook URL (http or https), or remove it with --none.
+    SetWebhookUrl {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, required_unless_present = "none")]
+        url: Option<String>,
+        #[arg(long, conflicts_with = "url")]
+        none: bool,
+    },
     /// Set the vetting status: pending, verified or suspended.
     SetStatus {
         #[arg(long)]
         client_id: String,
         #[arg(long)]
         status: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhooksCommand {
+    /// A merchant's endpoint state and recent deliveries: status, attempts, last answer.
+    List {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send one event again now, whatever its state, and print the outcome.
+    Retry {
+        /// The event id (`evt_…`, the `webhook-id` header).
+        event_id: String,
+    },
+    /// Enable a disabled endpoint: its pending events are delivered again.
+    Enable {
+        #[arg(long)]
+        merchant: String,
     },
 }
 
@@ -144,6 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(command) => keys(&config, command).await,
         Command::Merchant(command) => merchant(config, command).await,
+        Command::Webhooks(command) => webhooks(config, command).await,
         Command::Demo {
             shop_listen,
             shop_url,
@@ -153,12 +203,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 const DEMO_SHOP_NAME: &str = "Saifu Demo Shop";
 
-/// Registers the demo shop as a verified merchant, or gives the existing one a fresh secret.
+/// The demo shop's credentials at the wallet.
+pub struct DemoShopCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The `whsec_…` secret its webhooks are signed with.
+    pub webhook_secret: String,
+}
+
+/// Registers the demo shop as a verified merchant whose webhooks go to
+/// `{shop_base}webhooks/saifu`, or gives the existing one a fresh client secret.
 pub async fn register_demo_shop(
     state: &AppState,
     shop_base: &url::Url,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<DemoShopCredentials> {
     let redirect = shop_base.join("callback").context("demo shop URL")?;
+    let webhook_url = shop_base.join("webhooks/saifu").context("demo shop URL")?;
     let merchants = &state.checkout.merchants;
     let existing = merchants
         .list()
@@ -167,7 +227,7 @@ pub async fn register_demo_shop(
         .into_iter()
         .find(|m| m.name == DEMO_SHOP_NAME && m.redirect_uris.contains(&redirect.to_string()));
     if let Some(m) = existing {
-        let secret = merchants
+        let client_secret = merchants
             .rotate_secret(&m.client_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -175,7 +235,26 @@ pub async fn register_demo_shop(
             .set_status(&m.client_id, MerchantStatus::Verified)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        return Ok((m.client_id, secret));
+        state
+            .webhooks
+            .set_url(&m.client_id, Some(webhook_url.as_str()))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        state
+            .webhooks
+            .enable(&m.client_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let webhook_secret = state
+            .webhooks
+            .current_secret(&m.client_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        return Ok(DemoShopCredentials {
+            client_id: m.client_id,
+            client_secret,
+            webhook_secret,
+        });
     }
     let created = merchants
         .create(
@@ -184,7 +263,7 @@ pub async fn register_demo_shop(
                 redirect_uris: vec![
                     parse_redirect_uri(redirect.as_str()).map_err(anyhow::Error::msg)?
                 ],
-                webhook_url: None,
+                webhook_url: Some(webhook_url),
                 domain: Some(shop_base.host_str().unwrap_or("localhost").to_string()),
                 verified: true,
             },
@@ -192,7 +271,11 @@ pub async fn register_demo_shop(
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    Ok((created.client_id, created.client_secret))
+    Ok(DemoShopCredentials {
+        client_id: created.client_id,
+        client_secret: created.client_secret,
+        webhook_secret: created.webhook_secret,
+    })
 }
 
 async fn demo(config: Config, shop_listen: &str, shop_url: &str) -> anyhow::Result<()> {
@@ -200,7 +283,11 @@ async fn demo(config: Config, shop_listen: &str, shop_url: &str) -> anyhow::Resu
     let shop_base = url::Url::parse(shop_url).context("--shop-url must be a URL")?;
     let issuer = config.issuer.clone();
     let app = Application::build(config).await?;
-    let (client_id, client_secret) = register_demo_shop(app.state(), &shop_base).await?;
+    let DemoShopCredentials {
+        client_id,
+        client_secret,
+        webhook_secret,
+    } = register_demo_shop(app.state(), &shop_base).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wallet_stop = {
         let mut rx = stop_rx.clone();
@@ -214,6 +301,7 @@ async fn demo(config: Config, shop_listen: &str, shop_url: &str) -> anyhow::Resu
         client_id,
         client_secret: client_secret.into(),
         shop_base: shop_base.clone(),
+        webhook_secret: Some(webhook_secret.into()),
     })
     .await
     .map_err(|e| anyhow::anyhow!("starting the demo shop: {e}"))?;
@@ -241,6 +329,73 @@ async fn demo(config: Config, shop_listen: &str, shop_url: &str) -> anyhow::Resu
     wallet.await.context("wallet task")?
 }
 
+async fn webhooks(config: Config, command: WebhooksCommand) -> anyhow::Result<()> {
+    let state = AppState::build(config).await?;
+    let webhooks = &state.webhooks;
+    match command {
+        WebhooksCommand::List {
+            merchant,
+            limit,
+            json,
+        } => {
+            let overview = webhooks
+                .overview(&merchant, limit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{merchant}: {}", e.public_message()))?;
+            if json {
+                println!("{}", serde_json::to_string(&overview)?);
+                return Ok(());
+            }
+            println!(
+                "endpoint: {}",
+                overview.url.as_deref().unwrap_or("(no webhook URL)")
+            );
+            if let Some(reason) = &overview.disabled_reason {
+                println!("DISABLED: {reason}. Enable with: saifu webhooks enable --merchant {merchant}");
+            }
+            println!("EVENT\tTYPE\tPAYMENT\tSTATE\tATTEMPTS\tLAST ANSWER");
+            for e in overview.events {
+                let last = match (e.last_status, &e.last_error) {
+                    (Some(status), _) => status.to_string(),
+                    (None, Some(error)) => error.clone(),
+                    (None, None) => "-".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    e.id, e.event_type, e.subject_id, e.state, e.attempts, last
+                );
+            }
+        }
+        WebhooksCommand::Retry { event_id } => {
+            let delivery = webhooks
+                .retry_now(&event_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{event_id}: {}", e.public_message()))?;
+            let answer = match (delivery.status, &delivery.error) {
+                (Some(status), _) => format!("answered {status}"),
+                (None, Some(error)) => error.clone(),
+                (None, None) => "no answer".into(),
+            };
+            println!(
+                "{} attempt {}: {answer}; now {}",
+                delivery.event_id, delivery.attempt, delivery.state
+            );
+            anyhow::ensure!(
+                delivery.state == "delivered",
+                "the endpoint did not accept the event"
+            );
+        }
+        WebhooksCommand::Enable { merchant } => {
+            webhooks
+                .enable(&merchant)
+                .await
+                .map_err(|e| anyhow::anyhow!("{merchant}: {}", e.public_message()))?;
+            println!("{merchant}: webhook endpoint enabled; pending events will be delivered");
+        }
+    }
+    Ok(())
+}
+
 async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()> {
     let state = AppState::build(config).await?;
     let merchants = &state.checkout.merchants;
@@ -260,7 +415,8 @@ async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let webhook_url = webhook_url
                 .map(|u| {
-                    url::Url::parse(&u).with_context(|| format!("--webhook-url {u:?} is not a URL"))
+                    crate::webhooks::target::parse_target(&u)
+                        .map_err(|e| anyhow::anyhow!("--webhook-url {u:?}: {e}"))
                 })
                 .transpose()?;
             let created = merchants
@@ -338,6 +494,48 @@ async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             println!("{client_id} now earns shoppers {percent}% of the base points");
+        }
+        MerchantCommand::RotateWebhookSecret {
+            client_id,
+            overlap_secs,
+            json,
+        } => {
+            let overlap = overlap_secs
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(state.webhooks.settings().secret_overlap);
+            let secret = state
+                .webhooks
+                .rotate_secret(&client_id, overlap, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "client_id": client_id, "webhook_secret": secret })
+                );
+            } else {
+                println!("webhook_secret: {secret}");
+                println!(
+                    "The previous secret keeps signing next to it for {} s.",
+                    overlap.as_secs()
+                );
+            }
+        }
+        MerchantCommand::SetWebhookUrl {
+            client_id,
+            url,
+            none,
+        } => {
+            let url = if none { None } else { url };
+            state
+                .webhooks
+                .set_url(&client_id, url.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
+            match url {
+                Some(url) => println!("{client_id} now receives webhooks at {url}"),
+                None => println!("{client_id} no longer receives webhooks"),
+            }
         }
         MerchantCommand::SetStatus { client_id, status } => {
             let status = MerchantStatus::parse(&status)

@@ -39,6 +39,12 @@ pub const ENV_KEYS: &[&str] = &[
     "point_value_usd",
     "points_expiry_days",
     "log_format",
+    "webhook_worker",
+    "webhook_allow_private_targets",
+    "webhook_retry_schedule",
+    "webhook_timeout_secs",
+    "webhook_poll_ms",
+    "webhook_secret_overlap_secs",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -106,6 +112,19 @@ pub struct Config {
     pub point_value_usd: i64,
     /// Days earned points last.
     pub points_expiry_days: i64,
+    /// Whether this node delivers webhooks (every node may; the outbox lease keeps them apart).
+    pub webhook_worker: bool,
+    /// Whether webhooks may go to private, loopback and link-local addresses. `None` means:
+    /// allowed in development only.
+    pub webhook_allow_private_targets: Option<bool>,
+    /// Delays before each delivery attempt (`0s,5s,5m,…`; units ms, s, m, h).
+    pub webhook_retry_schedule: String,
+    /// Timeout of one delivery request.
+    pub webhook_timeout_secs: u64,
+    /// How often an idle worker looks for due events written by other nodes.
+    pub webhook_poll_ms: u64,
+    /// How long the previous webhook secret keeps signing after a rotation.
+    pub webhook_secret_overlap_secs: u64,
 }
 
 impl Default for Config {
@@ -141,6 +160,12 @@ impl Default for Config {
             point_value_jpy: 1,
             point_value_usd: 1,
             points_expiry_days: 365,
+            webhook_worker: true,
+            webhook_allow_private_targets: None,
+            webhook_retry_schedule: crate::webhooks::DEFAULT_SCHEDULE.into(),
+            webhook_timeout_secs: 15,
+            webhook_poll_ms: 1000,
+            webhook_secret_overlap_secs: 24 * 60 * 60,
         }
     }
 }
@@ -223,6 +248,14 @@ impl Config {
         {
             bail!("points rates, values and expiry must be positive");
         }
+        crate::webhooks::Schedule::parse(&self.webhook_retry_schedule)
+            .context("invalid webhook_retry_schedule")?;
+        if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 60 {
+            bail!("webhook_timeout_secs must be between 1 and 60");
+        }
+        if self.webhook_poll_ms == 0 {
+            bail!("webhook_poll_ms must be positive");
+        }
         if !(0.0..=1.0).contains(&self.processor_fault_rate) {
             bail!("processor_fault_rate must be between 0.0 and 1.0");
         }
@@ -240,6 +273,11 @@ impl Config {
 
     pub fn is_development(&self) -> bool {
         self.env == Environment::Development
+    }
+
+    pub fn webhook_allow_private_targets(&self) -> bool {
+        self.webhook_allow_private_targets
+            .unwrap_or(self.is_development())
     }
 
     pub fn cookie_secure(&self) -> bool {
@@ -370,6 +408,32 @@ mod tests {
         assert!(!config.cookie_secure());
         assert_eq!(config.rp_id(), "localhost");
         assert_eq!(config.origin(), "http://localhost:8080");
+    }
+
+    #[test]
+    fn private_webhook_targets_are_allowed_only_in_development_by_default() {
+        assert!(load_with("", &[]).unwrap().webhook_allow_private_targets());
+        let production = load_with(
+            "",
+            &[
+                ("SAIFU_ENV", "production"),
+                ("SAIFU_ISSUER", "https://wallet.example"),
+            ],
+        )
+        .unwrap();
+        assert!(!production.webhook_allow_private_targets());
+        let opted_in = load_with(
+            "",
+            &[
+                ("SAIFU_ENV", "production"),
+                ("SAIFU_ISSUER", "https://wallet.example"),
+                ("SAIFU_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+            ],
+        )
+        .unwrap();
+        assert!(opted_in.webhook_allow_private_targets());
+        assert!(load_with("", &[("SAIFU_WEBHOOK_RETRY_SCHEDULE", "0s,5x")]).is_err());
+        assert!(load_with("", &[("SAIFU_WEBHOOK_RETRY_SCHEDULE", "0s,100ms,200ms")]).is_ok());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod payments;
 pub mod processor;
 pub mod store;
 pub mod vault;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
 use crate::vault::keys::{FingerprintKey, KeyEncryptionKey, LocalKeyring};
 use crate::vault::Vault;
+use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
 
 /// Everything a request handler may need; handlers take only the parts they use.
 #[derive(Clone)]
@@ -43,6 +45,7 @@ pub struct AppState {
     pub payments: Payments,
     /// The simulated card processor in use (test mode), for fault injection.
     pub simulator: Arc<SimulatedProcessor>,
+    pub webhooks: Webhooks,
 }
 
 impl AppState {
@@ -87,6 +90,17 @@ impl AppState {
             fingerprints.clone(),
             processor.clone(),
         );
+        let webhooks = Webhooks::new(
+            store.clone(),
+            kek.clone(),
+            WebhookSettings {
+                schedule: Schedule::parse(&config.webhook_retry_schedule)?,
+                allow_private_targets: config.webhook_allow_private_targets(),
+                timeout: Duration::from_secs(config.webhook_timeout_secs),
+                poll: Duration::from_millis(config.webhook_poll_ms),
+                secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
+            },
+        );
         let signer = GrantSigner::new(store.clone(), kek.clone());
         signer.ensure_key(store::unix_now()).await?;
         let checkout = Checkout::new(
@@ -109,6 +123,7 @@ impl AppState {
             vault.clone(),
             checkout.clone(),
             points_policy(&config),
+            webhooks.clone(),
         );
         Ok(Self {
             config: Arc::new(config),
@@ -118,6 +133,7 @@ impl AppState {
             checkout,
             payments,
             simulator: processor,
+            webhooks,
         })
     }
 }
@@ -179,6 +195,11 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(janitor(self.state.clone()));
+        let worker = self
+            .state
+            .config
+            .webhook_worker
+            .then(|| tokio::spawn(self.state.webhooks.clone().run_worker()));
         let app = http::router(self.state.clone());
         tracing::info!(address = %self.listener.local_addr()?, issuer = %self.state.config.issuer, "Saifu is listening");
         let served = axum::serve(
@@ -188,12 +209,17 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         janitor.abort();
+        // Deliveries in flight are dropped; their leases lapse and they are sent again.
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         served.context("serving HTTP")
     }
 }
 
 /// Once a minute: removes expired sessions, ceremonies and rate-limit windows, expires
-/// points past their date (oldest first) and releases points held for grants that lapsed.
+/// points past their date (oldest first), releases points held for grants that lapsed, and
+/// removes webhook events that ended more than 30 days ago.
 async fn janitor(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -210,6 +236,13 @@ async fn janitor(state: AppState) {
         }
         if let Err(err) = state.store.release_lapsed_holds(now).await {
             tracing::warn!(error = %err, "releasing lapsed point holds failed");
+        }
+        if let Err(err) = state
+            .store
+            .purge_webhook_events(now - webhooks::RETENTION_SECS)
+            .await
+        {
+            tracing::warn!(error = %err, "purging old webhook events failed");
         }
     }
 }

@@ -18,6 +18,8 @@ use crate::store::payments::{
 use crate::store::Store;
 use crate::vault::card::Expiry;
 use crate::vault::Vault;
+use crate::webhooks::Webhooks;
+use saifu_sdk::webhooks::EventType;
 
 #[derive(Clone)]
 pub struct Payments {
@@ -25,6 +27,7 @@ pub struct Payments {
     vault: Vault,
     checkout: Checkout,
     points: PointsPolicy,
+    webhooks: Webhooks,
 }
 
 /// The processor reference of what points paid entirely: no card-network call was made.
@@ -67,12 +70,19 @@ fn amount_in(currency: Currency, raw: &str) -> Result<Money> {
 }
 
 impl Payments {
-    pub fn new(store: Store, vault: Vault, checkout: Checkout, points: PointsPolicy) -> Self {
+    pub fn new(
+        store: Store,
+        vault: Vault,
+        checkout: Checkout,
+        points: PointsPolicy,
+        webhooks: Webhooks,
+    ) -> Self {
         Self {
             store,
             vault,
             checkout,
             points,
+            webhooks,
         }
     }
 
@@ -241,9 +251,11 @@ impl Payments {
                     authorization_ref: Some(&reference),
                     ..Advance::default()
                 };
+                let event = Webhooks::payment_event(EventType::PaymentAuthorized)?;
                 self.store
-                    .advance_payment(&id, "pending", change, now)
+                    .advance_payment(&id, "pending", change, Some(&event), now)
                     .await?;
+                self.webhooks.wake();
                 tracing::info!(payment_id = %id, client_id = %merchant.client_id, "payment authorized");
                 if request.capture {
                     return self.capture(merchant, &id, None, now).await.map_err(|err| match err.kind() {
@@ -343,9 +355,10 @@ impl Payments {
                     extra,
                     expires_at: now + self.points.expiry_secs,
                 };
+                let event = Webhooks::payment_event(EventType::PaymentCaptured)?;
                 if !self
                     .store
-                    .capture_payment(&payment, change, &earn, now)
+                    .capture_payment(&payment, change, &earn, &event, now)
                     .await?
                 {
                     return Err(Error::conflict(
@@ -353,6 +366,7 @@ impl Payments {
                         "The payment was captured or voided meanwhile.",
                     ));
                 }
+                self.webhooks.wake();
                 tracing::info!(payment_id = %id, points_earned = base + extra, "payment captured");
                 self.get(merchant, id).await
             }
@@ -391,12 +405,14 @@ impl Payments {
         if let Outcome::Declined { decline_code } = outcome {
             return Err(declined(&decline_code));
         }
-        if !self.store.void_payment(&payment, now).await? {
+        let event = Webhooks::payment_event(EventType::PaymentVoided)?;
+        if !self.store.void_payment(&payment, &event, now).await? {
             return Err(Error::conflict(
                 "payment_not_voidable",
                 "The payment was captured or voided meanwhile.",
             ));
         }
+        self.webhooks.wake();
         tracing::info!(payment_id = %id, "payment voided");
         self.get(merchant, id).await
     }
@@ -479,9 +495,11 @@ impl Payments {
         };
         match processed {
             Ok(Outcome::Approved { reference }) => {
+                let event = Webhooks::payment_event(EventType::PaymentRefunded)?;
                 self.store
-                    .complete_refund(&payment, &refund_id, &reference, &points, now)
+                    .complete_refund(&payment, &refund_id, &reference, &points, &event, now)
                     .await?;
+                self.webhooks.wake();
                 tracing::info!(payment_id = %id, refund_id = %refund_id, "payment refunded");
                 self.get(merchant, id).await
             }

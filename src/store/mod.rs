@@ -15,6 +15,7 @@ mod rate_limits;
 mod sessions;
 pub mod signing_keys;
 mod users;
+pub mod webhooks;
 mod wrapped;
 
 use std::time::Duration;

@@ -80,6 +80,51 @@ pub struct Advance<'a> {
     pub decline_code: Option<&'a str>,
 }
 
+/// An event for the webhook outbox, written with the payment change that causes it.
+pub struct PaymentEvent {
+    pub id: String,
+    pub event_type: &'static str,
+    /// Renders the body from the payment as the transaction left it: (payment, event id,
+    /// event type, unix time) to JSON text.
+    pub render: fn(&StoredPayment, &str, &str, i64) -> Result<String>,
+}
+
+/// Puts `event` in the outbox inside `tx`, rendered from the payment as it now stands, when
+/// the payment's merchant has a webhook URL.
+async fn record_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    payment_id: &str,
+    event: &PaymentEvent,
+    now: i64,
+) -> Result<()> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, (SELECT webhook_url FROM merchants m WHERE m.client_id = payments.client_id) AS webhook_url
+         FROM payments WHERE id = $1"
+    ))
+    .bind(payment_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if row.try_get::<Option<String>, _>("webhook_url")?.is_none() {
+        return Ok(());
+    }
+    let payment = payment_row(&row)?;
+    let payload = (event.render)(&payment, &event.id, event.event_type, now)?;
+    super::webhooks::enqueue(
+        tx,
+        &super::webhooks::NewEvent {
+            id: &event.id,
+            client_id: &payment.client_id,
+            event_type: event.event_type,
+            subject_id: &payment.id,
+            payload: &payload,
+            created_at: now,
+            next_attempt_ms: now * 1000,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Points a capture credits.
 pub struct Earn {
     pub base: i64,
@@ -211,16 +256,21 @@ impl Store {
         Ok(())
     }
 
-    /// Moves a payment from `from` to `change.to` once; `false` if it was not in `from`.
+    /// Moves a payment from `from` to `change.to` once, with its event; `false` if it was not
+    /// in `from`.
     pub async fn advance_payment(
         &self,
         id: &str,
         from: &str,
         change: Advance<'_>,
+        event: Option<&PaymentEvent>,
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let moved = advance_in(&mut tx, id, from, &change, now).await?;
+        if let (true, Some(event)) = (moved, event) {
+            record_event(&mut tx, id, event, now).await?;
+        }
         tx.commit().await?;
         Ok(moved)
     }
@@ -245,12 +295,14 @@ impl Store {
         Ok(())
     }
 
-    /// Captures, spends the held points and credits the earned ones, in one transaction.
+    /// Captures, spends the held points, credits the earned ones and writes the event, in one
+    /// transaction.
     pub async fn capture_payment(
         &self,
         p: &StoredPayment,
         change: Advance<'_>,
         earn: &Earn,
+        event: &PaymentEvent,
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
@@ -275,12 +327,18 @@ impl Store {
             .bind(&p.id)
             .execute(&mut *tx)
             .await?;
+        record_event(&mut tx, &p.id, event, now).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Voids and releases the held points, together.
-    pub async fn void_payment(&self, p: &StoredPayment, now: i64) -> Result<bool> {
+    /// Voids, releases the held points and writes the event, together.
+    pub async fn void_payment(
+        &self,
+        p: &StoredPayment,
+        event: &PaymentEvent,
+        now: i64,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         if !advance_in(
             &mut tx,
@@ -298,6 +356,7 @@ impl Store {
             return Ok(false);
         }
         super::points::release_for_payment(&mut tx, &p.grant_jti, now).await?;
+        record_event(&mut tx, &p.id, event, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -397,14 +456,15 @@ impl Store {
         Ok(true)
     }
 
-    /// Completes a refund and its points: earned points reversed, redeemed points restored,
-    /// both pro rata, in one transaction.
+    /// Completes a refund and its points (earned points reversed, redeemed points restored,
+    /// both pro rata) and writes the event, in one transaction.
     pub async fn complete_refund(
         &self,
         p: &StoredPayment,
         refund_id: &str,
         processor_ref: &str,
         points: &RefundPoints,
+        event: &PaymentEvent,
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
@@ -430,6 +490,7 @@ impl Store {
                 .bind(&p.id)
                 .execute(&mut *tx)
                 .await?;
+            record_event(&mut tx, &p.id, event, now).await?;
         }
         tx.commit().await?;
         Ok(())

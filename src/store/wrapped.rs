@@ -11,13 +11,16 @@ pub enum WrappedTable {
     Cards,
     SigningKeys,
     WebhookSecrets,
+    /// The previous webhook secret while a rotation's overlap lasts (NULL otherwise).
+    PreviousWebhookSecrets,
 }
 
 impl WrappedTable {
-    pub const ALL: [WrappedTable; 3] = [
+    pub const ALL: [WrappedTable; 4] = [
         WrappedTable::Cards,
         WrappedTable::SigningKeys,
         WrappedTable::WebhookSecrets,
+        WrappedTable::PreviousWebhookSecrets,
     ];
 
     /// Table, id column, wrapped-key column, version column.
@@ -30,6 +33,12 @@ impl WrappedTable {
                 "client_id",
                 "webhook_secret_wrapped",
                 "webhook_kek_version",
+            ),
+            WrappedTable::PreviousWebhookSecrets => (
+                "merchants",
+                "client_id",
+                "webhook_prev_secret_wrapped",
+                "webhook_prev_kek_version",
             ),
         }
     }
@@ -97,7 +106,7 @@ impl Store {
         for table in WrappedTable::ALL {
             let (t, _, _, ver) = table.columns();
             let rows = sqlx::query(&format!(
-                "SELECT {ver} AS v, COUNT(*) AS n FROM {t} GROUP BY {ver}"
+                "SELECT {ver} AS v, COUNT(*) AS n FROM {t} WHERE {ver} IS NOT NULL GROUP BY {ver}"
             ))
             .fetch_all(&self.pool)
             .await?;

@@ -235,7 +235,11 @@ pub fn wrap_context(table: WrappedTable, id: &str) -> anyhow::Result<Vec<u8>> {
     Ok(match table {
         WrappedTable::Cards => Uuid::parse_str(id)?.as_bytes().to_vec(),
         WrappedTable::SigningKeys => format!("signing-key/{id}").into_bytes(),
-        WrappedTable::WebhookSecrets => format!("webhook-secret/{id}").into_bytes(),
+        // Both of a merchant's webhook secrets are bound to the merchant, so rotation can move
+        // the current one to the previous slot as it is.
+        WrappedTable::WebhookSecrets | WrappedTable::PreviousWebhookSecrets => {
+            format!("webhook-secret/{id}").into_bytes()
+        }
     })
 }
 

@@ -16,7 +16,11 @@ async fn start_shop(app: &TestApp) -> Url {
         listener.local_addr().unwrap().port()
     ))
     .unwrap();
-    let (client_id, client_secret) = saifu::cli::register_demo_shop(&app.state, &base)
+    let saifu::cli::DemoShopCredentials {
+        client_id,
+        client_secret,
+        webhook_secret,
+    } = saifu::cli::register_demo_shop(&app.state, &base)
         .await
         .unwrap();
     let router = saifu_sdk::demo::router(saifu_sdk::demo::DemoShopConfig {
@@ -24,6 +28,7 @@ async fn start_shop(app: &TestApp) -> Url {
         client_id,
         client_secret: client_secret.into(),
         shop_base: base.clone(),
+        webhook_secret: Some(webhook_secret.into()),
     })
     .await
     .unwrap();

@@ -54,6 +54,28 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ..Config::default()
     };
     adjust(&mut config);
+    start(config, listener, data_dir).await
+}
+
+/// Starts another node of `app`'s wallet: the same database and keys, its own port.
+pub async fn spawn_node(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let port = listener.local_addr().unwrap().port();
+    let mut config = app.state.config.as_ref().clone();
+    config.listen = format!("127.0.0.1:{port}");
+    config.issuer = Url::parse(&format!("http://localhost:{port}")).unwrap();
+    adjust(&mut config);
+    // The data directory (and its keys) stays the first node's; this one gets an empty one.
+    start(config, listener, tempfile::tempdir().expect("temp dir")).await
+}
+
+async fn start(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    data_dir: tempfile::TempDir,
+) -> TestApp {
     let app = Application::with_listener(config.clone(), listener)
         .await
         .expect("build app");

@@ -11,3 +11,4 @@ mod http_basics;
 mod passkeys;
 mod payments;
 mod points;
+mod webhooks;

@@ -17,6 +17,11 @@
 //! Settings: `SAIFU_ISSUER` (the wallet, default `http://localhost:8080/`), `DEMO_CLIENT_ID`,
 //! `DEMO_CLIENT_SECRET`, `DEMO_LISTEN` (default `127.0.0.1:3000`) and `DEMO_BASE` (the shop's
 //! public URL, default `http://localhost:3000/`). `saifu demo` does all of this for you.
+//!
+//! Optionally `DEMO_WEBHOOK_SECRET`: the `whsec_…` secret of a webhook endpoint registered
+//! with the wallet at `{DEMO_BASE}webhooks/saifu`. With it the shop takes the wallet's signed
+//! webhooks, and its order pages say when the wallet has confirmed a payment; without it the
+//! webhook route answers `404`.
 
 use std::error::Error;
 use std::process::ExitCode;
@@ -59,6 +64,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
         client_id: setting("DEMO_CLIENT_ID", None)?,
         client_secret: SecretString::from(setting("DEMO_CLIENT_SECRET", None)?),
         shop_base: url("DEMO_BASE", "http://localhost:3000/")?,
+        webhook_secret: std::env::var("DEMO_WEBHOOK_SECRET")
+            .ok()
+            .filter(|secret| !secret.is_empty())
+            .map(SecretString::from),
     };
     let listen = setting("DEMO_LISTEN", Some("127.0.0.1:3000"))?;
     let shop_url = config.shop_base.clone();

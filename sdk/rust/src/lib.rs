@@ -7,6 +7,7 @@ pub mod client;
 pub mod demo;
 pub mod payments;
 pub mod problem;
+pub mod webhooks;
 
 pub use checkout::{Amount, GrantClaims, LineItem, PaymentDetails, TokenResponse};
 pub use client::{
@@ -17,3 +18,4 @@ pub use problem::Problem;
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.
 pub use secrecy::SecretString;
 pub use url::Url;
+pub use webhooks::{verify_webhook, Event, WebhookSecret};

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::header::{
@@ -18,10 +18,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::pages::{self, Chrome, Next};
 use super::shop::{self, CartError, CATALOG, CURRENCY, MAX_QUANTITY};
-use super::store::{CheckoutInProgress, OrderState, Store};
+use super::store::{CheckoutInProgress, OrderState, Store, WebhookOutcome};
 use super::{Shop, CART_COOKIE};
 use crate::checkout::Amount;
 use crate::client::Error;
+use crate::webhooks::verify_webhook;
+
+/// The most a webhook body may be; a payment event is well under 2 KiB.
+const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
 
 pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
     Router::new()
@@ -35,6 +39,7 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
         .route("/orders/{id}", get(order))
         .route("/orders/{id}/pay", post(retry_payment))
         .route("/orders/{id}/refund", post(refund))
+        .route("/webhooks/saifu", post(webhook))
         .fallback(not_found)
         .layer(axum::middleware::map_response(move |response: Response| {
             let csp = csp.clone();
@@ -561,7 +566,11 @@ async fn order(
             base: shop.base(),
             cart_count,
         };
-        Some(pages::order(&chrome, order))
+        Some(pages::order(
+            &chrome,
+            order,
+            shop.0.webhook_secret.is_some(),
+        ))
     });
     match page {
         Some(page) => html(StatusCode::OK, page),
@@ -684,4 +693,34 @@ async fn refund(
             }
         }
     }
+}
+
+/// The wallet's webhooks. The signature authenticates them, so there is no `Origin` check, and
+/// every verified delivery is acknowledged (`204`), even one the shop has nothing to do with:
+/// an error would only make the wallet send it again.
+async fn webhook(State(shop): State<Shop>, headers: HeaderMap, body: Body) -> Response {
+    let Some(secret) = &shop.0.webhook_secret else {
+        return shop.not_found(None);
+    };
+    let Ok(body) = axum::body::to_bytes(body, WEBHOOK_BODY_LIMIT).await else {
+        tracing::warn!("refused a webhook whose body was too large or unreadable");
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let event = match verify_webhook(&headers, &body, std::slice::from_ref(secret)) {
+        Ok(event) => event,
+        Err(err) => {
+            tracing::warn!(error = %err, "refused a webhook that did not verify");
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+    };
+    let outcome = shop.store().webhook(&event, Instant::now());
+    match outcome {
+        WebhookOutcome::Applied => {
+            tracing::info!(event_id = %event.id, event_type = %event.event_type, "webhook applied");
+        }
+        outcome => {
+            tracing::debug!(event_id = %event.id, event_type = %event.event_type, ?outcome, "webhook acknowledged and not applied");
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

@@ -21,13 +21,15 @@
 //! | `GET /orders/{id}` | The order: items, total, card brand and last four, points earned and redeemed, payment status, and a "Refund this order" button while something is left to refund. `{id}` is the order reference. |
 //! | `POST /orders/{id}/pay` | "Try again" after the card network failed: pays the kept grant again, then `303` to the order. |
 //! | `POST /orders/{id}/refund` | Refunds what is left of the captured amount, then `303` to the order, which shows it refunded. |
+//! | `POST /webhooks/saifu` | The wallet's signed webhooks (Standard Webhooks, body at most 64 KiB), when `webhook_secret` is set (`404` otherwise): `400` when the delivery does not verify, else `204`. `payment.captured` marks the order of the payment's `order_reference` confirmed by the wallet (and paid, if the shop missed the payment's answer), `payment.refunded` records the refunded amount and `payment.voided` the void; an event id already seen is acknowledged and not applied again. |
 //!
 //! Orders are visible only to the cookie that placed them (`404` to anyone else). Failures are
 //! pages with a sentence and a way on: `400` for an unknown product or a callback that does not
 //! belong to the browser's checkout, `422` past 10 of one product, `402` for a declined refund,
 //! `404` for unknown orders, `502` ("please try again") when the wallet cannot be reached. A
 //! declined payment is shown on its order page with its decline code. POSTs whose `Origin` is
-//! another site's are refused (`403`), and every page carries a strict Content-Security-Policy.
+//! another site's are refused (`403`), except webhooks, which the wallet's signature
+//! authenticates instead; every page carries a strict Content-Security-Policy.
 
 mod handlers;
 mod pages;
@@ -41,10 +43,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderValue;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::client::{Error, MerchantConfig, SaifuClient};
+use crate::webhooks::WebhookSecret;
 use store::Store;
 
 /// The name of the cookie that holds the browser's cart session id.
@@ -61,12 +64,22 @@ pub struct DemoShopConfig {
     /// The shop's public base URL, e.g. `http://localhost:3000/`. The redirect URI registered
     /// with the wallet must be `{shop_base}callback`.
     pub shop_base: Url,
+    /// The `whsec_…` secret the wallet signs the shop's webhooks with. Without it the shop
+    /// takes no webhooks and relies on the payments API's answers alone. `Debug` prints
+    /// `[REDACTED]`.
+    pub webhook_secret: Option<SecretString>,
 }
 
 /// The shop's router. It discovers the wallet once, here, so the wallet must be serving; the
 /// redirect URI is `{shop_base}callback`.
 pub async fn router(config: DemoShopConfig) -> Result<axum::Router, Error> {
     let base = shop_base(&config.shop_base)?;
+    let webhook_secret = config
+        .webhook_secret
+        .as_ref()
+        .map(|secret| WebhookSecret::parse(secret.expose_secret()))
+        .transpose()
+        .map_err(|e| Error::Config(format!("webhook_secret: {e}")))?;
     let callback = base
         .join("callback")
         .map_err(|e| Error::Config(format!("shop_base: {e}")))?;
@@ -96,6 +109,7 @@ pub async fn router(config: DemoShopConfig) -> Result<axum::Router, Error> {
         origin: base.origin().ascii_serialization(),
         cookie_attributes: format!("; Path={}; HttpOnly; SameSite=Lax{secure}", base.path()),
         base_path: base.path().to_owned(),
+        webhook_secret,
         store: Mutex::default(),
     }));
     Ok(handlers::routes(shop, csp))
@@ -146,6 +160,8 @@ struct ShopInner {
     cookie_attributes: String,
     /// The shop's path, ending in `/`: links and redirects are built on it.
     base_path: String,
+    /// `None`: `POST /webhooks/saifu` is not found.
+    webhook_secret: Option<WebhookSecret>,
     store: Mutex<Store>,
 }
 

@@ -253,7 +253,9 @@ pub(crate) fn decline_sentence(decline_code: &str) -> String {
     format!("Your card was declined because {why} (decline code: {decline_code}).")
 }
 
-pub(crate) fn order(chrome: &Chrome, order: &Order) -> String {
+/// The order page. `webhooks`: whether the shop takes the wallet's webhooks, so that a paid
+/// order says whether the wallet's signed confirmation has arrived.
+pub(crate) fn order(chrome: &Chrome, order: &Order, webhooks: bool) -> String {
     let base = Esc(chrome.base);
     let reference = Esc(&order.reference);
     let items = lines_table(
@@ -311,10 +313,19 @@ pub(crate) fn order(chrome: &Chrome, order: &Order) -> String {
 "#
                 )
             });
+            let confirmation = match (webhooks, &order.wallet.captured_event) {
+                (false, _) => "",
+                (true, Some(_)) => {
+                    "<p class=\"confirmation\">Payment confirmed by Saifu (signed webhook).</p>\n"
+                }
+                (true, None) => {
+                    "<p class=\"confirmation\">Awaiting the wallet's confirmation.</p>\n"
+                }
+            };
             format!(
                 r#"<h1>{heading}</h1>
 <p class="notice success" role="status">{notice}</p>
-{summary}{items}
+{confirmation}{summary}{items}
 {refund}<p><a href="{base}">Continue shopping</a></p>"#
             )
         }

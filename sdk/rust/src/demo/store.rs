@@ -1,5 +1,6 @@
-//! The demo shop's memory: carts by session id and orders by reference. It is a demo, so both
-//! live in maps that are bounded (idle entries expire, the oldest go first) and vanish on exit.
+//! The demo shop's memory: carts by session id, orders by reference, and the ids of the
+//! webhook events already applied. It is a demo, so all live in maps that are bounded (idle
+//! entries expire, the oldest go first) and vanish on exit.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,12 +10,16 @@ use secrecy::SecretString;
 use super::shop::{Cart, Line, Yen};
 use crate::client::{random_token, PendingCheckout};
 use crate::payments::Payment;
+use crate::webhooks::{Event, EventType};
 
 /// Carts and orders untouched for this long are forgotten.
 const IDLE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Caps on what a stream of cookie-less requests can make the shop remember.
 const MAX_SESSIONS: usize = 10_000;
 const MAX_ORDERS: usize = 10_000;
+/// Webhook event ids are remembered as long as orders, so a redelivery of any event about a
+/// remembered order is recognised.
+const MAX_EVENTS: usize = 100_000;
 
 /// One shopper's browser: the cart, and a checkout on its way through the wallet.
 #[derive(Debug)]
@@ -41,7 +46,33 @@ pub(crate) struct Order {
     pub(crate) lines: Vec<Line>,
     pub(crate) total: Yen,
     pub(crate) state: OrderState,
+    /// What the wallet's signed webhooks said about the payment.
+    pub(crate) wallet: WalletNotices,
     created: Instant,
+}
+
+/// What verified webhooks told the shop about an order's payment, independently of the
+/// payments API's answers.
+#[derive(Debug, Default)]
+pub(crate) struct WalletNotices {
+    /// The id of the `payment.captured` event: the wallet confirmed the payment.
+    pub(crate) captured_event: Option<String>,
+    /// The refunded amount in `payment.refunded` events: the largest, as refunds only add up.
+    pub(crate) refunded: Option<Yen>,
+    /// The id of the `payment.voided` event.
+    pub(crate) voided_event: Option<String>,
+}
+
+/// What a verified webhook did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum WebhookOutcome {
+    Applied,
+    /// The event id was seen before: at-least-once delivery sent it again.
+    Duplicate,
+    /// About a payment for no order the shop remembers.
+    UnknownOrder,
+    /// Not a payment event the shop acts on, or about another payment than the order's.
+    Ignored,
 }
 
 pub(crate) enum OrderState {
@@ -66,6 +97,8 @@ pub(crate) enum OrderState {
 pub(crate) struct Store {
     sessions: HashMap<String, Session>,
     orders: HashMap<String, Order>,
+    /// Webhook event ids applied (or ignored), with when they arrived.
+    events: HashMap<String, Instant>,
 }
 
 impl Store {
@@ -116,6 +149,7 @@ impl Store {
                     grant,
                     problem: None,
                 },
+                wallet: WalletNotices::default(),
                 created: now,
             },
         );
@@ -144,15 +178,83 @@ impl Store {
         orders
     }
 
-    /// Records a successful payment on the order and takes what it bought out of the cart.
+    /// Records a successful payment on the order and takes what it bought out of the cart. The
+    /// payments API's answer and the `payment.captured` webhook may both report it: the first
+    /// stands, and the cart is emptied once.
     pub(crate) fn paid(&mut self, reference: &str, payment: Payment) {
         let Some(order) = self.orders.get_mut(reference) else {
             return;
         };
+        if matches!(order.state, OrderState::Paid(_)) {
+            return;
+        }
         order.state = OrderState::Paid(Box::new(payment));
         if let Some(session) = self.sessions.get_mut(&order.owner) {
             session.cart.remove_ordered(&order.lines);
         }
+    }
+
+    /// Applies a verified webhook to the order of its payment, once per event id.
+    pub(crate) fn webhook(&mut self, event: &Event, now: Instant) -> WebhookOutcome {
+        self.events.retain(|_, at| now.duration_since(*at) < IDLE);
+        if self.events.contains_key(&event.id) {
+            return WebhookOutcome::Duplicate;
+        }
+        evict_oldest(&mut self.events, MAX_EVENTS - 1, |at| *at);
+        self.events.insert(event.id.clone(), now);
+
+        let (Some(kind), Some(payment)) = (event.kind(), event.payment()) else {
+            return WebhookOutcome::Ignored;
+        };
+        let reference = payment.order_reference.clone();
+        let Some(order) = self.orders.get_mut(&reference) else {
+            return WebhookOutcome::UnknownOrder;
+        };
+        if let OrderState::Paid(known) = &order.state {
+            if known.id != payment.id {
+                return WebhookOutcome::Ignored;
+            }
+        }
+        match kind {
+            EventType::PaymentCaptured => {
+                order
+                    .wallet
+                    .captured_event
+                    .get_or_insert_with(|| event.id.clone());
+                // The payments API's answer was lost (the order offers "try again"): the
+                // wallet says it went through, so the order is paid.
+                if matches!(order.state, OrderState::Unpaid { .. }) {
+                    self.paid(&reference, payment);
+                }
+            }
+            EventType::PaymentRefunded => {
+                let Some(refunded) = Yen::parse(&payment.refunded_amount) else {
+                    return WebhookOutcome::Ignored;
+                };
+                if order.wallet.refunded.is_some_and(|known| known >= refunded) {
+                    return WebhookOutcome::Applied;
+                }
+                order.wallet.refunded = Some(refunded);
+                // A refund made elsewhere (by the issuer deciding a dispute, say) shows on the
+                // order page; an older event never undoes a newer refund.
+                if let OrderState::Paid(known) = &mut order.state {
+                    if Yen::parse(&known.refunded_amount).is_none_or(|k| k < refunded) {
+                        known.refunded_amount = payment.refunded_amount;
+                    }
+                }
+            }
+            EventType::PaymentVoided => {
+                order
+                    .wallet
+                    .voided_event
+                    .get_or_insert_with(|| event.id.clone());
+                if let OrderState::Paid(known) = &mut order.state {
+                    known.status = payment.status;
+                }
+            }
+            _ => return WebhookOutcome::Ignored,
+        }
+        WebhookOutcome::Applied
     }
 }
 

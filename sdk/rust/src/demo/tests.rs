@@ -8,8 +8,9 @@ use secrecy::SecretString;
 
 use super::pages::{self, Chrome, Esc};
 use super::shop::{self, Cart, CartError, Line, Product, Yen, CATALOG, MAX_QUANTITY};
-use super::store::{OrderState, Store};
+use super::store::{OrderState, Store, WebhookOutcome};
 use crate::payments::{CardSummary, Payment};
+use crate::webhooks::{Event, EventType};
 
 mod flow;
 
@@ -311,7 +312,7 @@ fn product_names_and_payment_fields_are_escaped_in_the_cart_and_the_order() {
     ] {
         let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
         order.state = state;
-        let page = pages::order(&chrome(), order);
+        let page = pages::order(&chrome(), order, false);
         assert!(page.contains(EVIL_NAME), "{page}");
         assert!(!page.contains("<b>"), "{page}");
         assert_no_raw_markup(&page);
@@ -362,7 +363,7 @@ fn the_order_page_shows_card_points_status_and_the_refund_button_until_refunded(
     payment.points_redeemed = 50;
     store.paid("DEMO-0123456789AB", payment.clone());
     let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
-    let page = pages::order(&chrome(), order);
+    let page = pages::order(&chrome(), order, false);
     for shown in [
         "Thank you for your order",
         "DEMO-0123456789AB",
@@ -380,7 +381,7 @@ fn the_order_page_shows_card_points_status_and_the_refund_button_until_refunded(
 
     payment.refunded_amount = "1800".into();
     order.state = OrderState::Paid(Box::new(payment));
-    let page = pages::order(&chrome(), order);
+    let page = pages::order(&chrome(), order, false);
     assert!(
         page.contains("<dt>Payment status</dt><dd>refunded</dd>"),
         "{page}"
@@ -520,4 +521,124 @@ fn the_cart_cookie_is_found_among_others_and_form_fields_are_decoded() {
         super::handlers::form_field(b"products=mug", "product"),
         None
     );
+}
+
+fn event(id: &str, kind: &str, payment: &Payment) -> Event {
+    Event {
+        id: id.into(),
+        event_type: kind.into(),
+        timestamp: "2025-06-15T15:06:40Z".into(),
+        data: serde_json::to_value(payment).unwrap(),
+    }
+}
+
+/// A store with one paid order, `DEMO-0123456789AB`, and its owner.
+fn store_with_paid_order(now: Instant) -> (Store, String) {
+    let mut store = Store::default();
+    let owner = store.new_session(now);
+    store.insert_order(
+        "DEMO-0123456789AB".into(),
+        owner.clone(),
+        cart_of(&[("mug", 1)]).lines().to_vec(),
+        SecretString::from("grant"),
+        now,
+    );
+    store.paid("DEMO-0123456789AB", paid("1800", "0"));
+    (store, owner)
+}
+
+#[test]
+fn a_webhook_is_applied_once_per_event_id_and_refunds_only_grow() {
+    let now = Instant::now();
+    let (mut store, owner) = store_with_paid_order(now);
+    let captured = event("evt_1", "payment.captured", &paid("1800", "0"));
+    assert_eq!(store.webhook(&captured, now), WebhookOutcome::Applied);
+    assert_eq!(store.webhook(&captured, now), WebhookOutcome::Duplicate);
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    assert_eq!(order.wallet.captured_event.as_deref(), Some("evt_1"));
+
+    let newer = event("evt_3", "payment.refunded", &paid("1800", "1800"));
+    let older = event("evt_2", "payment.refunded", &paid("1800", "800"));
+    assert_eq!(store.webhook(&newer, now), WebhookOutcome::Applied);
+    assert_eq!(store.webhook(&older, now), WebhookOutcome::Applied);
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    assert_eq!(order.wallet.refunded, Some(Yen(1800)));
+    match &order.state {
+        OrderState::Paid(payment) => assert_eq!(payment.refunded_amount, "1800"),
+        _ => panic!("the order is paid"),
+    }
+
+    let mut other_payment = paid("1800", "0");
+    other_payment.id = "pay_2".into();
+    let about_another_payment = event("evt_4", "payment.voided", &other_payment);
+    assert_eq!(
+        store.webhook(&about_another_payment, now),
+        WebhookOutcome::Ignored
+    );
+    let mut elsewhere = paid("1800", "0");
+    elsewhere.order_reference = "DEMO-ZZZZZZZZZZZZ".into();
+    assert_eq!(
+        store.webhook(&event("evt_5", "payment.captured", &elsewhere), now),
+        WebhookOutcome::UnknownOrder
+    );
+    let dispute = event(
+        "evt_6",
+        EventType::DisputeOpened.as_str(),
+        &paid("1800", "0"),
+    );
+    assert_eq!(store.webhook(&dispute, now), WebhookOutcome::Ignored);
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    assert_eq!(order.wallet.voided_event, None);
+    assert_eq!(order.wallet.captured_event.as_deref(), Some("evt_1"));
+}
+
+#[test]
+fn the_order_page_says_whether_the_wallet_confirmed_the_payment_when_the_shop_takes_webhooks() {
+    let now = Instant::now();
+    let (mut store, owner) = store_with_paid_order(now);
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    let without_webhooks = pages::order(&chrome(), order, false);
+    assert!(without_webhooks.contains("Thank you for your order"));
+    assert!(!without_webhooks.contains("Awaiting the wallet"));
+    assert!(!without_webhooks.contains("Payment confirmed by Saifu"));
+    let awaiting = pages::order(&chrome(), order, true);
+    assert!(
+        awaiting.contains("Awaiting the wallet's confirmation"),
+        "{awaiting}"
+    );
+
+    let captured = event("evt_1", "payment.captured", &paid("1800", "0"));
+    store.webhook(&captured, now);
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    let confirmed = pages::order(&chrome(), order, true);
+    assert!(
+        confirmed.contains("Payment confirmed by Saifu (signed webhook)"),
+        "{confirmed}"
+    );
+    assert!(!confirmed.contains("Awaiting the wallet"));
+    assert!(confirmed.contains("<dt>Payment status</dt><dd>captured</dd>"));
+}
+
+#[test]
+fn a_captured_webhook_and_the_payment_answer_empty_the_cart_once() {
+    let now = Instant::now();
+    let mut store = Store::default();
+    let owner = store.new_session(now);
+    let ordered = cart_of(&[("mug", 1)]).lines().to_vec();
+    store.insert_order(
+        "DEMO-0123456789AB".into(),
+        owner.clone(),
+        ordered,
+        SecretString::from("grant"),
+        now,
+    );
+    // One mug ordered, then two more added in another tab during the checkout.
+    let session = store.session(&owner, now).unwrap();
+    for _ in 0..3 {
+        session.cart.add(product("mug")).unwrap();
+    }
+    let captured = event("evt_1", "payment.captured", &paid("1800", "0"));
+    assert_eq!(store.webhook(&captured, now), WebhookOutcome::Applied);
+    store.paid("DEMO-0123456789AB", paid("1800", "0"));
+    assert_eq!(store.session(&owner, now).unwrap().cart.count(), 2);
 }

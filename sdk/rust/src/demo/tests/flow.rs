@@ -21,6 +21,10 @@ use url::{form_urlencoded, Url};
 use super::super::{router, serve, DemoShopConfig};
 use crate::checkout::{GrantClaims, PaymentDetails};
 use crate::payments::{CardSummary, CreatePayment, CreateRefund, Payment};
+use crate::webhooks::{
+    signature_header, Event, EventType, WebhookSecret, WEBHOOK_ID, WEBHOOK_SIGNATURE,
+    WEBHOOK_TIMESTAMP,
+};
 
 const CLIENT_ID: &str = "m_demo";
 
@@ -261,6 +265,11 @@ async fn start_wallet() -> Fake {
 
 /// The shop, served on a port of its own, in front of `wallet`.
 async fn start_shop(wallet: &Wallet) -> Url {
+    start_shop_with(wallet, None).await
+}
+
+/// The shop, taking webhooks signed with `webhook_secret` when there is one.
+async fn start_shop_with(wallet: &Wallet, webhook_secret: Option<&WebhookSecret>) -> Url {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shop_base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let app = router(DemoShopConfig {
@@ -268,6 +277,7 @@ async fn start_shop(wallet: &Wallet) -> Url {
         client_id: CLIENT_ID.into(),
         client_secret: "secret".into(),
         shop_base: shop_base.clone(),
+        webhook_secret: webhook_secret.map(|s| s.expose().into()),
     })
     .await
     .unwrap();
@@ -751,4 +761,295 @@ async fn pages_forbid_framing_and_scripts_and_only_post_to_the_shop_and_the_wall
         .unwrap()
         .starts_with("text/css"));
     assert!(css.body.contains(".visually-hidden"));
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The payment the fake wallet made, with the order reference the real wallet fills in.
+fn payment_of(wallet: &Wallet, reference: &str) -> Payment {
+    let mut payment = wallet.state().payments.values().next().unwrap().clone();
+    payment.order_reference = reference.to_owned();
+    payment
+}
+
+fn payment_event(id: &str, kind: EventType, payment: &Payment) -> Vec<u8> {
+    serde_json::to_vec(&Event {
+        id: id.into(),
+        event_type: kind.as_str().into(),
+        timestamp: "2025-06-15T15:06:40Z".into(),
+        data: serde_json::to_value(payment).unwrap(),
+    })
+    .unwrap()
+}
+
+/// Delivers `body` as the wallet does, signed with `secrets` now; the shop's answer's status.
+async fn deliver(shop: &Url, id: &str, body: &[u8], secrets: &[WebhookSecret]) -> u16 {
+    let now = unix_now();
+    reqwest::Client::new()
+        .post(shop.join("/webhooks/saifu").unwrap())
+        .header(WEBHOOK_ID, id)
+        .header(WEBHOOK_TIMESTAMP, now.to_string())
+        .header(WEBHOOK_SIGNATURE, signature_header(secrets, id, now, body))
+        .header("content-type", "application/json")
+        // Not a browser's post: another origin is no reason to refuse it.
+        .header("origin", "https://wallet.example")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+const CONFIRMED: &str = "Payment confirmed by Saifu (signed webhook)";
+const AWAITING: &str = "Awaiting the wallet's confirmation";
+
+/// A shop taking webhooks, and an order paid there.
+async fn paid_order(secret: &WebhookSecret) -> (Fake, Url, Browser, String) {
+    let wallet = start_wallet().await;
+    let shop = start_shop_with(&wallet, Some(secret)).await;
+    let mut browser = Browser::new(&shop);
+    browser.add("mug").await;
+    let reference = ordered(&browser.checkout(&wallet).await);
+    (wallet, shop, browser, reference)
+}
+
+#[tokio::test]
+async fn a_signed_payment_captured_webhook_confirms_the_order_and_its_page_says_so() {
+    let secret = WebhookSecret::generate();
+    let (wallet, shop, mut browser, reference) = paid_order(&secret).await;
+    let page = format!("/orders/{reference}");
+    let before = browser.get(&page).await;
+    before.assert_page(
+        200,
+        &[
+            "Thank you for your order",
+            "<dt>Payment status</dt><dd>captured</dd>",
+            AWAITING,
+        ],
+    );
+    assert!(!before.body.contains(CONFIRMED));
+
+    let captured = payment_event(
+        "evt_captured",
+        EventType::PaymentCaptured,
+        &payment_of(&wallet, &reference),
+    );
+    assert_eq!(
+        deliver(&shop, "evt_captured", &captured, &[secret]).await,
+        204
+    );
+
+    let after = browser.get(&page).await;
+    after.assert_page(
+        200,
+        &[
+            "Thank you for your order",
+            "<dt>Payment status</dt><dd>captured</dd>",
+            "Refund this order (¥1,800)",
+            CONFIRMED,
+        ],
+    );
+    assert!(!after.body.contains(AWAITING));
+}
+
+#[tokio::test]
+async fn a_refund_made_elsewhere_shows_on_the_order_from_a_webhook_signed_during_rotation() {
+    let secret = WebhookSecret::generate();
+    let (wallet, shop, mut browser, reference) = paid_order(&secret).await;
+    let mut payment = payment_of(&wallet, &reference);
+    payment.refunded_amount = "1800".into();
+    let refunded = payment_event("evt_refunded", EventType::PaymentRefunded, &payment);
+    // The wallet signs with the new secret and with this one, which the shop still has.
+    let signed_by = [WebhookSecret::generate(), secret];
+    assert_eq!(
+        deliver(&shop, "evt_refunded", &refunded, &signed_by).await,
+        204
+    );
+
+    let order = browser.get(&format!("/orders/{reference}")).await;
+    order.assert_page(
+        200,
+        &[
+            "Order refunded",
+            "<dt>Payment status</dt><dd>refunded</dd>",
+            "We refunded ¥1,800 to your Visa ending in 4242.",
+        ],
+    );
+    assert!(!order.body.contains("Refund this order"));
+    assert!(wallet.state().refund_keys.is_empty());
+}
+
+#[tokio::test]
+async fn a_webhook_that_does_not_verify_is_refused_and_changes_nothing() {
+    let secret = WebhookSecret::generate();
+    let (wallet, shop, mut browser, reference) = paid_order(&secret).await;
+    let captured = payment_event(
+        "evt_captured",
+        EventType::PaymentCaptured,
+        &payment_of(&wallet, &reference),
+    );
+
+    let wrong_secret = [WebhookSecret::generate()];
+    assert_eq!(
+        deliver(&shop, "evt_captured", &captured, &wrong_secret).await,
+        400
+    );
+    // Signed for another body than the one sent.
+    let now = unix_now();
+    let signature = secret.sign("evt_captured", now, b"{}");
+    let status = reqwest::Client::new()
+        .post(shop.join("/webhooks/saifu").unwrap())
+        .header(WEBHOOK_ID, "evt_captured")
+        .header(WEBHOOK_TIMESTAMP, now.to_string())
+        .header(WEBHOOK_SIGNATURE, signature)
+        .body(captured.clone())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 400);
+    let unsigned = reqwest::Client::new()
+        .post(shop.join("/webhooks/saifu").unwrap())
+        .body(captured.clone())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(unsigned, 400);
+
+    browser
+        .get(&format!("/orders/{reference}"))
+        .await
+        .assert_page(200, &[AWAITING]);
+    // The refused deliveries did not use the event id up.
+    assert_eq!(
+        deliver(&shop, "evt_captured", &captured, &[secret]).await,
+        204
+    );
+    browser
+        .get(&format!("/orders/{reference}"))
+        .await
+        .assert_page(200, &[CONFIRMED]);
+}
+
+#[tokio::test]
+async fn a_redelivered_event_id_is_acknowledged_but_applied_once() {
+    let secret = WebhookSecret::generate();
+    let (wallet, shop, mut browser, reference) = paid_order(&secret).await;
+    let mut payment = payment_of(&wallet, &reference);
+    let captured = payment_event("evt_1", EventType::PaymentCaptured, &payment);
+    let secrets = [secret];
+    assert_eq!(deliver(&shop, "evt_1", &captured, &secrets).await, 204);
+    assert_eq!(deliver(&shop, "evt_1", &captured, &secrets).await, 204);
+
+    // Whatever else is sent under an id already applied is not applied.
+    payment.refunded_amount = "1800".into();
+    let refund_as_evt_1 = payment_event("evt_1", EventType::PaymentRefunded, &payment);
+    assert_eq!(
+        deliver(&shop, "evt_1", &refund_as_evt_1, &secrets).await,
+        204
+    );
+    let page = format!("/orders/{reference}");
+    browser.get(&page).await.assert_page(
+        200,
+        &[
+            CONFIRMED,
+            "<dt>Payment status</dt><dd>captured</dd>",
+            "Refund this order (¥1,800)",
+        ],
+    );
+
+    let refunded = payment_event("evt_2", EventType::PaymentRefunded, &payment);
+    assert_eq!(deliver(&shop, "evt_2", &refunded, &secrets).await, 204);
+    browser
+        .get(&page)
+        .await
+        .assert_page(200, &["<dt>Payment status</dt><dd>refunded</dd>"]);
+}
+
+#[tokio::test]
+async fn when_the_payment_answer_was_lost_the_captured_webhook_marks_the_order_paid() {
+    let secret = WebhookSecret::generate();
+    let wallet = start_wallet().await;
+    let shop = start_shop_with(&wallet, Some(&secret)).await;
+    let mut browser = Browser::new(&shop);
+    browser.add("mug").await;
+    wallet.state().pay_answers.push_back((
+        502,
+        serde_json::json!({
+            "type": "urn:saifu:problem:processor_error", "title": "Bad Gateway", "status": 502,
+            "code": "processor_error",
+        }),
+    ));
+    let reference = ordered(&browser.checkout(&wallet).await);
+    let page = format!("/orders/{reference}");
+    browser
+        .get(&page)
+        .await
+        .assert_page(200, &["Payment not completed", "Try the payment again"]);
+
+    // The wallet did capture, and says so.
+    let payment = Payment {
+        id: "pay_lost".into(),
+        status: "captured".into(),
+        amount: "1800".into(),
+        captured_amount: "1800".into(),
+        refunded_amount: "0".into(),
+        currency: "JPY".into(),
+        order_reference: reference.clone(),
+        card: CardSummary {
+            brand: "visa".into(),
+            last4: "4242".into(),
+        },
+        points_earned: 18,
+        points_redeemed: 0,
+        created_at: "2025-01-01T00:00:00Z".into(),
+    };
+    let captured = payment_event("evt_lost", EventType::PaymentCaptured, &payment);
+    assert_eq!(deliver(&shop, "evt_lost", &captured, &[secret]).await, 204);
+
+    browser.get(&page).await.assert_page(
+        200,
+        &[
+            "Thank you for your order",
+            "<dt>Payment status</dt><dd>captured</dd>",
+            CONFIRMED,
+        ],
+    );
+    browser
+        .get("/cart")
+        .await
+        .assert_page(200, &["Your cart is empty"]);
+    // "Try again" no longer pays: the order is paid.
+    browser
+        .post(&format!("{page}/pay"), &[])
+        .await
+        .assert_see_other(&page);
+    assert_eq!(wallet.state().pay_keys.len(), 1);
+}
+
+#[tokio::test]
+async fn without_a_webhook_secret_the_webhook_route_is_not_found() {
+    let wallet = start_wallet().await;
+    let shop = start_shop(&wallet).await;
+    let mut browser = Browser::new(&shop);
+    browser.add("mug").await;
+    let reference = ordered(&browser.checkout(&wallet).await);
+    let secret = WebhookSecret::generate();
+    let captured = payment_event(
+        "evt_1",
+        EventType::PaymentCaptured,
+        &payment_of(&wallet, &reference),
+    );
+    assert_eq!(deliver(&shop, "evt_1", &captured, &[secret]).await, 404);
+
+    let order = browser.get(&format!("/orders/{reference}")).await;
+    order.assert_page(200, &["Thank you for your order"]);
+    assert!(!order.body.contains(AWAITING) && !order.body.contains(CONFIRMED));
 }

@@ -1,0 +1,422 @@
+//! The webhook outbox: events written in the same transaction as the change they announce,
+//! claimed by delivery workers with a lease (and `FOR UPDATE SKIP LOCKED` on PostgreSQL), and
+//! the merchant's endpoint state.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Backend, Store};
+use crate::error::Result;
+
+/// An event to put in the outbox.
+pub struct NewEvent<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub event_type: &'a str,
+    pub subject_id: &'a str,
+    pub payload: &'a str,
+    pub created_at: i64,
+    pub next_attempt_ms: i64,
+}
+
+/// An event a worker holds the lease of.
+#[derive(Debug)]
+pub struct ClaimedEvent {
+    pub id: String,
+    pub client_id: String,
+    pub event_type: String,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// Where and how a merchant's events are delivered. The secrets are still wrapped.
+pub struct WebhookEndpoint {
+    pub url: Option<String>,
+    pub disabled_at: Option<i64>,
+    pub disabled_reason: Option<String>,
+    pub secret_wrapped: Vec<u8>,
+    pub kek_version: i64,
+    /// The previous secret while a rotation's overlap lasts: (wrapped, version, expires_at).
+    pub previous: Option<(Vec<u8>, i64, i64)>,
+}
+
+/// One delivery attempt, as logged.
+pub struct Attempt<'a> {
+    pub at_ms: i64,
+    pub status: Option<i64>,
+    pub error: Option<&'a str>,
+    pub duration_ms: i64,
+}
+
+/// What follows an attempt.
+pub enum AfterAttempt<'a> {
+    Delivered,
+    RetryAt(i64),
+    /// No more attempts; `disable` also disables the merchant's endpoint, with this reason.
+    Failed { disable: Option<&'a str> },
+}
+
+/// An outbox row as `saifu webhooks list` shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EventSummary {
+    pub id: String,
+    pub event_type: String,
+    pub subject_id: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub next_attempt_ms: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// One logged attempt.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AttemptSummary {
+    pub attempt: i64,
+    pub at_ms: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+const SUMMARY: &str = "id, event_type, subject_id, state, attempts, last_status, last_error, created_at, \
+     next_attempt_ms, delivered_at";
+
+fn summary_row(r: &AnyRow) -> Result<EventSummary> {
+    Ok(EventSummary {
+        id: r.try_get("id")?,
+        event_type: r.try_get("event_type")?,
+        subject_id: r.try_get("subject_id")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        last_status: r.try_get("last_status")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        next_attempt_ms: r.try_get("next_attempt_ms")?,
+        delivered_at: r.try_get("delivered_at")?,
+    })
+}
+
+const CLAIMED: &str = "id, client_id, event_type, payload, attempts";
+
+fn claimed_row(r: &AnyRow) -> Result<ClaimedEvent> {
+    Ok(ClaimedEvent {
+        id: r.try_get("id")?,
+        client_id: r.try_get("client_id")?,
+        event_type: r.try_get("event_type")?,
+        payload: r.try_get("payload")?,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
+/// Writes `event` inside `tx` if its merchant has a webhook URL; `false` when it has none.
+pub(super) async fn enqueue(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    event: &NewEvent<'_>,
+) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO webhook_events (id, client_id, event_type, subject_id, payload, created_at, next_attempt_ms)
+         SELECT $1, client_id, $2, $3, $4, $5, $6 FROM merchants WHERE client_id = $7 AND webhook_url IS NOT NULL",
+    )
+    .bind(event.id)
+    .bind(event.event_type)
+    .bind(event.subject_id)
+    .bind(event.payload)
+    .bind(event.created_at)
+    .bind(event.next_attempt_ms)
+    .bind(event.client_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+impl Store {
+    /// Claims up to `limit` due events of enabled endpoints for `lease_ms`. Safe with any
+    /// number of workers: a claimed event is invisible to the others until its lease ends.
+    pub async fn claim_due_events(
+        &self,
+        token: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedEvent>> {
+        // A read first, so an idle worker never takes SQLite's write lock.
+        let due = sqlx::query(
+            "SELECT 1 AS due FROM webhook_events
+             WHERE state = 'pending' AND next_attempt_ms <= $1 AND (lease_until_ms IS NULL OR lease_until_ms < $1)
+             LIMIT 1",
+        )
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE OF e SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "UPDATE webhook_events SET lease_token = $1, lease_until_ms = $2
+             WHERE (lease_until_ms IS NULL OR lease_until_ms < $3) AND state = 'pending' AND id IN (
+                 SELECT e.id FROM webhook_events e JOIN merchants m ON m.client_id = e.client_id
+                 WHERE e.state = 'pending' AND e.next_attempt_ms <= $3
+                   AND (e.lease_until_ms IS NULL OR e.lease_until_ms < $3)
+                   AND m.webhook_disabled_at IS NULL
+                 ORDER BY e.next_attempt_ms LIMIT $4 {lock})
+             RETURNING {CLAIMED}"
+        ))
+        .bind(token)
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(claimed_row).collect()
+    }
+
+    /// Claims one event now, whatever its state or schedule (an issuer's retry), unless
+    /// another worker holds it. `None` if it does not exist or is leased.
+    pub async fn claim_event(
+        &self,
+        id: &str,
+        token: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<ClaimedEvent>> {
+        let row = sqlx::query(&format!(
+            "UPDATE webhook_events SET lease_token = $1, lease_until_ms = $2
+             WHERE id = $3 AND (lease_until_ms IS NULL OR lease_until_ms < $4)
+             RETURNING {CLAIMED}"
+        ))
+        .bind(token)
+        .bind(now_ms + lease_ms)
+        .bind(id)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(claimed_row).transpose()
+    }
+
+    /// Whether an event exists at all.
+    pub async fn webhook_event_exists(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 AS found FROM webhook_events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Logs an attempt and moves the event on, if the lease is still ours (`false` if not).
+    pub async fn record_webhook_attempt(
+        &self,
+        event: &ClaimedEvent,
+        token: &str,
+        attempt: &Attempt<'_>,
+        after: &AfterAttempt<'_>,
+    ) -> Result<bool> {
+        let (state, next_ms, delivered_at) = match after {
+            AfterAttempt::Delivered => ("delivered", None, Some(attempt.at_ms / 1000)),
+            AfterAttempt::RetryAt(at) => ("pending", Some(*at), None),
+            AfterAttempt::Failed { .. } => ("failed", None, None),
+        };
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE webhook_events SET attempts = attempts + 1, state = $1,
+                    next_attempt_ms = COALESCE($2, next_attempt_ms), delivered_at = COALESCE($3, delivered_at),
+                    last_status = $4, last_error = $5, lease_token = NULL, lease_until_ms = NULL
+             WHERE id = $6 AND lease_token = $7
+             RETURNING attempts",
+        )
+        .bind(state)
+        .bind(next_ms)
+        .bind(delivered_at)
+        .bind(attempt.status)
+        .bind(attempt.error)
+        .bind(&event.id)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = updated else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let number: i64 = row.try_get("attempts")?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (event_id, attempt, at_ms, status, error, duration_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&event.id)
+        .bind(number)
+        .bind(attempt.at_ms)
+        .bind(attempt.status)
+        .bind(attempt.error)
+        .bind(attempt.duration_ms)
+        .execute(&mut *tx)
+        .await?;
+        if let AfterAttempt::Failed {
+            disable: Some(reason),
+        } = after
+        {
+            sqlx::query(
+                "UPDATE merchants SET webhook_disabled_at = $1, webhook_disabled_reason = $2
+                 WHERE client_id = $3 AND webhook_disabled_at IS NULL",
+            )
+            .bind(attempt.at_ms / 1000)
+            .bind(*reason)
+            .bind(&event.client_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The merchant's webhook URL, endpoint state and (wrapped) secrets.
+    pub async fn webhook_endpoint(&self, client_id: &str) -> Result<Option<WebhookEndpoint>> {
+        let row = sqlx::query(
+            "SELECT webhook_url, webhook_disabled_at, webhook_disabled_reason, webhook_secret_wrapped,
+                    webhook_kek_version, webhook_prev_secret_wrapped, webhook_prev_kek_version,
+                    webhook_prev_expires_at
+             FROM merchants WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let previous = match (
+            r.try_get::<Option<Vec<u8>>, _>("webhook_prev_secret_wrapped")?,
+            r.try_get::<Option<i64>, _>("webhook_prev_kek_version")?,
+            r.try_get::<Option<i64>, _>("webhook_prev_expires_at")?,
+        ) {
+            (Some(wrapped), Some(version), Some(expires)) => Some((wrapped, version, expires)),
+            _ => None,
+        };
+        Ok(Some(WebhookEndpoint {
+            url: r.try_get("webhook_url")?,
+            disabled_at: r.try_get("webhook_disabled_at")?,
+            disabled_reason: r.try_get("webhook_disabled_reason")?,
+            secret_wrapped: r.try_get("webhook_secret_wrapped")?,
+            kek_version: r.try_get("webhook_kek_version")?,
+            previous,
+        }))
+    }
+
+    /// Makes `wrapped` the merchant's webhook secret and keeps the current one signing until
+    /// `previous_expires_at`. `false` if the merchant does not exist.
+    pub async fn rotate_webhook_secret(
+        &self,
+        client_id: &str,
+        wrapped: &[u8],
+        kek_version: i64,
+        previous_expires_at: i64,
+    ) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE merchants SET webhook_prev_secret_wrapped = webhook_secret_wrapped,
+                    webhook_prev_kek_version = webhook_kek_version, webhook_prev_expires_at = $1,
+                    webhook_secret_wrapped = $2, webhook_kek_version = $3
+             WHERE client_id = $4",
+        )
+        .bind(previous_expires_at)
+        .bind(wrapped)
+        .bind(kek_version)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Sets (or removes) the merchant's webhook URL. `false` if the merchant does not exist.
+    pub async fn set_webhook_url(&self, client_id: &str, url: Option<&str>) -> Result<bool> {
+        let updated = sqlx::query("UPDATE merchants SET webhook_url = $1 WHERE client_id = $2")
+            .bind(url)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Enables a disabled endpoint; its pending events are delivered again. `false` if the
+    /// merchant does not exist.
+    pub async fn enable_webhook_endpoint(&self, client_id: &str) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE merchants SET webhook_disabled_at = NULL, webhook_disabled_reason = NULL WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// The merchant's most recent events, newest first.
+    pub async fn recent_webhook_events(
+        &self,
+        client_id: &str,
+        limit: i64,
+    ) -> Result<Vec<EventSummary>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUMMARY} FROM webhook_events WHERE client_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(client_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_row).collect()
+    }
+
+    /// Events about one subject (a payment), oldest first.
+    pub async fn webhook_events_about(&self, subject_id: &str) -> Result<Vec<EventSummary>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUMMARY} FROM webhook_events WHERE subject_id = $1 ORDER BY id"
+        ))
+        .bind(subject_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_row).collect()
+    }
+
+    /// The logged attempts of an event, in order.
+    pub async fn webhook_attempts(&self, event_id: &str) -> Result<Vec<AttemptSummary>> {
+        let rows = sqlx::query(
+            "SELECT attempt, at_ms, status, error, duration_ms FROM webhook_attempts
+             WHERE event_id = $1 ORDER BY attempt",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptSummary {
+                    attempt: r.try_get("attempt")?,
+                    at_ms: r.try_get("at_ms")?,
+                    status: r.try_get("status")?,
+                    error: r.try_get("error")?,
+                    duration_ms: r.try_get("duration_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes delivered and failed events (and their attempts) created before `before`.
+    pub async fn purge_webhook_events(&self, before: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "DELETE FROM webhook_attempts WHERE event_id IN
+               (SELECT id FROM webhook_events WHERE state <> 'pending' AND created_at < $1)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let removed = sqlx::query(
+            "DELETE FROM webhook_events WHERE state <> 'pending' AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed.rows_affected())
+    }
+}
