@@ -230,6 +230,16 @@ describe('saifu demo', () => {
       assert.equal(kettleSummary['Points earned'], `${KETTLE.earn} points`, 'the shop shows 64 points earned');
       assert.equal(kettleSummary['Points redeemed'], undefined, 'no points redeemed on the first order');
       assert.match(await page.getByRole('status').innerText(), new RegExp(`Your payment of ${KETTLE.price} went through\\.`));
+      // The wallet's signed payment.captured webhook confirms the order at the shop.
+      let confirmation = '';
+      for (let i = 0; i < 50 && !confirmation.includes('Payment confirmed by Saifu'); i++) {
+        if (i > 0) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await page.reload();
+        }
+        confirmation = (await page.locator('p.confirmation').innerText()).trim();
+      }
+      assert.equal(confirmation, 'Payment confirmed by Saifu (signed webhook).', 'the webhook confirmed the order');
 
       // ---- 2. The wallet shows the payment and the points. ----
       const kettlePayment = await walletPayment(page, kettle.reference);

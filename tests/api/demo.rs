@@ -9,6 +9,12 @@ use url::Url;
 use crate::checkout::{open_consent, shopper, Shopper};
 use crate::helpers::{spawn_app, TestApp};
 
+async fn only_demo_merchant(app: &TestApp) -> String {
+    let merchants = app.state.checkout.merchants.list().await.unwrap();
+    assert_eq!(merchants.len(), 1);
+    merchants[0].client_id.clone()
+}
+
 async fn start_shop(app: &TestApp) -> Url {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!(
@@ -128,6 +134,47 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
         .await
         .unwrap();
     assert!(page.contains("<dt>Points earned</dt><dd>64"), "{page}");
+    // The wallet's signed payment.captured webhook reaches the shop, which verifies it with
+    // the SDK and marks the order confirmed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = s
+            .browser
+            .http
+            .get(shop.join(&order).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("Payment confirmed by Saifu (signed webhook).") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no webhook confirmation: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The wallet records the delivery once the shop's answer is in.
+    let client_id = only_demo_merchant(&app).await;
+    loop {
+        let events = app
+            .state
+            .store
+            .recent_webhook_events(&client_id, 10)
+            .await
+            .unwrap();
+        if events
+            .iter()
+            .any(|e| e.event_type == "payment.captured" && e.state == "delivered")
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{events:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let activity = s.browser.get_html("/activity").await.text().await.unwrap();
     assert!(activity.contains("Saifu Demo Shop") && activity.contains("¥6,400"));
     let points = s.browser.get_html("/points").await.text().await.unwrap();
