@@ -145,8 +145,9 @@ impl Store {
     ) -> Result<Vec<ClaimedEvent>> {
         // A read first, so an idle worker never takes SQLite's write lock.
         let due = sqlx::query(
-            "SELECT 1 AS due FROM webhook_events
-             WHERE state = 'pending' AND next_attempt_ms <= $1 AND (lease_until_ms IS NULL OR lease_until_ms < $1)
+            "SELECT 1 AS due FROM webhook_events e JOIN merchants m ON m.client_id = e.client_id
+             WHERE e.state = 'pending' AND e.next_attempt_ms <= $1
+               AND (e.lease_until_ms IS NULL OR e.lease_until_ms < $1) AND m.webhook_disabled_at IS NULL
              LIMIT 1",
         )
         .bind(now_ms)
