@@ -351,7 +351,9 @@ async fn webhooks(config: Config, command: WebhooksCommand) -> anyhow::Result<()
                 overview.url.as_deref().unwrap_or("(no webhook URL)")
             );
             if let Some(reason) = &overview.disabled_reason {
-                println!("DISABLED: {reason}. Enable with: saifu webhooks enable --merchant {merchant}");
+                println!(
+                    "DISABLED: {reason}. Enable with: saifu webhooks enable --merchant {merchant}"
+                );
             }
             println!("EVENT\tTYPE\tPAYMENT\tSTATE\tATTEMPTS\tLAST ANSWER");
             for e in overview.events {

@@ -48,6 +48,10 @@ struct Args {
     /// `SAIFU_SQLITE_SYNCHRONOUS` for the wallet started by the benchmark.
     #[arg(long, default_value = "FULL")]
     sqlite_synchronous: String,
+    /// Start this `saifu` binary instead of the one built with the benchmark (to compare
+    /// two builds on the same load generator).
+    #[arg(long)]
+    wallet_bin: Option<PathBuf>,
     /// Attach to a running wallet at this issuer URL instead of starting one (needs --pid,
     /// --attach-database-url and --attach-data-dir, for the CLI and the floor).
     #[arg(long)]
@@ -86,6 +90,9 @@ struct Args {
     /// Iterations of each floor measurement.
     #[arg(long, default_value_t = 2000)]
     floor_iterations: u32,
+    /// Copies the started wallet's log (standard error) here at the end.
+    #[arg(long)]
+    wallet_log: Option<PathBuf>,
     /// Writes the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -158,7 +165,12 @@ enum Action {
 }
 
 impl Action {
-    async fn run(self, ctx: &Ctx, shopper: &mut Shopper, timings: &mut Vec<(Step, u64)>) -> Result<(), flow::Failure> {
+    async fn run(
+        self,
+        ctx: &Ctx,
+        shopper: &mut Shopper,
+        timings: &mut Vec<(Step, u64)>,
+    ) -> Result<(), flow::Failure> {
         match self {
             Action::Checkout => flow::checkout(&ctx.merchant, &ctx.browser, shopper, timings).await,
             Action::Signin => ctx.browser.sign_in(shopper, timings).await,
@@ -303,7 +315,13 @@ fn finish(
     }
 }
 
-fn record(recorder: &Mutex<Recorder>, action: Action, outcome: Result<(), flow::Failure>, timings: &[(Step, u64)], whole: u64) {
+fn record(
+    recorder: &Mutex<Recorder>,
+    action: Action,
+    outcome: Result<(), flow::Failure>,
+    timings: &[(Step, u64)],
+    whole: u64,
+) {
     let mut r = recorder.lock().expect("recorder lock");
     for (step, micros) in timings {
         r.record(*step, *micros);
@@ -318,7 +336,13 @@ fn record(recorder: &Mutex<Recorder>, action: Action, outcome: Result<(), flow::
 }
 
 /// C workers, each repeating `action` with the next idle shopper until the time is up.
-async fn closed_loop(ctx: &Arc<Ctx>, action: Action, workers: usize, duration: f64, name: String) -> anyhow::Result<Phase> {
+async fn closed_loop(
+    ctx: &Arc<Ctx>,
+    action: Action,
+    workers: usize,
+    duration: f64,
+    name: String,
+) -> anyhow::Result<Phase> {
     let recorder = Arc::new(Mutex::new(Recorder::default()));
     let meter = Meter::start(&ctx.wallet)?;
     let end = Instant::now() + Duration::from_secs_f64(duration);
@@ -342,8 +366,18 @@ async fn closed_loop(ctx: &Arc<Ctx>, action: Action, workers: usize, duration: f
         joined?;
     }
     let measured = meter.stop(&ctx.wallet)?;
-    let recorder = Arc::into_inner(recorder).context("workers finished")?.into_inner().expect("lock");
-    Ok(finish(name, "closed", Some(workers), None, measured, recorder))
+    let recorder = Arc::into_inner(recorder)
+        .context("workers finished")?
+        .into_inner()
+        .expect("lock");
+    Ok(finish(
+        name,
+        "closed",
+        Some(workers),
+        None,
+        measured,
+        recorder,
+    ))
 }
 
 /// Checkouts start at a fixed rate whether or not earlier ones have finished; each one's
@@ -375,7 +409,10 @@ async fn open_loop(ctx: &Arc<Ctx>, rate: f64, duration: f64) -> anyhow::Result<P
         joined?;
     }
     let measured = meter.stop(&ctx.wallet)?;
-    let recorder = Arc::into_inner(recorder).context("checkouts finished")?.into_inner().expect("lock");
+    let recorder = Arc::into_inner(recorder)
+        .context("checkouts finished")?
+        .into_inner()
+        .expect("lock");
     Ok(finish(
         format!("open loop, {rate:.0} checkouts/s arriving for {duration:.0} s"),
         "open",
@@ -394,7 +431,8 @@ async fn token_grants(ctx: &Arc<Ctx>, workers: usize, count: usize) -> anyhow::R
     let failures = Arc::new(Mutex::new(Recorder::default()));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        let (ctx, made, claimed, failures) = (ctx.clone(), made.clone(), claimed.clone(), failures.clone());
+        let (ctx, made, claimed, failures) =
+            (ctx.clone(), made.clone(), claimed.clone(), failures.clone());
         tasks.spawn(async move {
             while claimed.fetch_add(1, Ordering::Relaxed) < count {
                 let mut shopper = ctx.pool.take().await;
@@ -402,7 +440,10 @@ async fn token_grants(ctx: &Arc<Ctx>, workers: usize, count: usize) -> anyhow::R
                 ctx.pool.put(shopper);
                 match outcome {
                     Ok(code) => made.lock().expect("lock").push(code),
-                    Err(f) => failures.lock().expect("lock").error(f.step, &f.kind, &f.detail),
+                    Err(f) => failures
+                        .lock()
+                        .expect("lock")
+                        .error(f.step, &f.kind, &f.detail),
                 }
             }
         });
@@ -410,18 +451,36 @@ async fn token_grants(ctx: &Arc<Ctx>, workers: usize, count: usize) -> anyhow::R
     while let Some(joined) = tasks.join_next().await {
         joined?;
     }
-    let codes = Arc::new(Mutex::new(Arc::into_inner(made).context("done")?.into_inner().expect("lock")));
-    let recorder = Arc::new(Mutex::new(Arc::into_inner(failures).context("done")?.into_inner().expect("lock")));
+    let codes = Arc::new(Mutex::new(
+        Arc::into_inner(made)
+            .context("done")?
+            .into_inner()
+            .expect("lock"),
+    ));
+    let recorder = Arc::new(Mutex::new(
+        Arc::into_inner(failures)
+            .context("done")?
+            .into_inner()
+            .expect("lock"),
+    ));
     let meter = Meter::start(&ctx.wallet)?;
     for _ in 0..workers {
         let (ctx, codes, recorder) = (ctx.clone(), codes.clone(), recorder.clone());
         tasks.spawn(async move {
             loop {
-                let Some(code) = codes.lock().expect("lock").pop() else { break };
+                let Some(code) = codes.lock().expect("lock").pop() else {
+                    break;
+                };
                 let t = Instant::now();
                 let outcome = ctx.token.exchange(&code).await;
                 let micros = t.elapsed().as_micros() as u64;
-                record(&recorder, Action::Checkout, outcome, &[(Step::Token, micros)], micros);
+                record(
+                    &recorder,
+                    Action::Checkout,
+                    outcome,
+                    &[(Step::Token, micros)],
+                    micros,
+                );
             }
         });
     }
@@ -429,22 +488,20 @@ async fn token_grants(ctx: &Arc<Ctx>, workers: usize, count: usize) -> anyhow::R
         joined?;
     }
     let measured = meter.stop(&ctx.wallet)?;
-    let mut recorder = Arc::into_inner(recorder).context("done")?.into_inner().expect("lock");
-    // Only the token step is reported here.
-    let mut only_token = Recorder::default();
-    let summaries_src = recorder.summaries();
-    only_token.completed = recorder.completed;
-    only_token.errors = std::mem::take(&mut recorder.errors);
-    only_token.examples = std::mem::take(&mut recorder.examples);
+    let recorder = Arc::into_inner(recorder)
+        .context("done")?
+        .into_inner()
+        .expect("lock");
     let mut phase = finish(
         format!("token endpoint, {count} codes exchanged by {workers} workers"),
         "token",
         Some(workers),
         None,
         measured,
-        only_token,
+        recorder,
     );
-    phase.summaries = summaries_src.into_iter().filter(|s| s.step == Step::Token).collect();
+    // Each exchange is also recorded as a whole operation; the token step says it all.
+    phase.summaries.retain(|s| s.step == Step::Token);
     Ok(phase)
 }
 
@@ -454,13 +511,18 @@ async fn setup(args: &Args) -> anyhow::Result<Ctx> {
             Wallet::attach(
                 url.clone(),
                 args.pid.context("--url needs --pid")?,
-                args.attach_database_url.clone().context("--url needs --attach-database-url")?,
-                args.attach_data_dir.clone().context("--url needs --attach-data-dir")?,
+                args.attach_database_url
+                    .clone()
+                    .context("--url needs --attach-database-url")?,
+                args.attach_data_dir
+                    .clone()
+                    .context("--url needs --attach-data-dir")?,
             )
             .await?
         }
         None => {
             Wallet::spawn(&SpawnOptions {
+                binary: args.wallet_bin.as_deref(),
                 database_url: args.database_url.as_deref(),
                 db_max_connections: args.db_max_connections,
                 sqlite_synchronous: &args.sqlite_synchronous,
@@ -479,7 +541,9 @@ async fn setup(args: &Args) -> anyhow::Result<Ctx> {
     .context("SDK discovery")?;
     let browser = Browser::new(wallet.base.clone())?;
     let token = TokenClient {
-        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?,
         url: wallet.base.join("/oauth/token")?,
         client_id: creds.client_id,
         client_secret: creds.client_secret,
@@ -491,7 +555,13 @@ async fn setup(args: &Args) -> anyhow::Result<Ctx> {
     let made = Arc::new(Mutex::new(Vec::with_capacity(args.shoppers)));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.shoppers.clamp(1, 8) {
-        let (browser, next, made, run, total) = (browser.clone(), next.clone(), made.clone(), run.clone(), args.shoppers);
+        let (browser, next, made, run, total) = (
+            browser.clone(),
+            next.clone(),
+            made.clone(),
+            run.clone(),
+            args.shoppers,
+        );
         tasks.spawn(async move {
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -506,7 +576,10 @@ async fn setup(args: &Args) -> anyhow::Result<Ctx> {
     while let Some(joined) = tasks.join_next().await {
         joined?.with_context(|| format!("creating shoppers{}", wallet.log_hint()))?;
     }
-    let shoppers = Arc::into_inner(made).context("done")?.into_inner().expect("lock");
+    let shoppers = Arc::into_inner(made)
+        .context("done")?
+        .into_inner()
+        .expect("lock");
     eprintln!(
         "set-up: {} shoppers with a passkey and a card, and a verified merchant, in {:.1} s",
         shoppers.len(),
@@ -523,13 +596,17 @@ async fn setup(args: &Args) -> anyhow::Result<Ctx> {
 
 fn machine() -> Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()));
+    let model = cpuinfo.lines().find_map(|l| {
+        l.strip_prefix("model name")
+            .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+    });
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:").and_then(|r| r.trim().trim_end_matches(" kB").trim().parse::<u64>().ok()));
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:")
+                .and_then(|r| r.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        });
     json!({
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "cpu_model": model,
@@ -550,7 +627,11 @@ fn loadavg() -> String {
 async fn bench(args: Args) -> anyhow::Result<bool> {
     let load_before = loadavg();
     let ctx = Arc::new(setup(&args).await?);
-    let backend = if ctx.wallet.database_url.starts_with("postgres") { "postgresql" } else { "sqlite" };
+    let backend = if ctx.wallet.database_url.starts_with("postgres") {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
     println!(
         "Saifu checkout benchmark: {backend}, {} shoppers, wallet PID {}, load average before {load_before}",
         args.shoppers, ctx.wallet.pid
@@ -559,7 +640,11 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     if args.warmup > 0.0 {
         let w = *args.workers.iter().max().unwrap_or(&1);
         let warm = closed_loop(&ctx, Action::Checkout, w, args.warmup, "warm-up".into()).await?;
-        eprintln!("warm-up: {} checkouts, {} errors", warm.recorder.completed, warm.recorder.error_count());
+        eprintln!(
+            "warm-up: {} checkouts, {} errors",
+            warm.recorder.completed,
+            warm.recorder.error_count()
+        );
     }
 
     let mut phases = Vec::new();
@@ -586,8 +671,20 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     };
 
     let signin = if args.signin_duration > 0.0 {
-        let name = format!("passkey sign-ins, {best_workers} workers, {:.0} s", args.signin_duration);
-        Some(closed_loop(&ctx, Action::Signin, best_workers, args.signin_duration, name).await?)
+        let name = format!(
+            "passkey sign-ins, {best_workers} workers, {:.0} s",
+            args.signin_duration
+        );
+        Some(
+            closed_loop(
+                &ctx,
+                Action::Signin,
+                best_workers,
+                args.signin_duration,
+                name,
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -600,10 +697,17 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
 
     // The floor, on the same machine, now that the load has stopped.
     let crypto = floor::crypto(args.floor_iterations)?;
-    let crypto_us: f64 = crypto.iter().map(|i| i.per_op_us * f64::from(i.per_checkout)).sum();
+    let crypto_us: f64 = crypto
+        .iter()
+        .map(|i| i.per_op_us * f64::from(i.per_checkout))
+        .sum();
     let synchronous = args.sqlite_synchronous.to_ascii_uppercase();
-    let (db_cpu_us, db_wall_us) =
-        floor::database(&ctx.wallet.database_url, &synchronous, args.floor_iterations.clamp(1, 500)).await?;
+    let (db_cpu_us, db_wall_us) = floor::database(
+        &ctx.wallet.database_url,
+        &synchronous,
+        args.floor_iterations.clamp(1, 500),
+    )
+    .await?;
     let floor = floor::Floor {
         crypto,
         crypto_us,
@@ -628,18 +732,33 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     }
     println!("\n== floor: what one checkout cannot avoid, on this machine ==");
     for i in &floor.crypto {
-        println!("  {:<48} {:>9.2} µs x {}", i.name, i.per_op_us, i.per_checkout);
+        println!(
+            "  {:<48} {:>9.2} µs x {}",
+            i.name, i.per_op_us, i.per_checkout
+        );
     }
-    println!("  {:<48} {:>9.2} µs", "cryptography per checkout", floor.crypto_us);
+    println!(
+        "  {:<48} {:>9.2} µs",
+        "cryptography per checkout", floor.crypto_us
+    );
     println!(
         "  {:<48} {:>9.2} µs CPU ({:.0} µs wall, with fsync waits)",
         "6 minimal write transactions (plain sqlx)", floor.db_cpu_us, floor.db_wall_us
     );
-    println!("  {:<48} {:>9.2} µs", "floor (CPU) per checkout", floor.total_us);
+    println!(
+        "  {:<48} {:>9.2} µs",
+        "floor (CPU) per checkout", floor.total_us
+    );
 
     let best_phase = &phases[best_index];
-    println!("\n== summary ({backend}, synchronous={synchronous}, pool {}) ==", args.db_max_connections);
-    println!("  max throughput: {:.1} checkouts/s (closed loop, {} workers)", max_rate, best_workers);
+    println!(
+        "\n== summary ({backend}, synchronous={synchronous}, pool {}) ==",
+        args.db_max_connections
+    );
+    println!(
+        "  max throughput: {:.1} checkouts/s (closed loop, {} workers)",
+        max_rate, best_workers
+    );
     println!(
         "  wallet CPU per checkout at max: {:.3} ms = {:.1}x the floor ({:.3} ms)",
         best_phase.cpu_per_op_ms(),
@@ -648,7 +767,10 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     );
     if let Some(p) = &open {
         if let Some(pay) = p.step(Step::Pay) {
-            println!("  open loop at {:.0}/s: pay p50 {:.2} ms, p99 {:.2} ms", rate, pay.p50_ms, pay.p99_ms);
+            println!(
+                "  open loop at {:.0}/s: pay p50 {:.2} ms, p99 {:.2} ms",
+                rate, pay.p50_ms, pay.p99_ms
+            );
         }
     }
     if let Some(p) = &signin {
@@ -667,7 +789,12 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     }
     println!("  load average before {load_before}, after the runs {load_after_runs}");
 
-    let all: Vec<&Phase> = phases.iter().chain(open.iter()).chain(signin.iter()).chain(token.iter()).collect();
+    let all: Vec<&Phase> = phases
+        .iter()
+        .chain(open.iter())
+        .chain(signin.iter())
+        .chain(token.iter())
+        .collect();
     let errors: u64 = all.iter().map(|p| p.recorder.error_count()).sum();
     let empty = all.iter().any(|p| p.recorder.completed == 0);
 
@@ -704,8 +831,15 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             .with_context(|| format!("writing {}", path.display()))?;
         println!("  JSON: {}", path.display());
     }
+    if let (Some(to), Some(from)) = (&args.wallet_log, &ctx.wallet.log) {
+        std::fs::copy(from, to)
+            .with_context(|| format!("copying the wallet log to {}", to.display()))?;
+    }
     if errors > 0 || empty {
-        eprintln!("{} failed operations; a run completed nothing: {empty}", errors);
+        eprintln!(
+            "{} failed operations; a run completed nothing: {empty}",
+            errors
+        );
         return Ok(false);
     }
     Ok(true)
@@ -722,7 +856,9 @@ fn main() -> anyhow::Result<()> {
     if args.shoppers < *args.workers.iter().max().unwrap_or(&1) {
         eprintln!("note: fewer shoppers than workers: workers will wait for a free shopper");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let ok = runtime.block_on(bench(args))?;
     if !ok {
         std::process::exit(1);

@@ -23,6 +23,8 @@ pub struct Wallet {
 }
 
 pub struct SpawnOptions<'a> {
+    /// The `saifu` binary (default: the one this benchmark was built with).
+    pub binary: Option<&'a Path>,
     pub database_url: Option<&'a str>,
     pub db_max_connections: u32,
     pub sqlite_synchronous: &'a str,
@@ -47,7 +49,10 @@ impl Wallet {
             .port();
         let base = Url::parse(&format!("http://localhost:{port}"))?;
         let log = data_dir.join("wallet.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_saifu"))
+        let binary = options
+            .binary
+            .unwrap_or(Path::new(env!("CARGO_BIN_EXE_saifu")));
+        let child = Command::new(binary)
             .arg("serve")
             .env("SAIFU_ISSUER", base.as_str())
             .env("SAIFU_LISTEN", format!("127.0.0.1:{port}"))
@@ -106,7 +111,10 @@ impl Wallet {
                 }
             }
             if started.elapsed() > Duration::from_secs(60) {
-                bail!("the wallet did not answer {url} within 60 s{}", self.log_hint());
+                bail!(
+                    "the wallet did not answer {url} within 60 s{}",
+                    self.log_hint()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -186,7 +194,9 @@ pub async fn recreate_postgres(url: &str) -> anyhow::Result<()> {
     use sqlx::Connection;
     let parsed = Url::parse(url).context("database URL")?;
     let name = parsed.path().trim_start_matches('/').to_string();
-    if !name.starts_with("saifu_bench") || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !name.starts_with("saifu_bench")
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         bail!("the benchmark re-creates its PostgreSQL database, so its name must start with saifu_bench (got {name:?})");
     }
     let mut admin = parsed.clone();
@@ -205,7 +215,8 @@ pub async fn recreate_postgres(url: &str) -> anyhow::Result<()> {
 
 /// utime + stime from a `/proc/…/stat` file, in seconds.
 pub fn process_cpu_seconds(stat_path: &str) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(stat_path).with_context(|| format!("reading {stat_path}"))?;
+    let stat =
+        std::fs::read_to_string(stat_path).with_context(|| format!("reading {stat_path}"))?;
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
     let after = stat
         .rsplit_once(')')

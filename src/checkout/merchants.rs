@@ -210,15 +210,16 @@ impl Merchants {
     /// Checks a client's credentials. Unknown clients and wrong secrets fail alike, after the
     /// same work.
     pub async fn authenticate(&self, client_id: &str, secret: &str) -> Result<Option<Merchant>> {
-        let stored = self.store.merchant_secret_hash(client_id).await?;
+        let stored = self.store.merchant_with_secret_hash(client_id).await?;
         let presented = sha256_hex(secret.as_bytes());
-        let expected = stored
-            .as_deref()
-            .unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
-        if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) || stored.is_none() {
+        let expected = stored.as_ref().map_or(
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            |(_, hash)| hash.as_str(),
+        );
+        if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             return Ok(None);
         }
-        self.find(client_id).await
+        stored.map(|(m, _)| Merchant::try_from(m)).transpose()
     }
 }
 

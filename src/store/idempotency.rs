@@ -40,27 +40,37 @@ impl Store {
         lease_secs: i64,
         keep_secs: i64,
     ) -> Result<Claim> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4")
+        // Insert first: a fresh key (the usual case) costs one statement. Only when the key is
+        // taken is an expired holder cleared, and the insert tried again.
+        for attempt in 0..2 {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (client_id, endpoint, idem_key, request_hash, locked_until, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
             .bind(scope.client_id)
             .bind(scope.endpoint)
             .bind(scope.key)
-            .bind(now)
+            .bind(request_hash)
+            .bind(now + lease_secs)
+            .bind(now + keep_secs)
             .execute(&self.pool)
             .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (client_id, endpoint, idem_key, request_hash, locked_until, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(scope.client_id)
-        .bind(scope.endpoint)
-        .bind(scope.key)
-        .bind(request_hash)
-        .bind(now + lease_secs)
-        .bind(now + keep_secs)
-        .execute(&self.pool)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(Claim::Run);
+            if inserted.rows_affected() == 1 {
+                return Ok(Claim::Run);
+            }
+            if attempt == 1 {
+                break;
+            }
+            let expired = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4")
+                .bind(scope.client_id)
+                .bind(scope.endpoint)
+                .bind(scope.key)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            if expired.rows_affected() == 0 {
+                break;
+            }
         }
         let Some(row) = sqlx::query(
             "SELECT request_hash, status, body, content_type, locked_until FROM idempotency_keys

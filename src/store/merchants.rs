@@ -92,22 +92,43 @@ impl Store {
     }
 
     pub async fn find_merchant(&self, client_id: &str) -> Result<Option<StoredMerchant>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM merchants WHERE client_id = $1"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(r) => Ok(Some(merchant_row(
-                &r,
-                self.redirect_uris(client_id).await?,
-            )?)),
-            None => Ok(None),
-        }
+        Ok(self
+            .merchant_with_secret_hash(client_id)
+            .await?
+            .map(|(m, _)| m))
     }
 
-    /// The merchant and its secret's hash, for client authentication.
+    /// The merchant and its secret's hash, for client authentication; one statement, as
+    /// every merchant API call and consent step needs it.
+    pub async fn merchant_with_secret_hash(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(StoredMerchant, String)>> {
+        let rows = sqlx::query(
+            "SELECT m.client_id, m.name, m.domain, m.status, m.webhook_url, m.created_at,
+                    m.secret_hash, r.uri
+             FROM merchants m LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
+             WHERE m.client_id = $1 ORDER BY r.uri",
+        )
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut uris = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(uri) = r.try_get::<Option<String>, _>("uri")? {
+                uris.push(uri);
+            }
+        }
+        Ok(Some((
+            merchant_row(first, uris)?,
+            first.try_get("secret_hash")?,
+        )))
+    }
+
+    /// The merchant's secret's hash, for client authentication.
     pub async fn merchant_secret_hash(&self, client_id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT secret_hash FROM merchants WHERE client_id = $1")
             .bind(client_id)

@@ -95,6 +95,10 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // No test query before each use of a pooled connection: it cost a round trip on
+            // every statement. A connection that broke while idle fails its next statement
+            // once (that request answers 500) and is then replaced.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 let synchronous = synchronous.clone();
                 Box::pin(async move {

@@ -54,7 +54,9 @@ pub enum AfterAttempt<'a> {
     Delivered,
     RetryAt(i64),
     /// No more attempts; `disable` also disables the merchant's endpoint, with this reason.
-    Failed { disable: Option<&'a str> },
+    Failed {
+        disable: Option<&'a str>,
+    },
 }
 
 /// An outbox row as `saifu webhooks list` shows it.
@@ -82,7 +84,8 @@ pub struct AttemptSummary {
     pub duration_ms: i64,
 }
 
-const SUMMARY: &str = "id, event_type, subject_id, state, attempts, last_status, last_error, created_at, \
+const SUMMARY: &str =
+    "id, event_type, subject_id, state, attempts, last_status, last_error, created_at, \
      next_attempt_ms, delivered_at";
 
 fn summary_row(r: &AnyRow) -> Result<EventSummary> {
@@ -204,11 +207,13 @@ impl Store {
 
     /// Whether an event exists at all.
     pub async fn webhook_event_exists(&self, id: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 AS found FROM webhook_events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 AS found FROM webhook_events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Logs an attempt and moves the event on, if the lease is still ours (`false` if not).
@@ -411,12 +416,11 @@ impl Store {
         .bind(before)
         .execute(&mut *tx)
         .await?;
-        let removed = sqlx::query(
-            "DELETE FROM webhook_events WHERE state <> 'pending' AND created_at < $1",
-        )
-        .bind(before)
-        .execute(&mut *tx)
-        .await?;
+        let removed =
+            sqlx::query("DELETE FROM webhook_events WHERE state <> 'pending' AND created_at < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(removed.rows_affected())
     }

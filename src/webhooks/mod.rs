@@ -292,7 +292,12 @@ impl Webhooks {
             (AfterAttempt::Delivered, _) => {
                 tracing::info!(event_id = %event.id, event_type = %event.event_type, attempt = number, "webhook delivered")
             }
-            (AfterAttempt::Failed { disable: Some(reason) }, _) => {
+            (
+                AfterAttempt::Failed {
+                    disable: Some(reason),
+                },
+                _,
+            ) => {
                 tracing::warn!(event_id = %event.id, client_id = %event.client_id, reason = %reason, "webhook endpoint disabled")
             }
             _ => {

@@ -178,7 +178,12 @@ mod tests {
             let ip: IpAddr = private.parse().unwrap();
             assert!(!is_public(ip), "{private} must not count as public");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             let ip: IpAddr = public.parse().unwrap();
             assert!(is_public(ip), "{public} is public");
         }
@@ -204,7 +209,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(allowed.domain.as_deref(), Some("localhost"));
-        assert!(allowed.addrs.iter().all(|a| a.port() == 9 && a.ip().is_loopback()));
+        assert!(allowed
+            .addrs
+            .iter()
+            .all(|a| a.port() == 9 && a.ip().is_loopback()));
         let literal = resolve_target("https://93.184.216.34/hook", false)
             .await
             .unwrap();

@@ -62,7 +62,10 @@ impl Receiver {
     async fn start(script: Vec<Answer>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let receiver = Receiver {
-            url: format!("http://127.0.0.1:{}/hooks", listener.local_addr().unwrap().port()),
+            url: format!(
+                "http://127.0.0.1:{}/hooks",
+                listener.local_addr().unwrap().port()
+            ),
             log: Arc::default(),
             script: Arc::new(Mutex::new(script)),
         };
@@ -108,11 +111,7 @@ impl Receiver {
     }
 }
 
-async fn receive(
-    State(receiver): State<Receiver>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let header = |name: &str| {
         headers
             .get(name)
@@ -305,7 +304,10 @@ async fn settled(app: &TestApp, payment_id: &str) -> Vec<saifu::store::webhooks:
         if !events.is_empty() && events.iter().all(|e| e.state != "pending") {
             return events;
         }
-        assert!(Instant::now() < deadline, "events still pending: {events:?}");
+        assert!(
+            Instant::now() < deadline,
+            "events still pending: {events:?}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -314,7 +316,11 @@ async fn settled(app: &TestApp, payment_id: &str) -> Vec<saifu::store::webhooks:
 async fn a_capture_sends_one_signed_payment_captured_event_that_an_independent_library_verifies() {
     let mut s = shop(vec![], |_| {}).await;
     let grant = s.grant().await;
-    let authorized = s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    let authorized = s
+        .client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     let captured = s.client.capture(&authorized.id, None, None).await.unwrap();
     assert_eq!(captured.status, "captured");
 
@@ -384,19 +390,20 @@ async fn a_capture_sends_one_signed_payment_captured_event_that_an_independent_l
 async fn every_payment_change_is_announced_once() {
     let mut s = shop(vec![], |_| {}).await;
     let grant = s.grant().await;
-    let voided = s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    let voided = s
+        .client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     s.client.void(&voided.id, None).await.unwrap();
     let grant = s.grant().await;
-    let refunded = s.client.pay(&grant, &jpy("12800"), true, None).await.unwrap();
-    s.client
-        .refund(&refunded.id, "800", None)
-        .await
-        .unwrap();
-    let last = s
+    let refunded = s
         .client
-        .refund(&refunded.id, "12000", None)
+        .pay(&grant, &jpy("12800"), true, None)
         .await
         .unwrap();
+    s.client.refund(&refunded.id, "800", None).await.unwrap();
+    let last = s.client.refund(&refunded.id, "12000", None).await.unwrap();
     // A declined change is not an event: a second void is refused and announces nothing.
     assert!(s.client.void(&voided.id, None).await.is_err());
 
@@ -425,7 +432,12 @@ async fn every_payment_change_is_announced_once() {
     let refunds = s.receiver.of_type("payment.refunded");
     let amounts: Vec<_> = refunds
         .iter()
-        .map(|r| r.event()["data"]["refunded_amount"].as_str().unwrap().to_string())
+        .map(|r| {
+            r.event()["data"]["refunded_amount"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert!(amounts.contains(&"800".to_string()) && amounts.contains(&"12800".to_string()));
     assert_eq!(last.refunded_amount, "12800");
@@ -442,12 +454,20 @@ async fn every_payment_change_is_announced_once() {
 #[tokio::test]
 async fn a_receiver_failing_twice_gets_three_attempts_of_the_same_event() {
     let mut s = shop(
-        vec![Answer::Status(500), Answer::Status(500), Answer::Status(200)],
+        vec![
+            Answer::Status(500),
+            Answer::Status(500),
+            Answer::Status(200),
+        ],
         |_| {},
     )
     .await;
     let grant = s.grant().await;
-    let paid = s.client.pay(&grant, &jpy("12800"), true, None).await.unwrap();
+    let paid = s
+        .client
+        .pay(&grant, &jpy("12800"), true, None)
+        .await
+        .unwrap();
     let events = settled(&s.app, &paid.id).await;
     let captured = events
         .iter()
@@ -460,21 +480,40 @@ async fn a_receiver_failing_twice_gets_three_attempts_of_the_same_event() {
     let requests = s.receiver.of_type("payment.captured");
     assert_eq!(requests.len(), 3);
     assert!(requests.iter().all(|r| r.id == captured.id), "one event id");
-    assert!(requests.iter().all(|r| r.body == requests[0].body), "the same body");
+    assert!(
+        requests.iter().all(|r| r.body == requests[0].body),
+        "the same body"
+    );
     for r in &requests {
         independently_verified(&s.creds.webhook_secret, r).unwrap();
     }
-    let attempts = s.app.state.store.webhook_attempts(&captured.id).await.unwrap();
+    let attempts = s
+        .app
+        .state
+        .store
+        .webhook_attempts(&captured.id)
+        .await
+        .unwrap();
     assert_eq!(
         attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
         [Some(500), Some(500), Some(200)]
     );
     // The retries waited for the schedule (150 ms, ±10 %).
     for pair in attempts.windows(2) {
-        assert!(pair[1].at_ms - pair[0].at_ms >= 130, "{:?}", (pair[0].at_ms, pair[1].at_ms));
+        assert!(
+            pair[1].at_ms - pair[0].at_ms >= 130,
+            "{:?}",
+            (pair[0].at_ms, pair[1].at_ms)
+        );
     }
     // The endpoint stays enabled.
-    let overview = s.app.state.webhooks.overview(&s.creds.client_id, 10).await.unwrap();
+    let overview = s
+        .app
+        .state
+        .webhooks
+        .overview(&s.creds.client_id, 10)
+        .await
+        .unwrap();
     assert_eq!(overview.disabled_at, None);
 }
 
@@ -482,13 +521,27 @@ async fn a_receiver_failing_twice_gets_three_attempts_of_the_same_event() {
 async fn a_410_disables_the_endpoint_until_an_issuer_enables_it() {
     let mut s = shop(vec![Answer::Status(410)], |_| {}).await;
     let grant = s.grant().await;
-    let first = s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    let first = s
+        .client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     let events = settled(&s.app, &first.id).await;
     assert_eq!(
-        (events[0].state.as_str(), events[0].attempts, events[0].last_status),
+        (
+            events[0].state.as_str(),
+            events[0].attempts,
+            events[0].last_status
+        ),
         ("failed", 1, Some(410))
     );
-    let overview = s.app.state.webhooks.overview(&s.creds.client_id, 10).await.unwrap();
+    let overview = s
+        .app
+        .state
+        .webhooks
+        .overview(&s.creds.client_id, 10)
+        .await
+        .unwrap();
     assert!(overview.disabled_at.is_some());
     assert!(overview.disabled_reason.unwrap().contains("410"));
 
@@ -501,13 +554,24 @@ async fn a_410_disables_the_endpoint_until_an_issuer_enables_it() {
     assert_eq!(waiting[1].attempts, 0);
 
     // The CLI shows it, and enabling delivers what waited.
-    let list = s.saifu(&["webhooks", "list", "--merchant", &s.creds.client_id]).await;
+    let list = s
+        .saifu(&["webhooks", "list", "--merchant", &s.creds.client_id])
+        .await;
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     assert!(text.contains("DISABLED") && text.contains("410"), "{text}");
-    assert!(text.contains(&waiting[1].id) && text.contains("pending"), "{text}");
+    assert!(
+        text.contains(&waiting[1].id) && text.contains("pending"),
+        "{text}"
+    );
     s.receiver.answer_with(vec![Answer::Status(200)]);
-    let enabled = s.saifu(&["webhooks", "enable", "--merchant", &s.creds.client_id]).await;
+    let enabled = s
+        .saifu(&["webhooks", "enable", "--merchant", &s.creds.client_id])
+        .await;
     assert!(enabled.status.success());
     let received = s.receiver.wait_for(2).await;
     assert_eq!(received[1].id, waiting[1].id);
@@ -515,8 +579,15 @@ async fn a_410_disables_the_endpoint_until_an_issuer_enables_it() {
     // An issuer's retry sends a failed event again, now.
     let retried = s.saifu(&["webhooks", "retry", &events[0].id]).await;
     let text = String::from_utf8_lossy(&retried.stdout);
-    assert!(retried.status.success(), "{text}{}", String::from_utf8_lossy(&retried.stderr));
-    assert!(text.contains("answered 200") && text.contains("delivered"), "{text}");
+    assert!(
+        retried.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    assert!(
+        text.contains("answered 200") && text.contains("delivered"),
+        "{text}"
+    );
     assert_eq!(s.receiver.received()[2].id, events[0].id);
     let unknown = s.saifu(&["webhooks", "retry", "evt_unknown"]).await;
     assert!(!unknown.status.success());
@@ -530,13 +601,23 @@ async fn the_last_failed_attempt_disables_the_endpoint() {
     })
     .await;
     let grant = s.grant().await;
-    let paid = s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    let paid = s
+        .client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     let events = settled(&s.app, &paid.id).await;
     assert_eq!(
         (events[0].state.as_str(), events[0].attempts),
         ("failed", 2)
     );
-    let overview = s.app.state.webhooks.overview(&s.creds.client_id, 10).await.unwrap();
+    let overview = s
+        .app
+        .state
+        .webhooks
+        .overview(&s.creds.client_id, 10)
+        .await
+        .unwrap();
     assert_eq!(
         overview.disabled_reason.as_deref(),
         Some("no 2xx answer after 2 attempts")
@@ -548,7 +629,11 @@ async fn two_nodes_deliver_each_event_once() {
     let mut s = shop(vec![], |_| {}).await;
     let other = spawn_node(&s.app, |_| {}).await;
     let grant = s.grant().await;
-    let paid = s.client.pay(&grant, &jpy("12800"), true, None).await.unwrap();
+    let paid = s
+        .client
+        .pay(&grant, &jpy("12800"), true, None)
+        .await
+        .unwrap();
     for _ in 0..20 {
         s.client.refund(&paid.id, "10", None).await.unwrap();
     }
@@ -593,7 +678,11 @@ async fn events_committed_before_a_crash_are_delivered_after_the_restart() {
     })
     .await;
     let grant = s.grant().await;
-    let paid = s.client.pay(&grant, &jpy("12800"), true, None).await.unwrap();
+    let paid = s
+        .client
+        .pay(&grant, &jpy("12800"), true, None)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(s.receiver.received().is_empty());
     let pending = outbox_of(&s.app, &paid.id).await;
@@ -629,23 +718,36 @@ async fn events_committed_before_a_crash_are_delivered_after_the_restart() {
 async fn during_a_secret_rotation_both_signatures_are_sent_and_each_verifies_alone() {
     let mut s = shop(vec![], |_| {}).await;
     let old = s.creds.webhook_secret.clone();
-    let rotated = s.saifu(&[
-        "merchant",
-        "rotate-webhook-secret",
-        "--client-id",
-        &s.creds.client_id,
-        "--json",
-    ]).await;
-    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let rotated = s
+        .saifu(&[
+            "merchant",
+            "rotate-webhook-secret",
+            "--client-id",
+            &s.creds.client_id,
+            "--json",
+        ])
+        .await;
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
     let out: Value = serde_json::from_slice(&rotated.stdout).unwrap();
     let new = out["webhook_secret"].as_str().unwrap().to_string();
     assert!(new.starts_with("whsec_") && new != old);
     // Re-wrapping every key under a new KEK version keeps both secrets usable.
     let keys = s.saifu(&["keys", "rotate"]).await;
-    assert!(keys.status.success(), "{}", String::from_utf8_lossy(&keys.stderr));
+    assert!(
+        keys.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keys.stderr)
+    );
 
     let grant = s.grant().await;
-    s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    s.client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     let delivery = s.receiver.wait_for(1).await.remove(0);
     let signatures: Vec<_> = delivery.signature.split(' ').collect();
     assert_eq!(signatures.len(), 2, "{}", delivery.signature);
@@ -662,22 +764,27 @@ async fn during_a_secret_rotation_both_signatures_are_sent_and_each_verifies_alo
     }
 
     // A rotation without overlap: only the newest secret signs.
-    let rotated = s.saifu(&[
-        "merchant",
-        "rotate-webhook-secret",
-        "--client-id",
-        &s.creds.client_id,
-        "--overlap-secs",
-        "0",
-        "--json",
-    ]).await;
+    let rotated = s
+        .saifu(&[
+            "merchant",
+            "rotate-webhook-secret",
+            "--client-id",
+            &s.creds.client_id,
+            "--overlap-secs",
+            "0",
+            "--json",
+        ])
+        .await;
     assert!(rotated.status.success());
     let newest = serde_json::from_slice::<Value>(&rotated.stdout).unwrap()["webhook_secret"]
         .as_str()
         .unwrap()
         .to_string();
     let grant = s.grant().await;
-    s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    s.client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     let delivery = s.receiver.wait_for(2).await.remove(1);
     assert_eq!(delivery.signature.split(' ').count(), 1);
     independently_verified(&newest, &delivery).unwrap();
@@ -693,7 +800,11 @@ async fn private_targets_are_refused_unless_allowed_and_other_schemes_never() {
     })
     .await;
     let grant = s.grant().await;
-    let paid = s.client.pay(&grant, &jpy("12800"), false, None).await.unwrap();
+    let paid = s
+        .client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
     let events = settled(&s.app, &paid.id).await;
     assert_eq!(events[0].state, "failed");
     let error = events[0].last_error.clone().unwrap();
@@ -702,33 +813,44 @@ async fn private_targets_are_refused_unless_allowed_and_other_schemes_never() {
         "{error}"
     );
     assert_eq!(events[0].last_status, None);
-    assert!(s.receiver.received().is_empty(), "nothing reached the private address");
+    assert!(
+        s.receiver.received().is_empty(),
+        "nothing reached the private address"
+    );
 
-    for bad in ["ftp://hooks.example/in", "file:///etc/passwd", "gopher://hooks.example/"] {
-        let created = s.saifu(&[
-            "merchant",
-            "create",
-            "--name",
-            "Bad Hooks",
-            "--redirect-uri",
-            CALLBACK,
-            "--webhook-url",
-            bad,
-        ]).await;
+    for bad in [
+        "ftp://hooks.example/in",
+        "file:///etc/passwd",
+        "gopher://hooks.example/",
+    ] {
+        let created = s
+            .saifu(&[
+                "merchant",
+                "create",
+                "--name",
+                "Bad Hooks",
+                "--redirect-uri",
+                CALLBACK,
+                "--webhook-url",
+                bad,
+            ])
+            .await;
         assert!(!created.status.success(), "{bad}");
         assert!(
             String::from_utf8_lossy(&created.stderr).contains("must use http or https"),
             "{}",
             String::from_utf8_lossy(&created.stderr)
         );
-        let set = s.saifu(&[
-            "merchant",
-            "set-webhook-url",
-            "--client-id",
-            &s.creds.client_id,
-            "--url",
-            bad,
-        ]).await;
+        let set = s
+            .saifu(&[
+                "merchant",
+                "set-webhook-url",
+                "--client-id",
+                &s.creds.client_id,
+                "--url",
+                bad,
+            ])
+            .await;
         assert!(!set.status.success(), "{bad}");
     }
 }
