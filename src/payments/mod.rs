@@ -30,6 +30,12 @@ pub struct Payments {
     webhooks: Webhooks,
 }
 
+/// An authorization the card network approved, not yet recorded, and its event.
+struct Authorized {
+    reference: String,
+    event: crate::store::payments::PaymentEvent,
+}
+
 /// The processor reference of what points paid entirely: no card-network call was made.
 const POINTS_ONLY: &str = "points-only";
 
@@ -246,31 +252,55 @@ impl Payments {
                 Err(declined(&decline_code))
             }
             Ok(Outcome::Approved { reference }) => {
-                let change = Advance {
-                    to: "authorized",
-                    authorization_ref: Some(&reference),
-                    ..Advance::default()
+                let authorized = Authorized {
+                    reference,
+                    event: Webhooks::payment_event(EventType::PaymentAuthorized)?,
                 };
-                let event = Webhooks::payment_event(EventType::PaymentAuthorized)?;
-                self.store
-                    .advance_payment(&id, "pending", change, Some(&event), now)
-                    .await?;
-                self.webhooks.wake();
-                tracing::info!(payment_id = %id, client_id = %merchant.client_id, "payment authorized");
                 if request.capture {
-                    return self.capture(merchant, &id, None, now).await.map_err(|err| match err.kind() {
-                        // Authorized but not captured: say which payment to capture.
-                        Kind::Upstream => Error::new(
-                            Kind::Upstream,
-                            "processor_error",
-                            format!("Payment {id} was authorized but the capture failed at the card network. Capture it with POST /v1/payments/{id}/capture (safe to retry)."),
-                        ),
-                        _ => err,
-                    });
+                    // Captured at the card network first, so that the authorization and the
+                    // capture commit together (one transaction, two events).
+                    let pending = self
+                        .store
+                        .find_payment(&merchant.client_id, &id)
+                        .await?
+                        .ok_or_else(not_found)?;
+                    return match self
+                        .capture_stored(pending, None, Some(&authorized), now)
+                        .await
+                    {
+                        Ok(payment) => Ok(payment),
+                        Err(err) => {
+                            // Not captured: the authorization stands on its own.
+                            self.record_authorized(&id, &authorized, now).await?;
+                            Err(match err.kind() {
+                                Kind::Upstream => Error::new(
+                                    Kind::Upstream,
+                                    "processor_error",
+                                    format!("Payment {id} was authorized but the capture failed at the card network. Capture it with POST /v1/payments/{id}/capture (safe to retry)."),
+                                ),
+                                _ => err,
+                            })
+                        }
+                    };
                 }
+                self.record_authorized(&id, &authorized, now).await?;
                 self.get(merchant, &id).await
             }
         }
+    }
+
+    async fn record_authorized(&self, id: &str, authorized: &Authorized, now: i64) -> Result<()> {
+        let change = Advance {
+            to: "authorized",
+            authorization_ref: Some(&authorized.reference),
+            ..Advance::default()
+        };
+        self.store
+            .advance_payment(id, "pending", change, Some(&authorized.event), now)
+            .await?;
+        self.webhooks.wake();
+        tracing::info!(payment_id = %id, "payment authorized");
+        Ok(())
     }
 
     /// Captures an authorization, once, for at most the authorized amount; in the same
@@ -296,6 +326,19 @@ impl Payments {
                 ),
             ));
         }
+        self.capture_stored(payment, amount, None, now).await
+    }
+
+    /// Captures `payment`: an authorized one, or (with `authorized`) a pending one whose
+    /// authorization was just approved and commits together with the capture.
+    async fn capture_stored(
+        &self,
+        payment: StoredPayment,
+        amount: Option<&str>,
+        authorized: Option<&Authorized>,
+        now: i64,
+    ) -> Result<Payment> {
+        let id = payment.id.as_str();
         let currency = stored_currency(&payment)?;
         let amount = match amount {
             Some(raw) => amount_in(currency, raw)?,
@@ -323,7 +366,10 @@ impl Payments {
             currency,
             minor: amount.minor - points_value,
         };
-        let authorization = payment.authorization_ref.clone().unwrap_or_default();
+        let authorization = match authorized {
+            Some(a) => a.reference.clone(),
+            None => payment.authorization_ref.clone().unwrap_or_default(),
+        };
         let outcome = if card_amount.minor == 0 {
             Outcome::Approved {
                 reference: POINTS_ONLY.into(),
@@ -345,9 +391,19 @@ impl Payments {
                     capture_ref: Some(&reference),
                     ..Advance::default()
                 };
+                let authorize_first = authorized.map(|a| {
+                    (
+                        Advance {
+                            to: "authorized",
+                            authorization_ref: Some(&a.reference),
+                            ..Advance::default()
+                        },
+                        &a.event,
+                    )
+                });
                 let multiplier = self
                     .store
-                    .merchant_points_multiplier(&merchant.client_id)
+                    .merchant_points_multiplier(&payment.client_id)
                     .await?;
                 let (base, extra) = self.points.earned(card_amount, multiplier);
                 let earn = Earn {
@@ -358,7 +414,7 @@ impl Payments {
                 let event = Webhooks::payment_event(EventType::PaymentCaptured)?;
                 if !self
                     .store
-                    .capture_payment(&payment, change, &earn, &event, now)
+                    .capture_payment(&payment, authorize_first, change, &earn, &event, now)
                     .await?
                 {
                     return Err(Error::conflict(
@@ -368,7 +424,12 @@ impl Payments {
                 }
                 self.webhooks.wake();
                 tracing::info!(payment_id = %id, points_earned = base + extra, "payment captured");
-                self.get(merchant, id).await
+                let captured = self
+                    .store
+                    .find_payment(&payment.client_id, id)
+                    .await?
+                    .ok_or_else(not_found)?;
+                view(&captured)
             }
         }
     }

@@ -41,6 +41,8 @@ pub struct SimulatedProcessor {
     options: SimulatedOptions,
     /// The fault rate in force: starts as `options.fault_rate`, changeable at run time.
     fault_rate: std::sync::atomic::AtomicU64,
+    /// When set, only this operation (`authorize`, `capture`, …) is subject to the fault rate.
+    faulty_operation: Mutex<Option<&'static str>>,
     /// Test-card number → what verification and authorization answer.
     cards: HashMap<String, CardRule>,
     ledger: Mutex<Ledger>,
@@ -137,6 +139,7 @@ impl SimulatedProcessor {
             .expect("the embedded test-card table is checked by this module's tests");
         Self {
             fault_rate: std::sync::atomic::AtomicU64::new(options.fault_rate.to_bits()),
+            faulty_operation: Mutex::new(None),
             options,
             cards,
             ledger: Mutex::new(Ledger::default()),
@@ -152,6 +155,14 @@ impl SimulatedProcessor {
         );
     }
 
+    /// Limits the fault rate to one operation (`Some("capture")`), or applies it to all again.
+    pub fn set_faulty_operation(&self, operation: Option<&'static str>) {
+        *self
+            .faulty_operation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = operation;
+    }
+
     /// Operations that took effect: first-time calls that were approved. Replays, declines,
     /// errors and injected faults leave it unchanged.
     pub fn effects(&self) -> usize {
@@ -163,7 +174,14 @@ impl SimulatedProcessor {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn fault(&self) -> bool {
+    fn fault(&self, operation: &str) -> bool {
+        let only = *self
+            .faulty_operation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if only.is_some_and(|only| only != operation) {
+            return false;
+        }
         let rate = f64::from_bits(self.fault_rate.load(std::sync::atomic::Ordering::Relaxed));
         rate > 0.0 && rand::thread_rng().gen::<f64>() < rate
     }
@@ -179,7 +197,7 @@ impl SimulatedProcessor {
         if !self.options.latency.is_zero() {
             tokio::time::sleep(self.options.latency).await;
         }
-        if self.fault() {
+        if self.fault(operation) {
             return Err(ProcessorError::Unavailable);
         }
         let slot = format!("{operation}:{}", key.as_str());

@@ -296,16 +296,25 @@ impl Store {
     }
 
     /// Captures, spends the held points, credits the earned ones and writes the event, in one
-    /// transaction.
+    /// transaction; with `authorize_first`, a pending payment is authorized (and that event
+    /// written) in the same transaction.
     pub async fn capture_payment(
         &self,
         p: &StoredPayment,
+        authorize_first: Option<(Advance<'_>, &PaymentEvent)>,
         change: Advance<'_>,
         earn: &Earn,
         event: &PaymentEvent,
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
+        if let Some((authorize, authorized_event)) = authorize_first {
+            if !advance_in(&mut tx, &p.id, "pending", &authorize, now).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            record_event(&mut tx, &p.id, authorized_event, now).await?;
+        }
         if !advance_in(&mut tx, &p.id, "authorized", &change, now).await? {
             tx.rollback().await?;
             return Ok(false);

@@ -32,6 +32,13 @@ fn id_hash(id: &Id) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The session data as JSON with its keys in order, so that unchanged data encodes to the same
+/// text and `save` can tell that nothing changed.
+fn encode(record: &Record) -> StoreResult<String> {
+    let sorted: std::collections::BTreeMap<_, _> = record.data.iter().collect();
+    serde_json::to_string(&sorted).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
 fn backend(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(err.to_string())
 }
@@ -39,8 +46,7 @@ fn backend(err: impl std::fmt::Display) -> StoreError {
 #[async_trait]
 impl tower_sessions::SessionStore for SessionStore {
     async fn create(&self, record: &mut Record) -> StoreResult<()> {
-        let data =
-            serde_json::to_string(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let data = encode(record)?;
         // A fresh random 128-bit id practically never collides; if it does, draw again.
         loop {
             let inserted = sqlx::query(
@@ -60,16 +66,44 @@ impl tower_sessions::SessionStore for SessionStore {
         }
     }
 
+    /// Writes the session only when it changed, or when its idle expiry has moved by more
+    /// than a twentieth of the idle window (90 s of the default 30 min). A request that only
+    /// reads its session then costs no write transaction (and, on SQLite at full durability,
+    /// no fsync).
     async fn save(&self, record: &Record) -> StoreResult<()> {
-        let data =
-            serde_json::to_string(&record.data).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let data = encode(record)?;
+        let expires_at = record.expiry_date.unix_timestamp();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let refresh_before = expires_at - (expires_at - now).max(0) / 20;
+        let updated = sqlx::query(
+            "UPDATE sessions SET data = $1, expires_at = $2
+             WHERE id_hash = $3 AND (data <> $1 OR expires_at < $4)",
+        )
+        .bind(&data)
+        .bind(expires_at)
+        .bind(id_hash(&record.id))
+        .bind(refresh_before)
+        .execute(&self.store.pool)
+        .await
+        .map_err(backend)?;
+        if updated.rows_affected() == 1 {
+            return Ok(());
+        }
+        let unchanged = sqlx::query("SELECT 1 AS found FROM sessions WHERE id_hash = $1")
+            .bind(id_hash(&record.id))
+            .fetch_optional(&self.store.pool)
+            .await
+            .map_err(backend)?;
+        if unchanged.is_some() {
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
         )
         .bind(id_hash(&record.id))
         .bind(data)
-        .bind(record.expiry_date.unix_timestamp())
+        .bind(expires_at)
         .execute(&self.store.pool)
         .await
         .map_err(backend)?;

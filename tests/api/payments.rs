@@ -529,6 +529,33 @@ async fn expired_and_revoked_grants_are_refused_with_clear_codes() {
 }
 
 #[tokio::test]
+async fn a_capture_failing_after_the_authorization_leaves_an_authorized_payment_to_capture() {
+    let mut s = setup("half@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    s.app.state.simulator.set_faulty_operation(Some("capture"));
+    s.app.state.simulator.set_fault_rate(1.0);
+    let err = s
+        .client
+        .pay(&g, &jpy("12800"), true, None)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    let (status, code, _) = problem(err);
+    assert_eq!((status, code.as_str()), (502, "processor_error"));
+    s.app.state.simulator.set_fault_rate(0.0);
+    s.app.state.simulator.set_faulty_operation(None);
+    let payment = s.client.payment_by_order("A-1001").await.unwrap();
+    assert_eq!(payment.status, "authorized");
+    assert!(message.contains(&payment.id), "{message}");
+    let captured = s.client.capture(&payment.id, None, None).await.unwrap();
+    assert_eq!(
+        (captured.status.as_str(), captured.captured_amount.as_str()),
+        ("captured", "12800")
+    );
+    assert_eq!(captured.points_earned, 128);
+}
+
+#[tokio::test]
 async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
     let mut s = setup("flaky@example.com").await;
     let g = grant(&s.client, &mut s.shopper).await;
