@@ -30,8 +30,8 @@ use target::{resolve_target, PinnedTarget};
 /// The retry schedule DESIGN.md publishes: the delay before each attempt.
 pub const DEFAULT_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h";
 
-/// Events claimed per round.
-const BATCH: i64 = 16;
+/// Deliveries one node runs at once.
+const IN_FLIGHT: usize = 16;
 /// Deliveries and their events are kept this long after they end.
 pub const RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
 
@@ -146,53 +146,51 @@ impl Webhooks {
     }
 
     /// Delivers due events until the task is aborted. Every node runs one; the outbox lease
-    /// keeps them from sending the same attempt twice.
+    /// keeps them from sending the same attempt twice. Up to `IN_FLIGHT` deliveries run at
+    /// once, and a free slot is refilled as soon as one ends, so a slow endpoint (15 s
+    /// timeouts) holds up only its own slots, never a whole round.
     pub async fn run_worker(self) {
         tracing::info!(
             attempts = self.settings.schedule.attempts(),
             allow_private_targets = self.settings.allow_private_targets,
             "webhook delivery worker started"
         );
+        let mut in_flight = tokio::task::JoinSet::new();
         loop {
-            let busy = match self.deliver_due().await {
-                Ok(n) => n as i64 == BATCH,
-                Err(err) => {
-                    tracing::warn!(error = %err, "webhook delivery round failed");
-                    false
+            let room = IN_FLIGHT - in_flight.len();
+            if room > 0 {
+                match self.claim(room).await {
+                    Ok((token, events)) => {
+                        for event in events {
+                            let this = self.clone();
+                            let token = token.clone();
+                            in_flight
+                                .spawn(async move { this.attempt(event, &token, false).await });
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "claiming webhook events failed"),
                 }
-            };
-            if busy {
-                continue;
             }
             tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => match done {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => tracing::warn!(error = %err, "recording a webhook attempt failed"),
+                    Err(err) => tracing::warn!(error = %err, "a webhook delivery task failed"),
+                },
                 _ = self.wake.notified() => {},
                 _ = tokio::time::sleep(self.settings.poll) => {},
             }
         }
     }
 
-    /// Claims the due events and delivers them concurrently; returns how many it claimed.
-    pub async fn deliver_due(&self) -> Result<usize> {
+    /// Claims up to `limit` due events under one lease token.
+    async fn claim(&self, limit: usize) -> Result<(String, Vec<ClaimedEvent>)> {
         let token = random_token()?;
-        let claimed = self
+        let events = self
             .store
-            .claim_due_events(&token, now_ms(), self.lease_ms(), BATCH)
+            .claim_due_events(&token, now_ms(), self.lease_ms(), limit as i64)
             .await?;
-        let n = claimed.len();
-        let mut tasks = tokio::task::JoinSet::new();
-        for event in claimed {
-            let this = self.clone();
-            let token = token.clone();
-            tasks.spawn(async move { this.attempt(event, &token, false).await });
-        }
-        while let Some(done) = tasks.join_next().await {
-            match done {
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => tracing::warn!(error = %err, "recording a webhook attempt failed"),
-                Err(err) => tracing::warn!(error = %err, "a webhook delivery task failed"),
-            }
-        }
-        Ok(n)
+        Ok((token, events))
     }
 
     /// An issuer's retry: one attempt at the event now, whatever its state, schedule, or the

@@ -209,12 +209,16 @@ async fn wallet(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 async fn hooked_merchant(app: &TestApp, url: &str) -> MerchantCredentials {
+    named_hooked_merchant(app, "Hook Shop", url).await
+}
+
+async fn named_hooked_merchant(app: &TestApp, name: &str, url: &str) -> MerchantCredentials {
     app.state
         .checkout
         .merchants
         .create(
             NewMerchant {
-                name: "Hook Shop".into(),
+                name: name.into(),
                 redirect_uris: vec![parse_redirect_uri(CALLBACK).unwrap()],
                 webhook_url: Some(Url::parse(url).unwrap()),
                 domain: Some("hook-shop.example".into()),
@@ -647,6 +651,39 @@ async fn two_nodes_deliver_each_event_once() {
     assert_eq!(per_id.len(), 22, "{received:?}");
     assert!(per_id.values().all(|n| *n == 1), "{per_id:?}");
     drop(other);
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_does_not_hold_up_other_merchants_events() {
+    let mut s = shop(vec![Answer::Hang], |c| c.webhook_timeout_secs = 10).await;
+    let fast = Receiver::start(vec![]).await;
+    let other = named_hooked_merchant(&s.app, "Fast Shop", &fast.url).await;
+    let other_client = sdk(&s.app, &other).await;
+
+    let grant = s.grant().await;
+    s.client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
+    s.receiver.wait_for(1).await; // the slow endpoint holds this delivery for 10 s
+
+    let (callback, pending) = paid(&other_client, &mut s.shopper).await;
+    let grant = other_client
+        .complete_checkout(&callback, &pending)
+        .await
+        .unwrap()
+        .token;
+    let started = Instant::now();
+    other_client
+        .pay(&grant, &jpy("12800"), false, None)
+        .await
+        .unwrap();
+    fast.wait_for(1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the other merchant's event waited {:?}",
+        started.elapsed()
+    );
 }
 
 /// Starts `saifu serve` on the shop's database and keys, delivering webhooks.
