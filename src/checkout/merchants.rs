@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ring::rand::{SecureRandom, SystemRandom};
 use saifu_sdk::checkout::MerchantCredentials;
 use url::Url;
@@ -139,7 +139,9 @@ impl Merchants {
         let client_id = format!("mch_{}", random_b64(12)?);
         let client_secret = new_client_secret()?;
         let webhook_key = DataKey::generate().map_err(Error::internal)?;
-        let webhook_secret = format!("whsec_{}", STANDARD.encode(webhook_key.expose()));
+        let webhook_secret = crate::webhooks::secret_of(&webhook_key)
+            .map_err(Error::internal)?
+            .expose();
         let context =
             wrap_context(WrappedTable::WebhookSecrets, &client_id).map_err(Error::internal)?;
         let wrapped = self

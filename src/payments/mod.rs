@@ -296,7 +296,7 @@ impl Payments {
             ..Advance::default()
         };
         self.store
-            .advance_payment(id, "pending", change, Some(&authorized.event), now)
+            .advance_payment(id, "pending", change, &authorized.event, now)
             .await?;
         self.webhooks.wake();
         tracing::info!(payment_id = %id, "payment authorized");

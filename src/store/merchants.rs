@@ -128,15 +128,6 @@ impl Store {
         )))
     }
 
-    /// The merchant's secret's hash, for client authentication.
-    pub async fn merchant_secret_hash(&self, client_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT secret_hash FROM merchants WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok(r.try_get("secret_hash")?)).transpose()
-    }
-
     pub async fn list_merchants(&self) -> Result<Vec<StoredMerchant>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM merchants ORDER BY created_at, client_id"

@@ -263,12 +263,12 @@ impl Store {
         id: &str,
         from: &str,
         change: Advance<'_>,
-        event: Option<&PaymentEvent>,
+        event: &PaymentEvent,
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let moved = advance_in(&mut tx, id, from, &change, now).await?;
-        if let (true, Some(event)) = (moved, event) {
+        if moved {
             record_event(&mut tx, id, event, now).await?;
         }
         tx.commit().await?;

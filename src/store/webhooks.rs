@@ -50,13 +50,24 @@ pub struct Attempt<'a> {
 }
 
 /// What follows an attempt.
-pub enum AfterAttempt<'a> {
+pub enum AfterAttempt {
     Delivered,
     RetryAt(i64),
     /// No more attempts; `disable` also disables the merchant's endpoint, with this reason.
     Failed {
-        disable: Option<&'a str>,
+        disable: Option<String>,
     },
+}
+
+impl AfterAttempt {
+    /// The event's state once the attempt is recorded.
+    pub fn state(&self) -> &'static str {
+        match self {
+            AfterAttempt::Delivered => "delivered",
+            AfterAttempt::RetryAt(_) => "pending",
+            AfterAttempt::Failed { .. } => "failed",
+        }
+    }
 }
 
 /// An outbox row as `saifu webhooks list` shows it.
@@ -222,12 +233,12 @@ impl Store {
         event: &ClaimedEvent,
         token: &str,
         attempt: &Attempt<'_>,
-        after: &AfterAttempt<'_>,
+        after: &AfterAttempt,
     ) -> Result<bool> {
-        let (state, next_ms, delivered_at) = match after {
-            AfterAttempt::Delivered => ("delivered", None, Some(attempt.at_ms / 1000)),
-            AfterAttempt::RetryAt(at) => ("pending", Some(*at), None),
-            AfterAttempt::Failed { .. } => ("failed", None, None),
+        let (next_ms, delivered_at) = match after {
+            AfterAttempt::Delivered => (None, Some(attempt.at_ms / 1000)),
+            AfterAttempt::RetryAt(at) => (Some(*at), None),
+            AfterAttempt::Failed { .. } => (None, None),
         };
         let mut tx = self.begin().await?;
         let updated = sqlx::query(
@@ -237,7 +248,7 @@ impl Store {
              WHERE id = $6 AND lease_token = $7
              RETURNING attempts",
         )
-        .bind(state)
+        .bind(after.state())
         .bind(next_ms)
         .bind(delivered_at)
         .bind(attempt.status)
@@ -272,7 +283,7 @@ impl Store {
                  WHERE client_id = $3 AND webhook_disabled_at IS NULL",
             )
             .bind(attempt.at_ms / 1000)
-            .bind(*reason)
+            .bind(reason.as_str())
             .bind(&event.client_id)
             .execute(&mut *tx)
             .await?;

@@ -234,41 +234,29 @@ impl Webhooks {
             Err(why) => (None, Some(why.clone())),
         };
         let success = matches!(status, Some(s) if (200..300).contains(&s));
-        let gone = status == Some(410);
         let error = error.or_else(|| {
             (!success).then(|| format!("the endpoint answered {}", status.unwrap_or_default()))
         });
-        let disable_reason = if gone {
-            Some("the endpoint answered 410 Gone".to_string())
-        } else {
-            Some(format!(
-                "no 2xx answer after {} attempts",
-                self.settings.schedule.attempts()
-            ))
-        };
+        // An issuer's retry never disables the endpoint.
+        let disable = |reason: String| (!manual).then_some(reason);
         let after = if success {
             AfterAttempt::Delivered
-        } else if gone && !manual {
+        } else if status == Some(410) {
             AfterAttempt::Failed {
-                disable: disable_reason.as_deref(),
+                disable: disable("the endpoint answered 410 Gone".into()),
             }
         } else {
             match self.settings.schedule.delay_after(number as usize) {
                 Some(delay) => AfterAttempt::RetryAt(now_ms() + delay.as_millis() as i64),
                 None => AfterAttempt::Failed {
-                    disable: if manual {
-                        None
-                    } else {
-                        disable_reason.as_deref()
-                    },
+                    disable: disable(format!(
+                        "no 2xx answer after {} attempts",
+                        self.settings.schedule.attempts()
+                    )),
                 },
             }
         };
-        let state = match after {
-            AfterAttempt::Delivered => "delivered",
-            AfterAttempt::RetryAt(_) => "pending",
-            AfterAttempt::Failed { .. } => "failed",
-        };
+        let state = after.state();
         let recorded = self
             .store
             .record_webhook_attempt(
@@ -286,16 +274,13 @@ impl Webhooks {
         if !recorded {
             tracing::warn!(event_id = %event.id, "webhook lease lapsed before the attempt was recorded; it will be sent again");
         }
-        match (&after, status) {
-            (AfterAttempt::Delivered, _) => {
+        match &after {
+            AfterAttempt::Delivered => {
                 tracing::info!(event_id = %event.id, event_type = %event.event_type, attempt = number, "webhook delivered")
             }
-            (
-                AfterAttempt::Failed {
-                    disable: Some(reason),
-                },
-                _,
-            ) => {
+            AfterAttempt::Failed {
+                disable: Some(reason),
+            } => {
                 tracing::warn!(event_id = %event.id, client_id = %event.client_id, reason = %reason, "webhook endpoint disabled")
             }
             _ => {
@@ -357,28 +342,37 @@ impl Webhooks {
         endpoint: &crate::store::webhooks::WebhookEndpoint,
         now: i64,
     ) -> anyhow::Result<Vec<WebhookSecret>> {
-        let context = wrap_context(WrappedTable::WebhookSecrets, client_id)?;
-        let mut wrapped = vec![(endpoint.secret_wrapped.clone(), endpoint.kek_version)];
+        let mut secrets = vec![
+            self.unwrap_secret(client_id, &endpoint.secret_wrapped, endpoint.kek_version)
+                .await?,
+        ];
         if let Some((bytes, version, expires_at)) = &endpoint.previous {
             if *expires_at > now {
-                wrapped.push((bytes.clone(), *version));
+                secrets.push(self.unwrap_secret(client_id, bytes, *version).await?);
             }
         }
-        let mut secrets = Vec::with_capacity(wrapped.len());
-        for (bytes, version) in wrapped {
-            let key = self
-                .kek
-                .unwrap(
-                    &WrappedKey {
-                        version: u32::try_from(version)?,
-                        bytes,
-                    },
-                    &context,
-                )
-                .await?;
-            secrets.push(secret_of(&key)?);
-        }
         Ok(secrets)
+    }
+
+    /// One of the merchant's webhook secrets, unwrapped by the KEK.
+    async fn unwrap_secret(
+        &self,
+        client_id: &str,
+        wrapped: &[u8],
+        kek_version: i64,
+    ) -> anyhow::Result<WebhookSecret> {
+        let context = wrap_context(WrappedTable::WebhookSecrets, client_id)?;
+        let key = self
+            .kek
+            .unwrap(
+                &WrappedKey {
+                    version: u32::try_from(kek_version)?,
+                    bytes: wrapped.to_vec(),
+                },
+                &context,
+            )
+            .await?;
+        secret_of(&key)
     }
 
     /// A new webhook secret for the merchant, returned once. The previous one keeps signing
@@ -421,20 +415,11 @@ impl Webhooks {
             .webhook_endpoint(client_id)
             .await?
             .ok_or_else(unknown_merchant)?;
-        let context =
-            wrap_context(WrappedTable::WebhookSecrets, client_id).map_err(Error::internal)?;
-        let key = self
-            .kek
-            .unwrap(
-                &WrappedKey {
-                    version: u32::try_from(endpoint.kek_version).map_err(Error::internal)?,
-                    bytes: endpoint.secret_wrapped,
-                },
-                &context,
-            )
+        let secret = self
+            .unwrap_secret(client_id, &endpoint.secret_wrapped, endpoint.kek_version)
             .await
             .map_err(Error::internal)?;
-        Ok(secret_of(&key).map_err(Error::internal)?.expose())
+        Ok(secret.expose())
     }
 
     /// Sets or removes the merchant's webhook URL (scheme and form checked here; addresses
@@ -498,7 +483,8 @@ fn unknown_merchant() -> Error {
     )
 }
 
-fn secret_of(key: &DataKey) -> anyhow::Result<WebhookSecret> {
+/// The Standard Webhooks secret (`whsec_…`) made of a 32-byte key.
+pub fn secret_of(key: &DataKey) -> anyhow::Result<WebhookSecret> {
     WebhookSecret::parse(&format!("whsec_{}", STANDARD.encode(key.expose())))
         .map_err(|e| anyhow::anyhow!("{e}"))
 }

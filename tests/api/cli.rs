@@ -1,15 +1,12 @@
 //! The `saifu` binary itself: migrations, production refusals and graceful shutdown.
 
 use std::process::{Command, Stdio};
+
+use crate::helpers::saifu_command;
 use std::time::{Duration, Instant};
 
 fn saifu() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_saifu"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SAIFU_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = saifu_command();
     cmd.env("RUST_LOG", "info");
     cmd
 }

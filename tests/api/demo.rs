@@ -9,6 +9,11 @@ use url::Url;
 use crate::checkout::{open_consent, shopper, Shopper};
 use crate::helpers::{spawn_app, TestApp};
 
+async fn order_page(s: &Shopper, shop: &Url, order: &str) -> String {
+    let page = s.browser.http.get(shop.join(order).unwrap()).send().await;
+    page.unwrap().text().await.unwrap()
+}
+
 async fn only_demo_merchant(app: &TestApp) -> String {
     let merchants = app.state.checkout.merchants.list().await.unwrap();
     assert_eq!(merchants.len(), 1);
@@ -123,31 +128,13 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
 
     // A kettle (¥6,400): 64 points.
     let order = buy(&mut s, &shop, "kettle", 0).await;
-    let page = s
-        .browser
-        .http
-        .get(shop.join(&order).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = order_page(&s, &shop, &order).await;
     assert!(page.contains("<dt>Points earned</dt><dd>64"), "{page}");
     // The wallet's signed payment.captured webhook reaches the shop, which verifies it with
     // the SDK and marks the order confirmed.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let page = s
-            .browser
-            .http
-            .get(shop.join(&order).unwrap())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = order_page(&s, &shop, &order).await;
         if page.contains("Payment confirmed by Saifu (signed webhook).") {
             break;
         }
@@ -185,16 +172,7 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
 
     // A mug (¥1,800) paid partly with those 64 points: the card pays ¥1,736 and earns 17.
     let order = buy(&mut s, &shop, "mug", 64).await;
-    let page = s
-        .browser
-        .http
-        .get(shop.join(&order).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = order_page(&s, &shop, &order).await;
     assert!(page.contains("<dt>Points redeemed</dt><dd>64"), "{page}");
     assert!(page.contains("<dt>Points earned</dt><dd>17"), "{page}");
     let points = s.browser.get_html("/points").await.text().await.unwrap();
@@ -209,16 +187,7 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
         .await
         .unwrap();
     assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
-    let page = s
-        .browser
-        .http
-        .get(shop.join(&order).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = order_page(&s, &shop, &order).await;
     assert!(page.contains("refunded"), "{page}");
     let points = s.browser.get_html("/points").await.text().await.unwrap();
     assert!(points.contains("data-points-available>64<"), "{points}");

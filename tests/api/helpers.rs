@@ -97,6 +97,17 @@ async fn start(
     }
 }
 
+/// The `saifu` binary, without the `SAIFU_*` settings of the environment the tests run in.
+pub fn saifu_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_saifu"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SAIFU_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
 /// A new, empty PostgreSQL database when SAIFU_TEST_DATABASE_URL is set, else a SQLite file.
 async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("SAIFU_TEST_DATABASE_URL") {

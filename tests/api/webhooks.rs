@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::checkout::{paid, sdk, shopper, Shopper, CALLBACK};
-use crate::helpers::{spawn_app_with, spawn_node, TestApp};
+use crate::helpers::{saifu_command, spawn_app_with, spawn_node, TestApp};
 
 /// What the receiver answers.
 #[derive(Clone, Copy)]
@@ -270,6 +270,15 @@ impl Shop {
             .token
     }
 
+    /// A new checkout paid with the Visa card: ¥12,800, captured at once or only authorized.
+    async fn pay(&mut self, capture: bool) -> saifu_sdk::Payment {
+        let grant = self.grant().await;
+        self.client
+            .pay(&grant, &jpy("12800"), capture, None)
+            .await
+            .unwrap()
+    }
+
     fn secret(&self) -> WebhookSecret {
         WebhookSecret::parse(&self.creds.webhook_secret).unwrap()
     }
@@ -277,12 +286,7 @@ impl Shop {
     /// Runs the `saifu` CLI on the shop's wallet, off the test's runtime (the receiver runs
     /// on it and may have to answer the CLI's request).
     async fn saifu(&self, args: &[&str]) -> std::process::Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_saifu"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SAIFU_") {
-                cmd.env_remove(key);
-            }
-        }
+        let mut cmd = saifu_command();
         cmd.args(args)
             .env("SAIFU_DATA_DIR", self.app.data_dir())
             .env("SAIFU_DATABASE_URL", &self.app.database_url);
@@ -319,12 +323,7 @@ async fn settled(app: &TestApp, payment_id: &str) -> Vec<saifu::store::webhooks:
 #[tokio::test]
 async fn a_capture_sends_one_signed_payment_captured_event_that_an_independent_library_verifies() {
     let mut s = shop(vec![], |_| {}).await;
-    let grant = s.grant().await;
-    let authorized = s
-        .client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    let authorized = s.pay(false).await;
     let captured = s.client.capture(&authorized.id, None, None).await.unwrap();
     assert_eq!(captured.status, "captured");
 
@@ -393,19 +392,9 @@ async fn a_capture_sends_one_signed_payment_captured_event_that_an_independent_l
 #[tokio::test]
 async fn every_payment_change_is_announced_once() {
     let mut s = shop(vec![], |_| {}).await;
-    let grant = s.grant().await;
-    let voided = s
-        .client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    let voided = s.pay(false).await;
     s.client.void(&voided.id, None).await.unwrap();
-    let grant = s.grant().await;
-    let refunded = s
-        .client
-        .pay(&grant, &jpy("12800"), true, None)
-        .await
-        .unwrap();
+    let refunded = s.pay(true).await;
     s.client.refund(&refunded.id, "800", None).await.unwrap();
     let last = s.client.refund(&refunded.id, "12000", None).await.unwrap();
     // A declined change is not an event: a second void is refused and announces nothing.
@@ -466,12 +455,7 @@ async fn a_receiver_failing_twice_gets_three_attempts_of_the_same_event() {
         |_| {},
     )
     .await;
-    let grant = s.grant().await;
-    let paid = s
-        .client
-        .pay(&grant, &jpy("12800"), true, None)
-        .await
-        .unwrap();
+    let paid = s.pay(true).await;
     let events = settled(&s.app, &paid.id).await;
     let captured = events
         .iter()
@@ -524,12 +508,7 @@ async fn a_receiver_failing_twice_gets_three_attempts_of_the_same_event() {
 #[tokio::test]
 async fn a_410_disables_the_endpoint_until_an_issuer_enables_it() {
     let mut s = shop(vec![Answer::Status(410)], |_| {}).await;
-    let grant = s.grant().await;
-    let first = s
-        .client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    let first = s.pay(false).await;
     let events = settled(&s.app, &first.id).await;
     assert_eq!(
         (
@@ -604,12 +583,7 @@ async fn the_last_failed_attempt_disables_the_endpoint() {
         c.webhook_retry_schedule = "0ms,100ms".into();
     })
     .await;
-    let grant = s.grant().await;
-    let paid = s
-        .client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    let paid = s.pay(false).await;
     let events = settled(&s.app, &paid.id).await;
     assert_eq!(
         (events[0].state.as_str(), events[0].attempts),
@@ -632,12 +606,7 @@ async fn the_last_failed_attempt_disables_the_endpoint() {
 async fn two_nodes_deliver_each_event_once() {
     let mut s = shop(vec![], |_| {}).await;
     let other = spawn_node(&s.app, |_| {}).await;
-    let grant = s.grant().await;
-    let paid = s
-        .client
-        .pay(&grant, &jpy("12800"), true, None)
-        .await
-        .unwrap();
+    let paid = s.pay(true).await;
     for _ in 0..20 {
         s.client.refund(&paid.id, "10", None).await.unwrap();
     }
@@ -660,11 +629,7 @@ async fn a_slow_endpoint_does_not_hold_up_other_merchants_events() {
     let other = named_hooked_merchant(&s.app, "Fast Shop", &fast.url).await;
     let other_client = sdk(&s.app, &other).await;
 
-    let grant = s.grant().await;
-    s.client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    s.pay(false).await;
     s.receiver.wait_for(1).await; // the slow endpoint holds this delivery for 10 s
 
     let (callback, pending) = paid(&other_client, &mut s.shopper).await;
@@ -688,12 +653,7 @@ async fn a_slow_endpoint_does_not_hold_up_other_merchants_events() {
 
 /// Starts `saifu serve` on the shop's database and keys, delivering webhooks.
 fn serve_process(s: &Shop, timeout_secs: u64) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_saifu"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SAIFU_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = saifu_command();
     cmd.arg("serve")
         .env("SAIFU_DATA_DIR", s.app.data_dir())
         .env("SAIFU_DATABASE_URL", &s.app.database_url)
@@ -714,12 +674,7 @@ async fn events_committed_before_a_crash_are_delivered_after_the_restart() {
         c.webhook_worker = false;
     })
     .await;
-    let grant = s.grant().await;
-    let paid = s
-        .client
-        .pay(&grant, &jpy("12800"), true, None)
-        .await
-        .unwrap();
+    let paid = s.pay(true).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(s.receiver.received().is_empty());
     let pending = outbox_of(&s.app, &paid.id).await;
@@ -780,11 +735,7 @@ async fn during_a_secret_rotation_both_signatures_are_sent_and_each_verifies_alo
         String::from_utf8_lossy(&keys.stderr)
     );
 
-    let grant = s.grant().await;
-    s.client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    s.pay(false).await;
     let delivery = s.receiver.wait_for(1).await.remove(0);
     let signatures: Vec<_> = delivery.signature.split(' ').collect();
     assert_eq!(signatures.len(), 2, "{}", delivery.signature);
@@ -817,11 +768,7 @@ async fn during_a_secret_rotation_both_signatures_are_sent_and_each_verifies_alo
         .as_str()
         .unwrap()
         .to_string();
-    let grant = s.grant().await;
-    s.client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    s.pay(false).await;
     let delivery = s.receiver.wait_for(2).await.remove(1);
     assert_eq!(delivery.signature.split(' ').count(), 1);
     independently_verified(&newest, &delivery).unwrap();
@@ -836,12 +783,7 @@ async fn private_targets_are_refused_unless_allowed_and_other_schemes_never() {
         c.webhook_retry_schedule = "0ms".into();
     })
     .await;
-    let grant = s.grant().await;
-    let paid = s
-        .client
-        .pay(&grant, &jpy("12800"), false, None)
-        .await
-        .unwrap();
+    let paid = s.pay(false).await;
     let events = settled(&s.app, &paid.id).await;
     assert_eq!(events[0].state, "failed");
     let error = events[0].last_error.clone().unwrap();
