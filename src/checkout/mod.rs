@@ -20,13 +20,17 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestCh
 use self::details::PaymentRequest;
 use self::merchants::{Merchant, MerchantStatus, Merchants};
 use self::signing::GrantSigner;
-use crate::domain::accounts::{random_token, webauthn_error, Accounts};
+use crate::domain::accounts::{
+    ceremony_not_found, counter_outcome, random_token, webauthn_error, Accounts,
+};
 use crate::domain::ceremony;
 use crate::domain::points::PointsPolicy;
 use crate::domain::secrets::sha256_hex;
 use crate::error::{Error, Kind, Result};
-use crate::store::checkout::{CodeRefusal, Consent, NewCode, NewGrant, Pushed, RequestUriRefusal};
-use crate::store::{Store, StoredCard, User};
+use crate::store::checkout::{
+    Approval, CodeRefusal, Consent, NewCode, NewGrant, Pushed, RequestUriRefusal,
+};
+use crate::store::{PasskeyUse, Store, StoredCard, User};
 use crate::vault::keys::FingerprintKey;
 use crate::vault::Vault;
 
@@ -385,6 +389,10 @@ impl Checkout {
     /// Verifies the passkey confirmation against the payment re-derived from what is submitted
     /// now; an assertion made for another payment, card or merchant fails. On success the
     /// consent is approved once and the redirect to the merchant, with the code, is returned.
+    ///
+    /// The ceremony gets one attempt: it is read first, and then taken either by the approval's
+    /// own transaction (which also records the passkey's counter: one commit for the step) or,
+    /// when any check fails, on its own.
     #[allow(clippy::too_many_arguments)]
     pub async fn approve(
         &self,
@@ -396,8 +404,92 @@ impl Checkout {
         credential: &PublicKeyCredential,
         now: i64,
     ) -> Result<Url> {
+        let checked = self
+            .check_approval(
+                consent_id,
+                ceremony_id,
+                user,
+                card_id,
+                points,
+                credential,
+                now,
+            )
+            .await;
+        let (view, passkey) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                // Used up all the same. Should this fail too, the ceremony still expires.
+                if let Err(gone) = self.store.take_ceremony(ceremony_id).await {
+                    tracing::warn!(error = %gone, "could not remove a failed approval's ceremony");
+                }
+                return Err(e);
+            }
+        };
+        let mut granted = view.payment.details.clone();
+        granted.points_redeemed = (points > 0).then_some(points);
+        let code = random_token()?;
+        let approval = self
+            .store
+            .approve_consent(
+                consent_id,
+                ceremony_id,
+                &passkey,
+                NewCode {
+                    code_hash: &sha256_hex(code.as_bytes()),
+                    user_id: &user.id.to_string(),
+                    card_id: &card_id.to_string(),
+                    details: &serde_json::to_string(&[granted])?,
+                    expires_at: now + self.lifetimes.code,
+                    points,
+                    // Held until the code could no longer give a grant that is still valid.
+                    hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
+                },
+                now,
+            )
+            .await?;
+        match approval {
+            Approval::Approved => {}
+            Approval::CeremonyGone => return Err(ceremony_not_found()),
+            Approval::Passkey(update) => {
+                counter_outcome(update)?;
+                return Err(Error::internal(anyhow::anyhow!(
+                    "a recorded passkey use was reported as refused"
+                )));
+            }
+            Approval::ConsentClosed => {
+                return Err(Error::conflict(
+                    "consent_closed",
+                    "This payment was already approved or cancelled.",
+                ))
+            }
+        }
+        tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
+        let mut redirect =
+            Url::parse(&view.consent.pushed.redirect_uri).map_err(Error::internal)?;
+        redirect
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &view.consent.pushed.state)
+            .append_pair("iss", &self.issuer);
+        Ok(redirect)
+    }
+
+    /// Everything `approve` checks before it writes: the ceremony belongs to this consent and
+    /// shopper, the consent is open, the points and the card can be used, and the assertion
+    /// signs this exact payment. Gives the consent and the passkey use to record.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_approval(
+        &self,
+        consent_id: &str,
+        ceremony_id: &str,
+        user: &User,
+        card_id: Uuid,
+        points: i64,
+        credential: &PublicKeyCredential,
+        now: i64,
+    ) -> Result<(ConsentView, PasskeyUse)> {
         let state: ApprovalState =
-            ceremony::take(&self.store, ceremony_id, APPROVAL_CEREMONY, now).await?;
+            ceremony::read(&self.store, ceremony_id, APPROVAL_CEREMONY, now).await?;
         if state.consent_id != consent_id || state.user_id != user.id {
             return Err(Error::invalid(
                 "webauthn_challenge_mismatch",
@@ -418,46 +510,9 @@ impl Checkout {
             .webauthn()
             .finish_passkey_authentication(credential, &authentication)
             .map_err(webauthn_error)?;
-        self.accounts
-            .record_assertion(user.id, &result, now)
-            .await?;
+        let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
         self.usable_card(user, card_id).await?;
-
-        let mut granted = view.payment.details.clone();
-        granted.points_redeemed = (points > 0).then_some(points);
-        let code = random_token()?;
-        let approved = self
-            .store
-            .approve_consent(
-                consent_id,
-                NewCode {
-                    code_hash: &sha256_hex(code.as_bytes()),
-                    user_id: &user.id.to_string(),
-                    card_id: &card_id.to_string(),
-                    details: &serde_json::to_string(&[granted])?,
-                    expires_at: now + self.lifetimes.code,
-                    points,
-                    // Held until the code could no longer give a grant that is still valid.
-                    hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
-                },
-                now,
-            )
-            .await?;
-        if !approved {
-            return Err(Error::conflict(
-                "consent_closed",
-                "This payment was already approved or cancelled.",
-            ));
-        }
-        tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
-        let mut redirect =
-            Url::parse(&view.consent.pushed.redirect_uri).map_err(Error::internal)?;
-        redirect
-            .query_pairs_mut()
-            .append_pair("code", &code)
-            .append_pair("state", &view.consent.pushed.state)
-            .append_pair("iss", &self.issuer);
-        Ok(redirect)
+        Ok((view, passkey))
     }
 
     /// The shopper cancels: the merchant gets `error=access_denied`.
@@ -506,12 +561,12 @@ impl Checkout {
             OAuthFailure::new("invalid_request", "code_verifier is required (PKCE)")
         })?;
         let code_hash = sha256_hex(code.as_bytes());
-        let taken = match self
+        let redemption = match self
             .store
             .take_code(&code_hash, &merchant.client_id, now)
             .await?
         {
-            Ok(taken) => taken,
+            Ok(redemption) => redemption,
             Err(CodeRefusal::Replayed) => {
                 return Err(invalid_grant(
                     "the code was already used; the grant issued from it is revoked",
@@ -521,18 +576,20 @@ impl Checkout {
                 return Err(invalid_grant("unknown code"))
             }
         };
-        if taken.expires_at <= now {
-            return Err(invalid_grant("the code has expired"));
-        }
-        if taken.redirect_uri != redirect_uri {
-            return Err(invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
-        }
-        if !pkce::verify(verifier, &taken.code_challenge) {
-            return Err(invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ));
+        let taken = &redemption.code;
+        let refused = if taken.expires_at <= now {
+            Some("the code has expired")
+        } else if taken.redirect_uri != redirect_uri {
+            Some("redirect_uri does not match the authorization request")
+        } else if !pkce::verify(verifier, &taken.code_challenge) {
+            Some("code_verifier does not match the code_challenge")
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            // The code is used up all the same: it is good for one attempt.
+            redemption.refuse().await?;
+            return Err(invalid_grant(why));
         }
         let details: Vec<PaymentDetails> =
             serde_json::from_str(&taken.details).map_err(Error::from)?;
@@ -556,28 +613,26 @@ impl Checkout {
             jti: jti.clone(),
             authorization_details: details.clone(),
         };
-        let issued = self
-            .store
-            .insert_grant(
-                &code_hash,
+        let (user_id, card_id, stored_details) = (
+            taken.user_id.clone(),
+            taken.card_id.clone(),
+            taken.details.clone(),
+        );
+        redemption
+            .issue(
                 NewGrant {
                     jti: &jti,
                     client_id: &merchant.client_id,
-                    user_id: &taken.user_id,
-                    card_id: &taken.card_id,
+                    user_id: &user_id,
+                    card_id: &card_id,
                     currency: payment.amount.currency.code(),
                     amount_minor: payment.amount.minor,
-                    details: &taken.details,
+                    details: &stored_details,
                     expires_at: claims.exp,
                 },
                 now,
             )
             .await?;
-        if !issued {
-            return Err(invalid_grant(
-                "the code was already used; the grant issued from it is revoked",
-            ));
-        }
         let access_token = self.signer.sign(&claims).await?;
         tracing::info!(client_id = %merchant.client_id, "payment grant issued");
         Ok(TokenResponse {

@@ -17,7 +17,9 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::account::{DisplayName, Email, PasskeyName};
 use crate::error::{Error, Kind, Result};
-use crate::store::{email_taken, CounterUpdate, FirstPasskey, NewUser, Store, StoredPasskey, User};
+use crate::store::{
+    email_taken, CounterUpdate, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User,
+};
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
 #[derive(Clone, Copy, Debug)]
@@ -367,6 +369,18 @@ impl Accounts {
         result: &AuthenticationResult,
         now: i64,
     ) -> Result<()> {
+        let used = self.assertion_use(user_id, result, now).await?;
+        counter_outcome(self.store.record_passkey_use(&used).await?)
+    }
+
+    /// What a verified assertion changes on the shopper's stored passkey, for a caller that
+    /// records it in its own transaction (and then checks it with [`counter_outcome`]).
+    pub async fn assertion_use(
+        &self,
+        user_id: Uuid,
+        result: &AuthenticationResult,
+        now: i64,
+    ) -> Result<PasskeyUse> {
         let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id().as_slice());
         let stored = self
             .store
@@ -375,16 +389,12 @@ impl Accounts {
             .ok_or_else(unknown_passkey)?;
         let mut passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
         passkey.update_credential(result);
-        let counter = i64::from(result.counter());
-        match self
-            .store
-            .record_passkey_use(stored.id, counter, &serde_json::to_string(&passkey)?, now)
-            .await?
-        {
-            CounterUpdate::Recorded => Ok(()),
-            CounterUpdate::Regressed => Err(possible_clone()),
-            CounterUpdate::Gone => Err(unknown_passkey()),
-        }
+        Ok(PasskeyUse {
+            id: stored.id,
+            counter: i64::from(result.counter()),
+            credential_json: serde_json::to_string(&passkey)?,
+            at: now,
+        })
     }
 
     /// The shopper's passkeys as webauthn-rs credentials.
@@ -424,6 +434,15 @@ pub fn ceremony_not_found() -> Error {
         "ceremony_not_found",
         "This passkey request is no longer valid (it was already used, or never started). Please try again.",
     )
+}
+
+/// A recorded passkey use, or why it was refused.
+pub fn counter_outcome(update: CounterUpdate) -> Result<()> {
+    match update {
+        CounterUpdate::Recorded => Ok(()),
+        CounterUpdate::Regressed => Err(possible_clone()),
+        CounterUpdate::Gone => Err(unknown_passkey()),
+    }
 }
 
 fn unknown_passkey() -> Error {

@@ -5,7 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::accounts::{ceremony_not_found, random_token};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Store, Taken};
 
 /// Stores `state` for `ttl_secs` and returns the ceremony's id.
 pub async fn put<T: Serialize>(
@@ -25,10 +25,18 @@ pub async fn put<T: Serialize>(
 /// Takes the ceremony out of the store. A second attempt, a ceremony of another kind, or an
 /// expired one is refused.
 pub async fn take<T: DeserializeOwned>(store: &Store, id: &str, kind: &str, now: i64) -> Result<T> {
-    let taken = store
-        .take_ceremony(id)
-        .await?
-        .ok_or_else(ceremony_not_found)?;
+    open(store.take_ceremony(id).await?, kind, now)
+}
+
+/// Reads the ceremony, leaving it in the store, for a step that takes it in its own
+/// transaction when it succeeds. A step that fails must take it (see [`take`]), so that
+/// each ceremony gets one attempt.
+pub async fn read<T: DeserializeOwned>(store: &Store, id: &str, kind: &str, now: i64) -> Result<T> {
+    open(store.find_ceremony(id).await?, kind, now)
+}
+
+fn open<T: DeserializeOwned>(taken: Option<Taken>, kind: &str, now: i64) -> Result<T> {
+    let taken = taken.ok_or_else(ceremony_not_found)?;
     if taken.kind != kind {
         return Err(ceremony_not_found());
     }

@@ -67,7 +67,7 @@ impl Store {
         let row = sqlx::query("SELECT 1 FROM cards WHERE user_id = $1 AND fingerprint = $2")
             .bind(user_id.to_string())
             .bind(fingerprint)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.is_some())
     }
@@ -119,7 +119,7 @@ impl Store {
             "SELECT {DISPLAY} FROM cards WHERE user_id = $1 ORDER BY is_default DESC, created_at DESC, id"
         ))
         .bind(user_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter().map(display_row).collect()
     }
@@ -135,7 +135,7 @@ impl Store {
         ))
         .bind(card_id.to_string())
         .bind(user_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?
         .ok_or_else(Error::not_found)?;
         let sealed = SealedNumber {

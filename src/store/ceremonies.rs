@@ -27,9 +27,27 @@ impl Store {
             .bind(kind)
             .bind(state)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
+    }
+
+    /// Reads a ceremony without taking it: a step that then succeeds takes it inside its own
+    /// transaction (see [`Store::approve_consent`]); one that fails takes it with
+    /// [`Store::take_ceremony`].
+    pub async fn find_ceremony(&self, id: &str) -> Result<Option<Taken>> {
+        let row = sqlx::query("SELECT kind, state, expires_at FROM ceremonies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.map(|r| {
+            Ok(Taken {
+                kind: r.try_get("kind")?,
+                state: r.try_get("state")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
     }
 
     /// Deletes and returns the ceremony in one statement, so that of two concurrent
@@ -38,7 +56,7 @@ impl Store {
         let row =
             sqlx::query("DELETE FROM ceremonies WHERE id = $1 RETURNING kind, state, expires_at")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.write().await?)
                 .await?;
         row.map(|r| {
             Ok(Taken {

@@ -4,7 +4,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::Store;
+use super::passkeys::record_passkey_use_in;
+use super::{CounterUpdate, PasskeyUse, Store, Tx};
 use crate::error::{Error, Result};
 
 /// The parameters a merchant pushed, as validated; shared by requests, consents and codes.
@@ -56,6 +57,18 @@ pub struct NewCode<'a> {
     /// Points the shopper redeems, held from now until the payment captures or lapses.
     pub points: i64,
     pub hold_expires_at: i64,
+}
+
+/// What [`Store::approve_consent`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Approval {
+    Approved,
+    /// The ceremony was already taken (a concurrent or repeated attempt): nothing changed.
+    CeremonyGone,
+    /// The passkey's counter went backwards, or the passkey was removed.
+    Passkey(CounterUpdate),
+    /// The consent was no longer pending (approved, denied, or expired).
+    ConsentClosed,
 }
 
 /// An authorization code taken for redemption.
@@ -117,7 +130,7 @@ impl Store {
         .bind(&p.code_challenge)
         .bind(&p.details)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -193,7 +206,7 @@ impl Store {
              FROM consents WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.map(|r| {
             Ok(Consent {
@@ -207,14 +220,32 @@ impl Store {
         .transpose()
     }
 
-    /// Approves a pending consent and stores its authorization code, once.
+    /// Approves a pending consent with a passkey assertion and stores its authorization code,
+    /// in one transaction that also takes the approval's ceremony (once) and records the
+    /// passkey's use (its counter must move forward). When the ceremony is still there but the
+    /// passkey or the consent refuses, the ceremony is used up all the same.
     pub async fn approve_consent(
         &self,
         consent_id: &str,
+        ceremony_id: &str,
+        passkey: &PasskeyUse,
         code: NewCode<'_>,
         now: i64,
-    ) -> Result<bool> {
+    ) -> Result<Approval> {
         let mut tx = self.begin().await?;
+        let taken = sqlx::query("DELETE FROM ceremonies WHERE id = $1")
+            .bind(ceremony_id)
+            .execute(&mut *tx)
+            .await?;
+        if taken.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Approval::CeremonyGone);
+        }
+        let counter = record_passkey_use_in(&mut tx, passkey).await?;
+        if counter != CounterUpdate::Recorded {
+            tx.commit().await?;
+            return Ok(Approval::Passkey(counter));
+        }
         let approved = sqlx::query(
             "UPDATE consents SET status = 'approved', user_id = $1, card_id = $2
              WHERE id = $3 AND status = 'pending' AND expires_at > $4
@@ -227,8 +258,8 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = approved else {
-            tx.rollback().await?;
-            return Ok(false);
+            tx.commit().await?;
+            return Ok(Approval::ConsentClosed);
         };
         super::points::hold(
             &mut tx,
@@ -255,7 +286,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Approval::Approved)
     }
 
     /// Denies a pending consent, once.
@@ -264,49 +295,60 @@ impl Store {
             "UPDATE consents SET status = 'denied' WHERE id = $1 AND status = 'pending'",
         )
         .bind(consent_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(denied.rows_affected() == 1)
     }
 
     /// Takes an authorization code for redemption by `client_id`. A code presented a second
     /// time is marked replayed and the grant issued from it is revoked.
+    ///
+    /// The code is taken inside a write transaction that the returned [`CodeRedemption`]
+    /// finishes: [`CodeRedemption::issue`] records the grant and [`CodeRedemption::refuse`]
+    /// only uses up the code, each in one commit. Dropped unfinished, nothing is written.
     pub async fn take_code(
         &self,
         code_hash: &str,
         client_id: &str,
         now: i64,
-    ) -> Result<std::result::Result<TakenCode, CodeRefusal>> {
+    ) -> Result<std::result::Result<CodeRedemption, CodeRefusal>> {
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND client_id = $3 AND used_at IS NULL
-             RETURNING redirect_uri, code_challenge, user_id, card_id, details, expires_at",
+             RETURNING consent_id, redirect_uri, code_challenge, user_id, card_id, details, expires_at",
         )
         .bind(now)
         .bind(code_hash)
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(r) = row {
-            return Ok(Ok(TakenCode {
-                redirect_uri: r.try_get("redirect_uri")?,
-                code_challenge: r.try_get("code_challenge")?,
-                user_id: r.try_get("user_id")?,
-                card_id: r.try_get("card_id")?,
-                details: r.try_get("details")?,
-                expires_at: r.try_get("expires_at")?,
+            return Ok(Ok(CodeRedemption {
+                tx,
+                code_hash: code_hash.to_string(),
+                consent_id: r.try_get("consent_id")?,
+                code: TakenCode {
+                    redirect_uri: r.try_get("redirect_uri")?,
+                    code_challenge: r.try_get("code_challenge")?,
+                    user_id: r.try_get("user_id")?,
+                    card_id: r.try_get("card_id")?,
+                    details: r.try_get("details")?,
+                    expires_at: r.try_get("expires_at")?,
+                },
             }));
         }
         let found = sqlx::query("SELECT client_id FROM auth_codes WHERE code_hash = $1")
             .bind(code_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
         let Some(found) = found else {
+            tx.rollback().await?;
             return Ok(Err(CodeRefusal::Unknown));
         };
         if found.try_get::<String, _>("client_id")? != client_id {
+            tx.rollback().await?;
             return Ok(Err(CodeRefusal::OtherClient));
         }
-        let mut tx = self.begin().await?;
         sqlx::query("UPDATE auth_codes SET replayed_at = $1 WHERE code_hash = $2")
             .bind(now)
             .bind(code_hash)
@@ -327,51 +369,12 @@ impl Store {
         Ok(Err(CodeRefusal::Replayed))
     }
 
-    /// Records the grant issued from a code, unless the code was replayed meanwhile (`false`).
-    pub async fn insert_grant(
-        &self,
-        code_hash: &str,
-        grant: NewGrant<'_>,
-        now: i64,
-    ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let linked = sqlx::query(
-            "UPDATE auth_codes SET grant_jti = $1 WHERE code_hash = $2 AND replayed_at IS NULL",
-        )
-        .bind(grant.jti)
-        .bind(code_hash)
-        .execute(&mut *tx)
-        .await?;
-        if linked.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO grants (jti, client_id, user_id, card_id, currency, amount_minor, details, expires_at, created_at, consent_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT consent_id FROM auth_codes WHERE code_hash = $10))",
-        )
-        .bind(grant.jti)
-        .bind(grant.client_id)
-        .bind(grant.user_id)
-        .bind(grant.card_id)
-        .bind(grant.currency)
-        .bind(grant.amount_minor)
-        .bind(grant.details)
-        .bind(grant.expires_at)
-        .bind(now)
-        .bind(code_hash)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     pub async fn find_grant(&self, jti: &str) -> Result<Option<StoredGrant>> {
         let row = sqlx::query(
             "SELECT jti, client_id, user_id, card_id, expires_at, revoked_at, consumed_at FROM grants WHERE jti = $1",
         )
         .bind(jti)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.map(|r| {
             Ok(StoredGrant {
@@ -386,5 +389,56 @@ impl Store {
         })
         .transpose()
         .map_err(|e: Error| e)
+    }
+}
+
+/// An authorization code taken, in the transaction that redeems it. Another presentation of
+/// the same code waits for this one to finish, then finds it used.
+pub struct CodeRedemption {
+    tx: Tx,
+    code_hash: String,
+    consent_id: String,
+    pub code: TakenCode,
+}
+
+// Shows nothing of the code: its hash identifies it.
+impl std::fmt::Debug for CodeRedemption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeRedemption")
+    }
+}
+
+impl CodeRedemption {
+    /// Uses up the code without a grant (it had expired, or the request did not match).
+    pub async fn refuse(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses up the code and records the grant issued from it, in one commit.
+    pub async fn issue(mut self, grant: NewGrant<'_>, now: i64) -> Result<()> {
+        sqlx::query("UPDATE auth_codes SET grant_jti = $1 WHERE code_hash = $2")
+            .bind(grant.jti)
+            .bind(&self.code_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO grants (jti, client_id, user_id, card_id, currency, amount_minor, details, expires_at, created_at, consent_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(grant.jti)
+        .bind(grant.client_id)
+        .bind(grant.user_id)
+        .bind(grant.card_id)
+        .bind(grant.currency)
+        .bind(grant.amount_minor)
+        .bind(grant.details)
+        .bind(grant.expires_at)
+        .bind(now)
+        .bind(&self.consent_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(())
     }
 }

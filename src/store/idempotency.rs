@@ -53,7 +53,7 @@ impl Store {
             .bind(request_hash)
             .bind(now + lease_secs)
             .bind(now + keep_secs)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
             if inserted.rows_affected() == 1 {
                 return Ok(Claim::Run);
@@ -66,7 +66,7 @@ impl Store {
                 .bind(scope.endpoint)
                 .bind(scope.key)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.write().await?)
                 .await?;
             if expired.rows_affected() == 0 {
                 break;
@@ -79,7 +79,7 @@ impl Store {
         .bind(scope.client_id)
         .bind(scope.endpoint)
         .bind(scope.key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?
         else {
             return Ok(Claim::InProgress);
@@ -106,7 +106,7 @@ impl Store {
         .bind(scope.endpoint)
         .bind(scope.key)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(if taken.rows_affected() == 1 {
             Claim::Run
@@ -132,7 +132,7 @@ impl Store {
         .bind(scope.client_id)
         .bind(scope.endpoint)
         .bind(scope.key)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -143,7 +143,7 @@ impl Store {
             .bind(scope.client_id)
             .bind(scope.endpoint)
             .bind(scope.key)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }

@@ -86,7 +86,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT uri FROM merchant_redirect_uris WHERE client_id = $1 ORDER BY uri")
                 .bind(client_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.read().await?)
                 .await?;
         rows.iter().map(|r| Ok(r.try_get("uri")?)).collect()
     }
@@ -111,7 +111,7 @@ impl Store {
              WHERE m.client_id = $1 ORDER BY r.uri",
         )
         .bind(client_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         let Some(first) = rows.first() else {
             return Ok(None);
@@ -132,7 +132,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM merchants ORDER BY created_at, client_id"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         let mut merchants = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -146,7 +146,7 @@ impl Store {
         let updated = sqlx::query("UPDATE merchants SET secret_hash = $1 WHERE client_id = $2")
             .bind(secret_hash)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         if updated.rows_affected() == 0 {
             return Err(Error::not_found());
@@ -158,7 +158,7 @@ impl Store {
         let updated = sqlx::query("UPDATE merchants SET status = $1 WHERE client_id = $2")
             .bind(status)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         if updated.rows_affected() == 0 {
             return Err(Error::not_found());

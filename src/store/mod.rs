@@ -6,6 +6,7 @@
 mod cards;
 mod ceremonies;
 pub mod checkout;
+mod conn;
 pub mod idempotency;
 mod merchants;
 mod passkeys;
@@ -18,16 +19,19 @@ mod users;
 pub mod webhooks;
 mod wrapped;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::AnyPool;
+
+pub use self::conn::Tx;
+use self::conn::{Handle, Slots};
 
 pub use cards::{duplicate_card, NewCardRow, SealedNumber, StoredCard};
 pub use ceremonies::Taken;
 pub use merchants::{NewMerchantRow, StoredMerchant};
-pub use passkeys::{CounterUpdate, StoredPasskey};
+pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
 pub use sessions::SessionStore;
 pub use users::{email_taken, FirstPasskey, NewUser, User};
 pub use wrapped::{RewrapCandidate, WrappedTable};
@@ -48,10 +52,24 @@ pub struct StoreOptions {
     pub sqlite_synchronous: String,
 }
 
+/// The database, on either backend. Reads and writes take separate connections. On SQLite
+/// the writes share one connection, so writers queue in the process (in order, without
+/// sleeping) instead of on SQLite's busy handler, which sleeps up to 100 ms at a time and left
+/// a core idle under load; other processes (the CLI, other nodes) still meet the busy
+/// timeout. On PostgreSQL both come from one sqlx pool.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    db: Db,
     backend: Backend,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite {
+        readers: Arc<Slots>,
+        writer: Arc<Slots>,
+    },
+    Postgres(AnyPool),
 }
 
 // Shows the backend only: the pool's options can hold the database password.
@@ -92,33 +110,54 @@ impl Store {
         };
         let connect_options: AnyConnectOptions = url.parse().context("invalid database URL")?;
         let synchronous = options.sqlite_synchronous.to_ascii_uppercase();
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            // No test query before each use of a pooled connection: it cost a round trip on
-            // every statement. A connection that broke while idle fails its next statement
-            // once (that request answers 500) and is then replaced.
-            .test_before_acquire(false)
-            .after_connect(move |conn, _meta| {
-                let synchronous = synchronous.clone();
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // The busy timeout first: switching the journal mode needs a lock,
-                        // and without the timeout a concurrent writer (another node, the
-                        // CLI) would make it fail at once with "database is locked".
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(format!("PRAGMA synchronous = {synchronous}").as_str())
-                            .await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
-            .await
-            .context("connecting to the database")?;
-        Ok(Self { pool, backend })
+        let db = match backend {
+            Backend::Sqlite => {
+                let writer = Slots::new(connect_options.clone(), 1, synchronous.clone());
+                // An in-memory database exists once per connection: it gets the one.
+                let readers = if sqlite_path(&url).is_none() {
+                    writer.clone()
+                } else {
+                    Slots::new(connect_options, options.max_connections, synchronous)
+                };
+                // Opened now, so that a bad path or a locked file fails at start-up.
+                drop(
+                    writer
+                        .acquire()
+                        .await
+                        .context("connecting to the database")?,
+                );
+                Db::Sqlite { readers, writer }
+            }
+            Backend::Postgres => Db::Postgres(
+                AnyPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(conn::ACQUIRE_TIMEOUT)
+                    // No test query before each use of a pooled connection: it cost a round
+                    // trip on every statement. A connection that broke while idle fails its
+                    // next statement once (that request answers 500) and is then replaced.
+                    .test_before_acquire(false)
+                    .connect_with(connect_options)
+                    .await
+                    .context("connecting to the database")?,
+            ),
+        };
+        Ok(Self { db, backend })
+    }
+
+    /// A connection for reading.
+    async fn read(&self) -> Result<Handle, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite { readers, .. } => readers.acquire().await.map(Handle::Sqlite),
+            Db::Postgres(pool) => pool.acquire().await.map(Handle::Pool),
+        }
+    }
+
+    /// A connection for a single-statement write.
+    async fn write(&self) -> Result<Handle, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => writer.acquire().await.map(Handle::Sqlite),
+            Db::Postgres(pool) => pool.acquire().await.map(Handle::Pool),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -131,7 +170,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator
-            .run(&self.pool)
+            .run(&mut *self.write().await?)
             .await
             .context("running database migrations")?;
         Ok(())
@@ -139,18 +178,18 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&mut *self.read().await?)
             .await
             .map(|_| ())
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
-    /// IMMEDIATE`), so two writers queue on the busy timeout instead of deadlocking when a
-    /// read lock would have to be upgraded.
-    async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+    /// IMMEDIATE`), so a writer in another process waits on the busy timeout instead of
+    /// deadlocking when a read lock would have to be upgraded.
+    async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer.acquire().await?).await,
+            Db::Postgres(pool) => pool.begin().await.map(Tx::pool),
         }
     }
 
@@ -167,7 +206,7 @@ impl Store {
         ] {
             removed += sqlx::query(sql)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *self.write().await?)
                 .await?
                 .rows_affected();
         }

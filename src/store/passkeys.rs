@@ -1,11 +1,11 @@
 //! Passkeys (WebAuthn credentials) of shopper accounts.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::users::{parse_uuid, FirstPasskey};
-use super::{is_unique_violation, Store};
+use super::{is_unique_violation, Store, Tx};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -31,6 +31,42 @@ pub enum CounterUpdate {
     Gone,
 }
 
+/// A verified assertion to record on its passkey: the new counter and credential state.
+#[derive(Clone)]
+pub struct PasskeyUse {
+    pub id: Uuid,
+    pub counter: i64,
+    /// webauthn-rs `Passkey` JSON: public key material only.
+    pub credential_json: String,
+    pub at: i64,
+}
+
+/// The conditional write of [`Store::record_passkey_use`], inside a caller's transaction.
+pub(super) async fn record_passkey_use_in(tx: &mut Tx, used: &PasskeyUse) -> Result<CounterUpdate> {
+    let updated = sqlx::query(
+        "UPDATE passkeys SET sign_count = $1, credential = $2, last_used_at = $3
+         WHERE id = $4 AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))",
+    )
+    .bind(used.counter)
+    .bind(&used.credential_json)
+    .bind(used.at)
+    .bind(used.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 1 {
+        return Ok(CounterUpdate::Recorded);
+    }
+    let exists = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1")
+        .bind(used.id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(if exists.is_some() {
+        CounterUpdate::Regressed
+    } else {
+        CounterUpdate::Gone
+    })
+}
+
 const COLUMNS: &str =
     "id, user_id, credential_id, name, credential, sign_count, created_at, last_used_at";
 
@@ -50,7 +86,7 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
 impl Store {
     pub(super) async fn insert_passkey_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx,
         user_id: Uuid,
         passkey: FirstPasskey<'_>,
         now: i64,
@@ -95,7 +131,7 @@ impl Store {
             "SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"
         ))
         .bind(user_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -103,7 +139,7 @@ impl Store {
     pub async fn count_passkeys(&self, user_id: Uuid) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1")
             .bind(user_id.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await?)
             .await?;
         Ok(row.try_get("n")?)
     }
@@ -118,7 +154,7 @@ impl Store {
         ))
         .bind(user_id.to_string())
         .bind(credential_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -126,35 +162,11 @@ impl Store {
     /// Records a verified assertion with a conditional write: the counter must move forward
     /// (or stay at zero for authenticators without one), so two nodes racing with a cloned
     /// authenticator's assertions cannot both succeed.
-    pub async fn record_passkey_use(
-        &self,
-        id: Uuid,
-        new_count: i64,
-        credential_json: &str,
-        now: i64,
-    ) -> Result<CounterUpdate> {
-        let updated = sqlx::query(
-            "UPDATE passkeys SET sign_count = $1, credential = $2, last_used_at = $3
-             WHERE id = $4 AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))",
-        )
-        .bind(new_count)
-        .bind(credential_json)
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        if updated.rows_affected() == 1 {
-            return Ok(CounterUpdate::Recorded);
-        }
-        let exists = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(if exists.is_some() {
-            CounterUpdate::Regressed
-        } else {
-            CounterUpdate::Gone
-        })
+    pub async fn record_passkey_use(&self, used: &PasskeyUse) -> Result<CounterUpdate> {
+        let mut tx = self.begin().await?;
+        let update = record_passkey_use_in(&mut tx, used).await?;
+        tx.commit().await?;
+        Ok(update)
     }
 
     pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<()> {
@@ -162,7 +174,7 @@ impl Store {
             .bind(name)
             .bind(id.to_string())
             .bind(user_id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         if updated.rows_affected() == 0 {
             return Err(Error::not_found());

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::Store;
+use super::{Store, Tx};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -91,12 +91,7 @@ pub struct PaymentEvent {
 
 /// Puts `event` in the outbox inside `tx`, rendered from the payment as it now stands, when
 /// the payment's merchant has a webhook URL.
-async fn record_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    payment_id: &str,
-    event: &PaymentEvent,
-    now: i64,
-) -> Result<()> {
+async fn record_event(tx: &mut Tx, payment_id: &str, event: &PaymentEvent, now: i64) -> Result<()> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, (SELECT webhook_url FROM merchants m WHERE m.client_id = payments.client_id) AS webhook_url
          FROM payments WHERE id = $1"
@@ -140,7 +135,7 @@ pub struct RefundPoints {
 }
 
 async fn advance_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     id: &str,
     from: &str,
     change: &Advance<'_>,
@@ -373,7 +368,7 @@ impl Store {
     pub async fn capture_ref(&self, id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT capture_ref FROM payments WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row
             .map(|r| r.try_get::<Option<String>, _>("capture_ref"))
@@ -388,7 +383,7 @@ impl Store {
         ))
         .bind(id)
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.as_ref().map(payment_row).transpose()
     }
@@ -405,7 +400,7 @@ impl Store {
         ))
         .bind(client_id)
         .bind(order_reference)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.as_ref().map(payment_row).transpose()
     }
@@ -422,7 +417,7 @@ impl Store {
         ))
         .bind(user_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter()
             .map(|r| Ok((payment_row(r)?, r.try_get("merchant_name")?)))
@@ -510,7 +505,7 @@ impl Store {
         let row =
             sqlx::query("SELECT points_reversed, points_restored FROM payments WHERE id = $1")
                 .bind(id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok((
             row.try_get("points_reversed")?,
@@ -542,7 +537,7 @@ impl Store {
     pub async fn refunds_of(&self, payment_id: &str) -> Result<Vec<(String, i64, String, i64)>> {
         let rows = sqlx::query("SELECT id, amount_minor, status, created_at FROM refunds WHERE payment_id = $1 ORDER BY created_at, id")
             .bind(payment_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
         rows.iter()
             .map(|r| {

@@ -1,10 +1,10 @@
 //! The points ledger's SQL. Functions that move points take the caller's transaction, so a
 //! posting commits or rolls back together with the payment change that causes it.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, Tx};
 use crate::error::{Error, Kind, Result};
 
 pub const ISSUER: &str = "issuer:liability";
@@ -20,8 +20,6 @@ pub fn held(user_id: &str) -> String {
 pub fn campaign(client_id: &str) -> String {
     format!("merchant:{client_id}:campaign")
 }
-
-type Tx = Transaction<'static, Any>;
 
 fn insufficient() -> Error {
     Error::new(
@@ -381,7 +379,7 @@ impl Store {
         let balance = |account: String| async move {
             let row = sqlx::query("SELECT balance FROM points_balances WHERE account = $1")
                 .bind(account)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
             Ok::<i64, Error>(match row {
                 Some(r) => r.try_get("balance")?,
@@ -391,7 +389,7 @@ impl Store {
         let expiring = sqlx::query("SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS n FROM points_lots WHERE user_id = $1 AND expires_at <= $2")
             .bind(user_id)
             .bind(soon)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await?)
             .await?;
         Ok(PointsSummary {
             available: balance(available(user_id)).await?,
@@ -410,7 +408,7 @@ impl Store {
         )
         .bind(available(user_id))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -489,14 +487,14 @@ impl Store {
     pub async fn ledger_check(&self) -> Result<(i64, bool, bool)> {
         let sum: i64 =
             sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS s FROM points_entries")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?
                 .try_get("s")?;
         let mismatched: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM points_balances b
              WHERE b.balance <> (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM points_entries e WHERE e.account = b.account)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read().await?)
         .await?
         .try_get("n")?;
         let lots_off: i64 = sqlx::query(
@@ -504,7 +502,7 @@ impl Store {
              WHERE b.account LIKE 'shopper:%:available'
                AND b.balance <> (SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM points_lots l WHERE 'shopper:' || l.user_id || ':available' = b.account)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read().await?)
         .await?
         .try_get("n")?;
         Ok((sum, mismatched == 0, lots_off == 0))
@@ -514,7 +512,7 @@ impl Store {
         let row =
             sqlx::query("SELECT points_multiplier_percent FROM merchants WHERE client_id = $1")
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(match row {
             Some(r) => r.try_get("points_multiplier_percent")?,
@@ -531,7 +529,7 @@ impl Store {
             sqlx::query("UPDATE merchants SET points_multiplier_percent = $1 WHERE client_id = $2")
                 .bind(percent)
                 .bind(client_id)
-                .execute(&self.pool)
+                .execute(&mut *self.write().await?)
                 .await?;
         if updated.rows_affected() == 0 {
             return Err(Error::not_found());

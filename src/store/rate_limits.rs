@@ -19,7 +19,7 @@ impl Store {
         .bind(key)
         .bind(now)
         .bind(now - window)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.write().await?)
         .await?;
         Ok(row.try_get("count")?)
     }
@@ -29,7 +29,7 @@ impl Store {
         let row = sqlx::query("SELECT count FROM rate_limits WHERE key = $1 AND window_start > $2")
             .bind(key)
             .bind(now - window)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(match row {
             Some(r) => r.try_get("count")?,
@@ -40,7 +40,7 @@ impl Store {
     pub async fn clear_failures(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM rate_limits WHERE key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! The tower-sessions store over our database, so every node sees the same sessions. Rows are
 //! keyed by a SHA-256 of the session id: a copy of the table does not yield usable cookies.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use async_trait::async_trait;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -12,7 +15,15 @@ use super::Store;
 #[derive(Clone)]
 pub struct SessionStore {
     store: Store,
+    /// What this node last read of each session (the stored text and expiry), taken back by
+    /// the save that ends the same request: a request that changed nothing then writes nothing
+    /// and runs no statement. Bounded: it is cleared when it holds too many entries (a request
+    /// that loads an empty session does not save it), which only costs those saves a query.
+    loaded: Arc<Mutex<HashMap<String, (String, i64)>>>,
 }
+
+/// Sessions remembered between load and save; far above the requests in flight on one node.
+const LOADED_CAPACITY: usize = 4096;
 
 // Deliberately shows nothing: the store must never print session contents.
 impl std::fmt::Debug for SessionStore {
@@ -23,7 +34,19 @@ impl std::fmt::Debug for SessionStore {
 
 impl SessionStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            loaded: Arc::default(),
+        }
+    }
+}
+
+impl SessionStore {
+    fn forget(&self, key: &str) -> Option<(String, i64)> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key)
     }
 }
 
@@ -56,7 +79,7 @@ impl tower_sessions::SessionStore for SessionStore {
             .bind(id_hash(&record.id))
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
-            .execute(&self.store.pool)
+            .execute(&mut *self.store.write().await.map_err(backend)?)
             .await
             .map_err(backend)?;
             if inserted.rows_affected() == 1 {
@@ -69,12 +92,17 @@ impl tower_sessions::SessionStore for SessionStore {
     /// Writes the session only when it changed, or when its idle expiry has moved by more
     /// than a twentieth of the idle window (90 s of the default 30 min). A request that only
     /// reads its session then costs no write transaction (and, on SQLite at full durability,
-    /// no fsync).
+    /// no fsync); when this node loaded it, no statement at all.
     async fn save(&self, record: &Record) -> StoreResult<()> {
         let data = encode(record)?;
         let expires_at = record.expiry_date.unix_timestamp();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let refresh_before = expires_at - (expires_at - now).max(0) / 20;
+        let key = id_hash(&record.id);
+        let as_loaded = self.forget(&key);
+        if as_loaded.is_some_and(|(text, at)| text == data && at >= refresh_before) {
+            return Ok(());
+        }
         let updated = sqlx::query(
             "UPDATE sessions SET data = $1, expires_at = $2
              WHERE id_hash = $3 AND (data <> $1 OR expires_at < $4)",
@@ -83,7 +111,7 @@ impl tower_sessions::SessionStore for SessionStore {
         .bind(expires_at)
         .bind(id_hash(&record.id))
         .bind(refresh_before)
-        .execute(&self.store.pool)
+        .execute(&mut *self.store.write().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         if updated.rows_affected() == 1 {
@@ -91,7 +119,7 @@ impl tower_sessions::SessionStore for SessionStore {
         }
         let unchanged = sqlx::query("SELECT 1 AS found FROM sessions WHERE id_hash = $1")
             .bind(id_hash(&record.id))
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&mut *self.store.read().await.map_err(backend)?)
             .await
             .map_err(backend)?;
         if unchanged.is_some() {
@@ -104,7 +132,7 @@ impl tower_sessions::SessionStore for SessionStore {
         .bind(id_hash(&record.id))
         .bind(data)
         .bind(expires_at)
-        .execute(&self.store.pool)
+        .execute(&mut *self.store.write().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -117,23 +145,30 @@ impl tower_sessions::SessionStore for SessionStore {
         )
         .bind(id_hash(id))
         .bind(now)
-        .fetch_optional(&self.store.pool)
+        .fetch_optional(&mut *self.store.read().await.map_err(backend)?)
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data").map_err(backend)?;
         let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
-        Ok(Some(Record {
+        let record = Record {
             id: *id,
             data: serde_json::from_str(&data).map_err(|e| StoreError::Decode(e.to_string()))?,
             expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
-        }))
+        };
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if loaded.len() >= LOADED_CAPACITY {
+            loaded.clear();
+        }
+        loaded.insert(id_hash(id), (data, expires_at));
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> StoreResult<()> {
+        self.forget(&id_hash(id));
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash(id))
-            .execute(&self.store.pool)
+            .execute(&mut *self.store.write().await.map_err(backend)?)
             .await
             .map_err(backend)?;
         Ok(())

@@ -41,7 +41,7 @@ impl Store {
         .bind(&key.public_x)
         .bind(&key.public_y)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -51,7 +51,7 @@ impl Store {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1"
         ))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.as_ref().map(key_row).transpose()
     }
@@ -62,7 +62,7 @@ impl Store {
             "SELECT {COLUMNS} FROM signing_keys WHERE retired_at IS NULL OR publish_until > $1 ORDER BY created_at DESC, kid"
         ))
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter().map(key_row).collect()
     }
@@ -80,7 +80,7 @@ impl Store {
         .bind(now)
         .bind(publish_until)
         .bind(kid)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(updated.rows_affected())
     }

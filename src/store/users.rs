@@ -69,7 +69,7 @@ impl Store {
     pub async fn email_taken(&self, email: &Email) -> Result<bool> {
         let row = sqlx::query("SELECT 1 FROM users WHERE email_normalized = $1")
             .bind(email.normalized())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.is_some())
     }
@@ -78,7 +78,7 @@ impl Store {
         let row =
             sqlx::query("SELECT id, email, display_name, created_at FROM users WHERE id = $1")
                 .bind(id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         row.map(|r| {
             Ok(User {

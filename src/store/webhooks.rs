@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Backend, Store};
+use super::{Backend, Store, Tx};
 use crate::error::Result;
 
 /// An event to put in the outbox.
@@ -127,10 +127,7 @@ fn claimed_row(r: &AnyRow) -> Result<ClaimedEvent> {
 }
 
 /// Writes `event` inside `tx` if its merchant has a webhook URL; `false` when it has none.
-pub(super) async fn enqueue(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    event: &NewEvent<'_>,
-) -> Result<bool> {
+pub(super) async fn enqueue(tx: &mut Tx, event: &NewEvent<'_>) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO webhook_events (id, client_id, event_type, subject_id, payload, created_at, next_attempt_ms)
          SELECT $1, client_id, $2, $3, $4, $5, $6 FROM merchants WHERE client_id = $7 AND webhook_url IS NOT NULL",
@@ -165,7 +162,7 @@ impl Store {
              LIMIT 1",
         )
         .bind(now_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         if due.is_none() {
             return Ok(Vec::new());
@@ -188,7 +185,7 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write().await?)
         .await?;
         rows.iter().map(claimed_row).collect()
     }
@@ -211,7 +208,7 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(id)
         .bind(now_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.write().await?)
         .await?;
         row.as_ref().map(claimed_row).transpose()
     }
@@ -221,7 +218,7 @@ impl Store {
         Ok(
             sqlx::query("SELECT 1 AS found FROM webhook_events WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?
                 .is_some(),
         )
@@ -301,7 +298,7 @@ impl Store {
              FROM merchants WHERE client_id = $1",
         )
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let previous = match (
@@ -341,7 +338,7 @@ impl Store {
         .bind(wrapped)
         .bind(kek_version)
         .bind(client_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -351,7 +348,7 @@ impl Store {
         let updated = sqlx::query("UPDATE merchants SET webhook_url = $1 WHERE client_id = $2")
             .bind(url)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -363,7 +360,7 @@ impl Store {
             "UPDATE merchants SET webhook_disabled_at = NULL, webhook_disabled_reason = NULL WHERE client_id = $1",
         )
         .bind(client_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -379,7 +376,7 @@ impl Store {
         ))
         .bind(client_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter().map(summary_row).collect()
     }
@@ -390,7 +387,7 @@ impl Store {
             "SELECT {SUMMARY} FROM webhook_events WHERE subject_id = $1 ORDER BY id"
         ))
         .bind(subject_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter().map(summary_row).collect()
     }
@@ -402,7 +399,7 @@ impl Store {
              WHERE event_id = $1 ORDER BY attempt",
         )
         .bind(event_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {

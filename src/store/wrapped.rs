@@ -65,7 +65,7 @@ impl Store {
         ))
         .bind(version)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -95,7 +95,7 @@ impl Store {
         .bind(new_version)
         .bind(id)
         .bind(old_version)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -108,7 +108,7 @@ impl Store {
             let rows = sqlx::query(&format!(
                 "SELECT {ver} AS v, COUNT(*) AS n FROM {t} WHERE {ver} IS NOT NULL GROUP BY {ver}"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
             for r in rows {
                 *totals.entry(r.try_get("v")?).or_default() += r.try_get::<i64, _>("n")?;

@@ -11,7 +11,7 @@ use saifu_sdk::{Error as SdkError, MerchantConfig, PendingCheckout, SaifuClient}
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp, TestPasskey};
+use crate::helpers::{count_rows, spawn_app, spawn_app_with, Browser, TestApp, TestPasskey};
 
 pub const CALLBACK: &str = "http://localhost:3000/callback";
 
@@ -611,6 +611,11 @@ async fn a_confirmation_made_for_another_card_or_amount_or_replayed_is_refused()
     let cards = offered_cards(&shopper.browser, &consent).await;
     assert_eq!(cards.len(), 2);
     let options = shopper.begin(&consent, &cards[0]).await;
+    assert_eq!(
+        count_rows(&app, "ceremonies").await,
+        1,
+        "the approval's ceremony"
+    );
     let signed =
         serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
     let r = shopper.approve(&consent, &cards[1], &signed).await;
@@ -621,6 +626,12 @@ async fn a_confirmation_made_for_another_card_or_amount_or_replayed_is_refused()
         .await
         .unwrap()
         .contains("webauthn_challenge_mismatch"));
+    assert_eq!(
+        count_rows(&app, "ceremonies").await,
+        0,
+        "a failed confirmation uses up its ceremony"
+    );
+    assert_eq!(count_rows(&app, "auth_codes").await, 0);
 
     // Signed for a small payment, submitted for a large one opened in the same browser.
     let (small, _) = merchant_sdk
@@ -674,6 +685,46 @@ async fn a_confirmation_made_for_another_card_or_amount_or_replayed_is_refused()
     let _ = shopper
         .pay(&merchant_sdk.start_checkout(&frames()).await.unwrap().0)
         .await;
+}
+
+/// The same confirmation sent twice at once (a double click, a retrying proxy): one approval,
+/// one code, one counter step, and the ceremony gone.
+#[tokio::test]
+async fn a_confirmation_sent_twice_at_once_approves_once() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "twice@example.com").await;
+    for round in 0..3 {
+        let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+        let consent = open_consent(&shopper.browser, &url).await;
+        let card = offered_cards(&shopper.browser, &consent).await.remove(0);
+        let options = shopper.begin(&consent, &card).await;
+        let signed =
+            serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+        let (a, b) = tokio::join!(
+            shopper.approve(&consent, &card, &signed),
+            shopper.approve(&consent, &card, &signed)
+        );
+        let mut statuses = [a.status(), b.status()];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::SEE_OTHER, StatusCode::BAD_REQUEST],
+            "round {round}"
+        );
+        let consent_id = consent.rsplit('/').next().unwrap();
+        assert_eq!(
+            count_rows(
+                &app,
+                &format!("auth_codes WHERE consent_id = '{consent_id}'")
+            )
+            .await,
+            1
+        );
+        assert_eq!(count_rows(&app, "ceremonies").await, 0);
+    }
+    assert_eq!(count_rows(&app, "auth_codes").await, 3);
 }
 
 /// Starts a checkout and pays it; returns the callback and what the merchant kept.
@@ -744,6 +795,14 @@ async fn codes_are_one_time_bound_to_client_redirect_and_verifier() {
     let wrong_verifier = "x".repeat(43);
     let (_, body) = token(&app, &creds, &code, CALLBACK, &wrong_verifier).await;
     assert_eq!(body["error"], "invalid_grant", "wrong code_verifier");
+    assert!(body.get("access_token").is_none());
+    // A refused exchange uses the code up: the right verifier is now too late.
+    let (status, body) = token(&app, &creds, &code, CALLBACK, pending.code_verifier()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
     assert!(body.get("access_token").is_none());
 
     let (callback, pending) = paid(&merchant_sdk, &mut shopper).await;

@@ -434,6 +434,20 @@ pub async fn only_user_id(app: &TestApp) -> uuid::Uuid {
     ids.remove(0)
 }
 
+/// `SELECT COUNT(*)` over the app's database, read the way an auditor would: directly.
+pub async fn count_rows(app: &TestApp, table_and_condition: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let n = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table_and_condition}"))
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get::<i64, _>("n");
+    pool.close().await;
+    n
+}
+
 async fn user_ids(app: &TestApp, email: Option<&str>) -> Vec<uuid::Uuid> {
     use sqlx::Row;
     sqlx::any::install_default_drivers();

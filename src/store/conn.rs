@@ -1,0 +1,207 @@
+//! Connections for the store's statements and transactions.
+//!
+//! On PostgreSQL they come from sqlx's pool. On SQLite they come from [`Slots`], a small pool
+//! of our own: sqlx's pool tests every connection as it goes back (a `ping`, which for SQLite
+//! is a round trip to the connection's worker thread, through a spawned task), and those
+//! hand-offs between threads were the largest cost of a checkout (see BENCHMARKS.md). An
+//! SQLite connection is a file handle that does not break while idle, so ours goes back as it
+//! is, unless it was left inside a transaction: then it is closed, which rolls that
+//! transaction back.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sqlx::any::AnyConnectOptions;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, ConnectOptions, Executor, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a statement waits for a free connection before it fails.
+pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Up to `max` SQLite connections, opened when first needed and then kept.
+pub(super) struct Slots {
+    idle: Mutex<Vec<AnyConnection>>,
+    permits: Arc<Semaphore>,
+    options: AnyConnectOptions,
+    synchronous: String,
+}
+
+impl Slots {
+    pub(super) fn new(options: AnyConnectOptions, max: u32, synchronous: String) -> Arc<Self> {
+        Arc::new(Self {
+            idle: Mutex::default(),
+            permits: Arc::new(Semaphore::new(max.max(1) as usize)),
+            options,
+            synchronous,
+        })
+    }
+
+    /// Waits, in order of arrival, for a free connection (or a free place for a new one).
+    pub(super) async fn acquire(self: &Arc<Self>) -> Result<Conn, sqlx::Error> {
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let mut conn = self.options.connect().await?;
+                prepare_sqlite(&mut conn, &self.synchronous).await?;
+                conn
+            }
+        };
+        Ok(Conn {
+            conn: Some(conn),
+            in_transaction: false,
+            slots: self.clone(),
+            _permit: permit,
+        })
+    }
+}
+
+/// The settings every SQLite connection gets before its first statement.
+pub(super) async fn prepare_sqlite(
+    conn: &mut AnyConnection,
+    synchronous: &str,
+) -> Result<(), sqlx::Error> {
+    // The busy timeout first: switching the journal mode needs a lock, and without the
+    // timeout a concurrent writer (another node, the CLI) would make it fail at once with
+    // "database is locked".
+    conn.execute("PRAGMA busy_timeout = 10000").await?;
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute(format!("PRAGMA synchronous = {synchronous}").as_str())
+        .await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    Ok(())
+}
+
+/// An SQLite connection taken from its [`Slots`]; it goes back when dropped.
+pub(super) struct Conn {
+    conn: Option<AnyConnection>,
+    /// Set between `BEGIN` and its end: a connection dropped then is closed, not reused.
+    in_transaction: bool,
+    slots: Arc<Slots>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !self.in_transaction {
+                self.slots
+                    .idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(conn);
+            }
+            // Otherwise the connection closes on its worker thread, and SQLite rolls back
+            // what it left open; the permit then lets a new connection take its place.
+        }
+    }
+}
+
+impl Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.conn.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.conn.as_mut().expect("a connection until dropped")
+    }
+}
+
+/// A connection for one statement or one operation: `&mut *handle` is an executor.
+pub(super) enum Handle {
+    Sqlite(Conn),
+    Pool(PoolConnection<Any>),
+}
+
+impl Deref for Handle {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Handle::Sqlite(c) => c,
+            Handle::Pool(c) => c,
+        }
+    }
+}
+
+impl DerefMut for Handle {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Handle::Sqlite(c) => c,
+            Handle::Pool(c) => c,
+        }
+    }
+}
+
+/// A write transaction: `&mut *tx` is an executor. Dropped without `commit`, it rolls back.
+pub struct Tx(TxInner);
+
+enum TxInner {
+    Sqlite(Conn),
+    Pool(Transaction<'static, Any>),
+}
+
+impl Tx {
+    pub(super) async fn begin_sqlite(mut conn: Conn) -> Result<Self, sqlx::Error> {
+        // The write lock up front, so that a writer in another process waits on the busy
+        // timeout instead of deadlocking when a read lock would have to be upgraded.
+        conn.execute("BEGIN IMMEDIATE").await?;
+        conn.in_transaction = true;
+        Ok(Tx(TxInner::Sqlite(conn)))
+    }
+
+    pub(super) fn pool(tx: Transaction<'static, Any>) -> Self {
+        Tx(TxInner::Pool(tx))
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.end("COMMIT").await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.end("ROLLBACK").await
+    }
+
+    async fn end(self, how: &'static str) -> Result<(), sqlx::Error> {
+        match self.0 {
+            TxInner::Sqlite(mut conn) => {
+                conn.execute(how).await?;
+                conn.in_transaction = false;
+                Ok(())
+            }
+            TxInner::Pool(tx) if how == "COMMIT" => tx.commit().await,
+            TxInner::Pool(tx) => tx.rollback().await,
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.0 {
+            TxInner::Sqlite(c) => c,
+            TxInner::Pool(t) => t,
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.0 {
+            TxInner::Sqlite(c) => c,
+            TxInner::Pool(t) => t,
+        }
+    }
+}
