@@ -197,22 +197,25 @@ impl Payments {
                 now,
             )
             .await?;
-        if let Err(why) = redeemed {
-            return Err(match why {
-                GrantRefusal::AlreadyUsed => Error::conflict(
-                    "grant_already_used",
-                    "This grant was already used for a payment.",
-                ),
-                GrantRefusal::Revoked => {
-                    Error::conflict("grant_revoked", "This grant was revoked.")
-                }
-                GrantRefusal::Expired => Error::invalid(
-                    "grant_expired",
-                    "The grant has expired: start a new checkout.",
-                ),
-                GrantRefusal::Unknown => Error::invalid("invalid_grant", "Unknown grant."),
-            });
-        }
+        let pending = match redeemed {
+            Ok(pending) => pending,
+            Err(why) => {
+                return Err(match why {
+                    GrantRefusal::AlreadyUsed => Error::conflict(
+                        "grant_already_used",
+                        "This grant was already used for a payment.",
+                    ),
+                    GrantRefusal::Revoked => {
+                        Error::conflict("grant_revoked", "This grant was revoked.")
+                    }
+                    GrantRefusal::Expired => Error::invalid(
+                        "grant_expired",
+                        "The grant has expired: start a new checkout.",
+                    ),
+                    GrantRefusal::Unknown => Error::invalid("invalid_grant", "Unknown grant."),
+                })
+            }
+        };
         let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
             .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
         let details = CardDetails {
@@ -240,11 +243,6 @@ impl Payments {
                 Err(processor_failed(err))
             }
             Ok(Outcome::Declined { decline_code }) => {
-                let pending = self
-                    .store
-                    .find_payment(&merchant.client_id, &id)
-                    .await?
-                    .ok_or_else(not_found)?;
                 self.store
                     .decline_payment(&pending, &decline_code, now)
                     .await?;
@@ -259,11 +257,6 @@ impl Payments {
                 if request.capture {
                     // Captured at the card network first, so that the authorization and the
                     // capture commit together (one transaction, two events).
-                    let pending = self
-                        .store
-                        .find_payment(&merchant.client_id, &id)
-                        .await?
-                        .ok_or_else(not_found)?;
                     return match self
                         .capture_stored(pending, None, Some(&authorized), now)
                         .await
@@ -412,23 +405,18 @@ impl Payments {
                     expires_at: now + self.points.expiry_secs,
                 };
                 let event = Webhooks::payment_event(EventType::PaymentCaptured)?;
-                if !self
+                let Some(captured) = self
                     .store
                     .capture_payment(&payment, authorize_first, change, &earn, &event, now)
                     .await?
-                {
+                else {
                     return Err(Error::conflict(
                         "payment_not_capturable",
                         "The payment was captured or voided meanwhile.",
                     ));
-                }
+                };
                 self.webhooks.wake();
                 tracing::info!(payment_id = %id, points_earned = base + extra, "payment captured");
-                let captured = self
-                    .store
-                    .find_payment(&payment.client_id, id)
-                    .await?
-                    .ok_or_else(not_found)?;
                 view(&captured)
             }
         }

@@ -78,6 +78,7 @@ pub struct Advance<'a> {
     pub authorization_ref: Option<&'a str>,
     pub capture_ref: Option<&'a str>,
     pub decline_code: Option<&'a str>,
+    pub points_earned: Option<i64>,
 }
 
 /// An event for the webhook outbox, written with the payment change that causes it.
@@ -93,16 +94,31 @@ pub struct PaymentEvent {
 /// the payment's merchant has a webhook URL.
 async fn record_event(tx: &mut Tx, payment_id: &str, event: &PaymentEvent, now: i64) -> Result<()> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS}, (SELECT webhook_url FROM merchants m WHERE m.client_id = payments.client_id) AS webhook_url
-         FROM payments WHERE id = $1"
+        "SELECT {COLUMNS}, {WEBHOOK_URL} FROM payments WHERE id = $1"
     ))
     .bind(payment_id)
     .fetch_one(&mut **tx)
     .await?;
+    record_event_for(tx, &row, event, now).await?;
+    Ok(())
+}
+
+/// The merchant's webhook URL next to a payment's columns, in a `SELECT` or a `RETURNING`.
+const WEBHOOK_URL: &str =
+    "(SELECT webhook_url FROM merchants m WHERE m.client_id = payments.client_id) AS webhook_url";
+
+/// [`record_event`] for a payment row already read in `tx` (with [`WEBHOOK_URL`]). Gives the
+/// payment.
+async fn record_event_for(
+    tx: &mut Tx,
+    row: &AnyRow,
+    event: &PaymentEvent,
+    now: i64,
+) -> Result<StoredPayment> {
+    let payment = payment_row(row)?;
     if row.try_get::<Option<String>, _>("webhook_url")?.is_none() {
-        return Ok(());
+        return Ok(payment);
     }
-    let payment = payment_row(&row)?;
     let payload = (event.render)(&payment, &event.id, event.event_type, now)?;
     super::webhooks::enqueue(
         tx,
@@ -117,7 +133,7 @@ async fn record_event(tx: &mut Tx, payment_id: &str, event: &PaymentEvent, now: 
         },
     )
     .await?;
-    Ok(())
+    Ok(payment)
 }
 
 /// Points a capture credits.
@@ -134,33 +150,37 @@ pub struct RefundPoints {
     pub expires_at: i64,
 }
 
+/// Moves the payment from `from` to `change.to`; gives its new row (with [`WEBHOOK_URL`]),
+/// or `None` if it was not in `from`.
 async fn advance_in(
     tx: &mut Tx,
     id: &str,
     from: &str,
     change: &Advance<'_>,
     now: i64,
-) -> Result<bool> {
-    let updated = sqlx::query(
+) -> Result<Option<AnyRow>> {
+    Ok(sqlx::query(&format!(
         "UPDATE payments SET status = $1,
                 captured_minor = COALESCE($2, captured_minor),
                 authorization_ref = COALESCE($3, authorization_ref),
                 capture_ref = COALESCE($4, capture_ref),
                 decline_code = COALESCE($5, decline_code),
-                updated_at = $6
-         WHERE id = $7 AND status = $8",
-    )
+                points_earned = COALESCE($6, points_earned),
+                updated_at = $7
+         WHERE id = $8 AND status = $9
+         RETURNING {COLUMNS}, {WEBHOOK_URL}"
+    ))
     .bind(change.to)
     .bind(change.captured_minor)
     .bind(change.authorization_ref)
     .bind(change.capture_ref)
     .bind(change.decline_code)
+    .bind(change.points_earned)
     .bind(now)
     .bind(id)
     .bind(from)
-    .execute(&mut **tx)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 /// Why a grant could not be redeemed.
@@ -179,7 +199,7 @@ impl Store {
         &self,
         p: NewPayment<'_>,
         now: i64,
-    ) -> Result<std::result::Result<(), GrantRefusal>> {
+    ) -> Result<std::result::Result<StoredPayment, GrantRefusal>> {
         let mut tx = self.begin().await?;
         let consumed = sqlx::query(
             "UPDATE grants SET consumed_at = $1
@@ -208,11 +228,12 @@ impl Store {
                 Some(_) => GrantRefusal::Expired,
             }));
         }
-        sqlx::query(
+        let row = sqlx::query(&format!(
             "INSERT INTO payments (id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency,
                                    amount_minor, status, order_reference, points_redeemed, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $12)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $12)
+             RETURNING {COLUMNS}"
+        ))
         .bind(p.id)
         .bind(p.client_id)
         .bind(p.user_id)
@@ -225,11 +246,11 @@ impl Store {
         .bind(p.order_reference)
         .bind(p.points_redeemed)
         .bind(now)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         super::points::hold_in_payment(&mut tx, p.grant_jti).await?;
         tx.commit().await?;
-        Ok(Ok(()))
+        Ok(Ok(payment_row(&row)?))
     }
 
     /// Undoes a redemption whose processor call failed before any outcome, so the merchant
@@ -263,11 +284,11 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let moved = advance_in(&mut tx, id, from, &change, now).await?;
-        if moved {
-            record_event(&mut tx, id, event, now).await?;
+        if let Some(row) = &moved {
+            record_event_for(&mut tx, row, event, now).await?;
         }
         tx.commit().await?;
-        Ok(moved)
+        Ok(moved.is_some())
     }
 
     /// Records a decline and releases the points the payment held, together.
@@ -283,7 +304,10 @@ impl Store {
             decline_code: Some(decline_code),
             ..Advance::default()
         };
-        if advance_in(&mut tx, &p.id, "pending", &change, now).await? {
+        if advance_in(&mut tx, &p.id, "pending", &change, now)
+            .await?
+            .is_some()
+        {
             super::points::release_for_payment(&mut tx, &p.grant_jti, now).await?;
         }
         tx.commit().await?;
@@ -292,7 +316,8 @@ impl Store {
 
     /// Captures, spends the held points, credits the earned ones and writes the event, in one
     /// transaction; with `authorize_first`, a pending payment is authorized (and that event
-    /// written) in the same transaction.
+    /// written) in the same transaction. Gives the captured payment, or `None` if it was not
+    /// in a state to capture.
     pub async fn capture_payment(
         &self,
         p: &StoredPayment,
@@ -301,19 +326,23 @@ impl Store {
         earn: &Earn,
         event: &PaymentEvent,
         now: i64,
-    ) -> Result<bool> {
+    ) -> Result<Option<StoredPayment>> {
         let mut tx = self.begin().await?;
         if let Some((authorize, authorized_event)) = authorize_first {
-            if !advance_in(&mut tx, &p.id, "pending", &authorize, now).await? {
+            let Some(row) = advance_in(&mut tx, &p.id, "pending", &authorize, now).await? else {
                 tx.rollback().await?;
-                return Ok(false);
-            }
-            record_event(&mut tx, &p.id, authorized_event, now).await?;
+                return Ok(None);
+            };
+            record_event_for(&mut tx, &row, authorized_event, now).await?;
         }
-        if !advance_in(&mut tx, &p.id, "authorized", &change, now).await? {
+        let change = Advance {
+            points_earned: Some(earn.base + earn.extra),
+            ..change
+        };
+        let Some(row) = advance_in(&mut tx, &p.id, "authorized", &change, now).await? else {
             tx.rollback().await?;
-            return Ok(false);
-        }
+            return Ok(None);
+        };
         super::points::redeem_for_payment(&mut tx, &p.grant_jti, &p.id, now).await?;
         super::points::earn(
             &mut tx,
@@ -326,14 +355,9 @@ impl Store {
             now,
         )
         .await?;
-        sqlx::query("UPDATE payments SET points_earned = $1 WHERE id = $2")
-            .bind(earn.base + earn.extra)
-            .bind(&p.id)
-            .execute(&mut *tx)
-            .await?;
-        record_event(&mut tx, &p.id, event, now).await?;
+        let captured = record_event_for(&mut tx, &row, event, now).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(captured))
     }
 
     /// Voids, releases the held points and writes the event, together.
@@ -344,23 +368,16 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        if !advance_in(
-            &mut tx,
-            &p.id,
-            "authorized",
-            &Advance {
-                to: "voided",
-                ..Advance::default()
-            },
-            now,
-        )
-        .await?
-        {
+        let voided = Advance {
+            to: "voided",
+            ..Advance::default()
+        };
+        let Some(row) = advance_in(&mut tx, &p.id, "authorized", &voided, now).await? else {
             tx.rollback().await?;
             return Ok(false);
-        }
+        };
         super::points::release_for_payment(&mut tx, &p.grant_jti, now).await?;
-        record_event(&mut tx, &p.id, event, now).await?;
+        record_event_for(&mut tx, &row, event, now).await?;
         tx.commit().await?;
         Ok(true)
     }
