@@ -309,9 +309,9 @@ impl Checkout {
 
     /// The consent's merchant and payment, while it can still be approved.
     pub async fn consent(&self, id: &str, now: i64) -> Result<ConsentView> {
-        let consent = self
+        let (consent, merchant) = self
             .store
-            .find_consent(id)
+            .find_consent_with_merchant(id)
             .await?
             .ok_or_else(Error::not_found)?;
         if consent.status != "pending" {
@@ -326,11 +326,7 @@ impl Checkout {
                 "This checkout has expired. Go back to the shop and start again.",
             ));
         }
-        let merchant = self
-            .merchants
-            .find(&consent.pushed.client_id)
-            .await?
-            .ok_or_else(Error::not_found)?;
+        let merchant = Merchant::try_from(merchant.ok_or_else(Error::not_found)?)?;
         if merchant.status == MerchantStatus::Suspended {
             return Err(suspended());
         }

@@ -4,8 +4,9 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::merchants::merchant_row;
 use super::passkeys::record_passkey_use_in;
-use super::{CounterUpdate, PasskeyUse, Store, Tx};
+use super::{CounterUpdate, PasskeyUse, Store, StoredMerchant, Tx};
 use crate::error::{Error, Result};
 
 /// The parameters a merchant pushed, as validated; shared by requests, consents and codes.
@@ -218,6 +219,49 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// A consent with its merchant (and the merchant's redirect URIs), in one statement, as
+    /// every consent step needs both.
+    pub async fn find_consent_with_merchant(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Consent, Option<StoredMerchant>)>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
+                    c.status AS consent_status, c.user_id, c.expires_at,
+                    m.name, m.domain, m.status, m.webhook_url, m.created_at, r.uri
+             FROM consents c
+             LEFT JOIN merchants m ON m.client_id = c.client_id
+             LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
+             WHERE c.id = $1 ORDER BY r.uri",
+        )
+        .bind(id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let consent = Consent {
+            id: first.try_get("id")?,
+            pushed: pushed(first)?,
+            status: first.try_get("consent_status")?,
+            user_id: first.try_get("user_id")?,
+            expires_at: first.try_get("expires_at")?,
+        };
+        let merchant = match first.try_get::<Option<String>, _>("name")? {
+            None => None,
+            Some(_) => {
+                let mut uris = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    if let Some(uri) = r.try_get::<Option<String>, _>("uri")? {
+                        uris.push(uri);
+                    }
+                }
+                Some(merchant_row(first, uris)?)
+            }
+        };
+        Ok(Some((consent, merchant)))
     }
 
     /// Approves a pending consent with a passkey assertion and stores its authorization code,

@@ -31,7 +31,7 @@ pub struct NewMerchantRow<'a> {
 
 const COLUMNS: &str = "client_id, name, domain, status, webhook_url, created_at";
 
-fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<StoredMerchant> {
+pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<StoredMerchant> {
     Ok(StoredMerchant {
         client_id: r.try_get("client_id")?,
         name: r.try_get("name")?,

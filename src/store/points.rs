@@ -375,26 +375,23 @@ pub struct HistoryEntry {
 }
 
 impl Store {
+    /// The shopper's available and held points and what expires by `soon`, in one statement.
     pub async fn points_summary(&self, user_id: &str, soon: i64) -> Result<PointsSummary> {
-        let balance = |account: String| async move {
-            let row = sqlx::query("SELECT balance FROM points_balances WHERE account = $1")
-                .bind(account)
-                .fetch_optional(&mut *self.read().await?)
-                .await?;
-            Ok::<i64, Error>(match row {
-                Some(r) => r.try_get("balance")?,
-                None => 0,
-            })
-        };
-        let expiring = sqlx::query("SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS n FROM points_lots WHERE user_id = $1 AND expires_at <= $2")
-            .bind(user_id)
-            .bind(soon)
-            .fetch_one(&mut *self.read().await?)
-            .await?;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT balance FROM points_balances WHERE account = $1), 0) AS BIGINT) AS available,
+                    CAST(COALESCE((SELECT balance FROM points_balances WHERE account = $2), 0) AS BIGINT) AS held,
+                    CAST((SELECT COALESCE(SUM(remaining), 0) FROM points_lots WHERE user_id = $3 AND expires_at <= $4) AS BIGINT) AS expiring",
+        )
+        .bind(available(user_id))
+        .bind(held(user_id))
+        .bind(user_id)
+        .bind(soon)
+        .fetch_one(&mut *self.read().await?)
+        .await?;
         Ok(PointsSummary {
-            available: balance(available(user_id)).await?,
-            held: balance(held(user_id)).await?,
-            expiring_soon: expiring.try_get("n")?,
+            available: row.try_get("available")?,
+            held: row.try_get("held")?,
+            expiring_soon: row.try_get("expiring")?,
         })
     }
 
