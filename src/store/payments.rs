@@ -248,7 +248,10 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        super::points::hold_in_payment(&mut tx, p.grant_jti).await?;
+        // A grant holds points only when the shopper redeemed some.
+        if p.points_redeemed > 0 {
+            super::points::hold_in_payment(&mut tx, p.grant_jti).await?;
+        }
         tx.commit().await?;
         Ok(Ok(payment_row(&row)?))
     }
@@ -343,7 +346,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         };
-        super::points::redeem_for_payment(&mut tx, &p.grant_jti, &p.id, now).await?;
+        if p.points_redeemed > 0 {
+            super::points::redeem_for_payment(&mut tx, &p.grant_jti, &p.id, now).await?;
+        }
         super::points::earn(
             &mut tx,
             &p.user_id,
