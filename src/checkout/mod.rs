@@ -107,6 +107,8 @@ pub struct PushParams {
 pub struct ConsentView {
     pub consent: Consent,
     pub merchant: Merchant,
+    /// The merchant's points multiplier (percent), for the earn preview.
+    pub points_multiplier_percent: i64,
     pub payment: PaymentRequest,
 }
 
@@ -309,11 +311,12 @@ impl Checkout {
 
     /// The consent's merchant and payment, while it can still be approved.
     pub async fn consent(&self, id: &str, now: i64) -> Result<ConsentView> {
-        let (consent, merchant) = self
+        let found = self
             .store
             .find_consent_with_merchant(id)
             .await?
             .ok_or_else(Error::not_found)?;
+        let consent = found.consent;
         if consent.status != "pending" {
             return Err(Error::conflict(
                 "consent_closed",
@@ -326,7 +329,8 @@ impl Checkout {
                 "This checkout has expired. Go back to the shop and start again.",
             ));
         }
-        let merchant = Merchant::try_from(merchant.ok_or_else(Error::not_found)?)?;
+        let (merchant, points_multiplier_percent) = found.merchant.ok_or_else(Error::not_found)?;
+        let merchant = Merchant::try_from(merchant)?;
         if merchant.status == MerchantStatus::Suspended {
             return Err(suspended());
         }
@@ -334,6 +338,7 @@ impl Checkout {
         Ok(ConsentView {
             consent,
             merchant,
+            points_multiplier_percent,
             payment,
         })
     }

@@ -13,7 +13,7 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::extract::{Form, Json};
 use super::pages::{render, CardView, ConsentPage, ItemView, Layout};
-use super::session::{csrf_token, current_user, remember_ceremony, take_ceremony, CurrentUser};
+use super::session::{ceremony_id, csrf_token, current_user, remember_ceremony, CurrentUser};
 use crate::checkout::merchants::MerchantStatus;
 use crate::domain::accounts::CeremonyKind;
 use crate::domain::money::Money;
@@ -126,12 +126,8 @@ async fn consent_page(
     };
     let policy = app.checkout.points;
     let point_value = policy.point_value(currency);
-    let (earn_base, earn_extra) = policy.earned(
-        view.payment.amount,
-        app.store
-            .merchant_points_multiplier(&view.merchant.client_id)
-            .await?,
-    );
+    let (earn_base, earn_extra) =
+        policy.earned(view.payment.amount, view.points_multiplier_percent);
     let here = format!("/checkout/{id}");
     let layout = Layout::new(
         format!("Pay {}", view.merchant.name),
@@ -211,7 +207,9 @@ async fn approve(
     Form(form): Form<ApproveForm>,
 ) -> Result<Redirect> {
     bound(&session, &id).await?;
-    let ceremony = take_ceremony(&session, CeremonyKind::PaymentApproval).await?;
+    // Left in the session: `approve` uses the ceremony up in the database either way, so a
+    // second attempt finds nothing, and the session needs no write.
+    let ceremony = ceremony_id(&session, CeremonyKind::PaymentApproval).await?;
     let credential: PublicKeyCredential = serde_json::from_str(&form.credential).map_err(|_| {
         Error::invalid(
             "invalid_credential",

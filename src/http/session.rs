@@ -43,6 +43,15 @@ pub async fn remember_ceremony(session: &Session, kind: CeremonyKind, id: &str) 
     Ok(())
 }
 
+/// The ceremony id the session holds, left in place: for a step whose ceremony is used up in
+/// the database (whatever the outcome), so that the session need not be written again.
+pub async fn ceremony_id(session: &Session, kind: CeremonyKind) -> Result<String> {
+    session
+        .get::<String>(&ceremony_slot(kind))
+        .await?
+        .ok_or_else(ceremony_not_found)
+}
+
 /// Takes the ceremony id out of the session: a second attempt finds nothing.
 pub async fn take_ceremony(session: &Session, kind: CeremonyKind) -> Result<String> {
     session

@@ -60,6 +60,12 @@ pub struct NewCode<'a> {
     pub hold_expires_at: i64,
 }
 
+/// A consent, and its merchant with the merchant's points multiplier (percent).
+pub struct ConsentAndMerchant {
+    pub consent: Consent,
+    pub merchant: Option<(StoredMerchant, i64)>,
+}
+
 /// What [`Store::approve_consent`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Approval {
@@ -221,16 +227,14 @@ impl Store {
         .transpose()
     }
 
-    /// A consent with its merchant (and the merchant's redirect URIs), in one statement, as
-    /// every consent step needs both.
-    pub async fn find_consent_with_merchant(
-        &self,
-        id: &str,
-    ) -> Result<Option<(Consent, Option<StoredMerchant>)>> {
+    /// A consent with its merchant (and the merchant's redirect URIs and points multiplier),
+    /// in one statement, as every consent step needs both.
+    pub async fn find_consent_with_merchant(&self, id: &str) -> Result<Option<ConsentAndMerchant>> {
         let rows = sqlx::query(
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
                     c.status AS consent_status, c.user_id, c.expires_at,
-                    m.name, m.domain, m.status, m.webhook_url, m.created_at, r.uri
+                    m.name, m.domain, m.status, m.webhook_url, m.created_at,
+                    m.points_multiplier_percent, r.uri
              FROM consents c
              LEFT JOIN merchants m ON m.client_id = c.client_id
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
@@ -252,16 +256,17 @@ impl Store {
         let merchant = match first.try_get::<Option<String>, _>("name")? {
             None => None,
             Some(_) => {
+                let multiplier: i64 = first.try_get("points_multiplier_percent")?;
                 let mut uris = Vec::with_capacity(rows.len());
                 for r in &rows {
                     if let Some(uri) = r.try_get::<Option<String>, _>("uri")? {
                         uris.push(uri);
                     }
                 }
-                Some(merchant_row(first, uris)?)
+                Some((merchant_row(first, uris)?, multiplier))
             }
         };
-        Ok(Some((consent, merchant)))
+        Ok(Some(ConsentAndMerchant { consent, merchant }))
     }
 
     /// Approves a pending consent with a passkey assertion and stores its authorization code,

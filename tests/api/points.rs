@@ -210,6 +210,15 @@ async fn a_merchant_campaign_multiplies_points_at_its_expense() {
         .unwrap();
     let client = sdk(&app, &creds).await;
     let mut s = shopper(&app, "campaign@example.com").await;
+    // The consent page previews the campaign's earn: 1 % of ¥1,000, tripled.
+    let details = PaymentDetails::new("JPY", "1000", "PREVIEW");
+    let (url, _) = client.start_checkout(&details).await.unwrap();
+    let consent = open_consent(&s.browser, &url).await;
+    let page = s.browser.get_html(&consent).await.text().await.unwrap();
+    assert!(
+        page.contains("You earn about 30 points on this payment."),
+        "earn preview with the campaign"
+    );
     let g = grant_with_points(&client, &mut s, 1_000, 0).await;
     let p = client.pay(&g, &jpy(1_000), true, None).await.unwrap();
     assert_eq!(p.points_earned, 30, "10 base points, tripled");
