@@ -205,3 +205,107 @@ impl DerefMut for Tx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    async fn slots(dir: &tempfile::TempDir, max: u32) -> Arc<Slots> {
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let slots = Slots::new(url.parse().unwrap(), max, "FULL".into());
+        let mut conn = slots.acquire().await.unwrap();
+        conn.execute("CREATE TABLE t (n BIGINT NOT NULL)")
+            .await
+            .unwrap();
+        drop(conn);
+        slots
+    }
+
+    async fn count(slots: &Arc<Slots>) -> i64 {
+        let mut conn = slots.acquire().await.unwrap();
+        sqlx::query("SELECT COUNT(*) AS n FROM t")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get::<i64, _>("n")
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_without_commit_leaves_nothing_and_frees_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = slots(&dir, 1).await;
+        let mut tx = Tx::begin_sqlite(writer.acquire().await.unwrap())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        // The next writer gets a working connection, and the dropped insert is gone.
+        let mut tx = Tx::begin_sqlite(writer.acquire().await.unwrap())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = writer.acquire().await.unwrap();
+        let rows = sqlx::query("SELECT n FROM t")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| r.get::<i64, _>("n"))
+                .collect::<Vec<_>>(),
+            [2]
+        );
+    }
+
+    #[tokio::test]
+    async fn twenty_concurrent_writers_queue_for_the_one_connection_and_all_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = slots(&dir, 1).await;
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    let mut tx = Tx::begin_sqlite(writer.acquire().await.unwrap())
+                        .await
+                        .unwrap();
+                    sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                        .bind(i as i64)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    tokio::task::yield_now().await;
+                    tx.commit().await.unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(count(&writer).await, 20);
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_reused_rather_than_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let readers = slots(&dir, 4).await;
+        for _ in 0..10 {
+            count(&readers).await;
+        }
+        let idle = readers
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        assert_eq!(idle, 1, "one connection served ten statements in turn");
+    }
+}
