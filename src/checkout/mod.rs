@@ -614,21 +614,13 @@ impl Checkout {
             jti: jti.clone(),
             authorization_details: details.clone(),
         };
-        let (user_id, card_id, stored_details) = (
-            taken.user_id.clone(),
-            taken.card_id.clone(),
-            taken.details.clone(),
-        );
         redemption
             .issue(
                 NewGrant {
                     jti: &jti,
                     client_id: &merchant.client_id,
-                    user_id: &user_id,
-                    card_id: &card_id,
                     currency: payment.amount.currency.code(),
                     amount_minor: payment.amount.minor,
-                    details: &stored_details,
                     expires_at: claims.exp,
                 },
                 now,

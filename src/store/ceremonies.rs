@@ -1,6 +1,7 @@
 //! WebAuthn ceremony state. It never leaves the server: the browser's session holds only the
 //! ceremony's random id, and the state is taken out exactly once.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::Store;
@@ -12,6 +13,14 @@ pub struct Taken {
     pub kind: String,
     pub state: String,
     pub expires_at: i64,
+}
+
+fn taken(r: &AnyRow) -> Result<Taken> {
+    Ok(Taken {
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        expires_at: r.try_get("expires_at")?,
+    })
 }
 
 impl Store {
@@ -40,14 +49,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut *self.read().await?)
             .await?;
-        row.map(|r| {
-            Ok(Taken {
-                kind: r.try_get("kind")?,
-                state: r.try_get("state")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(taken).transpose()
     }
 
     /// Deletes and returns the ceremony in one statement, so that of two concurrent
@@ -58,13 +60,6 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&mut *self.write().await?)
                 .await?;
-        row.map(|r| {
-            Ok(Taken {
-                kind: r.try_get("kind")?,
-                state: r.try_get("state")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(taken).transpose()
     }
 }

@@ -97,14 +97,12 @@ pub enum CodeRefusal {
     Replayed,
 }
 
+/// A grant to record for a taken code; its shopper, card and details are the code's.
 pub struct NewGrant<'a> {
     pub jti: &'a str,
     pub client_id: &'a str,
-    pub user_id: &'a str,
-    pub card_id: &'a str,
     pub currency: &'a str,
     pub amount_minor: i64,
-    pub details: &'a str,
     pub expires_at: i64,
 }
 
@@ -477,11 +475,11 @@ impl CodeRedemption {
         )
         .bind(grant.jti)
         .bind(grant.client_id)
-        .bind(grant.user_id)
-        .bind(grant.card_id)
+        .bind(&self.code.user_id)
+        .bind(&self.code.card_id)
         .bind(grant.currency)
         .bind(grant.amount_minor)
-        .bind(grant.details)
+        .bind(&self.code.details)
         .bind(grant.expires_at)
         .bind(now)
         .bind(&self.consent_id)

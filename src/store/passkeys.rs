@@ -1,7 +1,7 @@
 //! Passkeys (WebAuthn credentials) of shopper accounts.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::users::{parse_uuid, FirstPasskey};
@@ -41,8 +41,12 @@ pub struct PasskeyUse {
     pub at: i64,
 }
 
-/// The conditional write of [`Store::record_passkey_use`], inside a caller's transaction.
-pub(super) async fn record_passkey_use_in(tx: &mut Tx, used: &PasskeyUse) -> Result<CounterUpdate> {
+/// The conditional write of [`Store::record_passkey_use`], on `conn` (a caller's transaction,
+/// or a write connection of its own).
+pub(super) async fn record_passkey_use_in(
+    conn: &mut AnyConnection,
+    used: &PasskeyUse,
+) -> Result<CounterUpdate> {
     let updated = sqlx::query(
         "UPDATE passkeys SET sign_count = $1, credential = $2, last_used_at = $3
          WHERE id = $4 AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))",
@@ -51,14 +55,14 @@ pub(super) async fn record_passkey_use_in(tx: &mut Tx, used: &PasskeyUse) -> Res
     .bind(&used.credential_json)
     .bind(used.at)
     .bind(used.id.to_string())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 1 {
         return Ok(CounterUpdate::Recorded);
     }
     let exists = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1")
         .bind(used.id.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?;
     Ok(if exists.is_some() {
         CounterUpdate::Regressed
@@ -163,10 +167,7 @@ impl Store {
     /// (or stay at zero for authenticators without one), so two nodes racing with a cloned
     /// authenticator's assertions cannot both succeed.
     pub async fn record_passkey_use(&self, used: &PasskeyUse) -> Result<CounterUpdate> {
-        let mut tx = self.begin().await?;
-        let update = record_passkey_use_in(&mut tx, used).await?;
-        tx.commit().await?;
-        Ok(update)
+        record_passkey_use_in(&mut *self.write().await?, used).await
     }
 
     pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<()> {

@@ -109,7 +109,7 @@ impl tower_sessions::SessionStore for SessionStore {
         )
         .bind(&data)
         .bind(expires_at)
-        .bind(id_hash(&record.id))
+        .bind(&key)
         .bind(refresh_before)
         .execute(&mut *self.store.write().await.map_err(backend)?)
         .await
@@ -118,7 +118,7 @@ impl tower_sessions::SessionStore for SessionStore {
             return Ok(());
         }
         let unchanged = sqlx::query("SELECT 1 AS found FROM sessions WHERE id_hash = $1")
-            .bind(id_hash(&record.id))
+            .bind(&key)
             .fetch_optional(&mut *self.store.read().await.map_err(backend)?)
             .await
             .map_err(backend)?;
@@ -129,7 +129,7 @@ impl tower_sessions::SessionStore for SessionStore {
             "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
         )
-        .bind(id_hash(&record.id))
+        .bind(&key)
         .bind(data)
         .bind(expires_at)
         .execute(&mut *self.store.write().await.map_err(backend)?)
