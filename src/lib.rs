@@ -34,8 +34,9 @@ use crate::vault::keys::{FingerprintKey, KeyEncryptionKey, LocalKeyring};
 use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
 
-/// Everything a request handler may need; handlers take only the parts they use.
-#[derive(Clone)]
+/// Everything a request handler may need; handlers take only the parts they use, each through
+/// `State<Part>` (`FromRef`).
+#[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
