@@ -6,13 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::checkout::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use crate::checkout::signing::GrantSigner;
 use crate::config::Config;
-use crate::vault::keys::{
-    add_version_to_file, retire_version_in_file, KeyEncryptionKey, LocalKeyring,
-};
-use crate::vault::rewrap_all;
+use crate::keys::rewrap_all;
+use crate::keys::{add_version_to_file, retire_version_in_file, KeyEncryptionKey, LocalKeyring};
+use crate::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use crate::{init_tracing, open_store, shutdown_signal, AppState, Application};
 
 #[derive(Parser, Debug)]
@@ -175,6 +173,8 @@ pub enum KeysCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
+    // The retry schedule is refused with the rest of the configuration, before any command.
+    crate::webhook_settings(&config)?;
     init_tracing(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -267,7 +267,7 @@ pub async fn register_demo_shop(
                 domain: Some(shop_base.host_str().unwrap_or("localhost").to_string()),
                 verified: true,
             },
-            crate::store::unix_now(),
+            crate::clock::unix_now(),
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -401,7 +401,7 @@ async fn webhooks(config: Config, command: WebhooksCommand) -> anyhow::Result<()
 async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()> {
     let state = AppState::build(config).await?;
     let merchants = &state.checkout.merchants;
-    let now = crate::store::unix_now();
+    let now = crate::clock::unix_now();
     match command {
         MerchantCommand::Create {
             name,
@@ -553,7 +553,7 @@ async fn merchant(config: Config, command: MerchantCommand) -> anyhow::Result<()
 }
 
 async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
-    let keyring = LocalKeyring::load(config)?;
+    let keyring = LocalKeyring::load(&crate::key_settings(config))?;
     let store = open_store(config).await?;
     store.migrate().await?;
     let keyring_file = || {
@@ -591,7 +591,7 @@ async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
             let signer = GrantSigner::new(store.clone(), std::sync::Arc::new(keyring));
             // Retired keys stay published for the longest grant lifetime plus the nodes' cache time.
             let kid = signer
-                .rotate(crate::store::unix_now(), 600 + 120)
+                .rotate(crate::clock::unix_now(), 600 + 120)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             println!("new grant-signing key {kid}; older keys stop signing and stay published for 12 minutes");

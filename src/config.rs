@@ -2,6 +2,7 @@
 //! variables. Production mode refuses settings that are only safe on a developer's machine.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -60,6 +61,10 @@ pub enum LogFormat {
     Pretty,
     Json,
 }
+
+/// The webhook retry schedule DESIGN.md publishes: the delay before each attempt (parsed by
+/// `webhooks::Schedule` when the wallet starts).
+pub const DEFAULT_WEBHOOK_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h";
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -162,7 +167,7 @@ impl Default for Config {
             points_expiry_days: 365,
             webhook_worker: true,
             webhook_allow_private_targets: None,
-            webhook_retry_schedule: crate::webhooks::DEFAULT_SCHEDULE.into(),
+            webhook_retry_schedule: DEFAULT_WEBHOOK_SCHEDULE.into(),
             webhook_timeout_secs: 15,
             webhook_poll_ms: 1000,
             webhook_secret_overlap_secs: 24 * 60 * 60,
@@ -248,8 +253,7 @@ impl Config {
         {
             bail!("points rates, values and expiry must be positive");
         }
-        crate::webhooks::Schedule::parse(&self.webhook_retry_schedule)
-            .context("invalid webhook_retry_schedule")?;
+        parse_schedule(&self.webhook_retry_schedule).context("invalid webhook_retry_schedule")?;
         if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 60 {
             bail!("webhook_timeout_secs must be between 1 and 60");
         }
@@ -331,6 +335,36 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The delays of a webhook retry schedule, `0s,5s,5m,…` (units ms, s, m, h): 1 to 50 of them.
+pub fn parse_schedule(text: &str) -> anyhow::Result<Vec<Duration>> {
+    let delays = text
+        .split(',')
+        .map(|part| parse_duration(part.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(
+        !delays.is_empty() && delays.len() <= 50,
+        "a webhook retry schedule has 1 to 50 delays"
+    );
+    Ok(delays)
+}
+
+fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| anyhow::anyhow!("{text:?} needs a unit: ms, s, m or h"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a duration such as 5s or 30m"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => anyhow::bail!("{text:?}: the unit must be ms, s, m or h"),
+    })
 }
 
 #[cfg(test)]

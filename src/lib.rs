@@ -1,14 +1,21 @@
 //! Saifu, a personal commerce wallet. `Application::build` assembles exactly what production
 //! runs, so tests and the CLI start the same server.
 
+pub mod accounts;
+pub mod card;
 pub mod checkout;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod keys;
+pub mod merchants;
+pub mod money;
 pub mod payments;
 pub mod processor;
+pub mod secrets;
 pub mod store;
 pub mod vault;
 pub mod webhooks;
@@ -21,16 +28,16 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
-use crate::checkout::merchants::Merchants;
+use crate::accounts::{Accounts, SigninLimits};
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, Lifetimes};
 use crate::config::{Config, LogFormat};
-use crate::domain::accounts::{Accounts, SigninLimits};
 use crate::domain::points::PointsPolicy;
+use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
+use crate::merchants::Merchants;
 use crate::payments::Payments;
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
-use crate::vault::keys::{FingerprintKey, KeyEncryptionKey, LocalKeyring};
 use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
 
@@ -52,8 +59,9 @@ pub struct AppState {
 impl AppState {
     /// Opens the database, runs migrations and loads keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let keyring = LocalKeyring::load(&config)?;
-        let fingerprints = FingerprintKey::load(&config)?;
+        let keys = key_settings(&config);
+        let keyring = LocalKeyring::load(&keys)?;
+        let fingerprints = FingerprintKey::load(&keys)?;
         let store = open_store(&config).await?;
         store.migrate().await?;
         let origin = Url::parse(&config.origin()).context("issuer origin")?;
@@ -91,19 +99,9 @@ impl AppState {
             fingerprints.clone(),
             processor.clone(),
         );
-        let webhooks = Webhooks::new(
-            store.clone(),
-            kek.clone(),
-            WebhookSettings {
-                schedule: Schedule::parse(&config.webhook_retry_schedule)?,
-                allow_private_targets: config.webhook_allow_private_targets(),
-                timeout: Duration::from_secs(config.webhook_timeout_secs),
-                poll: Duration::from_millis(config.webhook_poll_ms),
-                secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
-            },
-        );
+        let webhooks = Webhooks::new(store.clone(), kek.clone(), webhook_settings(&config)?);
         let signer = GrantSigner::new(store.clone(), kek.clone());
-        signer.ensure_key(store::unix_now()).await?;
+        signer.ensure_key(clock::unix_now()).await?;
         let checkout = Checkout::new(
             store.clone(),
             Merchants::new(store.clone(), kek),
@@ -137,6 +135,30 @@ impl AppState {
             webhooks,
         })
     }
+}
+
+/// Where the keys come from: the key room reads these, never the whole configuration.
+pub fn key_settings(config: &Config) -> KeySettings {
+    KeySettings {
+        development: config.is_development(),
+        data_dir: config.data_dir.clone(),
+        kek_file: config.kek_file.clone(),
+        kek: config.kek.clone(),
+        fingerprint_key_file: config.fingerprint_key_file.clone(),
+        fingerprint_key: config.fingerprint_key.clone(),
+    }
+}
+
+/// Webhook delivery settings, with the retry schedule parsed from its configured text.
+pub fn webhook_settings(config: &Config) -> anyhow::Result<WebhookSettings> {
+    Ok(WebhookSettings {
+        schedule: Schedule::parse(&config.webhook_retry_schedule)
+            .context("invalid webhook_retry_schedule")?,
+        allow_private_targets: config.webhook_allow_private_targets(),
+        timeout: Duration::from_secs(config.webhook_timeout_secs),
+        poll: Duration::from_millis(config.webhook_poll_ms),
+        secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
+    })
 }
 
 pub fn points_policy(config: &Config) -> PointsPolicy {
@@ -226,7 +248,7 @@ async fn janitor(state: AppState) {
     loop {
         tick.tick().await;
         let window = state.config.signin_failure_window_secs as i64;
-        let now = store::unix_now();
+        let now = clock::unix_now();
         if let Err(err) = state.store.purge_expired(now, window).await {
             tracing::warn!(error = %err, "purging expired rows failed");
         }

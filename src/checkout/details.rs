@@ -4,7 +4,7 @@
 
 use saifu_sdk::checkout::{Amount, LineItem, PaymentDetails, PAYMENT_TYPE};
 
-use crate::domain::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 /// A validated payment request. `details` is the normalized form that is stored and granted.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 //! one-time code for a signed payment grant.
 
 pub mod details;
-pub mod merchants;
 pub mod pkce;
 pub mod signing;
 
@@ -18,20 +17,20 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
 
 use self::details::PaymentRequest;
-use self::merchants::{Merchant, MerchantStatus, Merchants};
 use self::signing::GrantSigner;
-use crate::domain::accounts::{
-    ceremony_not_found, counter_outcome, random_token, webauthn_error, Accounts,
-};
-use crate::domain::ceremony;
+use crate::accounts::ceremony::{self, ceremony_not_found};
+use crate::accounts::refusals::{counter_outcome, webauthn_error};
+use crate::accounts::Accounts;
+use crate::clock::random_token;
 use crate::domain::points::PointsPolicy;
-use crate::domain::secrets::sha256_hex;
 use crate::error::{Error, Kind, Result};
+use crate::keys::FingerprintKey;
+use crate::merchants::{Merchant, MerchantStatus, Merchants};
+use crate::secrets::sha256_hex;
 use crate::store::checkout::{
     Approval, CodeRefusal, Consent, NewCode, NewGrant, Pushed, RequestUriRefusal,
 };
 use crate::store::{PasskeyUse, Store, StoredCard, User};
-use crate::vault::keys::FingerprintKey;
 use crate::vault::Vault;
 
 /// `request_uri` prefix (RFC 9126).
@@ -727,7 +726,7 @@ impl Checkout {
                 Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
             })?;
         let today = time::OffsetDateTime::now_utc().date();
-        let expired = crate::vault::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
+        let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
             .is_none_or(|e| e.is_expired(today));
         if expired {
             return Err(Error::invalid(

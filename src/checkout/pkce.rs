@@ -2,7 +2,7 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
-use crate::domain::secrets::constant_time_eq;
+use crate::secrets::constant_time_eq;
 
 fn unreserved(s: &str) -> bool {
     s.bytes()

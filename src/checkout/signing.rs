@@ -18,10 +18,10 @@ use ring::signature::{
 use saifu_sdk::checkout::{GrantClaims, Jwk, JwkSet, GRANT_TYP};
 
 use crate::error::{Error, Result};
+use crate::keys::wrap_context;
+use crate::keys::{aes_key, open, seal, DataKey, KeyEncryptionKey, WrappedKey};
 use crate::store::signing_keys::SigningKeyRow;
 use crate::store::{Store, WrappedTable};
-use crate::vault::keys::{aes_key, open, seal, DataKey, KeyEncryptionKey, WrappedKey};
-use crate::vault::wrap_context;
 
 /// How long a node keeps using the active key before looking for a newer one.
 const ACTIVE_KEY_CACHE: Duration = Duration::from_secs(30);

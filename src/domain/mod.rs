@@ -1,10 +1,4 @@
-//! The wallet's rules, free of HTTP and SQL: parsed input types and the services that apply
-//! the rules, calling the store for persistence.
+//! Points rules, free of HTTP and SQL (the rest of the former domain folder now lives in
+//! rooms of its own: `accounts`, `money`, `secrets`, `clock`).
 
-pub mod account;
-pub mod accounts;
-pub mod ceremony;
-pub mod money;
 pub mod points;
-pub mod return_to;
-pub mod secrets;

@@ -1,7 +1,7 @@
 //! The points programme's arithmetic: what a payment earns, what points are worth, and the
 //! pro-rata share a refund takes back. Integer maths only, rounding down.
 
-use crate::domain::money::{Currency, Money};
+use crate::money::{Currency, Money};
 
 #[derive(Clone, Copy, Debug)]
 pub struct PointsPolicy {

@@ -18,11 +18,11 @@ use super::session::{
     csrf_token, current_user, establish, remember_ceremony, remember_return_to, sign_out,
     take_ceremony, take_return_to,
 };
-use crate::domain::account::{DisplayName, Email};
-use crate::domain::accounts::CeremonyKind;
-use crate::domain::return_to::ReturnTo;
+use crate::accounts::account::{DisplayName, Email};
+use crate::accounts::return_to::ReturnTo;
+use crate::accounts::CeremonyKind;
+use crate::clock::unix_now;
 use crate::error::Result;
-use crate::store::unix_now;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -8,9 +8,9 @@ use tower_sessions::Session;
 
 use super::pages::{format_time, render, ActivityPage, Layout, PaymentView};
 use super::session::{csrf_token, CurrentUser};
-use crate::domain::money::{Currency, Money};
+use crate::card::Brand;
 use crate::error::Result;
-use crate::vault::card::Brand;
+use crate::money::{Currency, Money};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

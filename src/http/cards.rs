@@ -15,10 +15,11 @@ use super::error::status_of;
 use super::extract::Form;
 use super::pages::{render, AddCardPage, CardView, CardsPage, FieldError, FieldErrors, Layout};
 use super::session::{csrf_token, CurrentUser};
-use crate::domain::return_to::ReturnTo;
+use crate::accounts::return_to::ReturnTo;
+use crate::card::{CardNumber, Cvc, Expiry, HolderName};
+use crate::clock::unix_now;
 use crate::error::{Error, Result};
-use crate::store::{unix_now, User};
-use crate::vault::card::{CardNumber, Cvc, Expiry, HolderName};
+use crate::store::User;
 use crate::vault::NewCard;
 use crate::AppState;
 

@@ -14,11 +14,11 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use super::extract::{Form, Json};
 use super::pages::{render, CardView, ConsentPage, ItemView, Layout};
 use super::session::{ceremony_id, csrf_token, current_user, remember_ceremony, CurrentUser};
-use crate::checkout::merchants::MerchantStatus;
-use crate::domain::accounts::CeremonyKind;
-use crate::domain::money::Money;
+use crate::accounts::CeremonyKind;
+use crate::clock::unix_now;
 use crate::error::{Error, Result};
-use crate::store::unix_now;
+use crate::merchants::MerchantStatus;
+use crate::money::Money;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -68,7 +68,7 @@ async fn bound(session: &Session, id: &str) -> Result<()> {
     }
 }
 
-fn money_display(currency: crate::domain::money::Currency, major: &str) -> String {
+fn money_display(currency: crate::money::Currency, major: &str) -> String {
     Money::parse_major(currency, major)
         .map(Money::format_display)
         .unwrap_or_else(|| major.to_string())
@@ -152,7 +152,7 @@ async fn consent_page(
         point_value,
         earn_preview: earn_base + earn_extra,
         amount_minor: view.payment.amount.minor,
-        currency_symbol: if currency == crate::domain::money::Currency::Jpy {
+        currency_symbol: if currency == crate::money::Currency::Jpy {
             "¥".into()
         } else {
             "$".into()

@@ -12,10 +12,10 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use saifu_sdk::checkout::{AuthorizationServerMetadata, OAuthErrorBody};
 use serde::Deserialize;
 
-use crate::checkout::merchants::Merchant;
 use crate::checkout::{OAuthFailure, PushParams};
+use crate::clock::unix_now;
 use crate::error::Result;
-use crate::store::unix_now;
+use crate::merchants::Merchant;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -6,9 +6,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::assets::asset;
 use super::error::ErrorInfo;
+use crate::card::{Brand, Expiry};
 use crate::error::Error;
 use crate::store::{StoredCard, User};
-use crate::vault::card::{Brand, Expiry};
 
 pub struct UserView {
     pub display_name: String,

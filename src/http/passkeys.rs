@@ -13,10 +13,10 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 use super::extract::{Form, Json};
 use super::pages::{format_time, render, Layout, PasskeyView, PasskeysPage};
 use super::session::{csrf_token, remember_ceremony, take_ceremony, CurrentUser};
-use crate::domain::account::PasskeyName;
-use crate::domain::accounts::CeremonyKind;
+use crate::accounts::account::PasskeyName;
+use crate::accounts::CeremonyKind;
+use crate::clock::unix_now;
 use crate::error::{Error, Result};
-use crate::store::unix_now;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

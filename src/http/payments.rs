@@ -16,11 +16,11 @@ use serde::Deserialize;
 
 use super::extract::Json;
 use super::oauth::parse_basic;
-use crate::checkout::merchants::Merchant;
-use crate::domain::secrets::sha256_hex;
+use crate::clock::unix_now;
 use crate::error::{Error, Kind, Result};
+use crate::merchants::Merchant;
+use crate::secrets::sha256_hex;
 use crate::store::idempotency::{Claim, KeyScope};
-use crate::store::unix_now;
 use crate::AppState;
 
 /// How long a key's first request may run before a retry may take the key over.

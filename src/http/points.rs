@@ -9,8 +9,8 @@ use tower_sessions::Session;
 
 use super::pages::{format_time, render, Layout, PointsEntryView, PointsPage};
 use super::session::{csrf_token, CurrentUser};
+use crate::clock::unix_now;
 use crate::error::Result;
-use crate::store::unix_now;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

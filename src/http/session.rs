@@ -10,11 +10,14 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::domain::accounts::{ceremony_not_found, random_token, Accounts, CeremonyKind};
-use crate::domain::return_to::ReturnTo;
-use crate::domain::secrets::constant_time_eq;
+use crate::accounts::ceremony::ceremony_not_found;
+use crate::accounts::return_to::ReturnTo;
+use crate::accounts::{Accounts, CeremonyKind};
+use crate::clock::random_token;
+use crate::clock::unix_now;
 use crate::error::{Error, Result};
-use crate::store::{unix_now, User};
+use crate::secrets::constant_time_eq;
+use crate::store::User;
 use crate::AppState;
 
 const USER_ID: &str = "user_id";

@@ -1,22 +1,24 @@
 //! Payments: redeeming a payment grant (exactly once), capture, void and refunds, each with a
 //! stable processor idempotency key so that a retry never charges twice.
 
+mod event;
+
 use saifu_sdk::payments::{CardSummary, CreatePayment, Payment};
 use uuid::Uuid;
 
+use crate::card::Expiry;
 use crate::checkout::details::PaymentRequest;
-use crate::checkout::merchants::{Merchant, MerchantStatus};
 use crate::checkout::Checkout;
-use crate::domain::accounts::random_token;
-use crate::domain::money::{Currency, Money};
+use crate::clock::random_token;
 use crate::domain::points::PointsPolicy;
 use crate::error::{Error, Kind, Result};
+use crate::merchants::{Merchant, MerchantStatus};
+use crate::money::{Currency, Money};
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
 use crate::store::payments::{
     Advance, Earn, GrantRefusal, NewPayment, RefundPoints, StoredPayment,
 };
 use crate::store::Store;
-use crate::vault::card::Expiry;
 use crate::vault::Vault;
 use crate::webhooks::Webhooks;
 use saifu_sdk::webhooks::EventType;
@@ -252,7 +254,7 @@ impl Payments {
             Ok(Outcome::Approved { reference }) => {
                 let authorized = Authorized {
                     reference,
-                    event: Webhooks::payment_event(EventType::PaymentAuthorized)?,
+                    event: event::payment_event(EventType::PaymentAuthorized)?,
                 };
                 if request.capture {
                     // Captured at the card network first, so that the authorization and the
@@ -404,7 +406,7 @@ impl Payments {
                     extra,
                     expires_at: now + self.points.expiry_secs,
                 };
-                let event = Webhooks::payment_event(EventType::PaymentCaptured)?;
+                let event = event::payment_event(EventType::PaymentCaptured)?;
                 let Some(captured) = self
                     .store
                     .capture_payment(&payment, authorize_first, change, &earn, &event, now)
@@ -454,7 +456,7 @@ impl Payments {
         if let Outcome::Declined { decline_code } = outcome {
             return Err(declined(&decline_code));
         }
-        let event = Webhooks::payment_event(EventType::PaymentVoided)?;
+        let event = event::payment_event(EventType::PaymentVoided)?;
         if !self.store.void_payment(&payment, &event, now).await? {
             return Err(Error::conflict(
                 "payment_not_voidable",
@@ -544,7 +546,7 @@ impl Payments {
         };
         match processed {
             Ok(Outcome::Approved { reference }) => {
-                let event = Webhooks::payment_event(EventType::PaymentRefunded)?;
+                let event = event::payment_event(EventType::PaymentRefunded)?;
                 self.store
                     .complete_refund(&payment, &refund_id, &reference, &points, &event, now)
                     .await?;

@@ -4,8 +4,8 @@
 
 pub mod simulated;
 
-use crate::domain::money::Money;
-use crate::vault::card::{CardNumber, Cvc, Expiry};
+use crate::card::{CardNumber, Cvc, Expiry};
+use crate::money::Money;
 
 /// Unique per logical operation; retrying with the same key never repeats its effect.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

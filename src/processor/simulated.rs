@@ -23,8 +23,8 @@ use rand::Rng;
 use serde::Deserialize;
 
 use super::{CardDetails, IdempotencyKey, Outcome, Processor, ProcessorError};
-use crate::domain::money::Money;
-use crate::vault::card::Cvc;
+use crate::card::Cvc;
+use crate::money::Money;
 
 /// The test-card table, a byte-for-byte copy of shared/testdata/test-cards.json.
 const TEST_CARDS: &str = include_str!("test-cards.json");
@@ -417,8 +417,8 @@ mod tests {
     use time::macros::date;
 
     use super::*;
-    use crate::domain::money::Currency;
-    use crate::vault::card::{CardNumber, Expiry};
+    use crate::card::{CardNumber, Expiry};
+    use crate::money::Currency;
 
     fn processor() -> SimulatedProcessor {
         SimulatedProcessor::new(SimulatedOptions::default())
@@ -589,7 +589,7 @@ mod tests {
     async fn a_cvc_of_another_brands_length_fails_verification() {
         let processor = processor();
         let amex = CardNumber::parse("378282246310005").expect("valid");
-        let three_digits = Cvc::parse("123", crate::vault::card::Brand::Visa).expect("valid");
+        let three_digits = Cvc::parse("123", crate::card::Brand::Visa).expect("valid");
         let result = processor
             .verify_card(&IdempotencyKey::random(), details(&amex), &three_digits)
             .await;

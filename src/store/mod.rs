@@ -226,8 +226,3 @@ fn sqlite_path(url: &str) -> Option<String> {
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
-
-/// Seconds since the Unix epoch: the wallet stores every instant this way, on both backends.
-pub fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}

@@ -4,7 +4,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{is_unique_violation, Store};
-use crate::domain::account::{DisplayName, Email};
+use crate::accounts::account::{DisplayName, Email};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::helpers::{
     captured_logs, only_user_id, spawn_app, user_id_by_email, Browser, TestApp, TestPasskey,
 };
-use saifu::domain::money::{Currency, Money};
+use saifu::money::{Currency, Money};
 use saifu::processor::{CardDetails, IdempotencyKey, Outcome};
 
 #[derive(Deserialize)]
@@ -184,8 +184,7 @@ async fn every_test_card_is_added_or_declined_as_the_table_says() {
             .find(|c| c.number == number.expose())
             .expect("a card we added");
         let expiry =
-            saifu::vault::card::Expiry::new(stored.exp_month as u8, stored.exp_year as u16)
-                .unwrap();
+            saifu::card::Expiry::new(stored.exp_month as u8, stored.exp_year as u16).unwrap();
         let outcome = processor
             .authorize(
                 &IdempotencyKey::random(),

@@ -3,9 +3,9 @@
 //! each refused with the right error and without a code or a grant.
 
 use reqwest::StatusCode;
-use saifu::checkout::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
+use saifu::clock::unix_now;
 use saifu::config::Config;
-use saifu::store::unix_now;
+use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use saifu_sdk::checkout::{MerchantCredentials, OAuthErrorBody, PaymentDetails};
 use saifu_sdk::{Error as SdkError, MerchantConfig, PendingCheckout, SaifuClient};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! declines, idempotency keys and merchant isolation.
 
 use reqwest::StatusCode;
-use saifu::checkout::merchants::MerchantStatus;
+use saifu::merchants::MerchantStatus;
 use saifu_sdk::checkout::{Amount, MerchantCredentials};
 use saifu_sdk::{Error as SdkError, SaifuClient};
 use serde_json::{json, Value};

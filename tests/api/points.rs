@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use reqwest::StatusCode;
-use saifu::store::unix_now;
+use saifu::clock::unix_now;
 use saifu_sdk::checkout::{Amount, PaymentDetails};
 use saifu_sdk::SaifuClient;
 use serde_json::json;

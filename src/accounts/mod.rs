@@ -1,25 +1,31 @@
 //! Shopper accounts and their passkeys: the WebAuthn ceremonies for sign-up, sign-in and
 //! adding a passkey, with ceremony state kept server-side and sign-in failures rate-limited.
+//! Parsed account inputs, ceremony storage, refusals and the after-sign-in return path live in
+//! the modules below.
+
+pub mod account;
+pub mod ceremony;
+pub mod refusals;
+pub mod return_to;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Webauthn, WebauthnError,
+    RequestChallengeResponse, Webauthn,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use super::account::{DisplayName, Email, PasskeyName};
+use self::account::{DisplayName, Email, PasskeyName};
+use self::ceremony::ceremony_not_found;
+use self::refusals::{counter_outcome, too_many_attempts, unknown_passkey, webauthn_error};
 use crate::error::{Error, Kind, Result};
-use crate::store::{
-    email_taken, CounterUpdate, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User,
-};
+use crate::store::{email_taken, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User};
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
 #[derive(Clone, Copy, Debug)]
@@ -339,7 +345,7 @@ impl Accounts {
     }
 
     async fn put(&self, kind: CeremonyKind, state: &CeremonyState, now: i64) -> Result<String> {
-        super::ceremony::put(
+        ceremony::put(
             &self.store,
             kind.as_str(),
             state,
@@ -350,7 +356,7 @@ impl Accounts {
     }
 
     async fn take(&self, id: &str, kind: CeremonyKind, now: i64) -> Result<CeremonyState> {
-        super::ceremony::take(&self.store, id, kind.as_str(), now).await
+        ceremony::take(&self.store, id, kind.as_str(), now).await
     }
 
     pub fn webauthn(&self) -> &Webauthn {
@@ -418,85 +424,4 @@ fn require_discoverable(options: &mut CreationChallengeResponse) {
 
 fn account_key_for(user_id: Uuid) -> String {
     format!("signin:account:{user_id}")
-}
-
-/// 256 random bits, base64url: ceremony ids, CSRF tokens.
-pub fn random_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Error::internal(anyhow::anyhow!("system randomness unavailable")))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-pub fn ceremony_not_found() -> Error {
-    Error::invalid(
-        "ceremony_not_found",
-        "This passkey request is no longer valid (it was already used, or never started). Please try again.",
-    )
-}
-
-/// A recorded passkey use, or why it was refused.
-pub fn counter_outcome(update: CounterUpdate) -> Result<()> {
-    match update {
-        CounterUpdate::Recorded => Ok(()),
-        CounterUpdate::Regressed => Err(possible_clone()),
-        CounterUpdate::Gone => Err(unknown_passkey()),
-    }
-}
-
-fn unknown_passkey() -> Error {
-    Error::new(
-        Kind::Unauthenticated,
-        "unknown_passkey",
-        "This passkey is not registered with Saifu.",
-    )
-}
-
-fn possible_clone() -> Error {
-    Error::new(
-        Kind::Unauthenticated,
-        "possible_cloned_authenticator",
-        "This passkey's signature counter went backwards, which can mean it was copied. Sign-in was refused; use another passkey.",
-    )
-}
-
-fn too_many_attempts() -> Error {
-    Error::new(
-        Kind::TooManyRequests,
-        "too_many_attempts",
-        "Too many failed sign-in attempts. Please wait a few minutes and try again.",
-    )
-}
-
-/// Maps a WebAuthn verification failure to a stable code. The library's message stays out of
-/// the response; it names internals a client can't act on.
-pub fn webauthn_error(err: WebauthnError) -> Error {
-    tracing::info!(error = %err, "webauthn verification failed");
-    let (code, message) = match err {
-        WebauthnError::InvalidRPOrigin | WebauthnError::InvalidRPIDHash => (
-            "webauthn_wrong_origin",
-            "The passkey was used for a different site than this wallet.",
-        ),
-        WebauthnError::UserNotVerified => (
-            "user_verification_required",
-            "Your device must verify you (PIN, fingerprint or face) to use a passkey here.",
-        ),
-        WebauthnError::MismatchedChallenge => (
-            "webauthn_challenge_mismatch",
-            "The passkey answered a different request. Please try again.",
-        ),
-        WebauthnError::CredentialPossibleCompromise => return possible_clone(),
-        WebauthnError::CredentialAlteredAlgFromRequest
-        | WebauthnError::CredentialCrossOrigin
-        | WebauthnError::CredentialExcludedFromRequest => (
-            "passkey_not_accepted",
-            "This passkey can't be registered here. It may already be registered.",
-        ),
-        _ => (
-            "webauthn_failed",
-            "The passkey response could not be verified. Please try again.",
-        ),
-    };
-    Error::invalid(code, message)
 }

@@ -8,11 +8,11 @@ use ring::rand::{SecureRandom, SystemRandom};
 use saifu_sdk::checkout::MerchantCredentials;
 use url::Url;
 
-use crate::domain::secrets::{constant_time_eq, sha256_hex};
 use crate::error::{Error, Result};
+use crate::keys::wrap_context;
+use crate::keys::{DataKey, KeyEncryptionKey};
+use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::{NewMerchantRow, Store, StoredMerchant, WrappedTable};
-use crate::vault::keys::{DataKey, KeyEncryptionKey};
-use crate::vault::wrap_context;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MerchantStatus {
@@ -139,7 +139,7 @@ impl Merchants {
         let client_id = format!("mch_{}", random_b64(12)?);
         let client_secret = new_client_secret()?;
         let webhook_key = DataKey::generate().map_err(Error::internal)?;
-        let webhook_secret = crate::webhooks::secret_of(&webhook_key)
+        let webhook_secret = crate::keys::secret_of(&webhook_key)
             .map_err(Error::internal)?
             .expose();
         let context =

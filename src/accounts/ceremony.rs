@@ -3,7 +3,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::accounts::{ceremony_not_found, random_token};
+use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::store::{Store, Taken};
 
@@ -47,4 +47,12 @@ fn open<T: DeserializeOwned>(taken: Option<Taken>, kind: &str, now: i64) -> Resu
         ));
     }
     Ok(serde_json::from_str(&taken.state)?)
+}
+
+/// The ceremony id names no live ceremony of this kind.
+pub fn ceremony_not_found() -> Error {
+    Error::invalid(
+        "ceremony_not_found",
+        "This passkey request is no longer valid (it was already used, or never started). Please try again.",
+    )
 }

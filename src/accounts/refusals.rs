@@ -1,0 +1,71 @@
+//! Why a passkey use or a sign-in was refused: the stable codes and messages shoppers read.
+
+use webauthn_rs::prelude::WebauthnError;
+
+use crate::error::{Error, Kind, Result};
+use crate::store::CounterUpdate;
+
+/// A recorded passkey use, or why it was refused.
+pub fn counter_outcome(update: CounterUpdate) -> Result<()> {
+    match update {
+        CounterUpdate::Recorded => Ok(()),
+        CounterUpdate::Regressed => Err(possible_clone()),
+        CounterUpdate::Gone => Err(unknown_passkey()),
+    }
+}
+
+pub(super) fn unknown_passkey() -> Error {
+    Error::new(
+        Kind::Unauthenticated,
+        "unknown_passkey",
+        "This passkey is not registered with Saifu.",
+    )
+}
+
+fn possible_clone() -> Error {
+    Error::new(
+        Kind::Unauthenticated,
+        "possible_cloned_authenticator",
+        "This passkey's signature counter went backwards, which can mean it was copied. Sign-in was refused; use another passkey.",
+    )
+}
+
+pub(super) fn too_many_attempts() -> Error {
+    Error::new(
+        Kind::TooManyRequests,
+        "too_many_attempts",
+        "Too many failed sign-in attempts. Please wait a few minutes and try again.",
+    )
+}
+
+/// Maps a WebAuthn verification failure to a stable code. The library's message stays out of
+/// the response; it names internals a client can't act on.
+pub fn webauthn_error(err: WebauthnError) -> Error {
+    tracing::info!(error = %err, "webauthn verification failed");
+    let (code, message) = match err {
+        WebauthnError::InvalidRPOrigin | WebauthnError::InvalidRPIDHash => (
+            "webauthn_wrong_origin",
+            "The passkey was used for a different site than this wallet.",
+        ),
+        WebauthnError::UserNotVerified => (
+            "user_verification_required",
+            "Your device must verify you (PIN, fingerprint or face) to use a passkey here.",
+        ),
+        WebauthnError::MismatchedChallenge => (
+            "webauthn_challenge_mismatch",
+            "The passkey answered a different request. Please try again.",
+        ),
+        WebauthnError::CredentialPossibleCompromise => return possible_clone(),
+        WebauthnError::CredentialAlteredAlgFromRequest
+        | WebauthnError::CredentialCrossOrigin
+        | WebauthnError::CredentialExcludedFromRequest => (
+            "passkey_not_accepted",
+            "This passkey can't be registered here. It may already be registered.",
+        ),
+        _ => (
+            "webauthn_failed",
+            "The passkey response could not be verified. Please try again.",
+        ),
+    };
+    Error::invalid(code, message)
+}
