@@ -1,6 +1,6 @@
 //! The card vault: adding a card (parse, verify with the processor using the CVC once, then
 //! encrypt), listing, removing and choosing the default, decrypting a number only for a
-//! processor call, and re-wrapping data keys when the key-encryption key rotates.
+//! processor call. Card inputs live in `card`, key material in `keys`.
 
 use std::sync::Arc;
 
