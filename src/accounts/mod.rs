@@ -23,9 +23,11 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use self::account::{DisplayName, Email, PasskeyName};
 use self::ceremony::ceremony_not_found;
-use self::refusals::{counter_outcome, too_many_attempts, unknown_passkey, webauthn_error};
+use self::refusals::{
+    counter_outcome, email_taken, too_many_attempts, unknown_passkey, webauthn_error,
+};
 use crate::error::{Error, Kind, Result};
-use crate::store::{email_taken, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User};
+use crate::store::{EmailTaken, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User};
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
 #[derive(Clone, Copy, Debug)]
@@ -104,7 +106,7 @@ impl Accounts {
         display_name: DisplayName,
         now: i64,
     ) -> Result<(String, CreationChallengeResponse)> {
-        if self.store.email_taken(&email).await? {
+        if self.store.email_in_use(&email.normalized()).await? {
             return Err(email_taken());
         }
         let user_id = Uuid::new_v4();
@@ -152,8 +154,9 @@ impl Accounts {
             .create_user_with_passkey(
                 NewUser {
                     id: user_id,
-                    email: &email,
-                    display_name: &display_name,
+                    email: email.as_str(),
+                    email_normalized: &email.normalized(),
+                    display_name: display_name.as_str(),
                 },
                 FirstPasskey {
                     id: Uuid::new_v4(),
@@ -164,7 +167,8 @@ impl Accounts {
                 },
                 now,
             )
-            .await
+            .await?
+            .map_err(|EmailTaken| email_taken())
     }
 
     pub async fn begin_sign_in(&self, now: i64) -> Result<(String, RequestChallengeResponse)> {

@@ -69,3 +69,12 @@ pub fn webauthn_error(err: WebauthnError) -> Error {
     };
     Error::invalid(code, message)
 }
+
+/// Another account already has the address.
+pub(super) fn email_taken() -> Error {
+    Error::conflict(
+        "email_taken",
+        "An account with this email address already exists.",
+    )
+    .on_field("email")
+}

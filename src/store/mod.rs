@@ -33,7 +33,7 @@ pub use ceremonies::Taken;
 pub use merchants::{NewMerchantRow, StoredMerchant};
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
 pub use sessions::SessionStore;
-pub use users::{email_taken, FirstPasskey, NewUser, User};
+pub use users::{EmailTaken, FirstPasskey, NewUser, User};
 pub use wrapped::{RewrapCandidate, WrappedTable};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

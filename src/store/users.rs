@@ -4,7 +4,6 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{is_unique_violation, Store};
-use crate::accounts::account::{DisplayName, Email};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -17,9 +16,15 @@ pub struct User {
 
 pub struct NewUser<'a> {
     pub id: Uuid,
-    pub email: &'a Email,
-    pub display_name: &'a DisplayName,
+    pub email: &'a str,
+    /// The address as accounts compare it: one account per normalized address.
+    pub email_normalized: &'a str,
+    pub display_name: &'a str,
 }
+
+/// Refusal: another account already has this address (in any letter case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmailTaken;
 
 /// The first passkey of a new account, stored in the same transaction as the account.
 pub struct FirstPasskey<'a> {
@@ -32,43 +37,44 @@ pub struct FirstPasskey<'a> {
 
 impl Store {
     /// Creates the account and its first passkey together, or neither. A second account for
-    /// the same address (in any letter case) is refused with `email_taken`.
+    /// the same address (in any letter case) is refused with `EmailTaken`.
     pub async fn create_user_with_passkey(
         &self,
         user: NewUser<'_>,
         passkey: FirstPasskey<'_>,
         now: i64,
-    ) -> Result<User> {
+    ) -> Result<std::result::Result<User, EmailTaken>> {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, email, email_normalized, display_name, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5)",
         )
         .bind(user.id.to_string())
-        .bind(user.email.as_str())
-        .bind(user.email.normalized())
-        .bind(user.display_name.as_str())
+        .bind(user.email)
+        .bind(user.email_normalized)
+        .bind(user.display_name)
         .bind(now)
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(email_taken()),
+            Err(e) if is_unique_violation(&e) => return Ok(Err(EmailTaken)),
             other => other?,
         };
         self.insert_passkey_in(&mut tx, user.id, passkey, now)
             .await?;
         tx.commit().await?;
-        Ok(User {
+        Ok(Ok(User {
             id: user.id,
-            email: user.email.as_str().to_string(),
-            display_name: user.display_name.as_str().to_string(),
+            email: user.email.to_string(),
+            display_name: user.display_name.to_string(),
             created_at: now,
-        })
+        }))
     }
 
-    pub async fn email_taken(&self, email: &Email) -> Result<bool> {
+    /// Whether an account has this normalized address.
+    pub async fn email_in_use(&self, email_normalized: &str) -> Result<bool> {
         let row = sqlx::query("SELECT 1 FROM users WHERE email_normalized = $1")
-            .bind(email.normalized())
+            .bind(email_normalized)
             .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.is_some())
@@ -90,14 +96,6 @@ impl Store {
         })
         .transpose()
     }
-}
-
-pub fn email_taken() -> Error {
-    Error::conflict(
-        "email_taken",
-        "An account with this email address already exists.",
-    )
-    .on_field("email")
 }
 
 pub(super) fn parse_uuid(s: &str) -> Result<Uuid> {
