@@ -60,8 +60,6 @@ pub enum Command {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
-    // The retry schedule is refused with the rest of the configuration, before any command.
-    crate::webhook_settings(&config)?;
     init_tracing(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
