@@ -24,9 +24,9 @@ use crate::domain::accounts::{
     ceremony_not_found, counter_outcome, random_token, webauthn_error, Accounts,
 };
 use crate::domain::ceremony;
-use crate::domain::points::PointsPolicy;
 use crate::domain::secrets::sha256_hex;
 use crate::error::{Error, Kind, Result};
+use crate::points::PointsPolicy;
 use crate::store::checkout::{
     Approval, CodeRefusal, Consent, NewCode, NewGrant, Pushed, RequestUriRefusal,
 };
@@ -444,6 +444,7 @@ impl Checkout {
                     points,
                     // Held until the code could no longer give a grant that is still valid.
                     hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
+                    ledger: &crate::points::Rules,
                 },
                 now,
             )

@@ -5,6 +5,5 @@ pub mod account;
 pub mod accounts;
 pub mod ceremony;
 pub mod money;
-pub mod points;
 pub mod return_to;
 pub mod secrets;
