@@ -7,13 +7,13 @@ pub mod checkout;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod domain;
 pub mod error;
 pub mod http;
 pub mod keys;
 pub mod merchants;
 pub mod money;
 pub mod payments;
+pub mod points;
 pub mod processor;
 pub mod secrets;
 pub mod store;
@@ -32,10 +32,10 @@ use crate::accounts::{Accounts, SigninLimits};
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, Lifetimes};
 use crate::config::{Config, LogFormat};
-use crate::domain::points::PointsPolicy;
 use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
 use crate::merchants::Merchants;
 use crate::payments::Payments;
+use crate::points::{PointsPolicy, PointsService};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
@@ -51,6 +51,7 @@ pub struct AppState {
     pub vault: Vault,
     pub checkout: Checkout,
     pub payments: Payments,
+    pub points: PointsService,
     /// The simulated card processor in use (test mode), for fault injection.
     pub simulator: Arc<SimulatedProcessor>,
     pub webhooks: Webhooks,
@@ -124,6 +125,7 @@ impl AppState {
             points_policy(&config),
             webhooks.clone(),
         );
+        let points = PointsService::new(store.clone(), points_policy(&config));
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -131,6 +133,7 @@ impl AppState {
             vault,
             checkout,
             payments,
+            points,
             simulator: processor,
             webhooks,
         })
@@ -252,12 +255,12 @@ async fn janitor(state: AppState) {
         if let Err(err) = state.store.purge_expired(now, window).await {
             tracing::warn!(error = %err, "purging expired rows failed");
         }
-        match state.store.expire_points(now).await {
+        match state.points.expire(now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(points = n, "points expired"),
             Err(err) => tracing::warn!(error = %err, "expiring points failed"),
         }
-        if let Err(err) = state.store.release_lapsed_holds(now).await {
+        if let Err(err) = state.points.release_lapsed_holds(now).await {
             tracing::warn!(error = %err, "releasing lapsed point holds failed");
         }
         if let Err(err) = state

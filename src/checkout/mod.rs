@@ -22,7 +22,7 @@ use crate::accounts::ceremony::{self, ceremony_not_found};
 use crate::accounts::refusals::{counter_outcome, webauthn_error};
 use crate::accounts::Accounts;
 use crate::clock::random_token;
-use crate::domain::points::PointsPolicy;
+use crate::points::PointsPolicy;
 use crate::error::{Error, Kind, Result};
 use crate::keys::FingerprintKey;
 use crate::merchants::{Merchant, MerchantStatus, Merchants};
@@ -443,6 +443,7 @@ impl Checkout {
                     points,
                     // Held until the code could no longer give a grant that is still valid.
                     hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
+                    ledger: &crate::points::Rules,
                 },
                 now,
             )

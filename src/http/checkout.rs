@@ -124,10 +124,10 @@ async fn consent_page(
         Some(u) => app.checkout.redeemable_points(u, &view).await?,
         None => (0, 0),
     };
-    let policy = app.checkout.points;
-    let point_value = policy.point_value(currency);
-    let (earn_base, earn_extra) =
-        policy.earned(view.payment.amount, view.points_multiplier_percent);
+    let point_value = app.points.policy().point_value(currency);
+    let earn_preview = app
+        .points
+        .earn_preview(view.payment.amount, view.points_multiplier_percent);
     let here = format!("/checkout/{id}");
     let layout = Layout::new(
         format!("Pay {}", view.merchant.name),
@@ -150,7 +150,7 @@ async fn consent_page(
         points_available,
         points_max,
         point_value,
-        earn_preview: earn_base + earn_extra,
+        earn_preview,
         amount_minor: view.payment.amount.minor,
         currency_symbol: if currency == crate::money::Currency::Jpy {
             "¥".into()

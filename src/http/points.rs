@@ -11,40 +11,37 @@ use super::pages::{format_time, render, Layout, PointsEntryView, PointsPage};
 use super::session::{csrf_token, CurrentUser};
 use crate::clock::unix_now;
 use crate::error::Result;
+use crate::points::{EntryKind, PointsService};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/points", get(points))
 }
 
-const SOON_SECS: i64 = 30 * 24 * 60 * 60;
+/// How the history names each kind of entry.
+fn what(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Earn => "Earned",
+        EntryKind::Hold => "Used for a payment",
+        EntryKind::Release => "Returned (payment not completed)",
+        EntryKind::Reverse => "Taken back (refund)",
+        EntryKind::Restore => "Given back (refund)",
+        EntryKind::Expire => "Expired",
+        EntryKind::Redeem => "redeem",
+    }
+}
 
 async fn points(
-    State(app): State<AppState>,
+    State(points): State<PointsService>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
-    let user_id = user.id.to_string();
-    let summary = app
-        .store
-        .points_summary(&user_id, unix_now() + SOON_SECS)
-        .await?;
-    let history = app
-        .store
-        .points_history(&user_id, 200)
-        .await?
+    let view = points.view(&user.id.to_string(), unix_now()).await?;
+    let history = view
+        .history
         .into_iter()
         .map(|e| PointsEntryView {
-            what: match e.kind.as_str() {
-                "earn" => "Earned",
-                "hold" => "Used for a payment",
-                "release" => "Returned (payment not completed)",
-                "reverse" => "Taken back (refund)",
-                "restore" => "Given back (refund)",
-                "expire" => "Expired",
-                other => other,
-            }
-            .to_string(),
+            what: what(e.kind).to_string(),
             amount: e.amount,
             merchant: e.merchant,
             order_reference: e.order_reference,
@@ -55,9 +52,9 @@ async fn points(
     let layout = Layout::new("Points", csrf_token(&session).await?, Some(&user));
     render(&PointsPage {
         layout,
-        available: summary.available,
-        held: summary.held,
-        expiring_soon: summary.expiring_soon,
+        available: view.summary.available,
+        held: view.summary.held,
+        expiring_soon: view.summary.expiring_soon,
         history,
     })
 }

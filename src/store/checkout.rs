@@ -58,6 +58,8 @@ pub struct NewCode<'a> {
     /// Points the shopper redeems, held from now until the payment captures or lapses.
     pub points: i64,
     pub hold_expires_at: i64,
+    /// The ledger rules that choose the lots the hold takes from.
+    pub ledger: &'a dyn crate::points::ledger::Ledger,
 }
 
 /// A consent, and its merchant with the merchant's points multiplier (percent).
@@ -310,6 +312,7 @@ impl Store {
         };
         super::points::hold(
             &mut tx,
+            code.ledger,
             consent_id,
             code.user_id,
             code.points,

@@ -1,33 +1,16 @@
 //! The points ledger's SQL. Functions that move points take the caller's transaction, so a
-//! posting commits or rolls back together with the payment change that causes it.
+//! posting commits or rolls back together with the payment change that causes it. What moves
+//! is decided by the `Ledger` rules the caller passes; this file only reads rows and applies.
 
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Store, Tx};
-use crate::error::{Error, Kind, Result};
-
-pub const ISSUER: &str = "issuer:liability";
-
-pub fn available(user_id: &str) -> String {
-    format!("shopper:{user_id}:available")
-}
-
-pub fn held(user_id: &str) -> String {
-    format!("shopper:{user_id}:held")
-}
-
-pub fn campaign(client_id: &str) -> String {
-    format!("merchant:{client_id}:campaign")
-}
-
-fn insufficient() -> Error {
-    Error::new(
-        Kind::Conflict,
-        "insufficient_points",
-        "You don't have that many points available.",
-    )
-}
+use crate::error::{Error, Result};
+use crate::points::ledger::{
+    Account, Credit, Debit, EntryKind, ExpiringLot, HeldPoints, HoldMove, HoldState, Ledger, Lot,
+    PointsRefusal, Posting,
+};
 
 fn is_check_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_check_violation())
@@ -35,30 +18,26 @@ fn is_check_violation(err: &sqlx::Error) -> bool {
 
 /// Writes one balanced posting: its legs sum to zero, and no shopper balance may go negative
 /// (the database refuses it, and the whole transaction with it).
-pub async fn post(
-    tx: &mut Tx,
-    kind: &str,
-    payment_id: Option<&str>,
-    legs: &[(String, i64)],
-    now: i64,
-) -> Result<()> {
-    if legs.iter().map(|(_, a)| a).sum::<i64>() != 0 {
+pub async fn post(tx: &mut Tx, posting: &Posting, now: i64) -> Result<()> {
+    let kind = posting.kind.as_str();
+    if !posting.is_balanced() {
         return Err(Error::internal(anyhow::anyhow!(
             "unbalanced {kind} posting"
         )));
     }
-    let posting = Uuid::new_v4().to_string();
-    for (account, amount) in legs.iter().filter(|(_, a)| *a != 0) {
+    let id = Uuid::new_v4().to_string();
+    for (account, amount) in posting.legs.iter().filter(|(_, a)| *a != 0) {
+        let account = account.key();
         sqlx::query(
             "INSERT INTO points_entries (id, posting_id, account, amount, kind, payment_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(Uuid::new_v4().to_string())
-        .bind(&posting)
-        .bind(account)
+        .bind(&id)
+        .bind(&account)
         .bind(amount)
         .bind(kind)
-        .bind(payment_id)
+        .bind(posting.payment_id.as_deref())
         .bind(now)
         .execute(&mut **tx)
         .await?;
@@ -67,7 +46,7 @@ pub async fn post(
         let updated =
             sqlx::query("UPDATE points_balances SET balance = balance + $1 WHERE account = $2")
                 .bind(amount)
-                .bind(account)
+                .bind(&account)
                 .execute(&mut **tx)
                 .await;
         let updated = match updated {
@@ -75,7 +54,7 @@ pub async fn post(
                 "INSERT INTO points_balances (account, balance) VALUES ($1, $2)
                  ON CONFLICT (account) DO UPDATE SET balance = points_balances.balance + excluded.balance",
             )
-            .bind(account)
+            .bind(&account)
             .bind(amount)
             .execute(&mut **tx)
             .await
@@ -83,16 +62,16 @@ pub async fn post(
             other => other.map(|_| ()),
         };
         match updated {
-            Err(e) if is_check_violation(&e) => return Err(insufficient()),
+            Err(e) if is_check_violation(&e) => return Err(PointsRefusal::Insufficient.into()),
             other => other?,
         };
     }
     Ok(())
 }
 
-async fn balance_in(tx: &mut Tx, account: &str) -> Result<i64> {
+async fn balance_in(tx: &mut Tx, account: &Account) -> Result<i64> {
     let row = sqlx::query("SELECT balance FROM points_balances WHERE account = $1")
-        .bind(account)
+        .bind(account.key())
         .fetch_optional(&mut **tx)
         .await?;
     Ok(match row {
@@ -101,41 +80,49 @@ async fn balance_in(tx: &mut Tx, account: &str) -> Result<i64> {
     })
 }
 
-/// Takes up to `points` from the shopper's lots, soonest-expiring first.
-async fn take_from_lots(tx: &mut Tx, user_id: &str, points: i64) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT id, remaining FROM points_lots WHERE user_id = $1 AND remaining > 0 ORDER BY expires_at, created_at, id")
-        .bind(user_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    let mut left = points;
-    let mut taken = Vec::new();
-    for row in rows {
-        if left == 0 {
-            break;
-        }
-        let id: String = row.try_get("id")?;
-        let take = left.min(row.try_get::<i64, _>("remaining")?);
-        sqlx::query("UPDATE points_lots SET remaining = remaining - $1 WHERE id = $2")
-            .bind(take)
-            .bind(&id)
-            .execute(&mut **tx)
-            .await?;
-        taken.push((id, take));
-        left -= take;
-    }
-    if left > 0 {
-        return Err(insufficient());
-    }
-    Ok(taken)
+/// The shopper's lots with points left, for the rules to choose from.
+async fn lots_of(tx: &mut Tx, user_id: &str) -> Result<Vec<Lot>> {
+    let rows = sqlx::query(
+        "SELECT id, remaining, expires_at, created_at FROM points_lots WHERE user_id = $1 AND remaining > 0",
+    )
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Lot {
+                id: r.try_get("id")?,
+                remaining: r.try_get("remaining")?,
+                expires_at: r.try_get("expires_at")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
 }
 
-async fn add_lot(tx: &mut Tx, user_id: &str, points: i64, expires_at: i64, now: i64) -> Result<()> {
-    if points > 0 {
+/// Applies a debit: its posting, and the points it takes from each lot.
+async fn apply_debit(tx: &mut Tx, debit: &Debit, now: i64) -> Result<()> {
+    post(tx, &debit.posting, now).await?;
+    for take in &debit.takes {
+        sqlx::query("UPDATE points_lots SET remaining = remaining - $1 WHERE id = $2")
+            .bind(take.points)
+            .bind(&take.lot_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Applies a credit: its posting, and the fresh lot that carries the points.
+pub async fn apply_credit(tx: &mut Tx, credit: &Credit, now: i64) -> Result<()> {
+    post(tx, &credit.posting, now).await?;
+    let lot = &credit.lot;
+    if lot.points > 0 {
         sqlx::query("INSERT INTO points_lots (id, user_id, remaining, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(Uuid::new_v4().to_string())
-            .bind(user_id)
-            .bind(points)
-            .bind(expires_at)
+            .bind(&lot.user_id)
+            .bind(lot.points)
+            .bind(lot.expires_at)
             .bind(now)
             .execute(&mut **tx)
             .await?;
@@ -143,9 +130,10 @@ async fn add_lot(tx: &mut Tx, user_id: &str, points: i64, expires_at: i64, now: 
     Ok(())
 }
 
-/// Holds points for a consent being approved.
+/// Holds points for a consent being approved, taking them from the lots `ledger` chooses.
 pub async fn hold(
     tx: &mut Tx,
+    ledger: &dyn Ledger,
     consent_id: &str,
     user_id: &str,
     points: i64,
@@ -155,92 +143,62 @@ pub async fn hold(
     if points <= 0 {
         return Ok(());
     }
-    post(
-        tx,
-        "hold",
-        None,
-        &[(available(user_id), -points), (held(user_id), points)],
-        now,
-    )
-    .await?;
-    for (lot, taken) in take_from_lots(tx, user_id, points).await? {
+    let lots = lots_of(tx, user_id).await?;
+    let debit = ledger.hold(user_id, points, lots)?;
+    apply_debit(tx, &debit, now).await?;
+    for take in &debit.takes {
         sqlx::query(
             "INSERT INTO points_hold_lots (consent_id, lot_id, points) VALUES ($1, $2, $3)",
         )
         .bind(consent_id)
-        .bind(lot)
-        .bind(taken)
+        .bind(&take.lot_id)
+        .bind(take.points)
         .execute(&mut **tx)
         .await?;
     }
-    sqlx::query("INSERT INTO points_holds (consent_id, user_id, points, status, expires_at) VALUES ($1, $2, $3, 'held', $4)")
+    sqlx::query("INSERT INTO points_holds (consent_id, user_id, points, status, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(consent_id)
         .bind(user_id)
         .bind(points)
+        .bind(HoldState::Held.as_str())
         .bind(expires_at)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Moves the hold of the grant's consent from `from` to `to`; returns its points if it moved.
-async fn move_hold(
+/// Moves the hold of the grant's consent as `change` says; gives the hold if it moved.
+pub async fn move_hold(
     tx: &mut Tx,
     grant_jti: &str,
-    from: &str,
-    to: &str,
-) -> Result<Option<(String, String, i64)>> {
+    change: HoldMove,
+) -> Result<Option<HeldPoints>> {
     let row = sqlx::query(
         "UPDATE points_holds SET status = $1
          WHERE consent_id = (SELECT consent_id FROM grants WHERE jti = $2) AND status = $3
          RETURNING consent_id, user_id, points",
     )
-    .bind(to)
+    .bind(change.to.as_str())
     .bind(grant_jti)
-    .bind(from)
+    .bind(change.from.as_str())
     .fetch_optional(&mut **tx)
     .await?;
     row.map(|r| {
-        Ok((
-            r.try_get("consent_id")?,
-            r.try_get("user_id")?,
-            r.try_get("points")?,
-        ))
+        Ok(HeldPoints {
+            consent_id: r.try_get("consent_id")?,
+            user_id: r.try_get("user_id")?,
+            points: r.try_get("points")?,
+        })
     })
     .transpose()
 }
 
-/// A payment now uses the grant's held points (so they no longer lapse with the grant).
-pub async fn hold_in_payment(tx: &mut Tx, grant_jti: &str) -> Result<()> {
-    move_hold(tx, grant_jti, "held", "in_payment")
-        .await
-        .map(|_| ())
-}
-
-/// The payment did not happen after all: the grant's points are held again.
-pub async fn hold_back(tx: &mut Tx, grant_jti: &str) -> Result<()> {
-    move_hold(tx, grant_jti, "in_payment", "held")
-        .await
-        .map(|_| ())
-}
-
-async fn put_back(
-    tx: &mut Tx,
-    consent_id: &str,
-    user_id: &str,
-    points: i64,
-    now: i64,
-) -> Result<()> {
-    post(
-        tx,
-        "release",
-        None,
-        &[(held(user_id), -points), (available(user_id), points)],
-        now,
-    )
-    .await?;
+/// Gives a released hold's points back: the posting `ledger` decides, and each lot the hold
+/// took from gets its points back.
+async fn put_back(tx: &mut Tx, ledger: &dyn Ledger, hold: &HeldPoints, now: i64) -> Result<()> {
+    post(tx, &ledger.release(hold), now).await?;
     let lots = sqlx::query("SELECT lot_id, points FROM points_hold_lots WHERE consent_id = $1")
-        .bind(consent_id)
+        .bind(&hold.consent_id)
         .fetch_all(&mut **tx)
         .await?;
     for lot in lots {
@@ -253,104 +211,55 @@ async fn put_back(
     Ok(())
 }
 
-/// Releases the points a payment held (void, decline).
-pub async fn release_for_payment(tx: &mut Tx, grant_jti: &str, now: i64) -> Result<()> {
-    if let Some((consent, user, points)) =
-        move_hold(tx, grant_jti, "in_payment", "released").await?
-    {
-        put_back(tx, &consent, &user, points, now).await?;
+/// Releases the points a payment held (void, decline), when `change` moves its hold.
+pub async fn release_for_payment(
+    tx: &mut Tx,
+    ledger: &dyn Ledger,
+    grant_jti: &str,
+    change: HoldMove,
+    now: i64,
+) -> Result<()> {
+    if let Some(hold) = move_hold(tx, grant_jti, change).await? {
+        put_back(tx, ledger, &hold, now).await?;
     }
     Ok(())
 }
 
-/// Spends the points a payment held, at capture.
+/// Spends the points a payment held, at capture, when `change` moves its hold.
 pub async fn redeem_for_payment(
     tx: &mut Tx,
+    ledger: &dyn Ledger,
     grant_jti: &str,
     payment_id: &str,
-    now: i64,
-) -> Result<i64> {
-    match move_hold(tx, grant_jti, "in_payment", "posted").await? {
-        Some((_, user, points)) => {
-            post(
-                tx,
-                "redeem",
-                Some(payment_id),
-                &[(held(&user), -points), (ISSUER.to_string(), points)],
-                now,
-            )
-            .await?;
-            Ok(points)
-        }
-        None => Ok(0),
-    }
-}
-
-/// Credits earned points: the base from the issuer, the campaign's extra from the merchant.
-#[allow(clippy::too_many_arguments)]
-pub async fn earn(
-    tx: &mut Tx,
-    user_id: &str,
-    client_id: &str,
-    payment_id: &str,
-    base: i64,
-    extra: i64,
-    expires_at: i64,
+    change: HoldMove,
     now: i64,
 ) -> Result<()> {
-    let legs = [
-        (ISSUER.to_string(), -base),
-        (campaign(client_id), -extra),
-        (available(user_id), base + extra),
-    ];
-    post(tx, "earn", Some(payment_id), &legs, now).await?;
-    add_lot(tx, user_id, base + extra, expires_at, now).await
+    if let Some(hold) = move_hold(tx, grant_jti, change).await? {
+        post(tx, &ledger.redeem(&hold, payment_id), now).await?;
+    }
+    Ok(())
 }
 
-/// Takes back up to `points` earned points (as many as are still available); returns how many.
+/// Takes back up to `points` earned points, as `ledger` decides from the shopper's available
+/// balance and lots.
 pub async fn reverse(
     tx: &mut Tx,
+    ledger: &dyn Ledger,
     user_id: &str,
     payment_id: &str,
     points: i64,
-    now: i64,
-) -> Result<i64> {
-    let take = points
-        .min(balance_in(tx, &available(user_id)).await?)
-        .max(0);
-    if take > 0 {
-        take_from_lots(tx, user_id, take).await?;
-        post(
-            tx,
-            "reverse",
-            Some(payment_id),
-            &[(available(user_id), -take), (ISSUER.to_string(), take)],
-            now,
-        )
-        .await?;
-    }
-    Ok(take)
-}
-
-/// Gives back redeemed points, as a fresh lot.
-pub async fn restore(
-    tx: &mut Tx,
-    user_id: &str,
-    payment_id: &str,
-    points: i64,
-    expires_at: i64,
     now: i64,
 ) -> Result<()> {
-    if points > 0 {
-        post(
-            tx,
-            "restore",
-            Some(payment_id),
-            &[(ISSUER.to_string(), -points), (available(user_id), points)],
-            now,
-        )
-        .await?;
-        add_lot(tx, user_id, points, expires_at, now).await?;
+    if points <= 0 {
+        return Ok(());
+    }
+    let available = balance_in(tx, &Account::Available(user_id.to_string())).await?;
+    if available <= 0 {
+        return Ok(());
+    }
+    let lots = lots_of(tx, user_id).await?;
+    if let Some(debit) = ledger.reverse(user_id, payment_id, points, available, lots)? {
+        apply_debit(tx, &debit, now).await?;
     }
     Ok(())
 }
@@ -366,7 +275,7 @@ pub struct PointsSummary {
 /// One line of a shopper's points history.
 #[derive(Debug)]
 pub struct HistoryEntry {
-    pub kind: String,
+    pub kind: EntryKind,
     pub amount: i64,
     pub payment_id: Option<String>,
     pub merchant: Option<String>,
@@ -382,8 +291,8 @@ impl Store {
                     CAST(COALESCE((SELECT balance FROM points_balances WHERE account = $2), 0) AS BIGINT) AS held,
                     CAST((SELECT COALESCE(SUM(remaining), 0) FROM points_lots WHERE user_id = $3 AND expires_at <= $4) AS BIGINT) AS expiring",
         )
-        .bind(available(user_id))
-        .bind(held(user_id))
+        .bind(Account::Available(user_id.to_string()).key())
+        .bind(Account::Held(user_id.to_string()).key())
         .bind(user_id)
         .bind(soon)
         .fetch_one(&mut *self.read().await?)
@@ -403,14 +312,17 @@ impl Store {
              LEFT JOIN merchants m ON m.client_id = p.client_id
              WHERE e.account = $1 ORDER BY e.created_at DESC, e.id LIMIT $2",
         )
-        .bind(available(user_id))
+        .bind(Account::Available(user_id.to_string()).key())
         .bind(limit)
         .fetch_all(&mut *self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {
+                let kind: String = r.try_get("kind")?;
                 Ok(HistoryEntry {
-                    kind: r.try_get("kind")?,
+                    kind: EntryKind::parse(&kind).ok_or_else(|| {
+                        Error::internal(anyhow::anyhow!("unknown points entry kind {kind:?}"))
+                    })?,
                     amount: r.try_get("amount")?,
                     payment_id: r.try_get("payment_id")?,
                     merchant: r.try_get("merchant")?,
@@ -421,8 +333,9 @@ impl Store {
             .collect()
     }
 
-    /// Expires what is left of lots past their date, oldest first. Returns the points expired.
-    pub async fn expire_points(&self, now: i64) -> Result<i64> {
+    /// Expires what is left of lots past their date, oldest first, with the postings `ledger`
+    /// decides. Returns the points expired.
+    pub async fn expire_points(&self, ledger: &dyn Ledger, now: i64) -> Result<i64> {
         let mut tx = self.begin().await?;
         let lots = sqlx::query("SELECT id, user_id, remaining FROM points_lots WHERE expires_at <= $1 AND remaining > 0 ORDER BY expires_at, id")
             .bind(now)
@@ -430,50 +343,46 @@ impl Store {
             .await?;
         let mut total = 0;
         for lot in lots {
-            let (id, user, remaining): (String, String, i64) = (
-                lot.try_get("id")?,
-                lot.try_get("user_id")?,
-                lot.try_get("remaining")?,
-            );
+            let lot = ExpiringLot {
+                id: lot.try_get("id")?,
+                user_id: lot.try_get("user_id")?,
+                remaining: lot.try_get("remaining")?,
+            };
             sqlx::query("UPDATE points_lots SET remaining = 0 WHERE id = $1")
-                .bind(&id)
+                .bind(&lot.id)
                 .execute(&mut *tx)
                 .await?;
-            post(
-                &mut tx,
-                "expire",
-                None,
-                &[
-                    (available(&user), -remaining),
-                    (ISSUER.to_string(), remaining),
-                ],
-                now,
-            )
-            .await?;
-            total += remaining;
+            post(&mut tx, &ledger.expire(&lot), now).await?;
+            total += lot.remaining;
         }
         tx.commit().await?;
         Ok(total)
     }
 
-    /// Releases holds whose grant lapsed without a payment.
-    pub async fn release_lapsed_holds(&self, now: i64) -> Result<u64> {
+    /// Releases holds whose grant lapsed without a payment (moved as `change` says, with the
+    /// postings `ledger` decides).
+    pub async fn release_lapsed_holds(
+        &self,
+        ledger: &dyn Ledger,
+        change: HoldMove,
+        now: i64,
+    ) -> Result<u64> {
         let mut tx = self.begin().await?;
         let lapsed = sqlx::query(
-            "UPDATE points_holds SET status = 'released' WHERE status = 'held' AND expires_at <= $1 RETURNING consent_id, user_id, points",
+            "UPDATE points_holds SET status = $1 WHERE status = $2 AND expires_at <= $3 RETURNING consent_id, user_id, points",
         )
+        .bind(change.to.as_str())
+        .bind(change.from.as_str())
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
         for h in &lapsed {
-            put_back(
-                &mut tx,
-                &h.try_get::<String, _>("consent_id")?,
-                &h.try_get::<String, _>("user_id")?,
-                h.try_get("points")?,
-                now,
-            )
-            .await?;
+            let hold = HeldPoints {
+                consent_id: h.try_get("consent_id")?,
+                user_id: h.try_get("user_id")?,
+                points: h.try_get("points")?,
+            };
+            put_back(&mut tx, ledger, &hold, now).await?;
         }
         tx.commit().await?;
         Ok(lapsed.len() as u64)

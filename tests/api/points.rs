@@ -138,7 +138,7 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     let _unused = grant_with_points(&client, &mut s, 3_000, 50).await;
     assert_eq!(summary(&app, &s).await.held, 50);
     app.state
-        .store
+        .points
         .release_lapsed_holds(unix_now() + 3_600)
         .await
         .unwrap();
@@ -177,8 +177,8 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     // Expiry: everything earned a year ago is gone, oldest first.
     let expired = app
         .state
-        .store
-        .expire_points(unix_now() + 366 * 24 * 3600)
+        .points
+        .expire(unix_now() + 366 * 24 * 3600)
         .await
         .unwrap();
     assert_eq!(expired, 128);
@@ -371,14 +371,14 @@ async fn run_sequence(ops: Vec<Op>) {
             Op::Lapse => {
                 let _ = grant_with_points(&client, &mut s, 1_000, 0).await;
                 app.state
-                    .store
+                    .points
                     .release_lapsed_holds(unix_now() + 3_600)
                     .await
                     .unwrap();
             }
             Op::Expire => {
                 clock += 200 * 24 * 3600;
-                app.state.store.expire_points(clock).await.unwrap();
+                app.state.points.expire(clock).await.unwrap();
             }
         }
         let now = app.state.store.points_summary(&user, 0).await.unwrap();

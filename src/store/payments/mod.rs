@@ -1,11 +1,16 @@
 //! Payments and refunds. Every state change is a conditional write, so it happens once even
-//! when several nodes receive the same request.
+//! when several nodes receive the same request. Refunds are in `refunds`.
 
+mod refunds;
+
+pub use refunds::RefundPoints;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{Store, Tx};
 use crate::error::{Error, Result};
+use crate::payments::status::PaymentStatus;
+use crate::points::ledger::{Credit, HoldMove, Ledger};
 
 #[derive(Clone, Debug)]
 pub struct StoredPayment {
@@ -20,7 +25,7 @@ pub struct StoredPayment {
     pub amount_minor: i64,
     pub captured_minor: i64,
     pub refunded_minor: i64,
-    pub status: String,
+    pub status: PaymentStatus,
     pub decline_code: Option<String>,
     pub order_reference: String,
     pub authorization_ref: Option<String>,
@@ -46,7 +51,11 @@ fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
         amount_minor: r.try_get("amount_minor")?,
         captured_minor: r.try_get("captured_minor")?,
         refunded_minor: r.try_get("refunded_minor")?,
-        status: r.try_get("status")?,
+        status: {
+            let raw: String = r.try_get("status")?;
+            PaymentStatus::parse(&raw)
+                .ok_or_else(|| Error::internal(anyhow::anyhow!("unknown payment status {raw:?}")))?
+        },
         decline_code: r.try_get("decline_code")?,
         order_reference: r.try_get("order_reference")?,
         authorization_ref: r.try_get("authorization_ref")?,
@@ -68,17 +77,32 @@ pub struct NewPayment<'a> {
     pub amount_minor: i64,
     pub order_reference: &'a str,
     pub points_redeemed: i64,
+    /// The move that puts the grant's held points in the payment, if it redeemed any.
+    pub hold: Option<HoldMove>,
 }
 
 /// A payment's next state and what the processor said.
-#[derive(Default)]
 pub struct Advance<'a> {
-    pub to: &'a str,
+    pub to: PaymentStatus,
     pub captured_minor: Option<i64>,
     pub authorization_ref: Option<&'a str>,
     pub capture_ref: Option<&'a str>,
     pub decline_code: Option<&'a str>,
     pub points_earned: Option<i64>,
+}
+
+impl Advance<'_> {
+    /// A move to `status` that records nothing else.
+    pub fn to(status: PaymentStatus) -> Self {
+        Advance {
+            to: status,
+            captured_minor: None,
+            authorization_ref: None,
+            capture_ref: None,
+            decline_code: None,
+            points_earned: None,
+        }
+    }
 }
 
 /// An event for the webhook outbox, written with the payment change that causes it.
@@ -92,7 +116,12 @@ pub struct PaymentEvent {
 
 /// Puts `event` in the outbox inside `tx`, rendered from the payment as it now stands, when
 /// the payment's merchant has a webhook URL.
-async fn record_event(tx: &mut Tx, payment_id: &str, event: &PaymentEvent, now: i64) -> Result<()> {
+pub(super) async fn record_event(
+    tx: &mut Tx,
+    payment_id: &str,
+    event: &PaymentEvent,
+    now: i64,
+) -> Result<()> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, {WEBHOOK_URL} FROM payments WHERE id = $1"
     ))
@@ -136,18 +165,19 @@ async fn record_event_for(
     Ok(payment)
 }
 
-/// Points a capture credits.
-pub struct Earn {
-    pub base: i64,
-    pub extra: i64,
-    pub expires_at: i64,
+/// The points moves that go with a capture, as the points rules decided them.
+pub struct CapturePoints<'a> {
+    pub ledger: &'a dyn Ledger,
+    /// Spends the payment's held points, if it redeemed any.
+    pub redeem: Option<HoldMove>,
+    /// Credits the points the payment earned.
+    pub earn: Credit,
 }
 
-/// Points a refund moves back.
-pub struct RefundPoints {
-    pub reverse: i64,
-    pub restore: i64,
-    pub expires_at: i64,
+/// The points moves that go with a void or a decline: the held points go back.
+pub struct ReleasePoints<'a> {
+    pub ledger: &'a dyn Ledger,
+    pub release: HoldMove,
 }
 
 /// Moves the payment from `from` to `change.to`; gives its new row (with [`WEBHOOK_URL`]),
@@ -155,7 +185,7 @@ pub struct RefundPoints {
 async fn advance_in(
     tx: &mut Tx,
     id: &str,
-    from: &str,
+    from: PaymentStatus,
     change: &Advance<'_>,
     now: i64,
 ) -> Result<Option<AnyRow>> {
@@ -170,7 +200,7 @@ async fn advance_in(
          WHERE id = $8 AND status = $9
          RETURNING {COLUMNS}, {WEBHOOK_URL}"
     ))
-    .bind(change.to)
+    .bind(change.to.as_str())
     .bind(change.captured_minor)
     .bind(change.authorization_ref)
     .bind(change.capture_ref)
@@ -178,9 +208,14 @@ async fn advance_in(
     .bind(change.points_earned)
     .bind(now)
     .bind(id)
-    .bind(from)
+    .bind(from.as_str())
     .fetch_optional(&mut **tx)
     .await?)
+}
+
+/// Gives the payment's held points back, as `points` says.
+async fn release(tx: &mut Tx, grant_jti: &str, points: &ReleasePoints<'_>, now: i64) -> Result<()> {
+    super::points::release_for_payment(tx, points.ledger, grant_jti, points.release, now).await
 }
 
 /// Why a grant could not be redeemed.
@@ -248,9 +283,8 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        // A grant holds points only when the shopper redeemed some.
-        if p.points_redeemed > 0 {
-            super::points::hold_in_payment(&mut tx, p.grant_jti).await?;
+        if let Some(hold) = p.hold {
+            super::points::move_hold(&mut tx, p.grant_jti, hold).await?;
         }
         tx.commit().await?;
         Ok(Ok(payment_row(&row)?))
@@ -258,7 +292,12 @@ impl Store {
 
     /// Undoes a redemption whose processor call failed before any outcome, so the merchant
     /// can retry with the same grant (the processor's idempotency key prevents a double charge).
-    pub async fn abandon_redemption(&self, payment_id: &str, grant_jti: &str) -> Result<()> {
+    pub async fn abandon_redemption(
+        &self,
+        payment_id: &str,
+        grant_jti: &str,
+        hold: HoldMove,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let deleted = sqlx::query("DELETE FROM payments WHERE id = $1 AND status = 'pending'")
             .bind(payment_id)
@@ -269,7 +308,7 @@ impl Store {
                 .bind(grant_jti)
                 .execute(&mut *tx)
                 .await?;
-            super::points::hold_back(&mut tx, grant_jti).await?;
+            super::points::move_hold(&mut tx, grant_jti, hold).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -280,7 +319,7 @@ impl Store {
     pub async fn advance_payment(
         &self,
         id: &str,
-        from: &str,
+        from: PaymentStatus,
         change: Advance<'_>,
         event: &PaymentEvent,
         now: i64,
@@ -299,19 +338,19 @@ impl Store {
         &self,
         p: &StoredPayment,
         decline_code: &str,
+        points: &ReleasePoints<'_>,
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         let change = Advance {
-            to: "declined",
             decline_code: Some(decline_code),
-            ..Advance::default()
+            ..Advance::to(PaymentStatus::Declined)
         };
-        if advance_in(&mut tx, &p.id, "pending", &change, now)
+        if advance_in(&mut tx, &p.id, PaymentStatus::Pending, &change, now)
             .await?
             .is_some()
         {
-            super::points::release_for_payment(&mut tx, &p.grant_jti, now).await?;
+            release(&mut tx, &p.grant_jti, points, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -326,40 +365,34 @@ impl Store {
         p: &StoredPayment,
         authorize_first: Option<(Advance<'_>, &PaymentEvent)>,
         change: Advance<'_>,
-        earn: &Earn,
+        points: &CapturePoints<'_>,
         event: &PaymentEvent,
         now: i64,
     ) -> Result<Option<StoredPayment>> {
         let mut tx = self.begin().await?;
         if let Some((authorize, authorized_event)) = authorize_first {
-            let Some(row) = advance_in(&mut tx, &p.id, "pending", &authorize, now).await? else {
+            let pending = PaymentStatus::Pending;
+            let Some(row) = advance_in(&mut tx, &p.id, pending, &authorize, now).await? else {
                 tx.rollback().await?;
                 return Ok(None);
             };
             record_event_for(&mut tx, &row, authorized_event, now).await?;
         }
         let change = Advance {
-            points_earned: Some(earn.base + earn.extra),
+            points_earned: Some(points.earn.lot.points),
             ..change
         };
-        let Some(row) = advance_in(&mut tx, &p.id, "authorized", &change, now).await? else {
+        let authorized = PaymentStatus::Authorized;
+        let Some(row) = advance_in(&mut tx, &p.id, authorized, &change, now).await? else {
             tx.rollback().await?;
             return Ok(None);
         };
-        if p.points_redeemed > 0 {
-            super::points::redeem_for_payment(&mut tx, &p.grant_jti, &p.id, now).await?;
+        if let Some(redeem) = points.redeem {
+            let ledger = points.ledger;
+            super::points::redeem_for_payment(&mut tx, ledger, &p.grant_jti, &p.id, redeem, now)
+                .await?;
         }
-        super::points::earn(
-            &mut tx,
-            &p.user_id,
-            &p.client_id,
-            &p.id,
-            earn.base,
-            earn.extra,
-            earn.expires_at,
-            now,
-        )
-        .await?;
+        super::points::apply_credit(&mut tx, &points.earn, now).await?;
         let captured = record_event_for(&mut tx, &row, event, now).await?;
         tx.commit().await?;
         Ok(Some(captured))
@@ -369,19 +402,18 @@ impl Store {
     pub async fn void_payment(
         &self,
         p: &StoredPayment,
+        points: &ReleasePoints<'_>,
         event: &PaymentEvent,
         now: i64,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let voided = Advance {
-            to: "voided",
-            ..Advance::default()
-        };
-        let Some(row) = advance_in(&mut tx, &p.id, "authorized", &voided, now).await? else {
+        let voided = Advance::to(PaymentStatus::Voided);
+        let authorized = PaymentStatus::Authorized;
+        let Some(row) = advance_in(&mut tx, &p.id, authorized, &voided, now).await? else {
             tx.rollback().await?;
             return Ok(false);
         };
-        super::points::release_for_payment(&mut tx, &p.grant_jti, now).await?;
+        release(&mut tx, &p.grant_jti, points, now).await?;
         record_event_for(&mut tx, &row, event, now).await?;
         tx.commit().await?;
         Ok(true)
@@ -444,133 +476,5 @@ impl Store {
         rows.iter()
             .map(|r| Ok((payment_row(r)?, r.try_get("merchant_name")?)))
             .collect()
-    }
-
-    /// Reserves a refund: the captured payment's refunded total grows by `amount` only if it
-    /// stays within the captured amount.
-    pub async fn reserve_refund(
-        &self,
-        payment_id: &str,
-        client_id: &str,
-        refund_id: &str,
-        amount: i64,
-        now: i64,
-    ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let reserved = sqlx::query(
-            "UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2
-             WHERE id = $3 AND client_id = $4 AND status = 'captured' AND refunded_minor + $1 <= captured_minor",
-        )
-        .bind(amount)
-        .bind(now)
-        .bind(payment_id)
-        .bind(client_id)
-        .execute(&mut *tx)
-        .await?;
-        if reserved.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query("INSERT INTO refunds (id, payment_id, amount_minor, status, created_at) VALUES ($1, $2, $3, 'pending', $4)")
-            .bind(refund_id)
-            .bind(payment_id)
-            .bind(amount)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Completes a refund and its points (earned points reversed, redeemed points restored,
-    /// both pro rata) and writes the event, in one transaction.
-    pub async fn complete_refund(
-        &self,
-        p: &StoredPayment,
-        refund_id: &str,
-        processor_ref: &str,
-        points: &RefundPoints,
-        event: &PaymentEvent,
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE refunds SET status = 'succeeded', processor_ref = $1 WHERE id = $2 AND status = 'pending'")
-            .bind(processor_ref)
-            .bind(refund_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 1 {
-            super::points::reverse(&mut tx, &p.user_id, &p.id, points.reverse, now).await?;
-            super::points::restore(
-                &mut tx,
-                &p.user_id,
-                &p.id,
-                points.restore,
-                points.expires_at,
-                now,
-            )
-            .await?;
-            sqlx::query("UPDATE payments SET points_reversed = points_reversed + $1, points_restored = points_restored + $2 WHERE id = $3")
-                .bind(points.reverse)
-                .bind(points.restore)
-                .bind(&p.id)
-                .execute(&mut *tx)
-                .await?;
-            record_event(&mut tx, &p.id, event, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Points already reversed and restored for a payment's earlier refunds.
-    pub async fn points_refunded(&self, id: &str) -> Result<(i64, i64)> {
-        let row =
-            sqlx::query("SELECT points_reversed, points_restored FROM payments WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *self.read().await?)
-                .await?;
-        Ok((
-            row.try_get("points_reversed")?,
-            row.try_get("points_restored")?,
-        ))
-    }
-
-    /// Gives a reserved refund back when the processor refused it.
-    pub async fn cancel_refund(&self, payment_id: &str, refund_id: &str) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query(
-            "DELETE FROM refunds WHERE id = $1 AND status = 'pending' RETURNING amount_minor",
-        )
-        .bind(refund_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = deleted {
-            sqlx::query("UPDATE payments SET refunded_minor = refunded_minor - $1 WHERE id = $2")
-                .bind(row.try_get::<i64, _>("amount_minor")?)
-                .bind(payment_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Refunds of a payment, oldest first: (id, amount, status, created_at).
-    pub async fn refunds_of(&self, payment_id: &str) -> Result<Vec<(String, i64, String, i64)>> {
-        let rows = sqlx::query("SELECT id, amount_minor, status, created_at FROM refunds WHERE payment_id = $1 ORDER BY created_at, id")
-            .bind(payment_id)
-            .fetch_all(&mut *self.read().await?)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("amount_minor")?,
-                    r.try_get("status")?,
-                    r.try_get("created_at")?,
-                ))
-            })
-            .collect::<Result<_>>()
-            .map_err(|e: Error| e)
     }
 }

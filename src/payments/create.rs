@@ -1,0 +1,266 @@
+//! Redeeming a payment grant, step by step: check the grant against the request, redeem it
+//! (exactly once, with a pending payment), authorize the card for what the points don't cover,
+//! and record the outcome (or capture at once when asked).
+
+use saifu_sdk::payments::{CreatePayment, Payment};
+use saifu_sdk::webhooks::EventType;
+use uuid::Uuid;
+
+use super::capture::Authorized;
+use super::{amount_in, declined, processor_failed, Payments, POINTS_ONLY};
+use crate::checkout::details::PaymentRequest;
+use crate::merchants::{Merchant, MerchantStatus};
+use crate::clock::random_token;
+use crate::money::{Currency, Money};
+use crate::error::{Error, Kind, Result};
+use crate::points::rules;
+use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
+use crate::store::payments::{GrantRefusal, NewPayment, StoredPayment};
+use crate::store::StoredCard;
+use crate::card::{CardNumber, Expiry};
+
+/// A request checked against its grant: what to charge, and to whom.
+struct Checked {
+    jti: String,
+    granted: PaymentRequest,
+    amount: Money,
+    points_redeemed: i64,
+    /// What the card pays: the amount less the redeemed points' value.
+    card_amount: Money,
+}
+
+/// A redeemed grant: its pending payment and the card to authorize.
+struct Redeemed {
+    pending: StoredPayment,
+    card: StoredCard,
+    number: CardNumber,
+    expiry: Expiry,
+}
+
+fn refused(why: GrantRefusal) -> Error {
+    match why {
+        GrantRefusal::AlreadyUsed => Error::conflict(
+            "grant_already_used",
+            "This grant was already used for a payment.",
+        ),
+        GrantRefusal::Revoked => Error::conflict("grant_revoked", "This grant was revoked."),
+        GrantRefusal::Expired => Error::invalid(
+            "grant_expired",
+            "The grant has expired: start a new checkout.",
+        ),
+        GrantRefusal::Unknown => Error::invalid("invalid_grant", "Unknown grant."),
+    }
+}
+
+impl Payments {
+    /// Redeems a grant: verifies it, consumes it once, authorizes the card for what the
+    /// redeemed points don't cover (and captures when asked). A decline is recorded and
+    /// answered `402`; a processor failure gives the grant back.
+    pub async fn create(
+        &self,
+        merchant: &Merchant,
+        request: CreatePayment,
+        now: i64,
+    ) -> Result<Payment> {
+        let checked = self.check(merchant, &request, now).await?;
+        let redeemed = self.redeem(merchant, &checked, now).await?;
+        let outcome = self.authorize(&checked, &redeemed).await;
+        drop(redeemed.number);
+        self.record(merchant, request.capture, redeemed.pending, outcome, now)
+            .await
+    }
+
+    /// Checks the grant and the request against each other.
+    async fn check(
+        &self,
+        merchant: &Merchant,
+        request: &CreatePayment,
+        now: i64,
+    ) -> Result<Checked> {
+        if merchant.status == MerchantStatus::Suspended {
+            return Err(Error::forbidden(
+                "merchant_suspended",
+                "This merchant is suspended and cannot take payments.",
+            ));
+        }
+        let claims = self
+            .checkout
+            .verify_grant(&request.grant, &merchant.client_id, now)
+            .await?;
+        let granted = claims
+            .authorization_details
+            .first()
+            .cloned()
+            .map(PaymentRequest::from_granted)
+            .transpose()
+            .map_err(|e| Error::internal(anyhow::anyhow!("a signed grant no longer parses: {e}")))?
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("a signed grant without details")))?;
+        let (amount, points_redeemed, card_amount) = self.charge(&granted, request)?;
+        Ok(Checked {
+            jti: claims.jti,
+            granted,
+            amount,
+            points_redeemed,
+            card_amount,
+        })
+    }
+
+    /// The amount asked (within the grant), the points redeemed, and what the card pays.
+    fn charge(
+        &self,
+        granted: &PaymentRequest,
+        request: &CreatePayment,
+    ) -> Result<(Money, i64, Money)> {
+        let currency = granted.amount.currency;
+        if Currency::parse(&request.amount.currency) != Some(currency) {
+            return Err(Error::new(
+                Kind::Unprocessable,
+                "currency_mismatch",
+                format!("The grant is in {}.", currency.code()),
+            ));
+        }
+        let amount = amount_in(currency, &request.amount.amount)?;
+        if amount.minor > granted.amount.minor {
+            return Err(Error::new(
+                Kind::Unprocessable,
+                "amount_exceeds_grant",
+                format!(
+                    "The grant allows at most {}.",
+                    granted.amount.to_major_string()
+                ),
+            ));
+        }
+        let points_redeemed = granted.details.points_redeemed.unwrap_or(0);
+        let points_value = points_redeemed * self.points.point_value(currency);
+        if amount.minor < points_value {
+            let value = Money {
+                currency,
+                minor: points_value,
+            };
+            return Err(Error::new(
+                Kind::Unprocessable,
+                "amount_below_points",
+                format!(
+                    "The shopper redeemed points worth {}; the amount cannot be less.",
+                    value.to_major_string()
+                ),
+            ));
+        }
+        // The card pays what the points don't.
+        let card_amount = Money {
+            currency,
+            minor: amount.minor - points_value,
+        };
+        Ok((amount, points_redeemed, card_amount))
+    }
+
+    /// Consumes the grant once and records a pending payment, with the card it was for.
+    async fn redeem(&self, merchant: &Merchant, c: &Checked, now: i64) -> Result<Redeemed> {
+        let grant = self
+            .store
+            .find_grant(&c.jti)
+            .await?
+            .ok_or_else(|| Error::invalid("invalid_grant", "Unknown grant."))?;
+        let user_id = Uuid::parse_str(&grant.user_id).map_err(Error::internal)?;
+        let card_id = Uuid::parse_str(&grant.card_id).map_err(Error::internal)?;
+        let (card, number) = self
+            .vault
+            .card_number(user_id, card_id)
+            .await
+            .map_err(|e| match e.kind() {
+                Kind::NotFound => Error::conflict(
+                    "card_unavailable",
+                    "The shopper removed the card this grant was for.",
+                ),
+                _ => e,
+            })?;
+        let id = format!("pay_{}", &random_token()?[..22]);
+        let new = NewPayment {
+            id: &id,
+            client_id: &merchant.client_id,
+            user_id: &grant.user_id,
+            card_id: &grant.card_id,
+            card_brand: &card.brand,
+            card_last4: &card.last4,
+            grant_jti: &c.jti,
+            currency: c.amount.currency.code(),
+            amount_minor: c.amount.minor,
+            order_reference: &c.granted.order_reference,
+            points_redeemed: c.points_redeemed,
+            hold: rules::payment_started(c.points_redeemed),
+        };
+        let pending = self.store.redeem_grant(new, now).await?.map_err(refused)?;
+        let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
+        Ok(Redeemed {
+            pending,
+            card,
+            number,
+            expiry,
+        })
+    }
+
+    /// Authorizes the card for its part; points that pay it all need no card-network call.
+    async fn authorize(
+        &self,
+        c: &Checked,
+        r: &Redeemed,
+    ) -> std::result::Result<Outcome, ProcessorError> {
+        if c.card_amount.minor == 0 {
+            return Ok(Outcome::Approved {
+                reference: POINTS_ONLY.into(),
+            });
+        }
+        let details = CardDetails {
+            number: &r.number,
+            expiry: r.expiry,
+            holder: &r.card.holder,
+        };
+        // Keyed by the grant: a retry after a lost answer can never authorize twice.
+        let key = IdempotencyKey::new(format!("authorize:{}", c.jti));
+        self.vault
+            .processor()
+            .authorize(&key, details, c.card_amount)
+            .await
+    }
+
+    /// Records what the card network said: a failure gives the grant back, a decline is
+    /// recorded, an approval is recorded (or captured at once when asked).
+    async fn record(
+        &self,
+        merchant: &Merchant,
+        capture: bool,
+        pending: StoredPayment,
+        outcome: std::result::Result<Outcome, ProcessorError>,
+        now: i64,
+    ) -> Result<Payment> {
+        let id = pending.id.clone();
+        match outcome {
+            Err(err) => {
+                self.store
+                    .abandon_redemption(&id, &pending.grant_jti, rules::PAYMENT_ABANDONED)
+                    .await?;
+                Err(processor_failed(err))
+            }
+            Ok(Outcome::Declined { decline_code }) => {
+                let release = self.release_points();
+                self.store
+                    .decline_payment(&pending, &decline_code, &release, now)
+                    .await?;
+                tracing::info!(payment_id = %id, decline_code = %decline_code, "payment declined");
+                Err(declined(&decline_code))
+            }
+            Ok(Outcome::Approved { reference }) => {
+                let authorized = Authorized {
+                    reference,
+                    event: super::event::payment_event(EventType::PaymentAuthorized)?,
+                };
+                if capture {
+                    return self.capture_at_once(pending, &authorized, now).await;
+                }
+                self.record_authorized(&id, &authorized, now).await?;
+                self.get(merchant, &id).await
+            }
+        }
+    }
+}

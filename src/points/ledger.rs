@@ -1,0 +1,202 @@
+//! The points ledger's vocabulary: accounts, entry kinds, hold states, lots, postings and the
+//! plans the rules hand to the store. Types only: the decisions live in `points::rules`, and
+//! the store, which applies these inside its transactions, imports this file and never them.
+
+use std::fmt;
+
+/// An account of the double-entry points ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Account {
+    /// The issuer's liability: where earned points come from and where spent ones go back.
+    Issuer,
+    /// A shopper's points they can use.
+    Available(String),
+    /// A shopper's points held for a consent until its payment captures or lapses.
+    Held(String),
+    /// What a merchant's campaign funds beyond the issuer's base rate.
+    Campaign(String),
+}
+
+impl Account {
+    /// The account's key in `points_entries` and `points_balances`.
+    pub fn key(&self) -> String {
+        match self {
+            Account::Issuer => "issuer:liability".into(),
+            Account::Available(user) => format!("shopper:{user}:available"),
+            Account::Held(user) => format!("shopper:{user}:held"),
+            Account::Campaign(client) => format!("merchant:{client}:campaign"),
+        }
+    }
+}
+
+/// Why points moved: the `kind` of every entry of a posting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    Hold,
+    Release,
+    Redeem,
+    Earn,
+    Reverse,
+    Restore,
+    Expire,
+}
+
+impl EntryKind {
+    const ALL: [EntryKind; 7] = [
+        EntryKind::Hold,
+        EntryKind::Release,
+        EntryKind::Redeem,
+        EntryKind::Earn,
+        EntryKind::Reverse,
+        EntryKind::Restore,
+        EntryKind::Expire,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Hold => "hold",
+            EntryKind::Release => "release",
+            EntryKind::Redeem => "redeem",
+            EntryKind::Earn => "earn",
+            EntryKind::Reverse => "reverse",
+            EntryKind::Restore => "restore",
+            EntryKind::Expire => "expire",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One balanced set of ledger entries; its legs sum to zero.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posting {
+    pub kind: EntryKind,
+    pub payment_id: Option<String>,
+    pub legs: Vec<(Account, i64)>,
+}
+
+impl Posting {
+    pub fn is_balanced(&self) -> bool {
+        self.legs.iter().map(|(_, a)| a).sum::<i64>() == 0
+    }
+}
+
+/// Where a consent's held points are: `held → in_payment → posted | released`, and back from
+/// `in_payment` to `held` when a payment is abandoned before any outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldState {
+    Held,
+    InPayment,
+    Posted,
+    Released,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Held => "held",
+            HoldState::InPayment => "in_payment",
+            HoldState::Posted => "posted",
+            HoldState::Released => "released",
+        }
+    }
+}
+
+/// A change of a hold's state, applied only if the hold is in `from`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoldMove {
+    pub from: HoldState,
+    pub to: HoldState,
+}
+
+/// A hold the store moved, as it read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldPoints {
+    pub consent_id: String,
+    pub user_id: String,
+    pub points: i64,
+}
+
+/// A lot of earned (or given back) points, spent soonest-expiring first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lot {
+    pub id: String,
+    pub remaining: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// Points taken from one lot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LotTake {
+    pub lot_id: String,
+    pub points: i64,
+}
+
+/// A fresh lot to add with a crediting posting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLot {
+    pub user_id: String,
+    pub points: i64,
+    pub expires_at: i64,
+}
+
+/// A posting that credits a shopper, and the lot that carries the credited points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credit {
+    pub posting: Posting,
+    pub lot: NewLot,
+}
+
+/// A posting that debits a shopper's available points, and the lots it takes them from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Debit {
+    pub posting: Posting,
+    pub takes: Vec<LotTake>,
+}
+
+/// A lot past its date, with what is left of it and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiringLot {
+    pub id: String,
+    pub user_id: String,
+    pub remaining: i64,
+}
+
+/// Why the ledger refused a move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointsRefusal {
+    /// The shopper has fewer points available than the move takes.
+    Insufficient,
+}
+
+/// The ledger's decisions that need rows read inside the store's transaction. The store
+/// hands it the rows and applies what it answers, in the same transaction.
+pub trait Ledger: Send + Sync {
+    /// Holding `points` of the shopper's for a consent, from `lots` (in any order).
+    fn hold(&self, user_id: &str, points: i64, lots: Vec<Lot>) -> Result<Debit, PointsRefusal>;
+    /// Giving held points back to the shopper (the payment did not happen).
+    fn release(&self, hold: &HeldPoints) -> Posting;
+    /// Spending held points on the payment `payment_id`.
+    fn redeem(&self, hold: &HeldPoints, payment_id: &str) -> Posting;
+    /// Taking back up to `points` earned on `payment_id`, as far as `available` allows, from
+    /// `lots`; `None` when there is nothing to take.
+    fn reverse(
+        &self,
+        user_id: &str,
+        payment_id: &str,
+        points: i64,
+        available: i64,
+        lots: Vec<Lot>,
+    ) -> Result<Option<Debit>, PointsRefusal>;
+    /// Expiring what is left of a lot past its date.
+    fn expire(&self, lot: &ExpiringLot) -> Posting;
+}

@@ -1,0 +1,79 @@
+//! The points service: a shopper's points page (summary and history with typed entry kinds),
+//! the earn preview shown at consent, and the janitor's expiry and lapsed-hold release. It
+//! words the ledger's refusals for the shopper.
+
+use super::ledger::PointsRefusal;
+use super::policy::PointsPolicy;
+use super::rules::{self, Rules};
+use crate::money::Money;
+use crate::error::{Error, Kind, Result};
+use crate::store::points::{HistoryEntry, PointsSummary};
+use crate::store::Store;
+
+/// How far ahead the points page counts points as expiring soon.
+const SOON_SECS: i64 = 30 * 24 * 60 * 60;
+
+/// How many history entries the points page shows.
+const HISTORY_LIMIT: i64 = 200;
+
+impl From<PointsRefusal> for Error {
+    fn from(refusal: PointsRefusal) -> Self {
+        match refusal {
+            PointsRefusal::Insufficient => Error::new(
+                Kind::Conflict,
+                "insufficient_points",
+                "You don't have that many points available.",
+            ),
+        }
+    }
+}
+
+/// A shopper's points page: the balances, and the history newest first.
+#[derive(Debug)]
+pub struct PointsView {
+    pub summary: PointsSummary,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Clone)]
+pub struct PointsService {
+    store: Store,
+    policy: PointsPolicy,
+}
+
+impl PointsService {
+    pub fn new(store: Store, policy: PointsPolicy) -> Self {
+        Self { store, policy }
+    }
+
+    pub fn policy(&self) -> PointsPolicy {
+        self.policy
+    }
+
+    /// The shopper's balances (with what expires within 30 days of `now`) and history.
+    pub async fn view(&self, user_id: &str, now: i64) -> Result<PointsView> {
+        Ok(PointsView {
+            summary: self.store.points_summary(user_id, now + SOON_SECS).await?,
+            history: self.store.points_history(user_id, HISTORY_LIMIT).await?,
+        })
+    }
+
+    /// The points a payment of `amount` would earn at a merchant whose campaign multiplies by
+    /// `multiplier_percent`, if the card paid all of it.
+    pub fn earn_preview(&self, amount: Money, multiplier_percent: i64) -> i64 {
+        let (base, extra) = self.policy.earned(amount, multiplier_percent);
+        base + extra
+    }
+
+    /// Expires what is left of lots past their date; returns the points expired.
+    pub async fn expire(&self, now: i64) -> Result<i64> {
+        self.store.expire_points(&Rules, now).await
+    }
+
+    /// Releases the holds of grants that lapsed unused; returns how many.
+    pub async fn release_lapsed_holds(&self, now: i64) -> Result<u64> {
+        self.store
+            .release_lapsed_holds(&Rules, rules::GRANT_LAPSED, now)
+            .await
+    }
+}
