@@ -163,6 +163,16 @@ impl Error {
     }
 }
 
+/// A refusal reaches here only if its service forgot to word it: that is our fault.
+impl From<crate::store::Error> for Error {
+    fn from(err: crate::store::Error) -> Self {
+        match err {
+            crate::store::Error::NotFound => Error::not_found(),
+            other => Error::Internal(other.into()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         Error::Internal(err.into())

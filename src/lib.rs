@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod payments;
 pub mod processor;
 pub mod store;
@@ -27,6 +28,7 @@ use crate::checkout::{Checkout, Lifetimes};
 use crate::config::{Config, LogFormat};
 use crate::domain::accounts::{Accounts, SigninLimits};
 use crate::domain::points::PointsPolicy;
+use crate::idempotency::Idempotency;
 use crate::payments::Payments;
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
@@ -47,6 +49,7 @@ pub struct AppState {
     /// The simulated card processor in use (test mode), for fault injection.
     pub simulator: Arc<SimulatedProcessor>,
     pub webhooks: Webhooks,
+    pub idempotency: Idempotency,
 }
 
 impl AppState {
@@ -128,6 +131,7 @@ impl AppState {
         );
         Ok(Self {
             config: Arc::new(config),
+            idempotency: Idempotency::new(store.clone()),
             store,
             accounts,
             vault,

@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::domain::secrets::{constant_time_eq, sha256_hex};
 use crate::error::{Error, Result};
-use crate::store::{NewMerchantRow, Store, StoredMerchant, WrappedTable};
+use crate::store::{NewMerchantRow, Refusal, Store, StoredMerchant, WrappedTable};
 use crate::vault::keys::{DataKey, KeyEncryptionKey};
 use crate::vault::wrap_context;
 
@@ -165,7 +165,13 @@ impl Merchants {
                 },
                 now,
             )
-            .await?;
+            .await
+            .map_err(|e| match e.refusal() {
+                Some(Refusal::ClientIdTaken) => {
+                    Error::conflict("client_id_taken", "That client id is already registered.")
+                }
+                _ => e.into(),
+            })?;
         tracing::info!(client_id = %client_id, name = %name, "merchant registered");
         Ok(MerchantCredentials {
             client_id,

@@ -20,6 +20,7 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestCh
 use self::details::PaymentRequest;
 use self::merchants::{Merchant, MerchantStatus, Merchants};
 use self::signing::GrantSigner;
+use crate::domain::account::User;
 use crate::domain::accounts::{
     ceremony_not_found, counter_outcome, random_token, webauthn_error, Accounts,
 };
@@ -30,8 +31,9 @@ use crate::error::{Error, Kind, Result};
 use crate::store::checkout::{
     Approval, CodeRefusal, Consent, NewCode, NewGrant, Pushed, RequestUriRefusal,
 };
-use crate::store::{PasskeyUse, Store, StoredCard, User};
+use crate::store::{PasskeyUse, Store};
 use crate::vault::keys::FingerprintKey;
+use crate::vault::StoredCard;
 use crate::vault::Vault;
 
 /// `request_uri` prefix (RFC 9126).
@@ -76,6 +78,12 @@ impl OAuthFailure {
 }
 
 /// OAuth endpoints answer infrastructure failures as `server_error` (details are logged).
+impl From<crate::store::Error> for OAuthFailure {
+    fn from(err: crate::store::Error) -> Self {
+        Error::from(err).into()
+    }
+}
+
 impl From<Error> for OAuthFailure {
     fn from(err: Error) -> Self {
         if let Error::Internal(cause) = &err {
@@ -447,7 +455,8 @@ impl Checkout {
                 },
                 now,
             )
-            .await?;
+            .await
+            .map_err(crate::domain::points::refused)?;
         match approval {
             Approval::Approved => {}
             Approval::CeremonyGone => return Err(ceremony_not_found()),

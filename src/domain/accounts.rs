@@ -15,10 +15,10 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use super::account::{DisplayName, Email, PasskeyName};
+use super::account::{DisplayName, Email, PasskeyName, User};
 use crate::error::{Error, Kind, Result};
 use crate::store::{
-    email_taken, CounterUpdate, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User,
+    CounterUpdate, FirstPasskey, NewUser, PasskeyUse, Refusal, Store, StoredPasskey,
 };
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
@@ -159,6 +159,7 @@ impl Accounts {
                 now,
             )
             .await
+            .map_err(refused)
     }
 
     pub async fn begin_sign_in(&self, now: i64) -> Result<(String, RequestChallengeResponse)> {
@@ -320,22 +321,29 @@ impl Accounts {
                 now,
             )
             .await
+            .map_err(refused)
     }
 
     pub async fn passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>> {
-        self.store.list_passkeys(user_id).await
+        Ok(self.store.list_passkeys(user_id).await?)
     }
 
     pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: PasskeyName) -> Result<()> {
-        self.store.rename_passkey(user_id, id, name.as_str()).await
+        Ok(self
+            .store
+            .rename_passkey(user_id, id, name.as_str())
+            .await?)
     }
 
     pub async fn remove_passkey(&self, user_id: Uuid, id: Uuid, now: i64) -> Result<()> {
-        self.store.delete_passkey(user_id, id, now).await
+        self.store
+            .delete_passkey(user_id, id, now)
+            .await
+            .map_err(refused)
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<User>> {
-        self.store.find_user(id).await
+        Ok(self.store.find_user(id).await?)
     }
 
     async fn put(&self, kind: CeremonyKind, state: &CeremonyState, now: i64) -> Result<String> {
@@ -499,4 +507,28 @@ pub fn webauthn_error(err: WebauthnError) -> Error {
         ),
     };
     Error::invalid(code, message)
+}
+
+pub fn email_taken() -> Error {
+    Error::conflict(
+        "email_taken",
+        "An account with this email address already exists.",
+    )
+    .on_field("email")
+}
+
+/// Words what the store refused for the shopper.
+fn refused(err: crate::store::Error) -> Error {
+    match err.refusal() {
+        Some(Refusal::EmailTaken) => email_taken(),
+        Some(Refusal::PasskeyAlreadyRegistered) => Error::conflict(
+            "passkey_already_registered",
+            "This passkey is already registered.",
+        ),
+        Some(Refusal::LastPasskey) => Error::conflict(
+            "last_passkey",
+            "This is your only passkey, so it can't be removed: you would be locked out. Add another passkey first.",
+        ),
+        _ => err.into(),
+    }
 }

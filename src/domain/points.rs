@@ -2,6 +2,8 @@
 //! pro-rata share a refund takes back. Integer maths only, rounding down.
 
 use crate::domain::money::{Currency, Money};
+use crate::error::{Error, Kind};
+use crate::store::Refusal;
 
 #[derive(Clone, Copy, Debug)]
 pub struct PointsPolicy {
@@ -68,6 +70,18 @@ impl PointsPolicy {
             return total;
         }
         (i128::from(total) * i128::from(part) / i128::from(of)) as i64
+    }
+}
+
+/// Words the store's refusal to take more points than the shopper has.
+pub fn refused(err: crate::store::Error) -> Error {
+    match err.refusal() {
+        Some(Refusal::InsufficientPoints) => Error::new(
+            Kind::Conflict,
+            "insufficient_points",
+            "You don't have that many points available.",
+        ),
+        _ => err.into(),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 mod health;
 mod home;
+mod idempotency;
 mod oauth;
 pub mod pages;
 mod passkeys;

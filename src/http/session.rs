@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::domain::account::User;
 use crate::domain::accounts::{ceremony_not_found, random_token, Accounts, CeremonyKind};
 use crate::domain::return_to::ReturnTo;
 use crate::domain::secrets::constant_time_eq;
 use crate::error::{Error, Result};
-use crate::store::{unix_now, User};
+use crate::store::unix_now;
 use crate::AppState;
 
 const USER_ID: &str = "user_id";

@@ -408,7 +408,8 @@ impl Payments {
                 let Some(captured) = self
                     .store
                     .capture_payment(&payment, authorize_first, change, &earn, &event, now)
-                    .await?
+                    .await
+                    .map_err(crate::domain::points::refused)?
                 else {
                     return Err(Error::conflict(
                         "payment_not_capturable",
@@ -547,7 +548,8 @@ impl Payments {
                 let event = Webhooks::payment_event(EventType::PaymentRefunded)?;
                 self.store
                     .complete_refund(&payment, &refund_id, &reference, &points, &event, now)
-                    .await?;
+                    .await
+                    .map_err(crate::domain::points::refused)?;
                 self.webhooks.wake();
                 tracing::info!(payment_id = %id, refund_id = %refund_id, "payment refunded");
                 self.get(merchant, id).await

@@ -7,6 +7,7 @@ mod cards;
 mod ceremonies;
 pub mod checkout;
 mod conn;
+mod error;
 pub mod idempotency;
 mod merchants;
 mod passkeys;
@@ -28,12 +29,13 @@ use sqlx::AnyPool;
 pub use self::conn::Tx;
 use self::conn::{Handle, Slots};
 
-pub use cards::{duplicate_card, NewCardRow, SealedNumber, StoredCard};
+pub use cards::{NewCardRow, SealedNumber};
 pub use ceremonies::Taken;
+pub use error::{Error, Refusal, Result};
 pub use merchants::{NewMerchantRow, StoredMerchant};
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
 pub use sessions::SessionStore;
-pub use users::{email_taken, FirstPasskey, NewUser, User};
+pub use users::{FirstPasskey, NewUser};
 pub use wrapped::{RewrapCandidate, WrappedTable};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -4,8 +4,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::error::{Error, Result};
 use super::{Store, Tx};
-use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct StoredPayment {
@@ -87,7 +87,7 @@ pub struct PaymentEvent {
     pub event_type: &'static str,
     /// Renders the body from the payment as the transaction left it: (payment, event id,
     /// event type, unix time) to JSON text.
-    pub render: fn(&StoredPayment, &str, &str, i64) -> Result<String>,
+    pub render: fn(&StoredPayment, &str, &str, i64) -> anyhow::Result<String>,
 }
 
 /// Puts `event` in the outbox inside `tx`, rendered from the payment as it now stands, when
@@ -119,7 +119,8 @@ async fn record_event_for(
     if row.try_get::<Option<String>, _>("webhook_url")?.is_none() {
         return Ok(payment);
     }
-    let payload = (event.render)(&payment, &event.id, event.event_type, now)?;
+    let payload =
+        (event.render)(&payment, &event.id, event.event_type, now).map_err(Error::Render)?;
     super::webhooks::enqueue(
         tx,
         &super::webhooks::NewEvent {

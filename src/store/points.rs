@@ -4,8 +4,8 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::error::{Error, Refusal, Result};
 use super::{Store, Tx};
-use crate::error::{Error, Kind, Result};
 
 pub const ISSUER: &str = "issuer:liability";
 
@@ -22,11 +22,7 @@ pub fn campaign(client_id: &str) -> String {
 }
 
 fn insufficient() -> Error {
-    Error::new(
-        Kind::Conflict,
-        "insufficient_points",
-        "You don't have that many points available.",
-    )
+    Error::Refused(Refusal::InsufficientPoints)
 }
 
 fn is_check_violation(err: &sqlx::Error) -> bool {
@@ -43,9 +39,7 @@ pub async fn post(
     now: i64,
 ) -> Result<()> {
     if legs.iter().map(|(_, a)| a).sum::<i64>() != 0 {
-        return Err(Error::internal(anyhow::anyhow!(
-            "unbalanced {kind} posting"
-        )));
+        return Err(Error::Corrupt(format!("unbalanced {kind} posting")));
     }
     let posting = Uuid::new_v4().to_string();
     for (account, amount) in legs.iter().filter(|(_, a)| *a != 0) {
@@ -529,7 +523,7 @@ impl Store {
                 .execute(&mut *self.write().await?)
                 .await?;
         if updated.rows_affected() == 0 {
-            return Err(Error::not_found());
+            return Err(Error::NotFound);
         }
         Ok(())
     }

@@ -3,17 +3,9 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::error::{Error, Refusal, Result};
 use super::{is_unique_violation, Store};
-use crate::domain::account::{DisplayName, Email};
-use crate::error::{Error, Result};
-
-#[derive(Clone, Debug)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub created_at: i64,
-}
+use crate::domain::account::{DisplayName, Email, User};
 
 pub struct NewUser<'a> {
     pub id: Uuid,
@@ -32,7 +24,7 @@ pub struct FirstPasskey<'a> {
 
 impl Store {
     /// Creates the account and its first passkey together, or neither. A second account for
-    /// the same address (in any letter case) is refused with `email_taken`.
+    /// the same address (in any letter case) is refused (`Refusal::EmailTaken`).
     pub async fn create_user_with_passkey(
         &self,
         user: NewUser<'_>,
@@ -52,7 +44,7 @@ impl Store {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(email_taken()),
+            Err(e) if is_unique_violation(&e) => return Err(Error::Refused(Refusal::EmailTaken)),
             other => other?,
         };
         self.insert_passkey_in(&mut tx, user.id, passkey, now)
@@ -92,14 +84,6 @@ impl Store {
     }
 }
 
-pub fn email_taken() -> Error {
-    Error::conflict(
-        "email_taken",
-        "An account with this email address already exists.",
-    )
-    .on_field("email")
-}
-
 pub(super) fn parse_uuid(s: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(Error::internal)
+    Uuid::parse_str(s).map_err(|e| Error::Corrupt(format!("id {s:?}: {e}")))
 }

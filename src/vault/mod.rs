@@ -4,6 +4,7 @@
 
 pub mod card;
 pub mod keys;
+pub mod stored;
 
 use std::sync::Arc;
 
@@ -12,9 +13,10 @@ use zeroize::Zeroizing;
 
 use self::card::{CardNumber, Cvc, Expiry, HolderName};
 use self::keys::{aes_key, DataKey, FingerprintKey, KeyEncryptionKey, WrappedKey};
+pub use self::stored::StoredCard;
 use crate::error::{Error, Kind, Result};
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, Processor, ProcessorError};
-use crate::store::{duplicate_card, NewCardRow, SealedNumber, Store, StoredCard, WrappedTable};
+use crate::store::{NewCardRow, Refusal, SealedNumber, Store, WrappedTable};
 
 /// A card as the shopper typed it, parsed. The CVC is dropped (and zeroized) once the
 /// processor has verified the card.
@@ -103,13 +105,17 @@ impl Vault {
                 },
                 now,
             )
-            .await?;
+            .await
+            .map_err(|e| match e.refusal() {
+                Some(Refusal::DuplicateCard) => duplicate_card(),
+                _ => e.into(),
+            })?;
         tracing::info!(card_id = %stored.id, user_id = %user_id, brand = %stored.brand, "card added");
         Ok(stored)
     }
 
     pub async fn cards(&self, user_id: Uuid) -> Result<Vec<StoredCard>> {
-        self.store.list_cards(user_id).await
+        Ok(self.store.list_cards(user_id).await?)
     }
 
     pub async fn remove_card(&self, user_id: Uuid, card_id: Uuid, now: i64) -> Result<()> {
@@ -119,7 +125,7 @@ impl Vault {
     }
 
     pub async fn set_default(&self, user_id: Uuid, card_id: Uuid) -> Result<()> {
-        self.store.set_default_card(user_id, card_id).await
+        Ok(self.store.set_default_card(user_id, card_id).await?)
     }
 
     /// Decrypts one of the shopper's cards. Only the processor call sites use this.
@@ -290,4 +296,8 @@ pub async fn rewrap_all(
         }
     }
     Ok(done)
+}
+
+fn duplicate_card() -> Error {
+    Error::conflict("duplicate_card", "This card is already in your wallet.").on_field("number")
 }

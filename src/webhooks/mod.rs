@@ -135,7 +135,7 @@ impl Webhooks {
             // Time-ordered, so that listing by id lists in the order events were written.
             id: format!("evt_{:012x}{}", now_ms(), &random_token()?[..16]),
             event_type: kind.as_str(),
-            render: render_payment_event,
+            render: |p, id, kind, now| Ok(render_payment_event(p, id, kind, now)?),
         })
     }
 
@@ -302,7 +302,7 @@ impl Webhooks {
             .store
             .webhook_endpoint(&event.client_id)
             .await
-            .map_err(|e| format!("reading the endpoint: {}", e.public_message()))?
+            .map_err(|e| format!("reading the endpoint: {}", Error::from(e).public_message()))?
             .ok_or("the merchant no longer exists")?;
         let url = endpoint
             .url
