@@ -1,6 +1,8 @@
 //! Payments: redeeming a payment grant (exactly once), capture, void and refunds, each with a
 //! stable processor idempotency key so that a retry never charges twice.
 
+pub mod activity;
+
 use saifu_sdk::payments::{CardSummary, CreatePayment, Payment};
 use uuid::Uuid;
 

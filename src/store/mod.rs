@@ -3,6 +3,7 @@
 //! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), and migrations are kept per
 //! backend in `migrations/`.
 
+mod activity;
 mod cards;
 mod ceremonies;
 pub mod checkout;
@@ -29,6 +30,7 @@ use sqlx::AnyPool;
 pub use self::conn::Tx;
 use self::conn::{Handle, Slots};
 
+pub use activity::RefundRow;
 pub use cards::{NewCardRow, SealedNumber};
 pub use ceremonies::Taken;
 pub use error::{Error, Refusal, Result};
