@@ -18,7 +18,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use super::account::{DisplayName, Email, PasskeyName, User};
 use crate::error::{Error, Kind, Result};
 use crate::store::{
-    CounterUpdate, FirstPasskey, NewUser, PasskeyUse, Refusal, Store, StoredPasskey,
+    CounterUpdate, FirstPasskey, NewUser, PasskeyUse, Refusal, SessionStore, Store, StoredPasskey,
 };
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
@@ -340,6 +340,16 @@ impl Accounts {
             .delete_passkey(user_id, id, now)
             .await
             .map_err(refused)
+    }
+
+    /// Where browser sessions are kept, for the session layer.
+    pub fn sessions(&self) -> SessionStore {
+        SessionStore::new(self.store.clone())
+    }
+
+    /// Whether the accounts database answers (the readiness probe).
+    pub async fn ping(&self) -> std::result::Result<(), crate::store::Error> {
+        Ok(self.store.ping().await?)
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<User>> {
