@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::store::error::Error as StoreError;
+
 /// What went wrong, in terms a caller can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -164,10 +166,10 @@ impl Error {
 }
 
 /// A refusal reaches here only if its service forgot to word it: that is our fault.
-impl From<crate::store::Error> for Error {
-    fn from(err: crate::store::Error) -> Self {
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
         match err {
-            crate::store::Error::NotFound => Error::not_found(),
+            StoreError::NotFound => Error::not_found(),
             other => Error::Internal(other.into()),
         }
     }

@@ -1,14 +1,15 @@
 //! Every SQL statement of the wallet lives under this folder. One `Store` serves SQLite and
 //! PostgreSQL through sqlx's `Any` driver: queries are written once in portable SQL (`$N`
 //! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), and migrations are kept per
-//! backend in `migrations/`.
+//! backend in `migrations/`. The store has its own error type (`store::Error`): it reports
+//! refusals as `Refusal`s and leaves their wording to the services.
 
 mod activity;
 mod cards;
 mod ceremonies;
 pub mod checkout;
 mod conn;
-mod error;
+pub mod error;
 pub mod idempotency;
 mod merchants;
 mod passkeys;
