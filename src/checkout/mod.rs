@@ -78,12 +78,6 @@ impl OAuthFailure {
 }
 
 /// OAuth endpoints answer infrastructure failures as `server_error` (details are logged).
-impl From<crate::store::Error> for OAuthFailure {
-    fn from(err: crate::store::Error) -> Self {
-        Error::from(err).into()
-    }
-}
-
 impl From<Error> for OAuthFailure {
     fn from(err: Error) -> Self {
         if let Error::Internal(cause) = &err {
@@ -94,6 +88,12 @@ impl From<Error> for OAuthFailure {
             return OAuthFailure::new("server_error", "The wallet could not process the request.");
         }
         OAuthFailure::new("invalid_request", err.public_message())
+    }
+}
+
+impl From<crate::store::Error> for OAuthFailure {
+    fn from(err: crate::store::Error) -> Self {
+        Error::from(err).into()
     }
 }
 

@@ -247,7 +247,8 @@ impl Payments {
             Ok(Outcome::Declined { decline_code }) => {
                 self.store
                     .decline_payment(&pending, &decline_code, now)
-                    .await?;
+                    .await
+                    .map_err(crate::domain::points::refused)?;
                 tracing::info!(payment_id = %id, decline_code = %decline_code, "payment declined");
                 Err(declined(&decline_code))
             }
@@ -458,7 +459,12 @@ impl Payments {
             return Err(declined(&decline_code));
         }
         let event = Webhooks::payment_event(EventType::PaymentVoided)?;
-        if !self.store.void_payment(&payment, &event, now).await? {
+        if !self
+            .store
+            .void_payment(&payment, &event, now)
+            .await
+            .map_err(crate::domain::points::refused)?
+        {
             return Err(Error::conflict(
                 "payment_not_voidable",
                 "The payment was captured or voided meanwhile.",
