@@ -1,6 +1,6 @@
 //! The payments API (`/v1/payments`), authenticated with the merchant's client credentials.
-//! Every POST carries an `Idempotency-Key`: scoped to the merchant and the endpoint, kept 24 h,
-//! replayed byte for byte; other parameters get `422`, a key still running gets `409`.
+//! Every POST carries an `Idempotency-Key` and runs once per key (`http/idempotency.rs`, with
+//! the rules in `crate::idempotency`).
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
