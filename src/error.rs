@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::store::error::Error as StoreError;
+
 /// What went wrong, in terms a caller can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -159,6 +161,16 @@ impl Error {
         match self {
             Error::Client { message, .. } => message.clone(),
             Error::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+}
+
+/// A refusal reaches here only if its service forgot to word it: that is our fault.
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Error::not_found(),
+            other => Error::Internal(other.into()),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod keys;
 pub mod merchants;
 pub mod money;
@@ -32,10 +33,12 @@ use crate::accounts::{Accounts, SigninLimits};
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, Lifetimes};
 use crate::config::{Config, LogFormat};
+use crate::idempotency::Idempotency;
 use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
 use crate::merchants::Merchants;
 use crate::payments::Payments;
-use crate::points::{PointsPolicy, PointsService};
+use crate::points::PointsPolicy;
+use crate::points::PointsService;
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
@@ -55,6 +58,7 @@ pub struct AppState {
     /// The simulated card processor in use (test mode), for fault injection.
     pub simulator: Arc<SimulatedProcessor>,
     pub webhooks: Webhooks,
+    pub idempotency: Idempotency,
 }
 
 impl AppState {
@@ -128,6 +132,7 @@ impl AppState {
         let points = PointsService::new(store.clone(), points_policy(&config));
         Ok(Self {
             config: Arc::new(config),
+            idempotency: Idempotency::new(store.clone()),
             store,
             accounts,
             vault,

@@ -21,13 +21,13 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use self::account::{DisplayName, Email, PasskeyName};
+use self::account::{DisplayName, Email, PasskeyName, User};
 use self::ceremony::ceremony_not_found;
 use self::refusals::{
-    counter_outcome, email_taken, too_many_attempts, unknown_passkey, webauthn_error,
+    counter_outcome, email_taken, refused, too_many_attempts, unknown_passkey, webauthn_error,
 };
 use crate::error::{Error, Kind, Result};
-use crate::store::{EmailTaken, FirstPasskey, NewUser, PasskeyUse, Store, StoredPasskey, User};
+use crate::store::{FirstPasskey, NewUser, PasskeyUse, SessionStore, Store, StoredPasskey};
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
 #[derive(Clone, Copy, Debug)]
@@ -167,8 +167,8 @@ impl Accounts {
                 },
                 now,
             )
-            .await?
-            .map_err(|EmailTaken| email_taken())
+            .await
+            .map_err(refused)
     }
 
     pub async fn begin_sign_in(&self, now: i64) -> Result<(String, RequestChallengeResponse)> {
@@ -330,22 +330,39 @@ impl Accounts {
                 now,
             )
             .await
+            .map_err(refused)
     }
 
     pub async fn passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>> {
-        self.store.list_passkeys(user_id).await
+        Ok(self.store.list_passkeys(user_id).await?)
     }
 
     pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: PasskeyName) -> Result<()> {
-        self.store.rename_passkey(user_id, id, name.as_str()).await
+        Ok(self
+            .store
+            .rename_passkey(user_id, id, name.as_str())
+            .await?)
     }
 
     pub async fn remove_passkey(&self, user_id: Uuid, id: Uuid, now: i64) -> Result<()> {
-        self.store.delete_passkey(user_id, id, now).await
+        self.store
+            .delete_passkey(user_id, id, now)
+            .await
+            .map_err(refused)
+    }
+
+    /// Where browser sessions are kept, for the session layer.
+    pub fn sessions(&self) -> SessionStore {
+        SessionStore::new(self.store.clone())
+    }
+
+    /// Whether the accounts database answers (the readiness probe).
+    pub async fn ping(&self) -> std::result::Result<(), crate::store::Error> {
+        Ok(self.store.ping().await?)
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<User>> {
-        self.store.find_user(id).await
+        Ok(self.store.find_user(id).await?)
     }
 
     async fn put(&self, kind: CeremonyKind, state: &CeremonyState, now: i64) -> Result<String> {

@@ -3,7 +3,7 @@
 use webauthn_rs::prelude::WebauthnError;
 
 use crate::error::{Error, Kind, Result};
-use crate::store::CounterUpdate;
+use crate::store::{CounterUpdate, Refusal};
 
 /// A recorded passkey use, or why it was refused.
 pub fn counter_outcome(update: CounterUpdate) -> Result<()> {
@@ -77,4 +77,20 @@ pub(super) fn email_taken() -> Error {
         "An account with this email address already exists.",
     )
     .on_field("email")
+}
+
+/// Words what the store refused for the shopper.
+pub(super) fn refused(err: crate::store::Error) -> Error {
+    match err.refusal() {
+        Some(Refusal::EmailTaken) => email_taken(),
+        Some(Refusal::PasskeyAlreadyRegistered) => Error::conflict(
+            "passkey_already_registered",
+            "This passkey is already registered.",
+        ),
+        Some(Refusal::LastPasskey) => Error::conflict(
+            "last_passkey",
+            "This is your only passkey, so it can't be removed: you would be locked out. Add another passkey first.",
+        ),
+        _ => err.into(),
+    }
 }

@@ -18,19 +18,21 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestCh
 
 use self::details::PaymentRequest;
 use self::signing::GrantSigner;
+use crate::accounts::account::User;
 use crate::accounts::ceremony::{self, ceremony_not_found};
 use crate::accounts::refusals::{counter_outcome, webauthn_error};
 use crate::accounts::Accounts;
 use crate::clock::random_token;
-use crate::points::PointsPolicy;
 use crate::error::{Error, Kind, Result};
 use crate::keys::FingerprintKey;
 use crate::merchants::{Merchant, MerchantStatus, Merchants};
+use crate::points::PointsPolicy;
 use crate::secrets::sha256_hex;
 use crate::store::checkout::{
     Approval, CodeRefusal, Consent, NewCode, NewGrant, Pushed, RequestUriRefusal,
 };
-use crate::store::{PasskeyUse, Store, StoredCard, User};
+use crate::store::{PasskeyUse, Store};
+use crate::vault::StoredCard;
 use crate::vault::Vault;
 
 /// `request_uri` prefix (RFC 9126).
@@ -85,6 +87,12 @@ impl From<Error> for OAuthFailure {
             return OAuthFailure::new("server_error", "The wallet could not process the request.");
         }
         OAuthFailure::new("invalid_request", err.public_message())
+    }
+}
+
+impl From<crate::store::Error> for OAuthFailure {
+    fn from(err: crate::store::Error) -> Self {
+        Error::from(err).into()
     }
 }
 
@@ -447,7 +455,8 @@ impl Checkout {
                 },
                 now,
             )
-            .await?;
+            .await
+            .map_err(crate::points::refused)?;
         match approval {
             Approval::Approved => {}
             Approval::CeremonyGone => return Err(ceremony_not_found()),

@@ -175,7 +175,10 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
                 .store
                 .set_merchant_points_multiplier(&client_id, percent)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
+                .map_err(|e| {
+                    let e = crate::error::Error::from(e);
+                    anyhow::anyhow!("{}: {}", client_id, e.public_message())
+                })?;
             println!("{client_id} now earns shoppers {percent}% of the base points");
         }
         MerchantCommand::RotateWebhookSecret {

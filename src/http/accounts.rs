@@ -2,6 +2,7 @@
 //! ceremonies.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,8 +21,10 @@ use super::session::{
 };
 use crate::accounts::account::{DisplayName, Email};
 use crate::accounts::return_to::ReturnTo;
+use crate::accounts::Accounts;
 use crate::accounts::CeremonyKind;
 use crate::clock::unix_now;
+use crate::config::Config;
 use crate::error::Result;
 use crate::AppState;
 
@@ -42,18 +45,15 @@ struct NextQuery {
 }
 
 async fn sign_up_page(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
+    State(config): State<Arc<Config>>,
     session: Session,
     Query(q): Query<NextQuery>,
 ) -> Result<Response> {
     let next = ReturnTo::parse(q.next.as_deref());
-    if current_user(
-        &session,
-        &app.accounts,
-        app.config.session_absolute_secs as i64,
-    )
-    .await?
-    .is_some()
+    if current_user(&session, &accounts, config.session_absolute_secs as i64)
+        .await?
+        .is_some()
     {
         return Ok(Redirect::to(next.as_str()).into_response());
     }
@@ -72,14 +72,13 @@ struct SignUpBegin {
 }
 
 async fn sign_up_begin(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     Json(body): Json<SignUpBegin>,
 ) -> Result<Response> {
     let display_name = DisplayName::parse(&body.display_name)?;
     let email = Email::parse(&body.email)?;
-    let (id, options) = app
-        .accounts
+    let (id, options) = accounts
         .begin_sign_up(email, display_name, unix_now())
         .await?;
     remember_ceremony(&session, CeremonyKind::SignUp, &id).await?;
@@ -88,13 +87,12 @@ async fn sign_up_begin(
 }
 
 async fn sign_up_finish(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     Json(credential): Json<RegisterPublicKeyCredential>,
 ) -> Result<axum::Json<Value>> {
     let ceremony = take_ceremony(&session, CeremonyKind::SignUp).await?;
-    let user = app
-        .accounts
+    let user = accounts
         .finish_sign_up(&ceremony, &credential, unix_now())
         .await?;
     let next = take_return_to(&session).await?;
@@ -104,18 +102,15 @@ async fn sign_up_finish(
 }
 
 async fn sign_in_page(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
+    State(config): State<Arc<Config>>,
     session: Session,
     Query(q): Query<NextQuery>,
 ) -> Result<Response> {
     let next = ReturnTo::parse(q.next.as_deref());
-    if current_user(
-        &session,
-        &app.accounts,
-        app.config.session_absolute_secs as i64,
-    )
-    .await?
-    .is_some()
+    if current_user(&session, &accounts, config.session_absolute_secs as i64)
+        .await?
+        .is_some()
     {
         return Ok(Redirect::to(next.as_str()).into_response());
     }
@@ -132,25 +127,24 @@ struct SignInBegin {
 }
 
 async fn sign_in_begin(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     Json(body): Json<SignInBegin>,
 ) -> Result<Response> {
-    let (id, options) = app.accounts.begin_sign_in(unix_now()).await?;
+    let (id, options) = accounts.begin_sign_in(unix_now()).await?;
     remember_ceremony(&session, CeremonyKind::SignIn, &id).await?;
     remember_return_to(&session, &ReturnTo::parse(body.next.as_deref())).await?;
     Ok(axum::Json(options).into_response())
 }
 
 async fn sign_in_finish(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(credential): Json<PublicKeyCredential>,
 ) -> Result<axum::Json<Value>> {
     let ceremony = take_ceremony(&session, CeremonyKind::SignIn).await?;
-    let user = app
-        .accounts
+    let user = accounts
         .finish_sign_in(&ceremony, &credential, peer.ip(), unix_now())
         .await?;
     let next = take_return_to(&session).await?;

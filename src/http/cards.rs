@@ -15,12 +15,13 @@ use super::error::status_of;
 use super::extract::Form;
 use super::pages::{render, AddCardPage, CardView, CardsPage, FieldError, FieldErrors, Layout};
 use super::session::{csrf_token, CurrentUser};
+use crate::accounts::account::User;
 use crate::accounts::return_to::ReturnTo;
 use crate::card::{CardNumber, Cvc, Expiry, HolderName};
 use crate::clock::unix_now;
 use crate::error::{Error, Result};
-use crate::store::User;
 use crate::vault::NewCard;
+use crate::vault::Vault;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -36,13 +37,12 @@ fn today() -> time::Date {
 }
 
 async fn cards_page(
-    State(app): State<AppState>,
+    State(vault): State<Vault>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
     let today = today();
-    let cards = app
-        .vault
+    let cards = vault
         .cards(user.id)
         .await?
         .iter()
@@ -52,7 +52,7 @@ async fn cards_page(
     render(&CardsPage {
         layout,
         cards,
-        test_mode: app.vault.processor().test_mode(),
+        test_mode: vault.processor().test_mode(),
     })
 }
 
@@ -70,7 +70,7 @@ fn return_path(raw: Option<&str>) -> ReturnTo {
 }
 
 async fn add_card_page(
-    State(app): State<AppState>,
+    State(vault): State<Vault>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Query(q): Query<ReturnQuery>,
@@ -79,7 +79,7 @@ async fn add_card_page(
         return_to: return_path(q.return_to.as_deref()),
         ..FormState::default()
     };
-    form_page(&app, &session, &user, form, StatusCode::OK).await
+    form_page(&vault, &session, &user, form, StatusCode::OK).await
 }
 
 /// The add-card form. Number and security code are zeroized when the request is done; they
@@ -104,7 +104,7 @@ struct FormState {
 }
 
 async fn form_page(
-    app: &AppState,
+    vault: &Vault,
     session: &Session,
     user: &User,
     form: FormState,
@@ -119,7 +119,7 @@ async fn form_page(
         last4: form.last4,
         errors: form.errors,
         form_error: form.form_error,
-        test_mode: app.vault.processor().test_mode(),
+        test_mode: vault.processor().test_mode(),
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -132,7 +132,7 @@ fn field_error(err: &Error) -> FieldError {
 }
 
 async fn add_card(
-    State(app): State<AppState>,
+    State(vault): State<Vault>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Form(input): Form<AddCardForm>,
@@ -161,10 +161,9 @@ async fn add_card(
     state.last4 = number.as_ref().map(|n| n.last4().to_string());
     let (Some(number), Some(expiry), Some(holder), Some(cvc)) = (number, expiry, holder, cvc)
     else {
-        return form_page(&app, &session, &user, state, StatusCode::BAD_REQUEST).await;
+        return form_page(&vault, &session, &user, state, StatusCode::BAD_REQUEST).await;
     };
-    match app
-        .vault
+    match vault
         .add_card(
             user.id,
             NewCard {
@@ -189,7 +188,7 @@ async fn add_card(
                 Some("holder") => state.errors.holder = shown,
                 _ => state.form_error = Some(err.public_message().into_owned()),
             }
-            form_page(&app, &session, &user, state, status).await
+            form_page(&vault, &session, &user, state, status).await
         }
     }
 }
@@ -199,21 +198,21 @@ fn parse_id(raw: &str) -> Result<Uuid> {
 }
 
 async fn remove_card(
-    State(app): State<AppState>,
+    State(vault): State<Vault>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
-    app.vault
+    vault
         .remove_card(user.id, parse_id(&id)?, unix_now())
         .await?;
     Ok(Redirect::to("/cards"))
 }
 
 async fn make_default(
-    State(app): State<AppState>,
+    State(vault): State<Vault>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
-    app.vault.set_default(user.id, parse_id(&id)?).await?;
+    vault.set_default(user.id, parse_id(&id)?).await?;
     Ok(Redirect::to("/cards"))
 }

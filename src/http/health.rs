@@ -6,6 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::accounts::Accounts;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -18,8 +19,8 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
-    match app.store.ping().await {
+async fn readyz(State(accounts): State<Accounts>) -> (StatusCode, Json<Value>) {
+    match accounts.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ready", "database": "ok" })),

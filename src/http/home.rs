@@ -1,5 +1,7 @@
 //! The wallet's home: a welcome for visitors, the dashboard for signed-in shoppers.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -8,6 +10,8 @@ use tower_sessions::Session;
 
 use super::pages::{render, IndexPage, Layout};
 use super::session::{csrf_token, current_user};
+use crate::accounts::Accounts;
+use crate::config::Config;
 use crate::error::Result;
 use crate::AppState;
 
@@ -15,15 +19,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(home))
 }
 
-async fn home(State(app): State<AppState>, session: Session) -> Result<Response> {
-    let user = current_user(
-        &session,
-        &app.accounts,
-        app.config.session_absolute_secs as i64,
-    )
-    .await?;
+async fn home(
+    State(accounts): State<Accounts>,
+    State(config): State<Arc<Config>>,
+    session: Session,
+) -> Result<Response> {
+    let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
     let passkey_count = match &user {
-        Some(u) => app.accounts.passkeys(u.id).await?.len(),
+        Some(u) => accounts.passkeys(u.id).await?.len(),
         None => 0,
     };
     let title = if user.is_some() {

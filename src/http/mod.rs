@@ -7,9 +7,11 @@ pub mod assets;
 mod cards;
 mod checkout;
 pub mod error;
+mod error_shapes;
 mod extract;
 mod health;
 mod home;
+mod idempotency;
 mod oauth;
 pub mod pages;
 mod passkeys;
@@ -32,7 +34,6 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
-use crate::store::SessionStore;
 use crate::AppState;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -47,7 +48,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         "saifu_session"
     };
-    let sessions = SessionManagerLayer::new(SessionStore::new(state.store.clone()))
+    let sessions = SessionManagerLayer::new(state.accounts.sessions())
         .with_name(cookie_name)
         .with_http_only(true)
         .with_secure(config.cookie_secure())
@@ -88,7 +89,7 @@ pub fn router(state: AppState) -> Router {
             crate::error::Error::internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
         // Outside the body limit, so that its bare 413 gets a problem body too.
-        .layer(middleware::from_fn(error::error_shapes))
+        .layer(middleware::from_fn(error_shapes::error_shapes))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),

@@ -6,9 +6,10 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::assets::asset;
 use super::error::ErrorInfo;
+use crate::accounts::account::User;
 use crate::card::{Brand, Expiry};
 use crate::error::Error;
-use crate::store::{StoredCard, User};
+use crate::vault::StoredCard;
 
 pub struct UserView {
     pub display_name: String,

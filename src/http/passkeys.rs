@@ -14,6 +14,7 @@ use super::extract::{Form, Json};
 use super::pages::{format_time, render, Layout, PasskeyView, PasskeysPage};
 use super::session::{csrf_token, remember_ceremony, take_ceremony, CurrentUser};
 use crate::accounts::account::PasskeyName;
+use crate::accounts::Accounts;
 use crate::accounts::CeremonyKind;
 use crate::clock::unix_now;
 use crate::error::{Error, Result};
@@ -29,11 +30,11 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn passkeys_page(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
-    let passkeys = app.accounts.passkeys(user.id).await?;
+    let passkeys = accounts.passkeys(user.id).await?;
     let suggest_second = passkeys.len() == 1;
     let passkeys = passkeys
         .into_iter()
@@ -58,7 +59,7 @@ struct AddBegin {
 }
 
 async fn add_begin(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Json(body): Json<AddBegin>,
@@ -70,22 +71,19 @@ async fn add_begin(
         .filter(|n| !n.is_empty())
         .map(PasskeyName::parse)
         .transpose()?;
-    let (id, options) = app
-        .accounts
-        .begin_add_passkey(&user, name, unix_now())
-        .await?;
+    let (id, options) = accounts.begin_add_passkey(&user, name, unix_now()).await?;
     remember_ceremony(&session, CeremonyKind::AddPasskey, &id).await?;
     Ok(axum::Json(options).into_response())
 }
 
 async fn add_finish(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Json(credential): Json<RegisterPublicKeyCredential>,
 ) -> Result<axum::Json<Value>> {
     let ceremony = take_ceremony(&session, CeremonyKind::AddPasskey).await?;
-    app.accounts
+    accounts
         .finish_add_passkey(&user, &ceremony, &credential, unix_now())
         .await?;
     tracing::info!(user_id = %user.id, "passkey added");
@@ -102,24 +100,24 @@ fn parse_id(raw: &str) -> Result<Uuid> {
 }
 
 async fn rename(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Form(form): Form<RenameForm>,
 ) -> Result<Redirect> {
     let name = PasskeyName::parse(&form.name)?;
-    app.accounts
+    accounts
         .rename_passkey(user.id, parse_id(&id)?, name)
         .await?;
     Ok(Redirect::to("/passkeys"))
 }
 
 async fn remove(
-    State(app): State<AppState>,
+    State(accounts): State<Accounts>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
-    app.accounts
+    accounts
         .remove_passkey(user.id, parse_id(&id)?, unix_now())
         .await?;
     tracing::info!(user_id = %user.id, "passkey removed");

@@ -2,6 +2,8 @@
 //! path and the ids of running passkey ceremonies. Also the CSRF check for every
 //! state-changing request made from wallet pages.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, Method};
@@ -10,15 +12,15 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::accounts::account::User;
 use crate::accounts::ceremony::ceremony_not_found;
 use crate::accounts::return_to::ReturnTo;
 use crate::accounts::{Accounts, CeremonyKind};
 use crate::clock::random_token;
 use crate::clock::unix_now;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::secrets::constant_time_eq;
-use crate::store::User;
-use crate::AppState;
 
 const USER_ID: &str = "user_id";
 const AUTH_AT: &str = "auth_at";
@@ -117,18 +119,18 @@ pub struct CurrentUser(pub User);
 
 impl<S> FromRequestParts<S> for CurrentUser
 where
-    AppState: FromRef<S>,
+    Accounts: FromRef<S>,
+    Arc<Config>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let app = AppState::from_ref(state);
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| Error::internal(anyhow::anyhow!("session layer missing: {msg}")))?;
-        let absolute = app.config.session_absolute_secs as i64;
-        current_user(&session, &app.accounts, absolute)
+        let absolute = Arc::<Config>::from_ref(state).session_absolute_secs as i64;
+        current_user(&session, &Accounts::from_ref(state), absolute)
             .await?
             .map(CurrentUser)
             .ok_or_else(Error::unauthenticated)
@@ -139,7 +141,7 @@ where
 /// `Origin` must be ours when sent, and the session's CSRF token must come back in the
 /// `X-CSRF-Token` header (scripts) or the `csrf` form field (forms).
 pub async fn csrf_guard(
-    State(app): State<AppState>,
+    State(config): State<Arc<Config>>,
     session: Session,
     request: Request,
     next: Next,
@@ -150,13 +152,13 @@ pub async fn csrf_guard(
     ) {
         return next.run(request).await;
     }
-    match check_csrf(&app, &session, request).await {
+    match check_csrf(&config, &session, request).await {
         Ok(request) => next.run(request).await,
         Err(err) => err.into_response(),
     }
 }
 
-async fn check_csrf(app: &AppState, session: &Session, request: Request) -> Result<Request> {
+async fn check_csrf(config: &Config, session: &Session, request: Request) -> Result<Request> {
     let refused = || {
         Error::forbidden(
             "csrf_failed",
@@ -170,7 +172,7 @@ async fn check_csrf(app: &AppState, session: &Session, request: Request) -> Resu
         .get(header::ORIGIN)
         .filter(|o| o.as_bytes() != b"null")
     {
-        if origin.to_str().ok() != Some(app.config.origin().as_str()) {
+        if origin.to_str().ok() != Some(config.origin().as_str()) {
             return Err(refused());
         }
     }
@@ -193,7 +195,7 @@ async fn check_csrf(app: &AppState, session: &Session, request: Request) -> Resu
         return Err(refused());
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, app.config.body_limit_bytes)
+    let bytes = axum::body::to_bytes(body, config.body_limit_bytes)
         .await
         .map_err(|_| {
             Error::new(

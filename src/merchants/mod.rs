@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::keys::wrap_context;
 use crate::keys::{DataKey, KeyEncryptionKey};
 use crate::secrets::{constant_time_eq, sha256_hex};
+use crate::store::Refusal;
 use crate::store::{NewMerchantRow, Store, StoredMerchant, WrappedTable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +166,13 @@ impl Merchants {
                 },
                 now,
             )
-            .await?;
+            .await
+            .map_err(|e| match e.refusal() {
+                Some(Refusal::ClientIdTaken) => {
+                    Error::conflict("client_id_taken", "That client id is already registered.")
+                }
+                _ => e.into(),
+            })?;
         tracing::info!(client_id = %client_id, name = %name, "merchant registered");
         Ok(MerchantCredentials {
             client_id,

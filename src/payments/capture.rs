@@ -7,9 +7,9 @@ use saifu_sdk::webhooks::EventType;
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
 use super::{amount_in, declined, not_found, processor_failed, Payments, POINTS_ONLY};
+use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
 use crate::money::Money;
-use crate::error::{Error, Kind, Result};
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{Advance, CapturePoints, PaymentEvent, StoredPayment};
@@ -184,7 +184,8 @@ impl Payments {
         let Some(captured) = self
             .store
             .capture_payment(&payment, authorize_first, change, &points, &event, now)
-            .await?
+            .await
+            .map_err(crate::points::refused)?
         else {
             return Err(Error::conflict(
                 "payment_not_capturable",

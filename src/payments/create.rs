@@ -8,16 +8,16 @@ use uuid::Uuid;
 
 use super::capture::Authorized;
 use super::{amount_in, declined, processor_failed, Payments, POINTS_ONLY};
+use crate::card::{CardNumber, Expiry};
 use crate::checkout::details::PaymentRequest;
-use crate::merchants::{Merchant, MerchantStatus};
 use crate::clock::random_token;
-use crate::money::{Currency, Money};
 use crate::error::{Error, Kind, Result};
+use crate::merchants::{Merchant, MerchantStatus};
+use crate::money::{Currency, Money};
 use crate::points::rules;
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
 use crate::store::payments::{GrantRefusal, NewPayment, StoredPayment};
-use crate::store::StoredCard;
-use crate::card::{CardNumber, Expiry};
+use crate::vault::StoredCard;
 
 /// A request checked against its grant: what to charge, and to whom.
 struct Checked {
@@ -246,7 +246,8 @@ impl Payments {
                 let release = self.release_points();
                 self.store
                     .decline_payment(&pending, &decline_code, &release, now)
-                    .await?;
+                    .await
+                    .map_err(crate::points::refused)?;
                 tracing::info!(payment_id = %id, decline_code = %decline_code, "payment declined");
                 Err(declined(&decline_code))
             }

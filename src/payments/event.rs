@@ -13,7 +13,7 @@ pub(super) fn payment_event(kind: EventType) -> Result<PaymentEvent> {
     Ok(PaymentEvent {
         id: new_event_id()?,
         event_type: kind.as_str(),
-        render: render_payment_event,
+        render: |p, id, kind, now| Ok(render_payment_event(p, id, kind, now)?),
     })
 }
 

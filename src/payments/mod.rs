@@ -2,6 +2,7 @@
 //! stable processor idempotency key so that a retry never charges twice. One file per step:
 //! `create`, `capture`, `void`, `refund`; `view` is the API's JSON, `status` the typed status.
 
+pub mod activity;
 mod capture;
 mod create;
 mod event;
@@ -10,10 +11,10 @@ pub mod status;
 mod view;
 mod void;
 
-use crate::merchants::Merchant;
 use crate::checkout::Checkout;
-use crate::money::{Currency, Money};
 use crate::error::{Error, Kind, Result};
+use crate::merchants::Merchant;
+use crate::money::{Currency, Money};
 use crate::points::PointsPolicy;
 use crate::processor::ProcessorError;
 use crate::store::Store;

@@ -7,10 +7,10 @@ use saifu_sdk::webhooks::EventType;
 use super::status::PaymentStatus;
 use super::view::stored_currency;
 use super::{amount_in, declined, not_found, processor_failed, Payments, POINTS_ONLY};
-use crate::merchants::Merchant;
 use crate::clock::random_token;
-use crate::money::Money;
 use crate::error::{Error, Kind, Result};
+use crate::merchants::Merchant;
+use crate::money::Money;
 use crate::points::rules::{self, RefundedPayment, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{RefundPoints, StoredPayment};
@@ -60,7 +60,8 @@ impl Payments {
                 let event = super::event::payment_event(EventType::PaymentRefunded)?;
                 self.store
                     .complete_refund(&payment, &refund_id, &reference, &points, &event, now)
-                    .await?;
+                    .await
+                    .map_err(crate::points::refused)?;
                 self.webhooks.wake();
                 tracing::info!(payment_id = %id, refund_id = %refund_id, "payment refunded");
                 self.get(merchant, id).await

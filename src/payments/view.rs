@@ -2,8 +2,8 @@
 
 use saifu_sdk::payments::{CardSummary, Payment};
 
-use crate::money::{Currency, Money};
 use crate::error::{Error, Result};
+use crate::money::{Currency, Money};
 use crate::store::payments::StoredPayment;
 
 pub(super) fn stored_currency(p: &StoredPayment) -> Result<Currency> {

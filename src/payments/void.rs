@@ -5,8 +5,8 @@ use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
 use super::{declined, not_found, processor_failed, Payments, POINTS_ONLY};
-use crate::merchants::Merchant;
 use crate::error::{Error, Result};
+use crate::merchants::Merchant;
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::ReleasePoints;
@@ -49,7 +49,8 @@ impl Payments {
         if !self
             .store
             .void_payment(&payment, &release, &event, now)
-            .await?
+            .await
+            .map_err(crate::points::refused)?
         {
             return Err(Error::conflict(
                 "payment_not_voidable",

@@ -10,4 +10,4 @@ pub mod service;
 pub use ledger::{EntryKind, HoldState, PointsRefusal};
 pub use policy::PointsPolicy;
 pub use rules::Rules;
-pub use service::{PointsService, PointsView};
+pub use service::{refused, PointsService, PointsView};

@@ -2,13 +2,12 @@
 //! the earn preview shown at consent, and the janitor's expiry and lapsed-hold release. It
 //! words the ledger's refusals for the shopper.
 
-use super::ledger::PointsRefusal;
 use super::policy::PointsPolicy;
 use super::rules::{self, Rules};
-use crate::money::Money;
 use crate::error::{Error, Kind, Result};
+use crate::money::Money;
 use crate::store::points::{HistoryEntry, PointsSummary};
-use crate::store::Store;
+use crate::store::{Refusal, Store};
 
 /// How far ahead the points page counts points as expiring soon.
 const SOON_SECS: i64 = 30 * 24 * 60 * 60;
@@ -16,15 +15,15 @@ const SOON_SECS: i64 = 30 * 24 * 60 * 60;
 /// How many history entries the points page shows.
 const HISTORY_LIMIT: i64 = 200;
 
-impl From<PointsRefusal> for Error {
-    fn from(refusal: PointsRefusal) -> Self {
-        match refusal {
-            PointsRefusal::Insufficient => Error::new(
-                Kind::Conflict,
-                "insufficient_points",
-                "You don't have that many points available.",
-            ),
-        }
+/// Words the store's refusal to take more points than the shopper has.
+pub fn refused(err: crate::store::Error) -> Error {
+    match err.refusal() {
+        Some(Refusal::InsufficientPoints) => Error::new(
+            Kind::Conflict,
+            "insufficient_points",
+            "You don't have that many points available.",
+        ),
+        _ => err.into(),
     }
 }
 
@@ -67,13 +66,14 @@ impl PointsService {
 
     /// Expires what is left of lots past their date; returns the points expired.
     pub async fn expire(&self, now: i64) -> Result<i64> {
-        self.store.expire_points(&Rules, now).await
+        Ok(self.store.expire_points(&Rules, now).await?)
     }
 
     /// Releases the holds of grants that lapsed unused; returns how many.
     pub async fn release_lapsed_holds(&self, now: i64) -> Result<u64> {
-        self.store
+        Ok(self
+            .store
             .release_lapsed_holds(&Rules, rules::GRANT_LAPSED, now)
-            .await
+            .await?)
     }
 }

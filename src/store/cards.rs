@@ -4,23 +4,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::error::{Error, Refusal, Result};
 use super::users::parse_uuid;
 use super::{is_unique_violation, Store};
-use crate::error::{Error, Result};
-
-/// A card as shown to its owner: nothing secret.
-#[derive(Clone, Debug)]
-pub struct StoredCard {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub brand: String,
-    pub last4: String,
-    pub exp_month: i64,
-    pub exp_year: i64,
-    pub holder: String,
-    pub is_default: bool,
-    pub created_at: i64,
-}
+use crate::vault::stored::StoredCard;
 
 /// The encrypted part of a card row.
 pub struct SealedNumber {
@@ -56,10 +43,6 @@ fn display_row(r: &AnyRow) -> Result<StoredCard> {
         is_default: r.try_get::<i64, _>("is_default")? == 1,
         created_at: r.try_get("created_at")?,
     })
-}
-
-pub fn duplicate_card() -> Error {
-    Error::conflict("duplicate_card", "This card is already in your wallet.").on_field("number")
 }
 
 impl Store {
@@ -102,7 +85,9 @@ impl Store {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(duplicate_card()),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Refused(Refusal::DuplicateCard))
+            }
             other => other?,
         };
         let row = sqlx::query(&format!("SELECT {DISPLAY} FROM cards WHERE id = $1"))
@@ -137,7 +122,7 @@ impl Store {
         .bind(user_id.to_string())
         .fetch_optional(&mut *self.read().await?)
         .await?
-        .ok_or_else(Error::not_found)?;
+        .ok_or(Error::NotFound)?;
         let sealed = SealedNumber {
             number_ciphertext: row.try_get("number_ciphertext")?,
             wrapped_key: row.try_get("wrapped_key")?,
@@ -160,7 +145,7 @@ impl Store {
                 .bind(user_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(Error::not_found)?;
+                .ok_or(Error::NotFound)?;
         if deleted.try_get::<i64, _>("is_default")? == 1 {
             sqlx::query(
                 "UPDATE cards SET is_default = 1 WHERE id = (
@@ -182,7 +167,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
-            return Err(Error::not_found());
+            return Err(Error::NotFound);
         }
         sqlx::query("UPDATE cards SET is_default = 0 WHERE user_id = $1 AND is_default = 1")
             .bind(user_id.to_string())

@@ -4,10 +4,10 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::error::{Error, Result};
 use super::merchants::merchant_row;
 use super::passkeys::record_passkey_use_in;
 use super::{CounterUpdate, PasskeyUse, Store, StoredMerchant, Tx};
-use crate::error::{Error, Result};
 
 /// The parameters a merchant pushed, as validated; shared by requests, consents and codes.
 #[derive(Clone, Debug)]

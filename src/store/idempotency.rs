@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
+use super::error::Result;
 use super::Store;
-use crate::error::Result;
 
 /// What a request with an idempotency key should do.
 #[derive(Debug, PartialEq, Eq)]

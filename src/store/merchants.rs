@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::error::{Error, Refusal, Result};
 use super::{is_unique_violation, Store};
-use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct StoredMerchant {
@@ -64,10 +64,7 @@ impl Store {
         .await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
-                return Err(Error::conflict(
-                    "client_id_taken",
-                    "That client id is already registered.",
-                ))
+                return Err(Error::Refused(Refusal::ClientIdTaken))
             }
             other => other?,
         };
@@ -149,7 +146,7 @@ impl Store {
             .execute(&mut *self.write().await?)
             .await?;
         if updated.rows_affected() == 0 {
-            return Err(Error::not_found());
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -161,7 +158,7 @@ impl Store {
             .execute(&mut *self.write().await?)
             .await?;
         if updated.rows_affected() == 0 {
-            return Err(Error::not_found());
+            return Err(Error::NotFound);
         }
         Ok(())
     }

@@ -1,12 +1,15 @@
 //! Every SQL statement of the wallet lives under this folder. One `Store` serves SQLite and
 //! PostgreSQL through sqlx's `Any` driver: queries are written once in portable SQL (`$N`
 //! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), and migrations are kept per
-//! backend in `migrations/`.
+//! backend in `migrations/`. The store has its own error type (`store::Error`): it reports
+//! refusals as `Refusal`s and leaves their wording to the services.
 
+mod activity;
 mod cards;
 mod ceremonies;
 pub mod checkout;
 mod conn;
+pub mod error;
 pub mod idempotency;
 mod merchants;
 mod passkeys;
@@ -28,12 +31,14 @@ use sqlx::AnyPool;
 pub use self::conn::Tx;
 use self::conn::{Handle, Slots};
 
-pub use cards::{duplicate_card, NewCardRow, SealedNumber, StoredCard};
+pub use activity::RefundRow;
+pub use cards::{NewCardRow, SealedNumber};
 pub use ceremonies::Taken;
+pub use error::{Error, Refusal, Result};
 pub use merchants::{NewMerchantRow, StoredMerchant};
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
 pub use sessions::SessionStore;
-pub use users::{EmailTaken, FirstPasskey, NewUser, User};
+pub use users::{FirstPasskey, NewUser};
 pub use wrapped::{RewrapCandidate, WrappedTable};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

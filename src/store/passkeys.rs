@@ -4,9 +4,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use super::error::{Error, Refusal, Result};
 use super::users::{parse_uuid, FirstPasskey};
 use super::{is_unique_violation, Store, Tx};
-use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct StoredPasskey {
@@ -109,10 +109,9 @@ impl Store {
         .execute(&mut **tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => Err(Error::conflict(
-                "passkey_already_registered",
-                "This passkey is already registered.",
-            )),
+            Err(e) if is_unique_violation(&e) => {
+                Err(Error::Refused(Refusal::PasskeyAlreadyRegistered))
+            }
             other => other.map(|_| ()).map_err(Into::into),
         }
     }
@@ -178,7 +177,7 @@ impl Store {
             .execute(&mut *self.write().await?)
             .await?;
         if updated.rows_affected() == 0 {
-            return Err(Error::not_found());
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -212,11 +211,8 @@ impl Store {
             .await?;
         tx.rollback().await?;
         match exists {
-            Some(_) => Err(Error::conflict(
-                "last_passkey",
-                "This is your only passkey, so it can't be removed: you would be locked out. Add another passkey first.",
-            )),
-            None => Err(Error::not_found()),
+            Some(_) => Err(Error::Refused(Refusal::LastPasskey)),
+            None => Err(Error::NotFound),
         }
     }
 }

@@ -5,8 +5,8 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::error::{Error, Result};
 use super::{Store, Tx};
-use crate::error::{Error, Result};
 use crate::points::ledger::{
     Account, Credit, Debit, EntryKind, ExpiringLot, HeldPoints, HoldMove, HoldState, Ledger, Lot,
     PointsRefusal, Posting,
@@ -21,9 +21,7 @@ fn is_check_violation(err: &sqlx::Error) -> bool {
 pub async fn post(tx: &mut Tx, posting: &Posting, now: i64) -> Result<()> {
     let kind = posting.kind.as_str();
     if !posting.is_balanced() {
-        return Err(Error::internal(anyhow::anyhow!(
-            "unbalanced {kind} posting"
-        )));
+        return Err(Error::Corrupt(format!("unbalanced {kind} posting")));
     }
     let id = Uuid::new_v4().to_string();
     for (account, amount) in posting.legs.iter().filter(|(_, a)| *a != 0) {
@@ -321,7 +319,7 @@ impl Store {
                 let kind: String = r.try_get("kind")?;
                 Ok(HistoryEntry {
                     kind: EntryKind::parse(&kind).ok_or_else(|| {
-                        Error::internal(anyhow::anyhow!("unknown points entry kind {kind:?}"))
+                        Error::Corrupt(format!("unknown points entry kind {kind:?}"))
                     })?,
                     amount: r.try_get("amount")?,
                     payment_id: r.try_get("payment_id")?,
@@ -438,7 +436,7 @@ impl Store {
                 .execute(&mut *self.write().await?)
                 .await?;
         if updated.rows_affected() == 0 {
-            return Err(Error::not_found());
+            return Err(Error::NotFound);
         }
         Ok(())
     }

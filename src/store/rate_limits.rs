@@ -2,8 +2,8 @@
 
 use sqlx::Row;
 
+use super::error::Result;
 use super::Store;
-use crate::error::Result;
 
 impl Store {
     /// Counts one more failure for `key` in the window that started at most `window` seconds

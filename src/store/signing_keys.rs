@@ -4,8 +4,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::error::Result;
 use super::Store;
-use crate::error::Result;
 
 pub struct SigningKeyRow {
     pub kid: String,

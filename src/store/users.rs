@@ -3,16 +3,9 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::error::{Error, Refusal, Result};
 use super::{is_unique_violation, Store};
-use crate::error::{Error, Result};
-
-#[derive(Clone, Debug)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub created_at: i64,
-}
+use crate::accounts::account::User;
 
 pub struct NewUser<'a> {
     pub id: Uuid,
@@ -21,10 +14,6 @@ pub struct NewUser<'a> {
     pub email_normalized: &'a str,
     pub display_name: &'a str,
 }
-
-/// Refusal: another account already has this address (in any letter case).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EmailTaken;
 
 /// The first passkey of a new account, stored in the same transaction as the account.
 pub struct FirstPasskey<'a> {
@@ -37,13 +26,13 @@ pub struct FirstPasskey<'a> {
 
 impl Store {
     /// Creates the account and its first passkey together, or neither. A second account for
-    /// the same address (in any letter case) is refused with `EmailTaken`.
+    /// the same address (in any letter case) is refused (`Refusal::EmailTaken`).
     pub async fn create_user_with_passkey(
         &self,
         user: NewUser<'_>,
         passkey: FirstPasskey<'_>,
         now: i64,
-    ) -> Result<std::result::Result<User, EmailTaken>> {
+    ) -> Result<User> {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, email, email_normalized, display_name, created_at, updated_at)
@@ -57,18 +46,18 @@ impl Store {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Ok(Err(EmailTaken)),
+            Err(e) if is_unique_violation(&e) => return Err(Error::Refused(Refusal::EmailTaken)),
             other => other?,
         };
         self.insert_passkey_in(&mut tx, user.id, passkey, now)
             .await?;
         tx.commit().await?;
-        Ok(Ok(User {
+        Ok(User {
             id: user.id,
             email: user.email.to_string(),
             display_name: user.display_name.to_string(),
             created_at: now,
-        }))
+        })
     }
 
     /// Whether an account has this normalized address.
@@ -99,5 +88,5 @@ impl Store {
 }
 
 pub(super) fn parse_uuid(s: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(Error::internal)
+    Uuid::parse_str(s).map_err(|e| Error::Corrupt(format!("id {s:?}: {e}")))
 }

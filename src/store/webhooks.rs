@@ -5,8 +5,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::error::Result;
 use super::{Backend, Store, Tx};
-use crate::error::Result;
 
 /// An event to put in the outbox.
 pub struct NewEvent<'a> {

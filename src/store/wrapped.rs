@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
+use super::error::Result;
 use super::Store;
-use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WrappedTable {

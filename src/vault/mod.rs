@@ -2,16 +2,19 @@
 //! encrypt), listing, removing and choosing the default, decrypting a number only for a
 //! processor call. Card inputs live in `card`, key material in `keys`.
 
+pub mod stored;
+
 use std::sync::Arc;
 
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+pub use self::stored::StoredCard;
 use crate::card::{CardNumber, Cvc, Expiry, HolderName};
 use crate::error::{Error, Kind, Result};
 use crate::keys::{self, aes_key, DataKey, FingerprintKey, KeyEncryptionKey, WrappedKey};
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, Processor, ProcessorError};
-use crate::store::{duplicate_card, NewCardRow, SealedNumber, Store, StoredCard};
+use crate::store::{NewCardRow, Refusal, SealedNumber, Store};
 
 /// A card as the shopper typed it, parsed. The CVC is dropped (and zeroized) once the
 /// processor has verified the card.
@@ -100,13 +103,17 @@ impl Vault {
                 },
                 now,
             )
-            .await?;
+            .await
+            .map_err(|e| match e.refusal() {
+                Some(Refusal::DuplicateCard) => duplicate_card(),
+                _ => e.into(),
+            })?;
         tracing::info!(card_id = %stored.id, user_id = %user_id, brand = %stored.brand, "card added");
         Ok(stored)
     }
 
     pub async fn cards(&self, user_id: Uuid) -> Result<Vec<StoredCard>> {
-        self.store.list_cards(user_id).await
+        Ok(self.store.list_cards(user_id).await?)
     }
 
     pub async fn remove_card(&self, user_id: Uuid, card_id: Uuid, now: i64) -> Result<()> {
@@ -116,7 +123,7 @@ impl Vault {
     }
 
     pub async fn set_default(&self, user_id: Uuid, card_id: Uuid) -> Result<()> {
-        self.store.set_default_card(user_id, card_id).await
+        Ok(self.store.set_default_card(user_id, card_id).await?)
     }
 
     /// Decrypts one of the shopper's cards. Only the processor call sites use this.
@@ -225,4 +232,8 @@ fn processor_failed(err: ProcessorError) -> Error {
             "The card network is not answering right now. Please try again in a moment.",
         ),
     }
+}
+
+fn duplicate_card() -> Error {
+    Error::conflict("duplicate_card", "This card is already in your wallet.").on_field("number")
 }

@@ -173,7 +173,12 @@ impl Webhooks {
             .store
             .webhook_endpoint(&event.client_id)
             .await
-            .map_err(|e| format!("reading the endpoint: {}", e.public_message()))?
+            .map_err(|e| {
+                format!(
+                    "reading the endpoint: {}",
+                    crate::error::Error::from(e).public_message()
+                )
+            })?
             .ok_or("the merchant no longer exists")?;
         let url = endpoint
             .url

@@ -7,8 +7,8 @@ pub use refunds::RefundPoints;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::error::{Error, Result};
 use super::{Store, Tx};
-use crate::error::{Error, Result};
 use crate::payments::status::PaymentStatus;
 use crate::points::ledger::{Credit, HoldMove, Ledger};
 
@@ -54,7 +54,7 @@ fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
         status: {
             let raw: String = r.try_get("status")?;
             PaymentStatus::parse(&raw)
-                .ok_or_else(|| Error::internal(anyhow::anyhow!("unknown payment status {raw:?}")))?
+                .ok_or_else(|| Error::Corrupt(format!("unknown payment status {raw:?}")))?
         },
         decline_code: r.try_get("decline_code")?,
         order_reference: r.try_get("order_reference")?,
@@ -111,7 +111,7 @@ pub struct PaymentEvent {
     pub event_type: &'static str,
     /// Renders the body from the payment as the transaction left it: (payment, event id,
     /// event type, unix time) to JSON text.
-    pub render: fn(&StoredPayment, &str, &str, i64) -> Result<String>,
+    pub render: fn(&StoredPayment, &str, &str, i64) -> anyhow::Result<String>,
 }
 
 /// Puts `event` in the outbox inside `tx`, rendered from the payment as it now stands, when
@@ -148,7 +148,8 @@ async fn record_event_for(
     if row.try_get::<Option<String>, _>("webhook_url")?.is_none() {
         return Ok(payment);
     }
-    let payload = (event.render)(&payment, &event.id, event.event_type, now)?;
+    let payload =
+        (event.render)(&payment, &event.id, event.event_type, now).map_err(Error::Render)?;
     super::webhooks::enqueue(
         tx,
         &super::webhooks::NewEvent {

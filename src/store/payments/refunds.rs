@@ -4,8 +4,8 @@
 use sqlx::Row;
 
 use super::{record_event, PaymentEvent, StoredPayment};
-use crate::error::{Error, Result};
 use crate::points::ledger::{Credit, Ledger};
+use crate::store::error::{Error, Result};
 use crate::store::{points, Store};
 
 /// Points a refund moves back, as the points rules decided them.

@@ -1,0 +1,98 @@
+//! The last word on every error response: bare responses that axum or tower produce on their
+//! own (404, 405, 413, …) become problems with a stable code, and problems become HTML error
+//! pages (or, for a page that needs sign-in, a redirect) when a browser asked for HTML.
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::error::{problem_response, ErrorInfo};
+use super::pages::error_page;
+
+/// Rewrites bare error responses into problems, and problems into HTML pages (or, for a
+/// page that needs sign-in, a redirect to the sign-in page) when a browser asked for HTML.
+pub async fn error_shapes(request: Request, next: Next) -> Response {
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let is_get = request.method() == axum::http::Method::GET;
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // A page that renders its own errors (the add-card form, say) and RFC 6749 JSON errors of
+    // the OAuth endpoints are left as they are.
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("text/html")
+                || v.starts_with("application/json")
+                || v.starts_with("application/problem+json")
+        });
+    let info = match response.extensions().get::<ErrorInfo>() {
+        Some(info) => info.clone(),
+        None if is_page => return response,
+        None => {
+            let info = bare_status_info(status);
+            if !wants_html {
+                let mut fresh = problem_response(info);
+                if let Some(allow) = response.headers().get(header::ALLOW) {
+                    fresh.headers_mut().insert(header::ALLOW, allow.clone());
+                }
+                return fresh;
+            }
+            info
+        }
+    };
+    if !wants_html {
+        return response;
+    }
+    if info.status == StatusCode::UNAUTHORIZED && is_get {
+        let next = path_and_query.unwrap_or_else(|| "/".into());
+        let target = format!(
+            "/signin?next={}",
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        return Redirect::to(&target).into_response();
+    }
+    error_page(&info)
+}
+
+/// A stable code for responses that tower or axum produced without our error type.
+fn bare_status_info(status: StatusCode) -> ErrorInfo {
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "There is nothing here."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This address does not accept that method.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type."),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long."),
+        s if s.is_server_error() => {
+            tracing::error!(status = s.as_u16(), "error response without a cause");
+            (
+                "internal_error",
+                "Something went wrong on our side. Please try again.",
+            )
+        }
+        _ => ("bad_request", "The request could not be understood."),
+    };
+    ErrorInfo {
+        status,
+        code,
+        message: message.to_string(),
+        field: None,
+        decline_code: None,
+    }
+}

@@ -1,0 +1,166 @@
+//! Idempotent POSTs of the payments API: a key is scoped to the merchant and the endpoint,
+//! the first request with it runs, and its answer is kept 24 hours and replayed byte for byte.
+//! Other parameters under the same key get 422; a key whose request still runs gets 409. The
+//! SQL lives in `store/idempotency.rs`; the axum middleware in `http/idempotency.rs`.
+
+mod key;
+
+pub use key::IdempotencyKey;
+
+use crate::error::{Error, Kind, Result};
+use crate::secrets::sha256_hex;
+use crate::store::idempotency::{Claim, KeyScope};
+use crate::store::Store;
+
+/// How long a key's first request may run before a retry may take the key over.
+pub const LEASE_SECS: i64 = 120;
+/// How long an answer is kept for replay.
+pub const KEEP_SECS: i64 = 24 * 60 * 60;
+
+/// Where a key applies: one merchant, one endpoint.
+pub struct Scope {
+    pub client_id: String,
+    /// `POST /v1/payments/…`
+    pub endpoint: String,
+    pub key: IdempotencyKey,
+}
+
+impl Scope {
+    fn stored(&self) -> KeyScope<'_> {
+        KeyScope {
+            client_id: &self.client_id,
+            endpoint: &self.endpoint,
+            key: self.key.as_str(),
+        }
+    }
+}
+
+/// A response as it was first sent.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Saved {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+/// What to do with a request whose key was claimed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Run it; the key is held for it until [`Idempotency::finish`].
+    Run,
+    /// Answer with the response the first request got.
+    Replay(Saved),
+}
+
+/// The idempotency protocol over the store.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    store: Store,
+}
+
+impl Idempotency {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Claims the key for a request with this body: run it, replay the first answer, or
+    /// refuse (the key was used with another body, or its first request still runs).
+    pub async fn claim(&self, scope: &Scope, body: &[u8], now: i64) -> Result<Decision> {
+        let claim = self
+            .store
+            .claim_idempotency_key(
+                &scope.stored(),
+                &fingerprint(body),
+                now,
+                LEASE_SECS,
+                KEEP_SECS,
+            )
+            .await?;
+        decide(claim)
+    }
+
+    /// Records the answer of a request that ran. A server error frees the key instead, so
+    /// that a retry runs again.
+    pub async fn finish(&self, scope: &Scope, answer: &Saved) -> Result<()> {
+        if (500..600).contains(&answer.status) {
+            self.store.release_idempotency_key(&scope.stored()).await?;
+        } else {
+            self.store
+                .complete_idempotency_key(
+                    &scope.stored(),
+                    answer.status,
+                    &answer.body,
+                    answer.content_type.as_deref(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The request's fingerprint: a hash of its body.
+fn fingerprint(body: &[u8]) -> String {
+    sha256_hex(body)
+}
+
+fn decide(claim: Claim) -> Result<Decision> {
+    match claim {
+        Claim::Run => Ok(Decision::Run),
+        Claim::Replay {
+            status,
+            body,
+            content_type,
+        } => Ok(Decision::Replay(Saved {
+            status,
+            body,
+            content_type,
+        })),
+        Claim::Mismatch => Err(Error::new(
+            Kind::Unprocessable,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with other parameters.",
+        )),
+        Claim::InProgress => Err(Error::conflict(
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still running. Retry shortly.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_body_under_a_key_is_422_and_a_running_key_is_409() {
+        let reused = decide(Claim::Mismatch).unwrap_err();
+        assert_eq!(
+            (reused.kind(), reused.code()),
+            (Kind::Unprocessable, "idempotency_key_reused")
+        );
+        let running = decide(Claim::InProgress).unwrap_err();
+        assert_eq!(
+            (running.kind(), running.code()),
+            (Kind::Conflict, "idempotency_key_in_use")
+        );
+    }
+
+    #[test]
+    fn a_stored_answer_is_replayed_as_it_was() {
+        let replay = decide(Claim::Replay {
+            status: 201,
+            body: b"{}".to_vec(),
+            content_type: Some("application/json".into()),
+        })
+        .unwrap();
+        assert_eq!(
+            replay,
+            Decision::Replay(Saved {
+                status: 201,
+                body: b"{}".to_vec(),
+                content_type: Some("application/json".into()),
+            })
+        );
+        assert_eq!(decide(Claim::Run).unwrap(), Decision::Run);
+    }
+}
