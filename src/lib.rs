@@ -23,7 +23,7 @@ use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::checkout::merchants::Merchants;
 use crate::checkout::signing::GrantSigner;
-use crate::checkout::{Checkout, Lifetimes};
+use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
 use crate::config::{Config, LogFormat};
 use crate::domain::accounts::{Accounts, SigninLimits};
 use crate::domain::points::PointsPolicy;
@@ -104,21 +104,21 @@ impl AppState {
         );
         let signer = GrantSigner::new(store.clone(), kek.clone());
         signer.ensure_key(store::unix_now()).await?;
-        let checkout = Checkout::new(
-            store.clone(),
-            Merchants::new(store.clone(), kek),
+        let checkout = Checkout::new(CheckoutParts {
+            store: store.clone(),
+            merchants: Merchants::new(store.clone(), kek),
             signer,
-            accounts.clone(),
-            vault.clone(),
-            fingerprints,
-            &config.issuer,
-            Lifetimes {
+            accounts: accounts.clone(),
+            vault: vault.clone(),
+            subjects: fingerprints,
+            issuer: config.issuer.clone(),
+            lifetimes: Lifetimes {
                 request: config.request_ttl_secs as i64,
                 code: config.code_ttl_secs as i64,
                 grant: config.grant_ttl_secs as i64,
             },
-            points_policy(&config),
-        );
+            points: points_policy(&config),
+        });
         let payments = Payments::new(
             store.clone(),
             vault.clone(),

@@ -39,11 +39,32 @@ pub enum RequestUriRefusal {
     OtherClient,
 }
 
+/// Where a consent is in its life: `pending` until the shopper approves or cancels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentStatus {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl ConsentStatus {
+    fn parse(stored: &str) -> Result<Self> {
+        match stored {
+            "pending" => Ok(Self::Pending),
+            "approved" => Ok(Self::Approved),
+            "denied" => Ok(Self::Denied),
+            other => Err(Error::internal(anyhow::anyhow!(
+                "unknown consent status {other:?}"
+            ))),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Consent {
     pub id: String,
     pub pushed: Pushed,
-    pub status: String,
+    pub status: ConsentStatus,
     pub user_id: Option<String>,
     pub expires_at: i64,
 }
@@ -199,7 +220,7 @@ impl Store {
         Ok(Ok(Consent {
             id: consent_id.to_string(),
             pushed: p,
-            status: "pending".into(),
+            status: ConsentStatus::Pending,
             user_id: None,
             expires_at: consent_expires_at,
         }))
@@ -217,7 +238,7 @@ impl Store {
             Ok(Consent {
                 id: r.try_get("id")?,
                 pushed: pushed(&r)?,
-                status: r.try_get("status")?,
+                status: ConsentStatus::parse(&r.try_get::<String, _>("status")?)?,
                 user_id: r.try_get("user_id")?,
                 expires_at: r.try_get("expires_at")?,
             })
@@ -247,7 +268,7 @@ impl Store {
         let consent = Consent {
             id: first.try_get("id")?,
             pushed: pushed(first)?,
-            status: first.try_get("consent_status")?,
+            status: ConsentStatus::parse(&first.try_get::<String, _>("consent_status")?)?,
             user_id: first.try_get("user_id")?,
             expires_at: first.try_get("expires_at")?,
         };
