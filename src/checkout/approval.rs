@@ -14,7 +14,7 @@ use crate::domain::accounts::{ceremony_not_found, counter_outcome, random_token,
 use crate::domain::ceremony;
 use crate::domain::secrets::sha256_hex;
 use crate::error::{Error, Result};
-use crate::store::checkout::{Approval, NewCode};
+use crate::store::checkout::consent::{Approval, NewCode};
 use crate::store::{PasskeyUse, StoredCard, User};
 
 const APPROVAL_CEREMONY: &str = "payment_approval";

@@ -11,7 +11,8 @@ use super::{consent_closed, stored_payment, suspended, Checkout};
 use crate::domain::accounts::random_token;
 use crate::domain::secrets::sha256_hex;
 use crate::error::{Error, Result};
-use crate::store::checkout::{Consent, ConsentStatus, RequestUriRefusal};
+use crate::store::checkout::consent::{Consent, ConsentStatus};
+use crate::store::checkout::pushed::RequestUriRefusal;
 use crate::store::{StoredCard, User};
 
 /// The consent page's content.

@@ -7,7 +7,7 @@
 pub mod approval;
 pub mod consent;
 pub mod details;
-mod failure;
+pub mod failure;
 mod grant;
 pub mod merchants;
 pub mod pkce;
@@ -30,12 +30,6 @@ use crate::store::checkout::Pushed;
 use crate::store::Store;
 use crate::vault::keys::FingerprintKey;
 use crate::vault::Vault;
-
-pub use self::approval::{ApprovalRequest, PaymentChoice};
-pub use self::consent::{ConsentView, PayingOptions};
-pub use self::failure::OAuthFailure;
-pub use self::pushed::{PushParams, PushedRequest};
-pub use self::token::{TokenParams, TokenRequest};
 
 /// Lifetimes, in seconds.
 #[derive(Clone, Copy, Debug)]

@@ -5,8 +5,9 @@ use saifu_sdk::checkout::ParResponse;
 use serde::Deserialize;
 
 use super::details::PaymentRequest;
+use super::failure::OAuthFailure;
 use super::merchants::{Merchant, MerchantStatus};
-use super::{pkce, Checkout, OAuthFailure};
+use super::{pkce, Checkout};
 use crate::domain::accounts::random_token;
 use crate::domain::secrets::sha256_hex;
 use crate::error::Error;

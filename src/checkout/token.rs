@@ -7,11 +7,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::details::PaymentRequest;
+use super::failure::OAuthFailure;
 use super::merchants::{Merchant, MerchantStatus};
-use super::{pkce, Checkout, OAuthFailure};
+use super::{pkce, Checkout};
 use crate::domain::secrets::sha256_hex;
 use crate::error::{Error, Result};
-use crate::store::checkout::{CodeRedemption, CodeRefusal, NewGrant, TakenCode};
+use crate::store::checkout::codes::{CodeRedemption, CodeRefusal, NewGrant, TakenCode};
 
 /// What a merchant posts to `/oauth/token`, unparsed. No `Debug`: it holds the code.
 #[derive(Default, Deserialize)]

@@ -12,8 +12,11 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use saifu_sdk::checkout::{AuthorizationServerMetadata, OAuthErrorBody};
 use serde::Deserialize;
 
+use crate::checkout::failure::OAuthFailure;
 use crate::checkout::merchants::Merchant;
-use crate::checkout::{Checkout, OAuthFailure, PushedRequest, TokenRequest};
+use crate::checkout::pushed::PushedRequest;
+use crate::checkout::token::TokenRequest;
+use crate::checkout::Checkout;
 use crate::error::Result;
 use crate::store::unix_now;
 use crate::AppState;

@@ -2,18 +2,14 @@
 //! authorization codes and payment grants (`codes`). Every step that must happen once is a
 //! conditional write, and a refusal comes back as an enum, never as text.
 
-mod codes;
-mod consent;
-mod pushed;
+pub mod codes;
+pub mod consent;
+pub mod pushed;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::Result;
-
-pub use self::codes::{CodeRedemption, CodeRefusal, NewGrant, StoredGrant, TakenCode};
-pub use self::consent::{Approval, Consent, ConsentAndMerchant, ConsentStatus, NewCode};
-pub use self::pushed::RequestUriRefusal;
 
 /// The parameters a merchant pushed, as validated; shared by requests, consents and codes.
 #[derive(Clone, Debug)]

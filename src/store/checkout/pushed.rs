@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::{pushed, Consent, ConsentStatus, Pushed};
+use super::consent::{Consent, ConsentStatus};
+use super::{pushed, Pushed};
 use crate::error::Result;
 use crate::store::Store;
 
