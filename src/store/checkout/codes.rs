@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{Store, Tx};
 
 /// An authorization code taken for redemption.
@@ -134,7 +134,6 @@ impl Store {
             })
         })
         .transpose()
-        .map_err(|e: Error| e)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Consents: found with their merchant, approved once (with the code, the points hold and
 //! the passkey's use in one transaction), or denied once.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{pushed, Pushed};
@@ -69,6 +70,17 @@ pub enum Approval {
     ConsentClosed,
 }
 
+/// A consent from a row whose status is in the column `status`.
+fn consent_row(r: &AnyRow, status: &str) -> Result<Consent> {
+    Ok(Consent {
+        id: r.try_get("id")?,
+        pushed: pushed(r)?,
+        status: ConsentStatus::parse(&r.try_get::<String, _>(status)?)?,
+        user_id: r.try_get("user_id")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
 impl Store {
     pub async fn find_consent(&self, id: &str) -> Result<Option<Consent>> {
         let row = sqlx::query(
@@ -78,16 +90,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        row.map(|r| {
-            Ok(Consent {
-                id: r.try_get("id")?,
-                pushed: pushed(&r)?,
-                status: ConsentStatus::parse(&r.try_get::<String, _>("status")?)?,
-                user_id: r.try_get("user_id")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.map(|r| consent_row(&r, "status")).transpose()
     }
 
     /// A consent with its merchant (and the merchant's redirect URIs and points multiplier),
@@ -109,13 +112,7 @@ impl Store {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let consent = Consent {
-            id: first.try_get("id")?,
-            pushed: pushed(first)?,
-            status: ConsentStatus::parse(&first.try_get::<String, _>("consent_status")?)?,
-            user_id: first.try_get("user_id")?,
-            expires_at: first.try_get("expires_at")?,
-        };
+        let consent = consent_row(first, "consent_status")?;
         let merchant = match first.try_get::<Option<String>, _>("name")? {
             None => None,
             Some(_) => {
