@@ -31,7 +31,7 @@ use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::accounts::{Accounts, SigninLimits};
 use crate::checkout::signing::GrantSigner;
-use crate::checkout::{Checkout, Lifetimes};
+use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
 use crate::config::{Config, LogFormat};
 use crate::idempotency::Idempotency;
 use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
@@ -107,21 +107,21 @@ impl AppState {
         let webhooks = Webhooks::new(store.clone(), kek.clone(), webhook_settings(&config)?);
         let signer = GrantSigner::new(store.clone(), kek.clone());
         signer.ensure_key(clock::unix_now()).await?;
-        let checkout = Checkout::new(
-            store.clone(),
-            Merchants::new(store.clone(), kek),
+        let checkout = Checkout::new(CheckoutParts {
+            store: store.clone(),
+            merchants: Merchants::new(store.clone(), kek),
             signer,
-            accounts.clone(),
-            vault.clone(),
-            fingerprints,
-            &config.issuer,
-            Lifetimes {
+            accounts: accounts.clone(),
+            vault: vault.clone(),
+            subjects: fingerprints,
+            issuer: config.issuer.clone(),
+            lifetimes: Lifetimes {
                 request: config.request_ttl_secs as i64,
                 code: config.code_ttl_secs as i64,
                 grant: config.grant_ttl_secs as i64,
             },
-            points_policy(&config),
-        );
+            points: points_policy(&config),
+        });
         let payments = Payments::new(
             store.clone(),
             vault.clone(),

@@ -61,96 +61,119 @@ impl PaymentRequest {
                 "points_redeemed is set by the wallet, not in a request",
             ));
         }
-        let currency = Currency::parse(&details.instructed_amount.currency).ok_or_else(|| {
-            refuse(format!(
-                "unsupported currency {:?}",
-                details.instructed_amount.currency
-            ))
-        })?;
-        let amount =
-            Money::parse_major(currency, &details.instructed_amount.amount).ok_or_else(|| {
-                refuse(format!(
-                    "malformed amount {:?}: {} amounts have {} decimal places",
-                    details.instructed_amount.amount,
-                    currency.code(),
-                    currency.minor_digits()
-                ))
-            })?;
-        if amount.minor <= 0 {
-            return Err(refuse("the amount must be greater than zero"));
-        }
-        let reference = details.order_reference.trim();
-        if reference.is_empty()
-            || reference.chars().count() > 128
-            || reference.chars().any(char::is_control)
-        {
-            return Err(refuse(
-                "order_reference must have 1 to 128 printable characters",
-            ));
-        }
-        if details.line_items.len() > MAX_ITEMS {
-            return Err(refuse(format!("at most {MAX_ITEMS} line items")));
-        }
-        let mut items = Vec::with_capacity(details.line_items.len());
-        let mut sum: i64 = 0;
-        for item in &details.line_items {
-            let name = item.name.trim();
-            if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-                return Err(refuse(
-                    "each line item needs a name of 1 to 200 printable characters",
-                ));
-            }
-            if item.quantity == 0 || item.quantity > MAX_QUANTITY {
-                return Err(refuse(format!(
-                    "line item quantities are 1 to {MAX_QUANTITY}"
-                )));
-            }
-            let unit = Money::parse_major(currency, &item.unit_amount).ok_or_else(|| {
-                refuse(format!(
-                    "malformed unit_amount {:?} for {}",
-                    item.unit_amount,
-                    currency.code()
-                ))
-            })?;
-            let line = unit
-                .minor
-                .checked_mul(i64::from(item.quantity))
-                .and_then(|l| sum.checked_add(l))
-                .ok_or_else(|| refuse("line items overflow"))?;
-            sum = line;
-            items.push(LineItem {
-                name: name.to_string(),
-                quantity: item.quantity,
-                unit_amount: unit.to_major_string(),
-            });
-        }
-        if !items.is_empty() && sum != amount.minor {
-            return Err(refuse(format!(
-                "line items sum to {} but instructed_amount is {}",
-                Money {
-                    currency,
-                    minor: sum
-                }
-                .to_major_string(),
-                amount.to_major_string()
-            )));
-        }
+        let amount = parse_amount(&details.instructed_amount)?;
+        let reference = parse_reference(&details.order_reference)?;
+        let items = parse_line_items(amount, &details.line_items)?;
         let normalized = PaymentDetails {
             type_: PAYMENT_TYPE.into(),
             instructed_amount: Amount {
-                currency: currency.code().into(),
+                currency: amount.currency.code().into(),
                 amount: amount.to_major_string(),
             },
-            order_reference: reference.to_string(),
+            order_reference: reference.clone(),
             line_items: items,
             points_redeemed: None,
         };
         Ok(Self {
             amount,
-            order_reference: reference.to_string(),
+            order_reference: reference,
             details: normalized,
         })
     }
+}
+
+/// A supported currency and an amount greater than zero, with the currency's minor digits.
+fn parse_amount(instructed: &Amount) -> Result<Money, DetailsError> {
+    let currency = Currency::parse(&instructed.currency)
+        .ok_or_else(|| refuse(format!("unsupported currency {:?}", instructed.currency)))?;
+    let amount = Money::parse_major(currency, &instructed.amount).ok_or_else(|| {
+        refuse(format!(
+            "malformed amount {:?}: {} amounts have {} decimal places",
+            instructed.amount,
+            currency.code(),
+            currency.minor_digits()
+        ))
+    })?;
+    if amount.minor <= 0 {
+        return Err(refuse("the amount must be greater than zero"));
+    }
+    Ok(amount)
+}
+
+fn parse_reference(raw: &str) -> Result<String, DetailsError> {
+    let reference = raw.trim();
+    if reference.is_empty()
+        || reference.chars().count() > 128
+        || reference.chars().any(char::is_control)
+    {
+        return Err(refuse(
+            "order_reference must have 1 to 128 printable characters",
+        ));
+    }
+    Ok(reference.to_string())
+}
+
+/// Normalized line items; when there are any, they sum to `amount`.
+fn parse_line_items(amount: Money, raw: &[LineItem]) -> Result<Vec<LineItem>, DetailsError> {
+    if raw.len() > MAX_ITEMS {
+        return Err(refuse(format!("at most {MAX_ITEMS} line items")));
+    }
+    let currency = amount.currency;
+    let mut items = Vec::with_capacity(raw.len());
+    let mut sum: i64 = 0;
+    for item in raw {
+        let (line, unit) = parse_line_item(currency, item)?;
+        sum = line
+            .checked_add(sum)
+            .ok_or_else(|| refuse("line items overflow"))?;
+        items.push(unit);
+    }
+    if !items.is_empty() && sum != amount.minor {
+        return Err(refuse(format!(
+            "line items sum to {} but instructed_amount is {}",
+            Money {
+                currency,
+                minor: sum
+            }
+            .to_major_string(),
+            amount.to_major_string()
+        )));
+    }
+    Ok(items)
+}
+
+/// One line item, normalized, with its total in minor units.
+fn parse_line_item(currency: Currency, item: &LineItem) -> Result<(i64, LineItem), DetailsError> {
+    let name = item.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(refuse(
+            "each line item needs a name of 1 to 200 printable characters",
+        ));
+    }
+    if item.quantity == 0 || item.quantity > MAX_QUANTITY {
+        return Err(refuse(format!(
+            "line item quantities are 1 to {MAX_QUANTITY}"
+        )));
+    }
+    let unit = Money::parse_major(currency, &item.unit_amount).ok_or_else(|| {
+        refuse(format!(
+            "malformed unit_amount {:?} for {}",
+            item.unit_amount,
+            currency.code()
+        ))
+    })?;
+    let line = unit
+        .minor
+        .checked_mul(i64::from(item.quantity))
+        .ok_or_else(|| refuse("line items overflow"))?;
+    Ok((
+        line,
+        LineItem {
+            name: name.to_string(),
+            quantity: item.quantity,
+            unit_amount: unit.to_major_string(),
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! session, the consent page shows the merchant and the payment, and the shopper approves with
 //! a passkey (or cancels). Both end in a `303` back to the merchant.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,11 +16,16 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use super::extract::{Form, Json};
 use super::pages::{render, CardView, ConsentPage, ItemView, Layout};
 use super::session::{ceremony_id, csrf_token, current_user, remember_ceremony, CurrentUser};
-use crate::accounts::CeremonyKind;
+use crate::accounts::{Accounts, CeremonyKind};
+use crate::checkout::approval::{ApprovalRequest, PaymentChoice};
+use crate::checkout::details::PaymentRequest;
+use crate::checkout::Checkout;
 use crate::clock::unix_now;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::merchants::MerchantStatus;
-use crate::money::Money;
+use crate::money::{Currency, Money};
+use crate::points::PointsService;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,12 +50,11 @@ struct AuthorizeQuery {
 /// Only pushed requests are accepted; anything wrong ends on a wallet error page, never in a
 /// redirect to an address that was not checked.
 async fn authorize(
-    State(app): State<AppState>,
+    State(checkout): State<Checkout>,
     session: Session,
     Query(q): Query<AuthorizeQuery>,
 ) -> Result<Redirect> {
-    let consent = app
-        .checkout
+    let consent = checkout
         .start_consent(q.client_id.as_deref(), q.request_uri.as_deref(), unix_now())
         .await?;
     let mut open: Vec<String> = session.get(CONSENTS).await?.unwrap_or_default();
@@ -68,40 +74,16 @@ async fn bound(session: &Session, id: &str) -> Result<()> {
     }
 }
 
-fn money_display(currency: crate::money::Currency, major: &str) -> String {
+fn money_display(currency: Currency, major: &str) -> String {
     Money::parse_major(currency, major)
         .map(Money::format_display)
         .unwrap_or_else(|| major.to_string())
 }
 
-async fn consent_page(
-    State(app): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    bound(&session, &id).await?;
-    let now = unix_now();
-    let view = app.checkout.consent(&id, now).await?;
-    let user = current_user(
-        &session,
-        &app.accounts,
-        app.config.session_absolute_secs as i64,
-    )
-    .await?;
-    let today = time::OffsetDateTime::now_utc().date();
-    let cards = match &user {
-        Some(u) => app
-            .vault
-            .cards(u.id)
-            .await?
-            .iter()
-            .map(|c| CardView::of(c, today))
-            .collect(),
-        None => Vec::new(),
-    };
-    let currency = view.payment.amount.currency;
-    let items = view
-        .payment
+/// The payment's line items, as the consent page shows them.
+fn items(payment: &PaymentRequest) -> Vec<ItemView> {
+    let currency = payment.amount.currency;
+    payment
         .details
         .line_items
         .iter()
@@ -119,15 +101,33 @@ async fn consent_page(
                 })
                 .unwrap_or_default(),
         })
-        .collect();
-    let (points_available, points_max) = match &user {
-        Some(u) => app.checkout.redeemable_points(u, &view).await?,
-        None => (0, 0),
-    };
-    let point_value = app.points.policy().point_value(currency);
-    let earn_preview = app
-        .points
-        .earn_preview(view.payment.amount, view.points_multiplier_percent);
+        .collect()
+}
+
+fn currency_symbol(currency: Currency) -> String {
+    if currency == Currency::Jpy {
+        "¥".into()
+    } else {
+        "$".into()
+    }
+}
+
+async fn consent_page(
+    State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
+    State(config): State<Arc<Config>>,
+    State(points): State<PointsService>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    bound(&session, &id).await?;
+    let view = checkout.consent(&id, unix_now()).await?;
+    let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
+    let options = checkout.paying_options(user.as_ref(), &view).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let currency = view.payment.amount.currency;
+    let point_value = points.policy().point_value(currency);
+    let earn_preview = points.earn_preview(view.payment.amount, view.points_multiplier_percent);
     let here = format!("/checkout/{id}");
     let layout = Layout::new(
         format!("Pay {}", view.merchant.name),
@@ -141,22 +141,22 @@ async fn consent_page(
         merchant_domain: view.merchant.domain.clone(),
         verified: view.merchant.status == MerchantStatus::Verified,
         order_reference: view.payment.order_reference.clone(),
-        items,
+        items: items(&view.payment),
         total: view.payment.amount.format_display(),
         signed_in: user.is_some(),
-        cards,
+        cards: options
+            .cards
+            .iter()
+            .map(|c| CardView::of(c, today))
+            .collect(),
         next: url::form_urlencoded::byte_serialize(here.as_bytes()).collect(),
-        test_mode: app.vault.processor().test_mode(),
-        points_available,
-        points_max,
+        test_mode: checkout.test_mode(),
+        points_available: options.points_available,
+        points_max: options.points_max,
         point_value,
         earn_preview,
         amount_minor: view.payment.amount.minor,
-        currency_symbol: if currency == crate::money::Currency::Jpy {
-            "¥".into()
-        } else {
-            "$".into()
-        },
+        currency_symbol: currency_symbol(currency),
         minor_digits: currency.minor_digits(),
     })
 }
@@ -168,23 +168,25 @@ struct BeginApproval {
     points: i64,
 }
 
-fn card_id(raw: &str) -> Result<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| {
+/// The card and points the shopper chose, as posted.
+fn choice(card_id: &str, points: i64) -> Result<PaymentChoice> {
+    let card_id = Uuid::parse_str(card_id).map_err(|_| {
         Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
-    })
+    })?;
+    Ok(PaymentChoice { card_id, points })
 }
 
 async fn begin(
-    State(app): State<AppState>,
+    State(checkout): State<Checkout>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Json(body): Json<BeginApproval>,
 ) -> Result<Response> {
     bound(&session, &id).await?;
-    let (ceremony, options) = app
-        .checkout
-        .begin_approval(&id, &user, card_id(&body.card_id)?, body.points, unix_now())
+    let choice = choice(&body.card_id, body.points)?;
+    let (ceremony, options) = checkout
+        .begin_approval(&id, &user, choice, unix_now())
         .await?;
     remember_ceremony(&session, CeremonyKind::PaymentApproval, &ceremony).await?;
     Ok(axum::Json(options).into_response())
@@ -200,7 +202,7 @@ struct ApproveForm {
 }
 
 async fn approve(
-    State(app): State<AppState>,
+    State(checkout): State<Checkout>,
     session: Session,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
@@ -216,27 +218,22 @@ async fn approve(
             "The passkey answer could not be read. Please try again.",
         )
     })?;
-    let redirect = app
-        .checkout
-        .approve(
-            &id,
-            &ceremony,
-            &user,
-            card_id(&form.card_id)?,
-            form.points,
-            &credential,
-            unix_now(),
-        )
-        .await?;
+    let request = ApprovalRequest {
+        consent_id: id,
+        ceremony_id: ceremony,
+        choice: choice(&form.card_id, form.points)?,
+        credential,
+    };
+    let redirect = checkout.approve(&user, &request, unix_now()).await?;
     Ok(Redirect::to(redirect.as_str()))
 }
 
 async fn cancel(
-    State(app): State<AppState>,
+    State(checkout): State<Checkout>,
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
     bound(&session, &id).await?;
-    let redirect = app.checkout.deny(&id).await?;
+    let redirect = checkout.deny(&id).await?;
     Ok(Redirect::to(redirect.as_str()))
 }

@@ -12,7 +12,10 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use saifu_sdk::checkout::{AuthorizationServerMetadata, OAuthErrorBody};
 use serde::Deserialize;
 
-use crate::checkout::{OAuthFailure, PushParams};
+use crate::checkout::failure::OAuthFailure;
+use crate::checkout::pushed::PushedRequest;
+use crate::checkout::token::TokenRequest;
+use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::error::Result;
 use crate::merchants::Merchant;
@@ -51,12 +54,12 @@ impl IntoResponse for OAuthFailure {
     }
 }
 
-async fn metadata(State(app): State<AppState>) -> Json<AuthorizationServerMetadata> {
-    let base = app.config.issuer.clone();
+async fn metadata(State(checkout): State<Checkout>) -> Json<AuthorizationServerMetadata> {
+    let base = checkout.issuer_url();
     let at = |path: &str| base.join(path).map(|u| u.to_string()).unwrap_or_default();
     let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     Json(AuthorizationServerMetadata {
-        issuer: app.checkout.issuer().to_string(),
+        issuer: checkout.issuer().to_string(),
         authorization_endpoint: at("/oauth/authorize"),
         token_endpoint: at("/oauth/token"),
         pushed_authorization_request_endpoint: at("/oauth/par"),
@@ -72,8 +75,8 @@ async fn metadata(State(app): State<AppState>) -> Json<AuthorizationServerMetada
     })
 }
 
-async fn jwks(State(app): State<AppState>) -> Result<Response> {
-    let keys = app.checkout.signer.jwks(unix_now()).await?;
+async fn jwks(State(checkout): State<Checkout>) -> Result<Response> {
+    let keys = checkout.signer.jwks(unix_now()).await?;
     Ok((
         [(
             header::CACHE_CONTROL,
@@ -112,7 +115,7 @@ fn form<T: serde::de::DeserializeOwned>(
 
 /// `client_secret_basic` or `client_secret_post`, not both.
 async fn authenticate(
-    app: &AppState,
+    checkout: &Checkout,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Merchant, OAuthFailure> {
@@ -141,7 +144,7 @@ async fn authenticate(
         (None, Some(secret)) => (posted.client_id.ok_or_else(unauthorized)?, secret),
         (None, None) => return Err(unauthorized()),
     };
-    app.checkout
+    checkout
         .merchants
         .authenticate(&client_id, &secret)
         .await?
@@ -161,11 +164,11 @@ pub fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-async fn par(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn par(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let merchant = authenticate(&app, &headers, &body).await?;
-        let params: PushParams = form(&headers, &body)?;
-        app.checkout.push(&merchant, params, unix_now()).await
+        let merchant = authenticate(&checkout, &headers, &body).await?;
+        let request = PushedRequest::parse(&merchant, form(&headers, &body)?)?;
+        checkout.push(request, unix_now()).await
     }
     .await;
     match result {
@@ -174,42 +177,11 @@ async fn par(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
     }
 }
 
-#[derive(Deserialize)]
-struct TokenParams {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
-}
-
-async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let merchant = authenticate(&app, &headers, &body).await?;
-        let params: TokenParams = form(&headers, &body)?;
-        match params.grant_type.as_deref() {
-            Some("authorization_code") => {}
-            Some(_) => {
-                return Err(OAuthFailure::new(
-                    "unsupported_grant_type",
-                    "only authorization_code is supported",
-                ))
-            }
-            None => {
-                return Err(OAuthFailure::new(
-                    "invalid_request",
-                    "grant_type is required",
-                ))
-            }
-        }
-        app.checkout
-            .redeem_code(
-                &merchant,
-                params.code.as_deref(),
-                params.redirect_uri.as_deref(),
-                params.code_verifier.as_deref(),
-                unix_now(),
-            )
-            .await
+        let merchant = authenticate(&checkout, &headers, &body).await?;
+        let request = TokenRequest::parse(&merchant, form(&headers, &body)?)?;
+        checkout.redeem_code(&merchant, request, unix_now()).await
     }
     .await;
     match result {

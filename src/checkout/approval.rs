@@ -1,0 +1,270 @@
+//! Step 3, the approval: the shopper confirms the payment with a passkey whose challenge is a
+//! digest of the exact payment, the card and points chosen, and a fresh nonce. A confirmed
+//! consent gives the merchant a one-time authorization code.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::{Deserialize, Serialize};
+use url::Url;
+use uuid::Uuid;
+use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
+
+use super::consent::ConsentView;
+use super::{consent_closed, Checkout};
+use crate::accounts::account::User;
+use crate::accounts::ceremony;
+use crate::accounts::ceremony::ceremony_not_found;
+use crate::accounts::refusals::{counter_outcome, webauthn_error};
+use crate::clock::random_token;
+use crate::error::{Error, Result};
+use crate::secrets::sha256_hex;
+use crate::store::checkout::consent::{Approval, NewCode};
+use crate::store::PasskeyUse;
+use crate::vault::StoredCard;
+
+const APPROVAL_CEREMONY: &str = "payment_approval";
+
+/// How the shopper chose to pay: one of their cards, and the points to use (0 for none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaymentChoice {
+    pub card_id: Uuid,
+    pub points: i64,
+}
+
+/// A submitted confirmation: the consent, the ceremony that was started for it, what the
+/// shopper chose, and the passkey's signed answer.
+pub struct ApprovalRequest {
+    pub consent_id: String,
+    pub ceremony_id: String,
+    pub choice: PaymentChoice,
+    pub credential: PublicKeyCredential,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ApprovalState {
+    consent_id: String,
+    user_id: Uuid,
+    nonce: String,
+    /// webauthn-rs `PasskeyAuthentication`, its challenge replaced by the payment's.
+    authentication: serde_json::Value,
+}
+
+impl Checkout {
+    /// Starts the passkey confirmation of a payment with the chosen card and points: the
+    /// challenge is a digest of the exact payment and a fresh nonce.
+    pub async fn begin_approval(
+        &self,
+        consent_id: &str,
+        user: &User,
+        choice: PaymentChoice,
+        now: i64,
+    ) -> Result<(String, RequestChallengeResponse)> {
+        let view = self.consent(consent_id, now).await?;
+        self.usable_card(user, choice.card_id).await?;
+        self.check_points(user, &view, choice.points).await?;
+        let passkeys = self.accounts.webauthn_passkeys(user.id).await?;
+        let (mut options, authentication) = self
+            .accounts
+            .webauthn()
+            .start_passkey_authentication(&passkeys)
+            .map_err(webauthn_error)?;
+        let nonce = random_token()?;
+        let challenge = payment_challenge(&view, choice, &nonce);
+        options.public_key.challenge = challenge.clone();
+        let state = ApprovalState {
+            consent_id: consent_id.to_string(),
+            user_id: user.id,
+            nonce,
+            authentication: with_challenge(serde_json::to_value(&authentication)?, &challenge)?,
+        };
+        let id = ceremony::put(
+            &self.store,
+            APPROVAL_CEREMONY,
+            &state,
+            self.accounts.ceremony_ttl_secs(),
+            now,
+        )
+        .await?;
+        Ok((id, options))
+    }
+
+    /// Verifies the passkey confirmation against the payment re-derived from what is submitted
+    /// now; an assertion made for another payment, card or merchant fails. On success the
+    /// consent is approved once and the redirect to the merchant, with the code, is returned.
+    ///
+    /// The ceremony gets one attempt: it is read first, and then taken either by the approval's
+    /// own transaction (which also records the passkey's counter: one commit for the step) or,
+    /// when any check fails, on its own.
+    pub async fn approve(&self, user: &User, request: &ApprovalRequest, now: i64) -> Result<Url> {
+        let (view, passkey) = match self.check_approval(user, request, now).await {
+            Ok(checked) => checked,
+            Err(e) => {
+                // Used up all the same. Should this fail too, the ceremony still expires.
+                if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
+                    tracing::warn!(error = %gone, "could not remove a failed approval's ceremony");
+                }
+                return Err(e);
+            }
+        };
+        let (approval, code) = self
+            .record_approval(user, request, &view, &passkey, now)
+            .await?;
+        match approval {
+            Approval::Approved => {}
+            Approval::CeremonyGone => return Err(ceremony_not_found()),
+            Approval::Passkey(update) => {
+                counter_outcome(update)?;
+                return Err(Error::internal(anyhow::anyhow!(
+                    "a recorded passkey use was reported as refused"
+                )));
+            }
+            Approval::ConsentClosed => return Err(consent_closed()),
+        }
+        tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
+        self.back_to_merchant(&view.consent.pushed, &[("code", &code)])
+    }
+
+    /// Everything `approve` checks before it writes: the ceremony belongs to this consent and
+    /// shopper, the consent is open, the points and the card can be used, and the assertion
+    /// signs this exact payment. Gives the consent and the passkey use to record.
+    async fn check_approval(
+        &self,
+        user: &User,
+        request: &ApprovalRequest,
+        now: i64,
+    ) -> Result<(ConsentView, PasskeyUse)> {
+        let state: ApprovalState =
+            ceremony::read(&self.store, &request.ceremony_id, APPROVAL_CEREMONY, now).await?;
+        if state.consent_id != request.consent_id || state.user_id != user.id {
+            return Err(Error::invalid(
+                "webauthn_challenge_mismatch",
+                "This confirmation was made for another payment. Please confirm again.",
+            ));
+        }
+        let view = self.consent(&request.consent_id, now).await?;
+        self.check_points(user, &view, request.choice.points)
+            .await?;
+        let challenge = payment_challenge(&view, request.choice, &state.nonce);
+        let authentication: PasskeyAuthentication =
+            serde_json::from_value(with_challenge(state.authentication, &challenge)?)?;
+        let result = self
+            .accounts
+            .webauthn()
+            .finish_passkey_authentication(&request.credential, &authentication)
+            .map_err(webauthn_error)?;
+        let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
+        self.usable_card(user, request.choice.card_id).await?;
+        Ok((view, passkey))
+    }
+
+    /// Approves the consent and stores a new code for it, holding the points chosen, in one
+    /// transaction that also takes the ceremony and records the passkey's use. Gives what the
+    /// store did, and the code.
+    async fn record_approval(
+        &self,
+        user: &User,
+        request: &ApprovalRequest,
+        view: &ConsentView,
+        passkey: &PasskeyUse,
+        now: i64,
+    ) -> Result<(Approval, String)> {
+        let code = random_token()?;
+        let points = request.choice.points;
+        let mut granted = view.payment.details.clone();
+        granted.points_redeemed = (points > 0).then_some(points);
+        let approval = self
+            .store
+            .approve_consent(
+                &request.consent_id,
+                &request.ceremony_id,
+                passkey,
+                NewCode {
+                    code_hash: &sha256_hex(code.as_bytes()),
+                    user_id: &user.id.to_string(),
+                    card_id: &request.choice.card_id.to_string(),
+                    details: &serde_json::to_string(&[granted])?,
+                    expires_at: now + self.lifetimes.code,
+                    points,
+                    // Held until the code could no longer give a grant that is still valid.
+                    hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
+                    ledger: &crate::points::Rules,
+                },
+                now,
+            )
+            .await
+            .map_err(crate::points::refused)?;
+        Ok((approval, code))
+    }
+
+    async fn check_points(&self, user: &User, view: &ConsentView, points: i64) -> Result<()> {
+        if points == 0 {
+            // Using no points is always allowed: no need to read the balance.
+            return Ok(());
+        }
+        let (_, max) = self.redeemable_points(user, view).await?;
+        if points < 0 || points > max {
+            return Err(Error::invalid(
+                "invalid_points",
+                format!("You can use 0 to {max} points on this payment."),
+            )
+            .on_field("points"));
+        }
+        Ok(())
+    }
+
+    /// The shopper's card, if it is theirs and not expired.
+    async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<StoredCard> {
+        let card = self
+            .vault
+            .cards(user.id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == card_id)
+            .ok_or_else(|| {
+                Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
+            })?;
+        let today = time::OffsetDateTime::now_utc().date();
+        let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
+            .is_none_or(|e| e.is_expired(today));
+        if expired {
+            return Err(Error::invalid(
+                "card_expired",
+                "This card has expired. Choose another card.",
+            )
+            .on_field("card_id"));
+        }
+        Ok(card)
+    }
+}
+
+/// webauthn-rs's serialized authentication state, its challenge replaced by `challenge`.
+fn with_challenge(
+    mut authentication: serde_json::Value,
+    challenge: &[u8],
+) -> Result<serde_json::Value> {
+    let slot = authentication
+        .pointer_mut("/ast/challenge")
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("unexpected WebAuthn state layout")))?;
+    *slot = serde_json::Value::String(URL_SAFE_NO_PAD.encode(challenge));
+    Ok(authentication)
+}
+
+/// The WebAuthn challenge for approving exactly this payment: SHA-256 over length-prefixed
+/// fields (merchant, amount, currency, order reference, card, points, nonce).
+fn payment_challenge(view: &ConsentView, choice: PaymentChoice, nonce: &str) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let fields = [
+        "saifu/payment-confirmation/v1".to_string(),
+        view.consent.pushed.client_id.clone(),
+        view.payment.amount.currency.code().to_string(),
+        view.payment.amount.minor.to_string(),
+        view.payment.order_reference.clone(),
+        choice.card_id.to_string(),
+        choice.points.to_string(),
+        nonce.to_string(),
+    ];
+    for field in &fields {
+        ctx.update(&(field.len() as u32).to_be_bytes());
+        ctx.update(field.as_bytes());
+    }
+    ctx.finish().as_ref().to_vec()
+}

@@ -1,0 +1,169 @@
+//! Step 2, the consent: `/oauth/authorize` takes a pushed request (once) and opens a consent
+//! for it; the consent page shows its merchant and payment, with the cards and points the
+//! shopper can pay with; the shopper may cancel it.
+
+use url::Url;
+
+use super::details::PaymentRequest;
+use super::pushed::REQUEST_URI_PREFIX;
+use super::{consent_closed, stored_payment, suspended, Checkout};
+use crate::accounts::account::User;
+use crate::clock::random_token;
+use crate::error::{Error, Result};
+use crate::merchants::{Merchant, MerchantStatus};
+use crate::secrets::sha256_hex;
+use crate::store::checkout::consent::{Consent, ConsentStatus};
+use crate::store::checkout::pushed::RequestUriRefusal;
+use crate::vault::StoredCard;
+
+/// The consent page's content.
+pub struct ConsentView {
+    pub consent: Consent,
+    pub merchant: Merchant,
+    /// The merchant's points multiplier (percent), for the earn preview.
+    pub points_multiplier_percent: i64,
+    pub payment: PaymentRequest,
+}
+
+/// What a signed-in shopper can pay a consent with.
+pub struct PayingOptions {
+    pub cards: Vec<StoredCard>,
+    /// The shopper's points balance.
+    pub points_available: i64,
+    /// The most points usable on this payment.
+    pub points_max: i64,
+}
+
+impl Checkout {
+    /// `GET /oauth/authorize`: takes the pushed request (once) and opens a consent for it.
+    pub async fn start_consent(
+        &self,
+        client_id: Option<&str>,
+        request_uri: Option<&str>,
+        now: i64,
+    ) -> Result<Consent> {
+        let (Some(client_id), Some(request_uri)) = (client_id, request_uri) else {
+            return Err(Error::invalid(
+                "invalid_request",
+                "This checkout link is incomplete. Go back to the shop and start the payment again.",
+            ));
+        };
+        let handle = request_uri
+            .strip_prefix(REQUEST_URI_PREFIX)
+            .unwrap_or_default();
+        let merchant = self.merchants.find(client_id).await?;
+        if merchant
+            .as_ref()
+            .is_some_and(|m| m.status == MerchantStatus::Suspended)
+        {
+            return Err(suspended());
+        }
+        let consent_id = random_token()?;
+        let refused = self
+            .store
+            .consume_pushed_request(
+                &sha256_hex(handle.as_bytes()),
+                client_id,
+                &consent_id,
+                now + self.lifetimes.request,
+                now,
+            )
+            .await?;
+        refused.map_err(request_uri_refused)
+    }
+
+    /// The consent's merchant and payment, while it can still be approved.
+    pub async fn consent(&self, id: &str, now: i64) -> Result<ConsentView> {
+        let found = self
+            .store
+            .find_consent_with_merchant(id)
+            .await?
+            .ok_or_else(Error::not_found)?;
+        let consent = found.consent;
+        if consent.status != ConsentStatus::Pending {
+            return Err(consent_closed());
+        }
+        if consent.expires_at <= now {
+            return Err(Error::invalid(
+                "consent_expired",
+                "This checkout has expired. Go back to the shop and start again.",
+            ));
+        }
+        let (merchant, points_multiplier_percent) = found.merchant.ok_or_else(Error::not_found)?;
+        let merchant = Merchant::try_from(merchant)?;
+        if merchant.status == MerchantStatus::Suspended {
+            return Err(suspended());
+        }
+        let payment = stored_payment(&consent.pushed.details)?;
+        Ok(ConsentView {
+            consent,
+            merchant,
+            points_multiplier_percent,
+            payment,
+        })
+    }
+
+    /// The cards and points `user` can pay this consent with; nothing without a shopper.
+    pub async fn paying_options(
+        &self,
+        user: Option<&User>,
+        view: &ConsentView,
+    ) -> Result<PayingOptions> {
+        let Some(user) = user else {
+            return Ok(PayingOptions {
+                cards: Vec::new(),
+                points_available: 0,
+                points_max: 0,
+            });
+        };
+        let cards = self.vault.cards(user.id).await?;
+        let (points_available, points_max) = self.redeemable_points(user, view).await?;
+        Ok(PayingOptions {
+            cards,
+            points_available,
+            points_max,
+        })
+    }
+
+    /// The shopper's points balance, and the most of it usable on this payment.
+    pub async fn redeemable_points(&self, user: &User, view: &ConsentView) -> Result<(i64, i64)> {
+        let available = self
+            .store
+            .points_summary(&user.id.to_string(), 0)
+            .await?
+            .available;
+        Ok((
+            available,
+            self.points.max_redeemable(view.payment.amount, available),
+        ))
+    }
+
+    /// The shopper cancels: the merchant gets `error=access_denied`.
+    pub async fn deny(&self, consent_id: &str) -> Result<Url> {
+        let consent = self
+            .store
+            .find_consent(consent_id)
+            .await?
+            .ok_or_else(Error::not_found)?;
+        if !self.store.deny_consent(consent_id).await? {
+            return Err(consent_closed());
+        }
+        self.back_to_merchant(&consent.pushed, &[("error", "access_denied")])
+    }
+}
+
+/// The shopper followed a `request_uri` that cannot open a consent.
+fn request_uri_refused(why: RequestUriRefusal) -> Error {
+    let message = match why {
+        RequestUriRefusal::Used => {
+            "This checkout link was already used. Go back to the shop and start the payment again."
+        }
+        RequestUriRefusal::Expired => {
+            "This checkout link has expired. Go back to the shop and start the payment again."
+        }
+        RequestUriRefusal::Unknown | RequestUriRefusal::OtherClient => {
+            "This checkout link is not valid. Go back to the shop and start the payment again."
+        }
+    };
+    Error::invalid("invalid_request_uri", message)
+}

@@ -1,0 +1,212 @@
+//! Consents: found with their merchant, approved once (with the code, the points hold and
+//! the passkey's use in one transaction), or denied once.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{pushed, Pushed};
+use crate::store::error::{Error, Result};
+use crate::store::merchants::merchant_row;
+use crate::store::passkeys::record_passkey_use_in;
+use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant};
+
+/// Where a consent is in its life: `pending` until the shopper approves or cancels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentStatus {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl ConsentStatus {
+    fn parse(stored: &str) -> Result<Self> {
+        match stored {
+            "pending" => Ok(Self::Pending),
+            "approved" => Ok(Self::Approved),
+            "denied" => Ok(Self::Denied),
+            other => Err(Error::Corrupt(format!("unknown consent status {other:?}"))),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Consent {
+    pub id: String,
+    pub pushed: Pushed,
+    pub status: ConsentStatus,
+    pub user_id: Option<String>,
+    pub expires_at: i64,
+}
+
+pub struct NewCode<'a> {
+    pub code_hash: &'a str,
+    pub user_id: &'a str,
+    pub card_id: &'a str,
+    /// Granted details (the request's, plus what the shopper chose).
+    pub details: &'a str,
+    pub expires_at: i64,
+    /// Points the shopper redeems, held from now until the payment captures or lapses.
+    pub points: i64,
+    pub hold_expires_at: i64,
+    /// The ledger rules that choose the lots the hold takes from.
+    pub ledger: &'a dyn crate::points::ledger::Ledger,
+}
+
+/// A consent, and its merchant with the merchant's points multiplier (percent).
+pub struct ConsentAndMerchant {
+    pub consent: Consent,
+    pub merchant: Option<(StoredMerchant, i64)>,
+}
+
+/// What [`Store::approve_consent`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Approval {
+    Approved,
+    /// The ceremony was already taken (a concurrent or repeated attempt): nothing changed.
+    CeremonyGone,
+    /// The passkey's counter went backwards, or the passkey was removed.
+    Passkey(CounterUpdate),
+    /// The consent was no longer pending (approved, denied, or expired).
+    ConsentClosed,
+}
+
+/// A consent from a row whose status is in the column `status`.
+fn consent_row(r: &AnyRow, status: &str) -> Result<Consent> {
+    Ok(Consent {
+        id: r.try_get("id")?,
+        pushed: pushed(r)?,
+        status: ConsentStatus::parse(&r.try_get::<String, _>(status)?)?,
+        user_id: r.try_get("user_id")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
+impl Store {
+    pub async fn find_consent(&self, id: &str) -> Result<Option<Consent>> {
+        let row = sqlx::query(
+            "SELECT id, client_id, redirect_uri, state, code_challenge, details, status, user_id, expires_at
+             FROM consents WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        row.map(|r| consent_row(&r, "status")).transpose()
+    }
+
+    /// A consent with its merchant (and the merchant's redirect URIs and points multiplier),
+    /// in one statement, as every consent step needs both.
+    pub async fn find_consent_with_merchant(&self, id: &str) -> Result<Option<ConsentAndMerchant>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
+                    c.status AS consent_status, c.user_id, c.expires_at,
+                    m.name, m.domain, m.status, m.webhook_url, m.created_at,
+                    m.points_multiplier_percent, r.uri
+             FROM consents c
+             LEFT JOIN merchants m ON m.client_id = c.client_id
+             LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
+             WHERE c.id = $1 ORDER BY r.uri",
+        )
+        .bind(id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let consent = consent_row(first, "consent_status")?;
+        let merchant = match first.try_get::<Option<String>, _>("name")? {
+            None => None,
+            Some(_) => {
+                let multiplier: i64 = first.try_get("points_multiplier_percent")?;
+                let mut uris = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    if let Some(uri) = r.try_get::<Option<String>, _>("uri")? {
+                        uris.push(uri);
+                    }
+                }
+                Some((merchant_row(first, uris)?, multiplier))
+            }
+        };
+        Ok(Some(ConsentAndMerchant { consent, merchant }))
+    }
+
+    /// Approves a pending consent with a passkey assertion and stores its authorization code,
+    /// in one transaction that also takes the approval's ceremony (once) and records the
+    /// passkey's use (its counter must move forward). When the ceremony is still there but the
+    /// passkey or the consent refuses, the ceremony is used up all the same.
+    pub async fn approve_consent(
+        &self,
+        consent_id: &str,
+        ceremony_id: &str,
+        passkey: &PasskeyUse,
+        code: NewCode<'_>,
+        now: i64,
+    ) -> Result<Approval> {
+        let mut tx = self.begin().await?;
+        let taken = sqlx::query("DELETE FROM ceremonies WHERE id = $1")
+            .bind(ceremony_id)
+            .execute(&mut *tx)
+            .await?;
+        if taken.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Approval::CeremonyGone);
+        }
+        let counter = record_passkey_use_in(&mut tx, passkey).await?;
+        if counter != CounterUpdate::Recorded {
+            tx.commit().await?;
+            return Ok(Approval::Passkey(counter));
+        }
+        let approved = sqlx::query(
+            "UPDATE consents SET status = 'approved', user_id = $1, card_id = $2
+             WHERE id = $3 AND status = 'pending' AND expires_at > $4
+             RETURNING client_id, redirect_uri, code_challenge",
+        )
+        .bind(code.user_id)
+        .bind(code.card_id)
+        .bind(consent_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = approved else {
+            tx.commit().await?;
+            return Ok(Approval::ConsentClosed);
+        };
+        crate::store::points::hold(
+            &mut tx,
+            code.ledger,
+            consent_id,
+            code.user_id,
+            code.points,
+            code.hold_expires_at,
+            now,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO auth_codes (code_hash, consent_id, client_id, redirect_uri, code_challenge, user_id, card_id, details, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(code.code_hash)
+        .bind(consent_id)
+        .bind(row.try_get::<String, _>("client_id")?)
+        .bind(row.try_get::<String, _>("redirect_uri")?)
+        .bind(row.try_get::<String, _>("code_challenge")?)
+        .bind(code.user_id)
+        .bind(code.card_id)
+        .bind(code.details)
+        .bind(code.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Approval::Approved)
+    }
+
+    /// Denies a pending consent, once.
+    pub async fn deny_consent(&self, consent_id: &str) -> Result<bool> {
+        let denied = sqlx::query(
+            "UPDATE consents SET status = 'denied' WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(consent_id)
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(denied.rows_affected() == 1)
+    }
+}

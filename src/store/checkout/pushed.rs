@@ -1,0 +1,106 @@
+//! Pushed authorization requests: stored for one use, then turned into a pending consent.
+
+use sqlx::Row;
+
+use super::consent::{Consent, ConsentStatus};
+use super::{pushed, Pushed};
+use crate::store::error::Result;
+use crate::store::Store;
+
+/// Why a `request_uri` was not accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestUriRefusal {
+    Unknown,
+    Used,
+    Expired,
+    OtherClient,
+}
+
+impl Store {
+    pub async fn insert_pushed_request(
+        &self,
+        id_hash: &str,
+        p: &Pushed,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO par_requests (id_hash, client_id, redirect_uri, state, code_challenge, details, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id_hash)
+        .bind(&p.client_id)
+        .bind(&p.redirect_uri)
+        .bind(&p.state)
+        .bind(&p.code_challenge)
+        .bind(&p.details)
+        .bind(expires_at)
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses a pushed request once, for its own client, before it expires, and turns it into a
+    /// pending consent in the same transaction.
+    pub async fn consume_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        consent_id: &str,
+        consent_expires_at: i64,
+        now: i64,
+    ) -> Result<std::result::Result<Consent, RequestUriRefusal>> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE par_requests SET used_at = $1
+             WHERE id_hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1
+             RETURNING client_id, redirect_uri, state, code_challenge, details",
+        )
+        .bind(now)
+        .bind(id_hash)
+        .bind(client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let found = sqlx::query(
+                "SELECT client_id, used_at, expires_at FROM par_requests WHERE id_hash = $1",
+            )
+            .bind(id_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.rollback().await?;
+            return Ok(Err(match found {
+                None => RequestUriRefusal::Unknown,
+                Some(r) if r.try_get::<String, _>("client_id")? != client_id => {
+                    RequestUriRefusal::OtherClient
+                }
+                Some(r) if r.try_get::<Option<i64>, _>("used_at")?.is_some() => {
+                    RequestUriRefusal::Used
+                }
+                Some(_) => RequestUriRefusal::Expired,
+            }));
+        };
+        let p = pushed(&row)?;
+        sqlx::query(
+            "INSERT INTO consents (id, client_id, redirect_uri, state, code_challenge, details, status, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
+        )
+        .bind(consent_id)
+        .bind(&p.client_id)
+        .bind(&p.redirect_uri)
+        .bind(&p.state)
+        .bind(&p.code_challenge)
+        .bind(&p.details)
+        .bind(consent_expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(Consent {
+            id: consent_id.to_string(),
+            pushed: p,
+            status: ConsentStatus::Pending,
+            user_id: None,
+            expires_at: consent_expires_at,
+        }))
+    }
+}
