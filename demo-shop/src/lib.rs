@@ -30,6 +30,11 @@
 //! declined payment is shown on its order page with its decline code. POSTs whose `Origin` is
 //! another site's are refused (`403`), except webhooks, which the wallet's signature
 //! authenticates instead; every page carries a strict Content-Security-Policy.
+//!
+//! # Modules
+//! `shop` holds the rules (catalogue, yen, cart, order references), `store` the memory of carts
+//! and orders, `pages` the views rendered by the askama templates of `templates/`, and
+//! `handlers` the routes, one module per area.
 
 mod handlers;
 mod pages;
