@@ -102,7 +102,7 @@ pub(super) async fn demo(config: Config, shop_listen: &str, shop_url: &str) -> a
         }
     };
     let wallet = tokio::spawn(app.run_until(wallet_stop));
-    let shop = saifu_sdk::demo::router(saifu_sdk::demo::DemoShopConfig {
+    let shop = saifu_demo_shop::router(saifu_demo_shop::DemoShopConfig {
         wallet_issuer: issuer.clone(),
         client_id,
         client_secret: client_secret.into(),
@@ -125,7 +125,7 @@ pub(super) async fn demo(config: Config, shop_listen: &str, shop_url: &str) -> a
             let _ = rx.changed().await;
         }
     };
-    let shop_task = tokio::spawn(saifu_sdk::demo::serve(listener, shop, shop_stop));
+    let shop_task = tokio::spawn(saifu_demo_shop::serve(listener, shop, shop_stop));
     shutdown.await;
     let _ = stop_tx.send(true);
     shop_task

@@ -34,7 +34,7 @@ async fn start_shop(app: &TestApp) -> Url {
     } = saifu::cli::register_demo_shop(&app.state, &base)
         .await
         .unwrap();
-    let router = saifu_sdk::demo::router(saifu_sdk::demo::DemoShopConfig {
+    let router = saifu_demo_shop::router(saifu_demo_shop::DemoShopConfig {
         wallet_issuer: app.base.clone(),
         client_id,
         client_secret: client_secret.into(),
@@ -43,7 +43,7 @@ async fn start_shop(app: &TestApp) -> Url {
     })
     .await
     .unwrap();
-    tokio::spawn(saifu_sdk::demo::serve(
+    tokio::spawn(saifu_demo_shop::serve(
         listener,
         router,
         std::future::pending(),

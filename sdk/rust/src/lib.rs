@@ -3,8 +3,6 @@
 
 pub mod checkout;
 pub mod client;
-#[cfg(feature = "demo")]
-pub mod demo;
 pub mod payments;
 pub mod problem;
 pub mod webhooks;

@@ -1,16 +1,19 @@
 //! The demo shop's own logic, without a wallet: cart arithmetic, order references, the payment a
-//! cart becomes, amounts, and HTML escaping. `flow` drives the router against a fake wallet.
+//! cart becomes, amounts, HTML escaping, the cart cookie and the cart forms. `flow` drives the
+//! router against a fake wallet.
 
 use std::time::{Duration, Instant};
 
+use axum::extract::FromRequest;
 use axum::http::{HeaderMap, HeaderValue};
+use axum_extra::extract::cookie::CookieJar;
+use saifu_sdk::payments::{CardSummary, Payment};
+use saifu_sdk::webhooks::{Event, EventType};
 use secrecy::SecretString;
 
-use super::pages::{self, Chrome, Esc};
+use super::pages::{self, Chrome, Next};
 use super::shop::{self, Cart, CartError, Line, Product, Yen, CATALOG, MAX_QUANTITY};
 use super::store::{OrderState, Store, WebhookOutcome};
-use crate::payments::{CardSummary, Payment};
-use crate::webhooks::{Event, EventType};
 
 mod flow;
 
@@ -143,7 +146,7 @@ fn only_the_shape_of_an_order_reference_is_accepted_as_one() {
 }
 
 /// `unit_amount × quantity` over the line items, as the wallet checks it.
-fn sum_of_line_items(details: &crate::checkout::PaymentDetails) -> u64 {
+fn sum_of_line_items(details: &saifu_sdk::PaymentDetails) -> u64 {
     details
         .line_items
         .iter()
@@ -224,15 +227,29 @@ fn yen_shows_grouped_with_the_sign_and_travels_as_plain_digits() {
     }
 }
 
+/// How a message page shows `text`: the templates escape every value.
+fn escaped(text: &str) -> String {
+    let next = Next {
+        href: "/".into(),
+        label: "Go to the shop",
+    };
+    let page = pages::message(&chrome(), "Title", text, &next);
+    let shown = page
+        .split_once(r#"<p class="notice" role="alert">"#)
+        .unwrap()
+        .1;
+    shown.split_once("</p>").unwrap().0.to_owned()
+}
+
 #[test]
 fn escaping_covers_the_five_html_special_characters() {
     assert_eq!(
-        Esc(r#"<a href="x" onclick='y'>Tom & Jerry</a>"#).to_string(),
-        "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;"
+        escaped(r#"<a href="x" onclick='y'>Tom & Jerry</a>"#),
+        "&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;Tom &#38; Jerry&#60;/a&#62;"
     );
-    assert_eq!(Esc("Ōmi linen, ¥3,200").to_string(), "Ōmi linen, ¥3,200");
-    assert_eq!(Esc("").to_string(), "");
-    assert_eq!(Esc("&amp;").to_string(), "&amp;amp;");
+    assert_eq!(escaped("Ōmi linen, ¥3,200"), "Ōmi linen, ¥3,200");
+    assert_eq!(escaped(""), "");
+    assert_eq!(escaped("&amp;"), "&#38;amp;");
 }
 
 const EVIL: &[Product] = &[Product {
@@ -241,7 +258,8 @@ const EVIL: &[Product] = &[Product {
     description: "<img src=x onerror=alert(1)>",
     price: Yen(1800),
 }];
-const EVIL_NAME: &str = "&lt;script&gt;alert(&#39;mug&#39;)&lt;/script&gt; &amp; &quot;co&quot;";
+/// askama writes the five special characters as numeric character references.
+const EVIL_NAME: &str = "&#60;script&#62;alert(&#39;mug&#39;)&#60;/script&#62; &#38; &#34;co&#34;";
 
 fn assert_no_raw_markup(page: &str) {
     assert!(!page.contains("<script"), "{page}");
@@ -259,8 +277,8 @@ fn chrome() -> Chrome<'static> {
 fn product_names_are_escaped_on_the_products_page() {
     let page = pages::home(&chrome(), EVIL);
     assert!(page.contains(EVIL_NAME), "{page}");
-    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
-    assert!(page.contains(r#"value="x&quot;&gt;&lt;script&gt;""#));
+    assert!(page.contains("&#60;img src=x onerror=alert(1)&#62;"));
+    assert!(page.contains(r#"value="x&#34;&#62;&#60;script&#62;""#));
     assert_no_raw_markup(&page);
 }
 
@@ -492,10 +510,24 @@ fn the_shop_base_gets_a_trailing_slash_and_must_be_a_plain_http_url() {
     }
 }
 
-#[test]
-fn the_cart_cookie_is_found_among_others_and_form_fields_are_decoded() {
+/// The `product` field of a cart form's body, read as `POST /cart/add` reads it.
+async fn product_field(body: &'static str) -> Option<String> {
+    let request = axum::http::Request::post("/cart/add")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    axum::Form::<super::handlers::ProductForm>::from_request(request, &())
+        .await
+        .ok()
+        .and_then(|axum::Form(form)| form.product)
+}
+
+#[tokio::test]
+async fn the_cart_cookie_is_found_among_others_and_form_fields_are_decoded() {
     let mut headers = HeaderMap::new();
-    assert_eq!(super::handlers::cart_cookie(&headers), None);
+    let cart_cookie =
+        |headers: &HeaderMap| super::handlers::cart_cookie(&CookieJar::from_headers(headers));
+    assert_eq!(cart_cookie(&headers), None);
     headers.append(
         "cookie",
         HeaderValue::from_static("theme=dark; xdemo_cart=no"),
@@ -504,23 +536,17 @@ fn the_cart_cookie_is_found_among_others_and_form_fields_are_decoded() {
         "cookie",
         HeaderValue::from_static("demo_cart=abc-_1; lang=ja"),
     );
-    assert_eq!(
-        super::handlers::cart_cookie(&headers).as_deref(),
-        Some("abc-_1")
-    );
+    assert_eq!(cart_cookie(&headers).as_deref(), Some("abc-_1"));
 
     assert_eq!(
-        super::handlers::form_field(b"x=1&product=mug", "product").as_deref(),
+        product_field("x=1&product=mug").await.as_deref(),
         Some("mug")
     );
     assert_eq!(
-        super::handlers::form_field(b"product=pour%2Dover+kettle", "product").as_deref(),
+        product_field("product=pour%2Dover+kettle").await.as_deref(),
         Some("pour-over kettle")
     );
-    assert_eq!(
-        super::handlers::form_field(b"products=mug", "product"),
-        None
-    );
+    assert_eq!(product_field("products=mug").await, None);
 }
 
 fn event(id: &str, kind: &str, payment: &Payment) -> Event {

@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use saifu_sdk::webhooks::{Event, EventType};
+use saifu_sdk::{random_token, Payment, PendingCheckout};
 use secrecy::SecretString;
 
-use super::shop::{Cart, Line, Yen};
-use crate::client::{random_token, PendingCheckout};
-use crate::payments::Payment;
-use crate::webhooks::{Event, EventType};
+use crate::shop::{Cart, Line, Yen};
 
 /// Carts and orders untouched for this long are forgotten.
 const IDLE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -137,7 +136,7 @@ impl Store {
         self.orders
             .retain(|_, o| now.duration_since(o.created) < IDLE);
         evict_oldest(&mut self.orders, MAX_ORDERS - 1, |o| o.created);
-        let total = super::shop::total(&lines);
+        let total = crate::shop::total(&lines);
         self.orders.insert(
             reference.clone(),
             Order {

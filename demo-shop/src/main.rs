@@ -10,8 +10,7 @@
 //! then run it with the printed credentials:
 //!
 //! ```sh
-//! DEMO_CLIENT_ID=… DEMO_CLIENT_SECRET=… \
-//!     cargo run -p saifu-sdk --features demo --example demo_shop
+//! DEMO_CLIENT_ID=… DEMO_CLIENT_SECRET=… cargo run -p saifu-demo-shop
 //! ```
 //!
 //! Settings: `SAIFU_ISSUER` (the wallet, default `http://localhost:8080/`), `DEMO_CLIENT_ID`,
@@ -26,7 +25,7 @@
 use std::error::Error;
 use std::process::ExitCode;
 
-use saifu_sdk::demo::{self, DemoShopConfig};
+use saifu_demo_shop::DemoShopConfig;
 use saifu_sdk::{SecretString, Url};
 
 fn setting(name: &str, default: Option<&str>) -> Result<String, String> {
@@ -73,7 +72,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let shop_url = config.shop_base.clone();
     let wallet = config.wallet_issuer.clone();
 
-    let router = demo::router(config)
+    let router = saifu_demo_shop::router(config)
         .await
         .map_err(|e| format!("could not set up the shop against the wallet at {wallet}: {e}"))?;
     let listener = tokio::net::TcpListener::bind(&listen)
@@ -87,6 +86,6 @@ async fn run() -> Result<(), Box<dyn Error>> {
             std::future::pending::<()>().await;
         }
     };
-    demo::serve(listener, router, shutdown).await?;
+    saifu_demo_shop::serve(listener, router, shutdown).await?;
     Ok(())
 }

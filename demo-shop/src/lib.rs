@@ -1,6 +1,6 @@
-//! The Saifu Demo Shop: a small merchant web app built on this SDK, which `saifu demo` and the
-//! `demo_shop` example serve next to a wallet, so that a whole checkout can be clicked through.
-//! Behind the `demo` cargo feature.
+//! The Saifu Demo Shop: a small merchant web app built on the public API of the Saifu merchant
+//! SDK (`saifu-sdk`), which `saifu demo` and this crate's `saifu-demo-shop` binary serve next to
+//! a wallet, so that a whole checkout can be clicked through.
 //!
 //! It sells three products in yen and keeps carts and orders in memory. A cart belongs to the
 //! browser's `demo_cart` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` when the shop is served
@@ -30,6 +30,11 @@
 //! declined payment is shown on its order page with its decline code. POSTs whose `Origin` is
 //! another site's are refused (`403`), except webhooks, which the wallet's signature
 //! authenticates instead; every page carries a strict Content-Security-Policy.
+//!
+//! # Modules
+//! `shop` holds the rules (catalogue, yen, cart, order references), `store` the memory of carts
+//! and orders, `pages` the views rendered by the askama templates of `templates/`, and
+//! `handlers` the routes, one module per area.
 
 mod handlers;
 mod pages;
@@ -43,11 +48,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderValue;
+use saifu_sdk::{Error, MerchantConfig, SaifuClient, WebhookSecret};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::client::{Error, MerchantConfig, SaifuClient};
-use crate::webhooks::WebhookSecret;
 use store::Store;
 
 /// The name of the cookie that holds the browser's cart session id.
@@ -98,16 +102,11 @@ pub async fn router(config: DemoShopConfig) -> Result<axum::Router, Error> {
         authorization.origin().ascii_serialization()
     ))
     .map_err(|_| Error::Metadata("authorization_endpoint has an unusable origin".into()))?;
-    let secure = if base.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
     let shop = Shop(Arc::new(ShopInner {
         client,
         callback,
         origin: base.origin().ascii_serialization(),
-        cookie_attributes: format!("; Path={}; HttpOnly; SameSite=Lax{secure}", base.path()),
+        secure_cookie: base.scheme() == "https",
         base_path: base.path().to_owned(),
         webhook_secret,
         store: Mutex::default(),
@@ -156,9 +155,9 @@ struct ShopInner {
     callback: Url,
     /// `scheme://host[:port]`, as browsers send it in `Origin`.
     origin: String,
-    /// Everything after `demo_cart=<id>` in `Set-Cookie`.
-    cookie_attributes: String,
-    /// The shop's path, ending in `/`: links and redirects are built on it.
+    /// Whether the cart cookie is `Secure`: the shop is served over HTTPS.
+    secure_cookie: bool,
+    /// The shop's path, ending in `/`: links, redirects and the cookie's `Path` are built on it.
     base_path: String,
     /// `None`: `POST /webhooks/saifu` is not found.
     webhook_secret: Option<WebhookSecret>,

@@ -18,13 +18,14 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use url::{form_urlencoded, Url};
 
-use super::super::{router, serve, DemoShopConfig};
-use crate::checkout::{GrantClaims, PaymentDetails};
-use crate::payments::{CardSummary, CreatePayment, CreateRefund, Payment};
-use crate::webhooks::{
+use saifu_sdk::payments::{CardSummary, CreatePayment, CreateRefund, Payment};
+use saifu_sdk::webhooks::{
     signature_header, Event, EventType, WebhookSecret, WEBHOOK_ID, WEBHOOK_SIGNATURE,
     WEBHOOK_TIMESTAMP,
 };
+use saifu_sdk::{GrantClaims, PaymentDetails};
+
+use crate::{router, serve, DemoShopConfig};
 
 const CLIENT_ID: &str = "m_demo";
 
@@ -149,7 +150,7 @@ async fn token(State(w): State<Fake>, body: Bytes) -> Response {
     };
     assert_eq!(request["redirect_uri"], pushed["redirect_uri"]);
     assert_eq!(
-        crate::client::pkce_challenge(&request["code_verifier"]),
+        saifu_sdk::pkce_challenge(&request["code_verifier"]),
         pushed["code_challenge"]
     );
     let details: Vec<PaymentDetails> =
@@ -390,7 +391,7 @@ impl Browser {
 fn ordered(answer: &Answer) -> String {
     assert_eq!(answer.status, 303, "{}", answer.body);
     let reference = answer.location().strip_prefix("/orders/").unwrap();
-    assert!(super::shop::is_order_reference(reference), "{reference}");
+    assert!(crate::shop::is_order_reference(reference), "{reference}");
     reference.to_owned()
 }
 

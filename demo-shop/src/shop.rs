@@ -5,7 +5,7 @@ use std::fmt;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::checkout::PaymentDetails;
+use saifu_sdk::PaymentDetails;
 
 /// The shop sells in yen only: no minor unit, so an amount is a whole number of yen.
 pub(crate) const CURRENCY: &str = "JPY";

@@ -1,0 +1,128 @@
+//! The cart's routes: the cart page, and the forms that add and remove products.
+
+use std::time::Instant;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::{cart_cookie, html, see_other};
+use crate::pages::{self, Chrome, Next};
+use crate::shop::{self, CartError, Product, MAX_QUANTITY};
+use crate::Shop;
+
+/// The body of `POST /cart/add` and `/cart/remove`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ProductForm {
+    pub(crate) product: Option<String>,
+}
+
+/// The product a cart form names, if the shop sells it. A body that is not such a form names
+/// none, so it gets the same page as an unknown product.
+fn product_of(form: Result<Form<ProductForm>, FormRejection>) -> Option<&'static Product> {
+    form.ok()
+        .and_then(|Form(form)| form.product)
+        .and_then(|id| shop::product(&id))
+}
+
+pub(super) async fn cart(State(shop): State<Shop>, jar: CookieJar) -> Response {
+    let session = cart_cookie(&jar);
+    let page = {
+        let mut store = shop.store();
+        let cart = session
+            .as_deref()
+            .and_then(|id| store.session(id, Instant::now()))
+            .map(|s| s.cart.clone())
+            .unwrap_or_default();
+        let chrome = Chrome {
+            base: shop.base(),
+            cart_count: cart.count(),
+        };
+        let orders = session
+            .as_deref()
+            .map(|id| store.orders_of(id))
+            .unwrap_or_default();
+        pages::cart(&chrome, &cart, &orders)
+    };
+    html(StatusCode::OK, page)
+}
+
+pub(super) async fn add(
+    State(shop): State<Shop>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    form: Result<Form<ProductForm>, FormRejection>,
+) -> Response {
+    if let Some(refused) = shop.refuse_cross_site(&headers) {
+        return refused;
+    }
+    let Some(product) = product_of(form) else {
+        return shop.message(
+            StatusCode::BAD_REQUEST,
+            cart_cookie(&jar).as_deref(),
+            "Unknown product",
+            "The shop does not sell that product.",
+            Next {
+                href: shop.link(""),
+                label: "See the products",
+            },
+        );
+    };
+    let (session, cookie, added) = {
+        let mut store = shop.store();
+        let (id, cookie) = shop.session_or_new(&mut store, &jar);
+        let added = match store.session(&id, Instant::now()) {
+            Some(session) => session.cart.add(product),
+            None => Ok(()),
+        };
+        (id, cookie, added)
+    };
+    let response = match added {
+        Ok(()) => see_other(&shop.link("cart")),
+        Err(CartError::TooMany) => shop.message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&session),
+            "That is the most we can sell",
+            &format!(
+                "You can buy at most {MAX_QUANTITY} of each product, and your cart already has {MAX_QUANTITY} of the {}.",
+                product.name
+            ),
+            shop.back_to_cart(),
+        ),
+    };
+    match cookie {
+        Some(cookie) => (jar.add(cookie), response).into_response(),
+        None => response,
+    }
+}
+
+pub(super) async fn remove(
+    State(shop): State<Shop>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    form: Result<Form<ProductForm>, FormRejection>,
+) -> Response {
+    if let Some(refused) = shop.refuse_cross_site(&headers) {
+        return refused;
+    }
+    let session = cart_cookie(&jar);
+    let Some(product) = product_of(form) else {
+        return shop.message(
+            StatusCode::BAD_REQUEST,
+            session.as_deref(),
+            "Unknown product",
+            "The shop does not sell that product.",
+            shop.back_to_cart(),
+        );
+    };
+    if let Some(id) = session {
+        if let Some(session) = shop.store().session(&id, Instant::now()) {
+            session.cart.remove(product.id);
+        }
+    }
+    see_other(&shop.link("cart"))
+}

@@ -1,0 +1,238 @@
+//! The checkout's routes and the calls to the wallet: pushing the payment, completing the
+//! checkout when the wallet redirects back, and paying the grant.
+
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use saifu_sdk::{Amount, Error};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{cart_cookie, is_transient, see_other};
+use crate::shop::{self, CURRENCY};
+use crate::store::{CheckoutInProgress, OrderState};
+use crate::Shop;
+
+impl Shop {
+    /// The error page for a checkout that could not be started or completed.
+    fn checkout_failed(&self, session: Option<&str>, err: &Error) -> Response {
+        if is_transient(err) {
+            tracing::warn!(error = %err, "the wallet failed during a checkout");
+            return self.message(
+                StatusCode::BAD_GATEWAY,
+                session,
+                "Saifu could not be reached",
+                "The payment could not be completed because the Saifu wallet did not answer. Nothing was charged. Please try again.",
+                self.back_to_cart(),
+            );
+        }
+        tracing::info!(error = %err, "a checkout could not be completed");
+        let text = match err {
+            Error::OAuth { error, .. } if error == "invalid_grant" => {
+                "This checkout expired or was already completed. Nothing was charged. Please pay again from your cart.".to_owned()
+            }
+            Error::OAuth { error, .. } => format!(
+                "Saifu refused the checkout ({error}). Nothing was charged. Please try again from your cart."
+            ),
+            Error::Authorization { error, .. } => format!(
+                "Saifu ended the checkout ({error}). Nothing was charged. Please try again from your cart."
+            ),
+            Error::StateMismatch | Error::IssuerMismatch | Error::MissingCode => {
+                "This answer from Saifu does not belong to the checkout in this browser, so the shop ignored it. Nothing was charged. Please pay again from your cart.".to_owned()
+            }
+            _ => "The payment could not be completed. Nothing was charged. Please try again from your cart.".to_owned(),
+        };
+        self.message(
+            StatusCode::BAD_REQUEST,
+            session,
+            "Checkout not completed",
+            &text,
+            self.back_to_cart(),
+        )
+    }
+
+    /// Pays an unpaid order with its grant, capturing at once, and records the outcome. The
+    /// idempotency key is the order's, so a retry after a lost answer cannot charge twice.
+    pub(super) async fn pay(&self, reference: &str) {
+        let (grant, total) = match self.store().order_by_reference(reference) {
+            Some(order) => match &order.state {
+                OrderState::Unpaid { grant, .. } => (grant.clone(), order.total),
+                _ => return,
+            },
+            None => return,
+        };
+        let amount = Amount {
+            currency: CURRENCY.into(),
+            amount: total.amount_string(),
+        };
+        let key = format!("pay:{reference}");
+        let result = self
+            .0
+            .client
+            .pay(grant.expose_secret(), &amount, true, Some(&key))
+            .await;
+        let mut store = self.store();
+        let payment = match result {
+            Ok(payment) => payment,
+            Err(err) => {
+                let Some(order) = store.order_by_reference(reference) else {
+                    return;
+                };
+                // Another attempt may have finished meanwhile; its outcome stands.
+                if matches!(order.state, OrderState::Unpaid { .. }) {
+                    order.state = unpaid_outcome(err, grant);
+                }
+                return;
+            }
+        };
+        tracing::info!(order = %reference, payment_id = %payment.id, "order paid");
+        store.paid(reference, payment);
+    }
+}
+
+/// What a failed payment attempt leaves the order as.
+fn unpaid_outcome(err: Error, grant: SecretString) -> OrderState {
+    match err {
+        Error::Problem {
+            status: 402,
+            decline_code,
+            ..
+        } => OrderState::Declined {
+            decline_code: decline_code.unwrap_or_else(|| "generic_decline".into()),
+        },
+        Error::Problem { code, .. } if code == "idempotency_key_in_use" => OrderState::Unpaid {
+            grant,
+            problem: Some("Your payment is still being processed.".into()),
+        },
+        err if is_transient(&err) => {
+            tracing::warn!(error = %err, "paying an order failed; the grant is kept for a retry");
+            OrderState::Unpaid {
+                grant,
+                problem: Some("Saifu could not complete the payment just now.".into()),
+            }
+        }
+        Error::Problem { code, detail, .. } => {
+            tracing::info!(code = %code, "the wallet refused a payment");
+            OrderState::Failed {
+                reason: detail.unwrap_or_else(|| format!("Saifu refused the payment ({code}).")),
+            }
+        }
+        err => {
+            tracing::warn!(error = %err, "paying an order failed");
+            OrderState::Failed {
+                reason: "Saifu refused the payment.".into(),
+            }
+        }
+    }
+}
+
+pub(super) async fn checkout(
+    State(shop): State<Shop>,
+    jar: CookieJar,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = shop.refuse_cross_site(&headers) {
+        return refused;
+    }
+    let session = cart_cookie(&jar);
+    let lines = session
+        .as_deref()
+        .and_then(|id| {
+            shop.store()
+                .session(id, Instant::now())
+                .map(|s| s.cart.lines().to_vec())
+        })
+        .unwrap_or_default();
+    let (Some(session), false) = (session, lines.is_empty()) else {
+        return see_other(&shop.link("cart"));
+    };
+    let reference = shop::order_reference();
+    let details = shop::payment_details(&reference, &lines);
+    let (authorization_url, pending) = match shop.0.client.start_checkout(&details).await {
+        Ok(started) => started,
+        Err(err) => return shop.checkout_failed(Some(&session), &err),
+    };
+    // A newer checkout replaces an unfinished one: the wallet's answer to that one then no
+    // longer matches and is refused.
+    match shop.store().session(&session, Instant::now()) {
+        Some(s) => {
+            s.checkout = Some(CheckoutInProgress {
+                reference,
+                pending,
+                lines,
+            });
+        }
+        None => return see_other(&shop.link("cart")),
+    }
+    see_other(authorization_url.as_str())
+}
+
+pub(super) async fn callback(
+    State(shop): State<Shop>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let session = cart_cookie(&jar);
+    // Taken out before anything else, so that an answer is used at most once.
+    let in_progress = session.as_deref().and_then(|id| {
+        shop.store()
+            .session(id, Instant::now())
+            .and_then(|s| s.checkout.take())
+    });
+    let (Some(session), Some(checkout)) = (session, in_progress) else {
+        return shop.message(
+            StatusCode::BAD_REQUEST,
+            cart_cookie(&jar).as_deref(),
+            "No checkout in progress",
+            "This browser has no payment waiting for Saifu's answer: it may have been completed already, or started in another browser. Nothing was charged by this page.",
+            shop.back_to_cart(),
+        );
+    };
+    let mut callback = shop.0.callback.clone();
+    callback.set_query(query.as_deref());
+    let grant = match shop
+        .0
+        .client
+        .complete_checkout(&callback, &checkout.pending)
+        .await
+    {
+        Ok(grant) => grant,
+        Err(Error::Denied) => {
+            return shop.message(
+                StatusCode::OK,
+                Some(&session),
+                "Payment cancelled",
+                "You cancelled the payment in Saifu, so nothing was charged. Your items are still in your cart.",
+                shop.back_to_cart(),
+            );
+        }
+        Err(err) => return shop.checkout_failed(Some(&session), &err),
+    };
+    // The grant is signed by the wallet; it must also be for this very order.
+    let asked = shop::payment_details(&checkout.reference, &checkout.lines);
+    let granted = grant.claims.authorization_details.first();
+    if granted.map(|g| (&g.order_reference, &g.instructed_amount))
+        != Some((&asked.order_reference, &asked.instructed_amount))
+    {
+        tracing::warn!(order = %checkout.reference, "the wallet granted another payment than the one asked for");
+        return shop.message(
+            StatusCode::BAD_GATEWAY,
+            Some(&session),
+            "Checkout not completed",
+            "Saifu approved a different payment than this order, so the shop did not take it. Nothing was charged. Please pay again from your cart.",
+            shop.back_to_cart(),
+        );
+    }
+    let reference = checkout.reference;
+    shop.store().insert_order(
+        reference.clone(),
+        session,
+        checkout.lines,
+        SecretString::from(grant.token),
+        Instant::now(),
+    );
+    shop.pay(&reference).await;
+    see_other(&shop.order_link(&reference))
+}

@@ -1,0 +1,242 @@
+//! The demo shop's HTTP layer: the routes, the security headers, the cookie session, and the
+//! pages and redirects every handler answers with. The handlers are by area: `cart`,
+//! `checkout` (the calls to the wallet), `orders` and `webhook`. The rules are in `shop`, the
+//! memory in `store`, the HTML in `pages`.
+
+mod cart;
+mod checkout;
+mod orders;
+mod webhook;
+
+#[cfg(test)]
+pub(crate) use cart::ProductForm;
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, ORIGIN, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use saifu_sdk::Error;
+
+use crate::pages::{self, Chrome, Next};
+use crate::shop::CATALOG;
+use crate::store::Store;
+use crate::{Shop, CART_COOKIE};
+
+pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/style.css", get(style))
+        .route("/cart", get(cart::cart))
+        .route("/cart/add", post(cart::add))
+        .route("/cart/remove", post(cart::remove))
+        .route("/checkout", post(checkout::checkout))
+        .route("/callback", get(checkout::callback))
+        .route("/orders/{id}", get(orders::order))
+        .route("/orders/{id}/pay", post(orders::retry_payment))
+        .route("/orders/{id}/refund", post(orders::refund))
+        .route("/webhooks/saifu", post(webhook::webhook))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(move |response: Response| {
+            let csp = csp.clone();
+            async move { with_security_headers(response, csp) }
+        }))
+        .with_state(shop)
+}
+
+fn with_security_headers(mut response: Response, csp: HeaderValue) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, csp);
+    // `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null` on the
+    // shop's own form posts, which the cross-site check refuses.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Pages show one browser's cart and orders.
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The session id in the request's `demo_cart` cookie.
+pub(super) fn cart_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(CART_COOKIE)
+        .map(Cookie::value)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
+fn html(status: StatusCode, page: String) -> Response {
+    (
+        status,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        page,
+    )
+        .into_response()
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::try_from(location) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Whether the wallet failed or could not be reached, so that the same step may work later.
+fn is_transient(err: &Error) -> bool {
+    match err {
+        Error::Http(_) => true,
+        Error::UnexpectedStatus(status)
+        | Error::OAuth { status, .. }
+        | Error::Problem { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+impl Shop {
+    fn base(&self) -> &str {
+        &self.0.base_path
+    }
+
+    fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.0.base_path)
+    }
+
+    fn order_link(&self, reference: &str) -> String {
+        self.link(&format!("orders/{reference}"))
+    }
+
+    fn cart_count(&self, session: Option<&str>) -> u32 {
+        session
+            .and_then(|id| {
+                self.store()
+                    .session(id, Instant::now())
+                    .map(|s| s.cart.count())
+            })
+            .unwrap_or(0)
+    }
+
+    fn chrome(&self, session: Option<&str>) -> Chrome<'_> {
+        Chrome {
+            base: self.base(),
+            cart_count: self.cart_count(session),
+        }
+    }
+
+    fn message(
+        &self,
+        status: StatusCode,
+        session: Option<&str>,
+        title: &str,
+        text: &str,
+        next: Next,
+    ) -> Response {
+        let page = pages::message(&self.chrome(session), title, text, &next);
+        html(status, page)
+    }
+
+    fn back_to_cart(&self) -> Next<'static> {
+        Next {
+            href: self.link("cart"),
+            label: "Back to your cart",
+        }
+    }
+
+    fn not_found(&self, session: Option<&str>) -> Response {
+        self.message(
+            StatusCode::NOT_FOUND,
+            session,
+            "Page not found",
+            "There is nothing here. Orders can only be seen from the browser that placed them.",
+            Next {
+                href: self.link(""),
+                label: "Go to the shop",
+            },
+        )
+    }
+
+    /// Refuses a POST that another site's page made (CSRF): browsers name the page's origin in
+    /// `Origin`. Clients that send none (scripts, tests) are let through; the `SameSite=Lax`
+    /// cookie already keeps cross-site posts away from the cart.
+    fn refuse_cross_site(&self, headers: &HeaderMap) -> Option<Response> {
+        let origin = headers.get(ORIGIN)?;
+        if origin.as_bytes() == self.0.origin.as_bytes() {
+            return None;
+        }
+        Some(self.message(
+            StatusCode::FORBIDDEN,
+            None,
+            "Request refused",
+            &format!(
+                "This form was sent from another site, so the shop ignored it. Open the shop at {}{} and try again.",
+                self.0.origin, self.0.base_path
+            ),
+            Next {
+                href: self.link(""),
+                label: "Go to the shop",
+            },
+        ))
+    }
+
+    /// The request's session, or a new one; the second value is the cookie to set for it.
+    fn session_or_new(
+        &self,
+        store: &mut Store,
+        jar: &CookieJar,
+    ) -> (String, Option<Cookie<'static>>) {
+        let now = Instant::now();
+        if let Some(id) = cart_cookie(jar) {
+            if store.session(&id, now).is_some() {
+                return (id, None);
+            }
+        }
+        let id = store.new_session(now);
+        let cookie = Cookie::build((CART_COOKIE, id.clone()))
+            .path(self.0.base_path.clone())
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.0.secure_cookie)
+            .build();
+        (id, Some(cookie))
+    }
+}
+
+async fn home(State(shop): State<Shop>, jar: CookieJar) -> Response {
+    let session = cart_cookie(&jar);
+    html(
+        StatusCode::OK,
+        pages::home(&shop.chrome(session.as_deref()), CATALOG),
+    )
+}
+
+async fn style() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        pages::STYLE,
+    )
+        .into_response()
+}
+
+async fn not_found(State(shop): State<Shop>, jar: CookieJar) -> Response {
+    shop.not_found(cart_cookie(&jar).as_deref())
+}
