@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{pushed, Pushed};
+use super::{pushed_row, Pushed};
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
 use crate::store::passkeys::record_passkey_use_in;
@@ -74,7 +74,7 @@ pub enum Approval {
 fn consent_row(r: &AnyRow, status: &str) -> Result<Consent> {
     Ok(Consent {
         id: r.try_get("id")?,
-        pushed: pushed(r)?,
+        pushed: pushed_row(r)?,
         status: ConsentStatus::parse(&r.try_get::<String, _>(status)?)?,
         user_id: r.try_get("user_id")?,
         expires_at: r.try_get("expires_at")?,

@@ -22,7 +22,7 @@ pub struct Pushed {
     pub details: String,
 }
 
-fn pushed(r: &AnyRow) -> Result<Pushed> {
+fn pushed_row(r: &AnyRow) -> Result<Pushed> {
     Ok(Pushed {
         client_id: r.try_get("client_id")?,
         redirect_uri: r.try_get("redirect_uri")?,

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::consent::{Consent, ConsentStatus};
-use super::{pushed, Pushed};
+use super::{pushed_row, Pushed};
 use crate::store::error::Result;
 use crate::store::Store;
 
@@ -79,7 +79,7 @@ impl Store {
                 Some(_) => RequestUriRefusal::Expired,
             }));
         };
-        let p = pushed(&row)?;
+        let p = pushed_row(&row)?;
         sqlx::query(
             "INSERT INTO consents (id, client_id, redirect_uri, state, code_challenge, details, status, expires_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
