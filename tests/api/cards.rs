@@ -521,12 +521,9 @@ async fn keys_rotate_while_the_server_runs_and_old_versions_can_then_be_retired(
         );
     }
     let saifu = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_saifu"))
+        app.cli()
             .args(args)
-            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SAIFU_DATA_DIR", app.data_dir())
-            .env("SAIFU_DATABASE_URL", &app.database_url)
             .output()
             .unwrap()
     };

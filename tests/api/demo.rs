@@ -3,11 +3,9 @@
 //! by the shop reverse the points.
 
 use reqwest::StatusCode;
-use serde_json::json;
 use url::Url;
 
-use crate::checkout::{open_consent, shopper, Shopper};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{open_consent, shopper, spawn_app, Shopper, TestApp};
 
 async fn order_page(s: &Shopper, shop: &Url, order: &str) -> String {
     let page = s.browser.http.get(shop.join(order).unwrap()).send().await;
@@ -71,34 +69,11 @@ async fn buy(s: &mut Shopper, shop: &Url, product: &str, points: i64) -> String 
     let consent = open_consent(&s.browser, &authorize).await;
     let html = s.browser.get_html(&consent).await.text().await.unwrap();
     assert!(html.contains("Saifu Demo Shop") && html.contains("Verified by Saifu"));
-    let start =
-        html.find("name=\"card_id\" id=\"card-").unwrap() + "name=\"card_id\" id=\"card-".len();
-    let card = html[start..start + 36].to_string();
-    let r = s
-        .browser
-        .post_json(
-            &format!("{consent}/begin"),
-            &json!({ "card_id": card, "points": points }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let assertion =
-        serde_json::to_value(s.key.assert(&s.origin, r.json().await.unwrap()).unwrap()).unwrap();
-    let approved = s
-        .browser
-        .post_form(
-            &format!("{consent}/approve"),
-            &[
-                ("card_id", &card),
-                ("points", &points.to_string()),
-                ("credential", &assertion.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
-    let callback = approved.headers()["location"].to_str().unwrap().to_string();
-    assert!(callback.starts_with(shop.join("/callback").unwrap().as_str()));
-    let back = http.get(&callback).send().await.unwrap();
+    let callback = s.confirm(&consent, points).await;
+    assert!(callback
+        .as_str()
+        .starts_with(shop.join("/callback").unwrap().as_str()));
+    let back = s.browser.http.get(callback).send().await.unwrap();
     assert_eq!(
         back.status(),
         StatusCode::SEE_OTHER,

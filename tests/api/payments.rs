@@ -7,8 +7,7 @@ use saifu_sdk::checkout::{Amount, MerchantCredentials};
 use saifu_sdk::{Error as SdkError, SaifuClient};
 use serde_json::{json, Value};
 
-use crate::checkout::{merchant, paid, sdk, shopper, Shopper};
-use crate::helpers::{only_user_id, spawn_app, TestApp};
+use crate::helpers::{merchant, only_user_id, paid, sdk, shopper, spawn_app, Shopper, TestApp};
 
 fn jpy(amount: &str) -> Amount {
     Amount {
