@@ -123,7 +123,7 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     let details = PaymentDetails::new("JPY", "100", "TOO-MANY");
     let (url, _) = client.start_checkout(&details).await.unwrap();
     let consent = open_consent(&s.browser, &url).await;
-    let html = s.browser.get_html(&consent).await.text().await.unwrap();
+    let html = s.browser.html(&consent).await;
     assert!(
         html.contains("Points to use (you have 128)") && html.contains("max=\"100\""),
         "the control offers at most the amount"
@@ -153,7 +153,7 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     assert_eq!(summary(&app, &s).await.available, 0);
     assert_ledger(&app).await;
 
-    let page = s.browser.get_html("/points").await.text().await.unwrap();
+    let page = s.browser.html("/points").await;
     for shown in [
         "Available",
         "Held",
@@ -182,7 +182,7 @@ async fn a_merchant_campaign_multiplies_points_at_its_expense() {
     let details = PaymentDetails::new("JPY", "1000", "PREVIEW");
     let (url, _) = client.start_checkout(&details).await.unwrap();
     let consent = open_consent(&s.browser, &url).await;
-    let page = s.browser.get_html(&consent).await.text().await.unwrap();
+    let page = s.browser.html(&consent).await;
     assert!(
         page.contains("You earn about 30 points on this payment."),
         "earn preview with the campaign"

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::helpers::{
-    frames, merchant, open_consent, paid, param, sdk, shopper, spawn_app, TestPasskey,
+    frames, merchant, open_consent, paid, param, sdk, set_merchant_status, shopper, spawn_app,
+    TestPasskey,
 };
 
 #[tokio::test]
@@ -20,13 +21,7 @@ async fn cancelling_returns_access_denied_and_a_suspended_merchant_gets_nothing(
 
     let (url, pending) = merchant_sdk.start_checkout(&frames()).await.unwrap();
     let consent = open_consent(&shopper.browser, &url).await;
-    let page = shopper
-        .browser
-        .get_html(&consent)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = shopper.browser.html(&consent).await;
     assert!(
         page.contains("Not verified"),
         "an unvetted merchant is flagged"
@@ -47,12 +42,7 @@ async fn cancelling_returns_access_denied_and_a_suspended_merchant_gets_nothing(
 
     // Suspended after the shopper approved: the code no longer buys a grant.
     let (callback, pending) = paid(&merchant_sdk, &mut shopper).await;
-    app.state
-        .checkout
-        .merchants
-        .set_status(&creds.client_id, MerchantStatus::Suspended)
-        .await
-        .unwrap();
+    set_merchant_status(&app, &creds.client_id, MerchantStatus::Suspended).await;
     let err = merchant_sdk
         .complete_checkout(&callback, &pending)
         .await
@@ -62,19 +52,9 @@ async fn cancelling_returns_access_denied_and_a_suspended_merchant_gets_nothing(
         "{err:?}"
     );
     // And its checkouts are closed.
-    app.state
-        .checkout
-        .merchants
-        .set_status(&creds.client_id, MerchantStatus::Verified)
-        .await
-        .unwrap();
+    set_merchant_status(&app, &creds.client_id, MerchantStatus::Verified).await;
     let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
-    app.state
-        .checkout
-        .merchants
-        .set_status(&creds.client_id, MerchantStatus::Suspended)
-        .await
-        .unwrap();
+    set_merchant_status(&app, &creds.client_id, MerchantStatus::Suspended).await;
     let r = shopper.browser.get_html(url.as_str()).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("merchant_suspended"));
@@ -89,7 +69,7 @@ async fn a_signed_out_shopper_signs_up_from_the_consent_page_and_comes_back() {
 
     let browser = app.browser();
     let consent = open_consent(&browser, &url).await;
-    let page = browser.get_html(&consent).await.text().await.unwrap();
+    let page = browser.html(&consent).await;
     let next = url::form_urlencoded::byte_serialize(consent.as_bytes()).collect::<String>();
     assert!(
         page.contains(&format!("/signin?next={next}"))
@@ -124,7 +104,7 @@ async fn a_signed_out_shopper_signs_up_from_the_consent_page_and_comes_back() {
         consent.as_str(),
         "back to the same consent"
     );
-    let page = browser.get_html(&consent).await.text().await.unwrap();
+    let page = browser.html(&consent).await;
     assert!(
         page.contains(&format!("/cards/new?return_to={next}")),
         "add a card and come back"

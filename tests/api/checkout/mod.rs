@@ -59,13 +59,7 @@ async fn a_cli_registered_merchant_gets_a_verified_one_time_grant_through_the_sd
 
     let mut shopper = shopper(&app, "mika@example.com").await;
     let consent = open_consent(&shopper.browser, &authorization_url).await;
-    let page = shopper
-        .browser
-        .get_html(&consent)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = shopper.browser.html(&consent).await;
     for shown in [
         "Frame Shop",
         "frame-shop.example",

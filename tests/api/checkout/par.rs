@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::helpers::{
-    frames, merchant, open_consent, param, sdk, spawn_app, spawn_app_with, TestApp, CALLBACK,
+    frames, merchant, open_consent, param, sdk, set_merchant_status, spawn_app, spawn_app_with,
+    TestApp, CALLBACK,
 };
 
 /// A raw PAR call, for the refusals the SDK would never make.
@@ -189,12 +190,7 @@ async fn pushed_requests_are_refused_for_every_flaw_without_a_request_uri() {
         assert!(body.get("request_uri").is_none());
     }
 
-    app.state
-        .checkout
-        .merchants
-        .set_status(&creds.client_id, MerchantStatus::Suspended)
-        .await
-        .unwrap();
+    set_merchant_status(&app, &creds.client_id, MerchantStatus::Suspended).await;
     let (status, _, body) = par.send(&par.good(), Some(&creds.client_secret)).await;
     assert_eq!(
         (status, body["error"].as_str()),

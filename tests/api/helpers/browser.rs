@@ -49,6 +49,11 @@ impl Browser {
             .unwrap()
     }
 
+    /// A page's HTML, fetched as a browser does.
+    pub async fn html(&self, path: &str) -> String {
+        self.get_html(path).await.text().await.unwrap()
+    }
+
     /// The session's CSRF token, read from a page as the wallet's script does.
     pub async fn csrf(&self) -> String {
         let page = self.get_html("/signin?probe=1").await;
@@ -96,7 +101,7 @@ impl Browser {
 
     /// Display name shown on the home page when signed in.
     pub async fn signed_in_as(&self) -> Option<String> {
-        let html = self.get_html("/").await.text().await.unwrap();
+        let html = self.html("/").await;
         let start = html.find("Welcome, ")? + "Welcome, ".len();
         let end = html[start..].find('<')? + start;
         Some(

@@ -3,7 +3,7 @@
 //! takes to pay, with or without points.
 
 use reqwest::{Response, StatusCode};
-use saifu::checkout::merchants::{parse_redirect_uri, NewMerchant};
+use saifu::checkout::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use saifu::store::unix_now;
 use saifu_sdk::checkout::{MerchantCredentials, PaymentDetails};
 use saifu_sdk::{MerchantConfig, PendingCheckout, SaifuClient};
@@ -39,6 +39,16 @@ pub async fn create_merchant(app: &TestApp, merchant: NewMerchant) -> MerchantCr
 
 pub async fn merchant(app: &TestApp, name: &str, verified: bool) -> MerchantCredentials {
     create_merchant(app, new_merchant(name, verified)).await
+}
+
+/// Verifies, suspends or reinstates a merchant, as the CLI would.
+pub async fn set_merchant_status(app: &TestApp, client_id: &str, status: MerchantStatus) {
+    app.state
+        .checkout
+        .merchants
+        .set_status(client_id, status)
+        .await
+        .unwrap();
 }
 
 pub async fn sdk(app: &TestApp, creds: &MerchantCredentials) -> SaifuClient {
@@ -110,7 +120,7 @@ pub async fn open_consent(browser: &Browser, authorization_url: &Url) -> String 
 
 /// The card ids offered on the consent page, in order.
 pub async fn offered_cards(browser: &Browser, consent: &str) -> Vec<String> {
-    let html = browser.get_html(consent).await.text().await.unwrap();
+    let html = browser.html(consent).await;
     super::offered_card_ids(&html)
 }
 
