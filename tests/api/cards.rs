@@ -7,7 +7,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::helpers::{
-    captured_logs, only_user_id, spawn_app, user_id_by_email, Browser, TestApp, TestPasskey,
+    assert_success, captured_logs, only_user_id, spawn_app, user_id_by_email, Browser, TestApp,
+    TestPasskey,
 };
 use saifu::domain::money::{Currency, Money};
 use saifu::processor::{CardDetails, IdempotencyKey, Outcome};
@@ -445,11 +446,7 @@ async fn card_numbers_and_security_codes_are_nowhere_at_rest_or_in_logs() {
             .args(["--data-only", &app.database_url])
             .output()
             .expect("pg_dump");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(

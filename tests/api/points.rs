@@ -10,7 +10,7 @@ use saifu_sdk::SaifuClient;
 use serde_json::json;
 
 use crate::helpers::{
-    merchant, only_user_id, open_consent, sdk, shopper, spawn_app, Shopper, TestApp,
+    assert_success, merchant, only_user_id, open_consent, sdk, shopper, spawn_app, Shopper, TestApp,
 };
 
 fn jpy(amount: i64) -> Amount {
@@ -373,11 +373,7 @@ async fn the_cli_sets_a_campaign_multiplier() {
             .unwrap()
     };
     let out = run("200");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(
         app.state
             .store

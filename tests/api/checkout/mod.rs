@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::helpers::{
-    frames, merchant, offered_cards, open_consent, param, sdk, shopper, spawn_app, TestApp,
-    CALLBACK,
+    assert_success, frames, merchant, offered_cards, open_consent, param, sdk, shopper, spawn_app,
+    TestApp, CALLBACK,
 };
 
 #[tokio::test]
@@ -39,11 +39,7 @@ async fn a_cli_registered_merchant_gets_a_verified_one_time_grant_through_the_sd
         .env("SAIFU_ISSUER", app.base.as_str())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let printed: Value =
         serde_json::from_str(stdout.trim()).expect("exactly one JSON object on stdout");

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::helpers::{
-    frames, merchant, open_consent, param, sdk, set_merchant_status, spawn_app, spawn_app_with,
-    TestApp, CALLBACK,
+    assert_success, frames, merchant, open_consent, param, sdk, set_merchant_status, spawn_app,
+    spawn_app_with, TestApp, CALLBACK,
 };
 
 /// A raw PAR call, for the refusals the SDK would never make.
@@ -271,11 +271,7 @@ async fn rotating_a_client_secret_retires_the_old_one_at_once() {
             .env("SAIFU_ISSUER", app.base.as_str())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
     let listed = cli(&["merchant", "list", "--json"]);

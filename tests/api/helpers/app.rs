@@ -100,6 +100,16 @@ pub fn saifu_command() -> std::process::Command {
     cmd
 }
 
+/// Checks that a command succeeded, showing its stderr if not.
+#[track_caller]
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A new, empty PostgreSQL database when SAIFU_TEST_DATABASE_URL is set, else a SQLite file.
 async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("SAIFU_TEST_DATABASE_URL") {
