@@ -1,7 +1,8 @@
 //! The checkout flow end to end, with the Rust SDK as the merchant, soft passkeys as the
 //! shopper and a cookie-keeping client as the browser; and every attack the contract lists,
-//! each refused with the right error and without a code or a grant. One module per step, as
-//! in the source: the pushed request, the consent, the approval, the token exchange.
+//! each refused with the right error and without a code or a grant. Here: the whole journey
+//! and the discovery metadata; then one module per step, as in the source: the pushed request,
+//! the consent, the approval, the token exchange and its grants.
 
 mod approval;
 mod consent;
