@@ -10,12 +10,10 @@ use saifu_sdk::checkout::PaymentDetails;
 use saifu_sdk::SaifuClient;
 use serde_json::{json, Value};
 use url::Url;
-use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_authenticator_rs::WebauthnAuthenticator;
-use webauthn_rs_proto::{
-    AllowCredentials, CreationChallengeResponse, RequestChallengeResponse, ResidentKeyRequirement,
-};
+use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
 
+use crate::pages::{meta_csrf, offered_card_ids};
+use crate::passkey::TestPasskey;
 use crate::stats::Step;
 
 const SESSION_COOKIE: &str = "saifu_session";
@@ -67,71 +65,13 @@ fn transport(step: Step, err: reqwest::Error) -> Failure {
     fail(step, kind, err.to_string())
 }
 
-/// A software passkey that keeps its user handle and credential id, as a discoverable
-/// (resident) credential on a platform authenticator would.
-pub struct Passkey {
-    soft: SoftPasskey,
-    user_handle: Option<Vec<u8>>,
-    credential_id: Option<Vec<u8>>,
-}
-
-impl Passkey {
-    pub fn new() -> Self {
-        Self {
-            soft: SoftPasskey::new(true),
-            user_handle: None,
-            credential_id: None,
-        }
-    }
-
-    fn register(
-        &mut self,
-        origin: &Url,
-        mut options: CreationChallengeResponse,
-    ) -> anyhow::Result<Value> {
-        let handle = options.public_key.user.id.clone();
-        // SoftPasskey cannot hold a resident key; this wrapper remembers what one would.
-        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
-            selection.require_resident_key = false;
-            selection.resident_key = None::<ResidentKeyRequirement>;
-        }
-        let credential = self
-            .soft
-            .do_registration(origin.clone(), options)
-            .map_err(|e| anyhow::anyhow!("soft passkey registration: {e:?}"))?;
-        self.user_handle = Some(handle);
-        self.credential_id = Some(credential.raw_id.clone());
-        Ok(serde_json::to_value(&credential)?)
-    }
-
-    fn assert(
-        &mut self,
-        origin: &Url,
-        mut options: RequestChallengeResponse,
-    ) -> Result<Value, String> {
-        let id = self.credential_id.clone().ok_or("no credential yet")?;
-        options.public_key.allow_credentials = vec![AllowCredentials {
-            type_: "public-key".into(),
-            id,
-            transports: None,
-        }];
-        options.mediation = None;
-        let mut credential = self
-            .soft
-            .do_authentication(origin.clone(), options)
-            .map_err(|e| format!("{e:?}"))?;
-        credential.response.user_handle = self.user_handle.clone();
-        serde_json::to_value(&credential).map_err(|e| e.to_string())
-    }
-}
-
 /// A shopper: a browser session (one cookie), a passkey and a card.
 pub struct Shopper {
     pub email: String,
     session: Option<String>,
     csrf: Option<String>,
     card_id: Option<String>,
-    key: Passkey,
+    key: TestPasskey,
 }
 
 /// The wallet as the shoppers' browsers see it: one HTTP client (no redirects followed); each
@@ -238,7 +178,7 @@ impl Browser {
             session: None,
             csrf: None,
             card_id: None,
-            key: Passkey::new(),
+            key: TestPasskey::new(),
         };
         let ctx = |f: Failure| anyhow::anyhow!("sign-up: {} {}: {}", f.step, f.kind, f.detail);
         self.page(&mut shopper, Step::Setup, "/signup")
@@ -253,7 +193,11 @@ impl Browser {
             return Err(ctx(http_failure(Step::Setup, r).await));
         }
         let options: CreationChallengeResponse = r.json().await?;
-        let credential = shopper.key.register(&self.origin, options)?;
+        let credential = shopper
+            .key
+            .register(&self.origin, options)
+            .map_err(|e| anyhow::anyhow!("soft passkey registration: {e}"))?;
+        let credential = serde_json::to_value(&credential)?;
         let r = self
             .post_json(&mut shopper, Step::Setup, "/signup/finish", &credential)
             .await
@@ -309,9 +253,7 @@ impl Browser {
             .map_err(|e| transport(Step::SigninBegin, e))?;
         timings.push((Step::SigninBegin, micros(t)));
 
-        let credential = shopper
-            .key
-            .assert(&self.origin, options)
+        let credential = sign(&mut shopper.key, &self.origin, options)
             .map_err(|e| fail(Step::SigninFinish, "passkey", e))?;
         let t = Instant::now();
         let r = self
@@ -331,17 +273,14 @@ fn micros(t: Instant) -> u64 {
     t.elapsed().as_micros() as u64
 }
 
-pub fn meta_csrf(html: &str) -> Option<String> {
-    let marker = "name=\"csrf-token\" content=\"";
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_string())
-}
-
-fn first_card(html: &str) -> Option<String> {
-    let marker = "name=\"card_id\" id=\"card-";
-    let start = html.find(marker)? + marker.len();
-    html.get(start..start + 36).map(str::to_string)
+/// The passkey's answer to `options`, as the JSON the wallet's script posts.
+fn sign(
+    key: &mut TestPasskey,
+    origin: &Url,
+    options: RequestChallengeResponse,
+) -> Result<Value, String> {
+    let credential = key.assert(origin, options)?;
+    serde_json::to_value(&credential).map_err(|e| e.to_string())
 }
 
 pub fn payment() -> PaymentDetails {
@@ -375,7 +314,9 @@ pub async fn shopper_steps(
 
     let t = Instant::now();
     let html = browser.page(shopper, Step::ConsentPage, &consent).await?;
-    let card = first_card(&html)
+    let card = offered_card_ids(&html)
+        .into_iter()
+        .next()
         .or_else(|| shopper.card_id.clone())
         .ok_or_else(|| fail(Step::ConsentPage, "no card offered", ""))?;
     shopper.card_id = Some(card.clone());
@@ -398,9 +339,7 @@ pub async fn shopper_steps(
     timings.push((Step::Begin, micros(t)));
 
     let t = Instant::now();
-    let assertion = shopper
-        .key
-        .assert(&browser.origin, options)
+    let assertion = sign(&mut shopper.key, &browser.origin, options)
         .map_err(|e| fail(Step::Approve, "passkey", e))?;
     timings.push((Step::Passkey, micros(t)));
 

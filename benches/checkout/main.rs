@@ -13,6 +13,11 @@
 
 mod floor;
 mod flow;
+// The soft passkey and the page readers are the integration tests' own.
+#[path = "../../tests/api/helpers/pages.rs"]
+mod pages;
+#[path = "../../tests/api/helpers/passkey.rs"]
+mod passkey;
 mod stats;
 mod wallet;
 

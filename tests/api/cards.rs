@@ -7,7 +7,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::helpers::{
-    captured_logs, only_user_id, spawn_app, user_id_by_email, Browser, TestApp, TestPasskey,
+    assert_success, captured_logs, only_user_id, spawn_app, user_id_by_email, Browser, TestApp,
+    TestPasskey,
 };
 use saifu::money::{Currency, Money};
 use saifu::processor::{CardDetails, IdempotencyKey, Outcome};
@@ -83,7 +84,7 @@ fn field_error(html: &str, field: &str) -> Option<(String, String)> {
 }
 
 async fn card_ids(browser: &Browser) -> Vec<String> {
-    let html = browser.get_html("/cards").await.text().await.unwrap();
+    let html = browser.html("/cards").await;
     html.match_indices("action=\"/cards/")
         .filter_map(|(i, m)| {
             let rest = &html[i + m.len()..];
@@ -145,7 +146,7 @@ async fn every_test_card_is_added_or_declined_as_the_table_says() {
         )));
     }
 
-    let page = browser.get_html("/cards").await.text().await.unwrap();
+    let page = browser.html("/cards").await;
     for card in &added {
         let brand = match card.brand.as_str() {
             "visa" => "Visa",
@@ -307,12 +308,7 @@ async fn malformed_cards_get_clear_field_errors_and_the_number_is_not_refilled()
 async fn the_add_card_form_returns_only_to_same_origin_paths() {
     let app = spawn_app().await;
     let browser = shopper(&app, "return@example.com").await;
-    let page = browser
-        .get_html("/cards/new?return_to=%2Fpasskeys")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.html("/cards/new?return_to=%2Fpasskeys").await;
     assert!(page.contains("name=\"return_to\" value=\"/passkeys\""));
     for label in [
         "Card number",
@@ -363,7 +359,7 @@ async fn cards_can_be_removed_and_the_default_chosen_but_never_by_another_shoppe
     add_card(&owner, "5555555555554444", "739").await;
     let ids = card_ids(&owner).await;
     assert_eq!(ids.len(), 2);
-    let page = owner.get_html("/cards").await.text().await.unwrap();
+    let page = owner.html("/cards").await;
     let default_first = page.find("badge\">Default").unwrap() < page.find("•••• 4444").unwrap();
     assert!(
         default_first && page.find("•••• 4242").unwrap() < page.find("•••• 4444").unwrap(),
@@ -382,13 +378,7 @@ async fn cards_can_be_removed_and_the_default_chosen_but_never_by_another_shoppe
     let owners_card = Uuid::parse_str(&ids[0]).unwrap();
     let used = app.state.vault.card_number(stranger_id, owners_card).await;
     assert_eq!(used.err().map(|e| e.code()), Some("not_found"));
-    assert!(!stranger
-        .get_html("/cards")
-        .await
-        .text()
-        .await
-        .unwrap()
-        .contains("•••• 4242"));
+    assert!(!stranger.html("/cards").await.contains("•••• 4242"));
 
     let mastercard = ids
         .iter()
@@ -402,7 +392,7 @@ async fn cards_can_be_removed_and_the_default_chosen_but_never_by_another_shoppe
             .status(),
         StatusCode::SEE_OTHER
     );
-    let page = owner.get_html("/cards").await.text().await.unwrap();
+    let page = owner.html("/cards").await;
     assert!(
         page.find("•••• 4444").unwrap() < page.find("•••• 4242").unwrap(),
         "the default is listed first"
@@ -417,7 +407,7 @@ async fn cards_can_be_removed_and_the_default_chosen_but_never_by_another_shoppe
             .status(),
         StatusCode::SEE_OTHER
     );
-    let page = owner.get_html("/cards").await.text().await.unwrap();
+    let page = owner.html("/cards").await;
     assert!(!page.contains("•••• 4444") && page.contains("•••• 4242"));
     assert_eq!(page.matches("badge\">Default").count(), 1);
 }
@@ -455,11 +445,7 @@ async fn card_numbers_and_security_codes_are_nowhere_at_rest_or_in_logs() {
             .args(["--data-only", &app.database_url])
             .output()
             .expect("pg_dump");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(
@@ -520,12 +506,9 @@ async fn keys_rotate_while_the_server_runs_and_old_versions_can_then_be_retired(
         );
     }
     let saifu = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_saifu"))
+        app.cli()
             .args(args)
-            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SAIFU_DATA_DIR", app.data_dir())
-            .env("SAIFU_DATABASE_URL", &app.database_url)
             .output()
             .unwrap()
     };

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::helpers::saifu_command;
+use crate::helpers::{assert_success, saifu_command};
 use std::time::{Duration, Instant};
 
 fn saifu() -> Command {
@@ -20,11 +20,7 @@ fn migrate_creates_the_database_and_is_repeatable() {
             .env("SAIFU_DATA_DIR", dir.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     }
     assert!(dir.path().join("saifu.db").exists());
 }

@@ -3,11 +3,9 @@
 //! by the shop reverse the points.
 
 use reqwest::StatusCode;
-use serde_json::json;
 use url::Url;
 
-use crate::checkout::{open_consent, shopper, Shopper};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{open_consent, shopper, spawn_app, Shopper, TestApp};
 
 async fn order_page(s: &Shopper, shop: &Url, order: &str) -> String {
     let page = s.browser.http.get(shop.join(order).unwrap()).send().await;
@@ -69,36 +67,13 @@ async fn buy(s: &mut Shopper, shop: &Url, product: &str, points: i64) -> String 
     assert_eq!(checkout.status(), StatusCode::SEE_OTHER);
     let authorize = Url::parse(checkout.headers()["location"].to_str().unwrap()).unwrap();
     let consent = open_consent(&s.browser, &authorize).await;
-    let html = s.browser.get_html(&consent).await.text().await.unwrap();
+    let html = s.browser.html(&consent).await;
     assert!(html.contains("Saifu Demo Shop") && html.contains("Verified by Saifu"));
-    let start =
-        html.find("name=\"card_id\" id=\"card-").unwrap() + "name=\"card_id\" id=\"card-".len();
-    let card = html[start..start + 36].to_string();
-    let r = s
-        .browser
-        .post_json(
-            &format!("{consent}/begin"),
-            &json!({ "card_id": card, "points": points }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let assertion =
-        serde_json::to_value(s.key.assert(&s.origin, r.json().await.unwrap()).unwrap()).unwrap();
-    let approved = s
-        .browser
-        .post_form(
-            &format!("{consent}/approve"),
-            &[
-                ("card_id", &card),
-                ("points", &points.to_string()),
-                ("credential", &assertion.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
-    let callback = approved.headers()["location"].to_str().unwrap().to_string();
-    assert!(callback.starts_with(shop.join("/callback").unwrap().as_str()));
-    let back = http.get(&callback).send().await.unwrap();
+    let callback = s.confirm(&consent, points).await;
+    assert!(callback
+        .as_str()
+        .starts_with(shop.join("/callback").unwrap().as_str()));
+    let back = s.browser.http.get(callback).send().await.unwrap();
     assert_eq!(
         back.status(),
         StatusCode::SEE_OTHER,
@@ -162,9 +137,9 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
         assert!(std::time::Instant::now() < deadline, "{events:?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let activity = s.browser.get_html("/activity").await.text().await.unwrap();
+    let activity = s.browser.html("/activity").await;
     assert!(activity.contains("Saifu Demo Shop") && activity.contains("¥6,400"));
-    let points = s.browser.get_html("/points").await.text().await.unwrap();
+    let points = s.browser.html("/points").await;
     assert!(
         points.contains("data-points-available>64<"),
         "64 points available"
@@ -175,7 +150,7 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
     let page = order_page(&s, &shop, &order).await;
     assert!(page.contains("<dt>Points redeemed</dt><dd>64"), "{page}");
     assert!(page.contains("<dt>Points earned</dt><dd>17"), "{page}");
-    let points = s.browser.get_html("/points").await.text().await.unwrap();
+    let points = s.browser.html("/points").await;
     assert!(points.contains("data-points-available>17<"));
 
     // The shop refunds the mug: the 17 earned points go, the 64 spent come back.
@@ -189,9 +164,9 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
     assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
     let page = order_page(&s, &shop, &order).await;
     assert!(page.contains("refunded"), "{page}");
-    let points = s.browser.get_html("/points").await.text().await.unwrap();
+    let points = s.browser.html("/points").await;
     assert!(points.contains("data-points-available>64<"), "{points}");
-    let activity = s.browser.get_html("/activity").await.text().await.unwrap();
+    let activity = s.browser.html("/activity").await;
     assert!(activity.contains("Refunded"));
     let (sum, balanced, lots) = app.state.store.ledger_check().await.unwrap();
     assert_eq!((sum, balanced, lots), (0, true, true));

@@ -230,7 +230,7 @@ async fn request_ids_are_generated_and_propagated() {
 async fn page_scripts_and_styles_match_their_integrity_digests() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let html = browser.get_html("/signin").await.text().await.unwrap();
+    let html = browser.html("/signin").await;
     let mut checked = 0;
     for tag in html
         .split('<')

@@ -1,5 +1,8 @@
 //! Saifu's integration tests: one binary, each test against a real server on port 0 and a
 //! fresh database (SQLite by default, PostgreSQL when SAIFU_TEST_DATABASE_URL is set).
+//! `helpers/` holds the test support every module shares (the app, the browser, the soft
+//! passkey, the shopper and merchant fixtures); `checkout/` follows the checkout's steps; the
+//! other modules follow the wallet's areas, and `migrations` checks the two schema folders.
 
 mod accounts;
 mod cards;
@@ -8,6 +11,7 @@ mod cli;
 mod demo;
 mod helpers;
 mod http_basics;
+mod migrations;
 mod passkeys;
 mod payments;
 mod points;

@@ -45,7 +45,7 @@ async fn add_passkey(app: &TestApp, browser: &Browser, name: &str) -> TestPasske
 
 /// The id of the passkey shown with `name`, read from its rename form.
 async fn passkey_id_named(browser: &Browser, name: &str) -> String {
-    let html = browser.get_html("/passkeys").await.text().await.unwrap();
+    let html = browser.html("/passkeys").await;
     let label = html
         .find(&format!("New name for {name}<"))
         .expect("passkey is listed");
@@ -56,7 +56,7 @@ async fn passkey_id_named(browser: &Browser, name: &str) -> String {
 
 /// The passkey ids on the page, in order, read from the remove forms.
 async fn passkey_ids(browser: &Browser) -> Vec<String> {
-    let html = browser.get_html("/passkeys").await.text().await.unwrap();
+    let html = browser.html("/passkeys").await;
     html.match_indices("action=\"/passkeys/")
         .filter_map(|(i, m)| {
             let rest = &html[i + m.len()..];
@@ -73,7 +73,7 @@ async fn passkeys_page_lists_adds_renames_and_removes() {
     let app = spawn_app().await;
     let (browser, first_key) = signed_up(&app).await;
 
-    let page = browser.get_html("/passkeys").await.text().await.unwrap();
+    let page = browser.html("/passkeys").await;
     assert!(page.contains("Passkey 1"));
     assert!(
         page.to_lowercase().contains("second passkey"),
@@ -81,7 +81,7 @@ async fn passkeys_page_lists_adds_renames_and_removes() {
     );
 
     let mut phone = add_passkey(&app, &browser, "Phone").await;
-    let page = browser.get_html("/passkeys").await.text().await.unwrap();
+    let page = browser.html("/passkeys").await;
     assert!(page.contains("Phone") && page.contains("Passkey 1"));
     assert!(
         !page.to_lowercase().contains("add a second passkey"),
@@ -95,7 +95,7 @@ async fn passkeys_page_lists_adds_renames_and_removes() {
         .post_form(&format!("/passkeys/{first}/rename"), &[("name", "Laptop")])
         .await;
     assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
-    let page = browser.get_html("/passkeys").await.text().await.unwrap();
+    let page = browser.html("/passkeys").await;
     assert!(page.contains("Laptop") && !page.contains("Passkey 1"));
 
     let bad_name = browser

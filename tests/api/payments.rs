@@ -7,8 +7,9 @@ use saifu_sdk::checkout::{Amount, MerchantCredentials};
 use saifu_sdk::{Error as SdkError, SaifuClient};
 use serde_json::{json, Value};
 
-use crate::checkout::{merchant, paid, sdk, shopper, Shopper};
-use crate::helpers::{only_user_id, spawn_app, TestApp};
+use crate::helpers::{
+    merchant, only_user_id, paid, sdk, set_merchant_status, shopper, spawn_app, Shopper, TestApp,
+};
 
 fn jpy(amount: &str) -> Amount {
     Amount {
@@ -220,13 +221,7 @@ async fn a_grant_is_spent_once_within_its_amount_and_currency() {
     }
 
     // A suspended merchant's outstanding grants are refused.
-    s.app
-        .state
-        .checkout
-        .merchants
-        .set_status(&s.creds.client_id, MerchantStatus::Suspended)
-        .await
-        .unwrap();
+    set_merchant_status(&s.app, &s.creds.client_id, MerchantStatus::Suspended).await;
     assert_eq!(
         problem(
             s.client
@@ -459,14 +454,7 @@ async fn the_shoppers_activity_lists_payments_and_refunds() {
     let g = grant(&s.client, &mut s.shopper).await;
     let paid = s.client.pay(&g, &jpy("12800"), true, None).await.unwrap();
     s.client.refund(&paid.id, "2800", None).await.unwrap();
-    let html = s
-        .shopper
-        .browser
-        .get_html("/activity")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = s.shopper.browser.html("/activity").await;
     for shown in [
         "Frame Shop",
         "¥12,800",
@@ -479,13 +467,7 @@ async fn the_shoppers_activity_lists_payments_and_refunds() {
     }
     // Another shopper sees none of it.
     let other = shopper(&s.app, "someone-else@example.com").await;
-    let html = other
-        .browser
-        .get_html("/activity")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = other.browser.html("/activity").await;
     assert!(!html.contains("A-1001") && html.contains("No payments yet"));
 }
 

@@ -8,10 +8,10 @@ use saifu::clock::unix_now;
 use saifu_sdk::checkout::{Amount, PaymentDetails};
 use saifu_sdk::SaifuClient;
 use serde_json::json;
-use url::Url;
 
-use crate::checkout::{merchant, open_consent, sdk, shopper, Shopper};
-use crate::helpers::{only_user_id, spawn_app, TestApp};
+use crate::helpers::{
+    assert_success, merchant, only_user_id, open_consent, sdk, shopper, spawn_app, Shopper, TestApp,
+};
 
 fn jpy(amount: i64) -> Amount {
     Amount {
@@ -40,39 +40,7 @@ async fn grant_with_points(
         &format!("P-{}", uuid::Uuid::new_v4().simple()),
     );
     let (url, pending) = client.start_checkout(&details).await.unwrap();
-    let consent = open_consent(&s.browser, &url).await;
-    let html = s.browser.get_html(&consent).await.text().await.unwrap();
-    let start =
-        html.find("name=\"card_id\" id=\"card-").unwrap() + "name=\"card_id\" id=\"card-".len();
-    let card = html[start..start + 36].to_string();
-    let r = s
-        .browser
-        .post_json(
-            &format!("{consent}/begin"),
-            &json!({ "card_id": card, "points": points }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let assertion =
-        serde_json::to_value(s.key.assert(&s.origin, r.json().await.unwrap()).unwrap()).unwrap();
-    let r = s
-        .browser
-        .post_form(
-            &format!("{consent}/approve"),
-            &[
-                ("card_id", &card),
-                ("points", &points.to_string()),
-                ("credential", &assertion.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        r.text().await.unwrap()
-    );
-    let callback = Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let callback = s.pay_with(&url, points).await;
     let grant = client.complete_checkout(&callback, &pending).await.unwrap();
     assert_eq!(
         grant.authorization_details[0].points_redeemed,
@@ -155,7 +123,7 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     let details = PaymentDetails::new("JPY", "100", "TOO-MANY");
     let (url, _) = client.start_checkout(&details).await.unwrap();
     let consent = open_consent(&s.browser, &url).await;
-    let html = s.browser.get_html(&consent).await.text().await.unwrap();
+    let html = s.browser.html(&consent).await;
     assert!(
         html.contains("Points to use (you have 128)") && html.contains("max=\"100\""),
         "the control offers at most the amount"
@@ -185,7 +153,7 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     assert_eq!(summary(&app, &s).await.available, 0);
     assert_ledger(&app).await;
 
-    let page = s.browser.get_html("/points").await.text().await.unwrap();
+    let page = s.browser.html("/points").await;
     for shown in [
         "Available",
         "Held",
@@ -214,7 +182,7 @@ async fn a_merchant_campaign_multiplies_points_at_its_expense() {
     let details = PaymentDetails::new("JPY", "1000", "PREVIEW");
     let (url, _) = client.start_checkout(&details).await.unwrap();
     let consent = open_consent(&s.browser, &url).await;
-    let page = s.browser.get_html(&consent).await.text().await.unwrap();
+    let page = s.browser.html(&consent).await;
     assert!(
         page.contains("You earn about 30 points on this payment."),
         "earn preview with the campaign"
@@ -392,7 +360,7 @@ async fn the_cli_sets_a_campaign_multiplier() {
     let app = spawn_app().await;
     let creds = merchant(&app, "Cli Shop", true).await;
     let run = |percent: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_saifu"))
+        app.cli()
             .args([
                 "merchant",
                 "set-campaign",
@@ -401,18 +369,11 @@ async fn the_cli_sets_a_campaign_multiplier() {
                 "--multiplier-percent",
                 percent,
             ])
-            .env_clear()
-            .env("SAIFU_DATA_DIR", app.data_dir())
-            .env("SAIFU_DATABASE_URL", &app.database_url)
             .output()
             .unwrap()
     };
     let out = run("200");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(
         app.state
             .store

@@ -10,17 +10,18 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use saifu::clock::unix_now;
 use saifu::config::Config;
-use saifu::merchants::{parse_redirect_uri, NewMerchant};
+use saifu::merchants::NewMerchant;
 use saifu_sdk::checkout::{Amount, MerchantCredentials};
 use saifu_sdk::webhooks::{verify_webhook, verify_webhook_at, WebhookError, WebhookSecret};
 use saifu_sdk::SaifuClient;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::checkout::{paid, sdk, shopper, Shopper, CALLBACK};
-use crate::helpers::{saifu_command, spawn_app_with, spawn_node, TestApp};
+use crate::helpers::{
+    create_merchant, new_merchant, paid, saifu_command, sdk, shopper, spawn_app_with, spawn_node,
+    Shopper, TestApp, CALLBACK,
+};
 
 /// What the receiver answers.
 #[derive(Clone, Copy)]
@@ -213,21 +214,12 @@ async fn hooked_merchant(app: &TestApp, url: &str) -> MerchantCredentials {
 }
 
 async fn named_hooked_merchant(app: &TestApp, name: &str, url: &str) -> MerchantCredentials {
-    app.state
-        .checkout
-        .merchants
-        .create(
-            NewMerchant {
-                name: name.into(),
-                redirect_uris: vec![parse_redirect_uri(CALLBACK).unwrap()],
-                webhook_url: Some(Url::parse(url).unwrap()),
-                domain: Some("hook-shop.example".into()),
-                verified: true,
-            },
-            unix_now(),
-        )
-        .await
-        .unwrap()
+    let merchant = NewMerchant {
+        webhook_url: Some(Url::parse(url).unwrap()),
+        domain: Some("hook-shop.example".into()),
+        ..new_merchant(name, true)
+    };
+    create_merchant(app, merchant).await
 }
 
 struct Shop {

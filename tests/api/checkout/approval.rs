@@ -1,0 +1,141 @@
+//! The passkey approval: a confirmation signed for another card or amount, replayed, or sent
+//! twice at once approves once at the most.
+
+use reqwest::StatusCode;
+use saifu_sdk::checkout::PaymentDetails;
+use serde_json::json;
+
+use crate::helpers::{
+    count_rows, frames, merchant, offered_cards, open_consent, sdk, shopper, spawn_app,
+};
+
+#[tokio::test]
+async fn a_confirmation_made_for_another_card_or_amount_or_replayed_is_refused() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "attack@example.com").await;
+
+    // Signed for card A, submitted for card B.
+    let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+    let consent = open_consent(&shopper.browser, &url).await;
+    let cards = offered_cards(&shopper.browser, &consent).await;
+    assert_eq!(cards.len(), 2);
+    let options = shopper.begin(&consent, &cards[0]).await;
+    assert_eq!(
+        count_rows(&app, "ceremonies").await,
+        1,
+        "the approval's ceremony"
+    );
+    let signed =
+        serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+    let r = shopper.approve(&consent, &cards[1], &signed).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("location").is_none());
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("webauthn_challenge_mismatch"));
+    assert_eq!(
+        count_rows(&app, "ceremonies").await,
+        0,
+        "a failed confirmation uses up its ceremony"
+    );
+    assert_eq!(count_rows(&app, "auth_codes").await, 0);
+
+    // Signed for a small payment, submitted for a large one opened in the same browser.
+    let (small, _) = merchant_sdk
+        .start_checkout(&PaymentDetails::new("JPY", "100", "SMALL"))
+        .await
+        .unwrap();
+    let (large, _) = merchant_sdk
+        .start_checkout(&PaymentDetails::new("JPY", "99000", "LARGE"))
+        .await
+        .unwrap();
+    let small_consent = open_consent(&shopper.browser, &small).await;
+    let large_consent = open_consent(&shopper.browser, &large).await;
+    let small_options = shopper.begin(&small_consent, &cards[0]).await;
+    let small_signed =
+        serde_json::to_value(shopper.key.assert(&shopper.origin, small_options).unwrap()).unwrap();
+    shopper.begin(&large_consent, &cards[0]).await;
+    let r = shopper
+        .approve(&large_consent, &cards[0], &small_signed)
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("location").is_none());
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("webauthn_challenge_mismatch"));
+
+    // Replayed: the first use succeeds, the second finds no ceremony.
+    let options = shopper.begin(&large_consent, &cards[0]).await;
+    let signed =
+        serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+    let first = shopper.approve(&large_consent, &cards[0], &signed).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let replay = shopper.approve(&large_consent, &cards[0], &signed).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(replay.headers().get("location").is_none());
+    assert!(replay.text().await.unwrap().contains("ceremony_not_found"));
+
+    // Another shopper's card is not accepted.
+    let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+    let stranger = self::shopper(&app, "stranger@example.com").await;
+    let consent = open_consent(&stranger.browser, &url).await;
+    let r = stranger
+        .browser
+        .post_json(
+            &format!("{consent}/begin"),
+            &json!({ "card_id": cards[0], "points": 0 }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let _ = shopper
+        .pay(&merchant_sdk.start_checkout(&frames()).await.unwrap().0)
+        .await;
+}
+
+/// The same confirmation sent twice at once (a double click, a retrying proxy): one approval,
+/// one code, one counter step, and the ceremony gone.
+#[tokio::test]
+async fn a_confirmation_sent_twice_at_once_approves_once() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "twice@example.com").await;
+    for round in 0..3 {
+        let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+        let consent = open_consent(&shopper.browser, &url).await;
+        let card = offered_cards(&shopper.browser, &consent).await.remove(0);
+        let options = shopper.begin(&consent, &card).await;
+        let signed =
+            serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+        let (a, b) = tokio::join!(
+            shopper.approve(&consent, &card, &signed),
+            shopper.approve(&consent, &card, &signed)
+        );
+        let mut statuses = [a.status(), b.status()];
+        statuses.sort();
+        // The loser is refused either because its ceremony is gone (400) or, when it reads
+        // the consent after the winner committed, because the consent is closed (409).
+        assert_eq!(statuses[0], StatusCode::SEE_OTHER, "round {round}");
+        assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::CONFLICT].contains(&statuses[1]),
+            "round {round}: {statuses:?}"
+        );
+        let consent_id = consent.rsplit('/').next().unwrap();
+        assert_eq!(
+            count_rows(
+                &app,
+                &format!("auth_codes WHERE consent_id = '{consent_id}'")
+            )
+            .await,
+            1
+        );
+        assert_eq!(count_rows(&app, "ceremonies").await, 0);
+    }
+    assert_eq!(count_rows(&app, "auth_codes").await, 3);
+}

@@ -1,0 +1,304 @@
+//! The pushed authorization request and the authorize endpoint: client authentication, every
+//! flaw of a request refused without a request URI, and a request URI used once, by its own
+//! client, before it expires.
+
+use reqwest::StatusCode;
+use saifu::merchants::MerchantStatus;
+use saifu::config::Config;
+use saifu_sdk::checkout::MerchantCredentials;
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::helpers::{
+    assert_success, frames, merchant, open_consent, param, sdk, set_merchant_status, spawn_app,
+    spawn_app_with, TestApp, CALLBACK,
+};
+
+/// A raw PAR call, for the refusals the SDK would never make.
+struct RawPar {
+    http: reqwest::Client,
+    url: Url,
+    creds: MerchantCredentials,
+}
+
+impl RawPar {
+    fn new(app: &TestApp, creds: &MerchantCredentials) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            url: app.base.join("/oauth/par").unwrap(),
+            creds: creds.clone(),
+        }
+    }
+
+    fn good(&self) -> Vec<(String, String)> {
+        [
+            ("response_type", "code"),
+            ("client_id", self.creds.client_id.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("state", "s-123"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(std::iter::once((
+            "authorization_details".to_string(),
+            serde_json::to_string(&[frames()]).unwrap(),
+        )))
+        .collect()
+    }
+
+    async fn send(
+        &self,
+        form: &[(String, String)],
+        secret: Option<&str>,
+    ) -> (StatusCode, Option<String>, Value) {
+        let mut request = self.http.post(self.url.clone()).form(form);
+        if let Some(secret) = secret {
+            request = request.basic_auth(&self.creds.client_id, Some(secret));
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        let www = r
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, www, r.json().await.unwrap())
+    }
+
+    async fn with(&self, key: &str, value: Option<&str>) -> (StatusCode, Value) {
+        let mut form: Vec<_> = self.good().into_iter().filter(|(k, _)| k != key).collect();
+        if let Some(v) = value {
+            form.push((key.to_string(), v.to_string()));
+        }
+        let (status, _, body) = self.send(&form, Some(&self.creds.client_secret)).await;
+        (status, body)
+    }
+}
+
+fn details(currency: &str, amount: &str, items: Value, kind: &str) -> String {
+    json!([{ "type": kind, "instructed_amount": { "currency": currency, "amount": amount }, "order_reference": "A-1", "line_items": items }]).to_string()
+}
+
+#[tokio::test]
+async fn pushed_requests_are_refused_for_every_flaw_without_a_request_uri() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let par = RawPar::new(&app, &creds);
+
+    let (status, _, ok) = par.send(&par.good(), Some(&creds.client_secret)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(ok["request_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert!(ok["expires_in"].as_u64().unwrap() <= 600);
+
+    let (status, www, body) = par.send(&par.good(), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "no client authentication"
+    );
+    assert_eq!(www.as_deref(), Some("Basic realm=\"saifu\""));
+    let (status, www, body) = par.send(&par.good(), Some("saifu_sk_wrong")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "wrong secret"
+    );
+    assert!(www.is_some());
+
+    // client_secret_post works too.
+    let mut posted = par.good();
+    posted.push(("client_secret".into(), creds.client_secret.clone()));
+    let (status, _, _) = par.send(&posted, None).await;
+    assert_eq!(status, StatusCode::CREATED, "client_secret_post");
+
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        (
+            "redirect_uri",
+            Some("http://localhost:3000/other".into()),
+            "invalid_request",
+        ),
+        ("code_challenge", None, "invalid_request"),
+        (
+            "code_challenge_method",
+            Some("plain".into()),
+            "invalid_request",
+        ),
+        ("code_challenge_method", None, "invalid_request"),
+        ("state", None, "invalid_request"),
+        (
+            "response_type",
+            Some("token".into()),
+            "unsupported_response_type",
+        ),
+        (
+            "authorization_details",
+            Some(details("JPY", "12,800", json!([]), "payment")),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            Some(details("JPY", "12800.00", json!([]), "payment")),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            Some(details("USD", "12.5", json!([]), "payment")),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            Some(details(
+                "JPY",
+                "12800",
+                json!([{ "name": "Frames", "quantity": 1, "unit_amount": "12000" }]),
+                "payment",
+            )),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            Some(details("JPY", "12800", json!([]), "account_information")),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            Some(details("XBT", "12800", json!([]), "payment")),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            Some(details("JPY", "0", json!([]), "payment")),
+            "invalid_authorization_details",
+        ),
+        (
+            "authorization_details",
+            None,
+            "invalid_authorization_details",
+        ),
+    ];
+    for (key, value, expected) in cases {
+        let (status, body) = par.with(key, value.as_deref()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}={value:?}");
+        assert_eq!(body["error"], expected, "{key}={value:?}: {body}");
+        assert!(body.get("request_uri").is_none());
+    }
+
+    set_merchant_status(&app, &creds.client_id, MerchantStatus::Suspended).await;
+    let (status, _, body) = par.send(&par.good(), Some(&creds.client_secret)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client")),
+        "suspended merchant"
+    );
+}
+
+#[tokio::test]
+async fn authorize_accepts_only_a_fresh_pushed_request_of_the_same_client() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let other = merchant(&app, "Other", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let browser = app.browser();
+
+    let refused = |r: reqwest::Response| async move {
+        assert!(r.headers().get("location").is_none(), "never a redirect");
+        let status = r.status();
+        let html = r.text().await.unwrap();
+        (status, html)
+    };
+    let authorize = app.base.join("/oauth/authorize").unwrap();
+    let (status, html) = refused(browser.get_html(authorize.as_str()).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("invalid_request"), "no request_uri");
+    let not_pushed = format!(
+        "{authorize}?client_id={}&response_type=code&redirect_uri={CALLBACK}",
+        creds.client_id
+    );
+    let (status, _) = refused(browser.get_html(&not_pushed).await).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a request that was not pushed"
+    );
+
+    let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+    let request_uri = param(&url, "request_uri").unwrap();
+    let with_other_client = format!(
+        "{authorize}?client_id={}&request_uri={request_uri}",
+        other.client_id
+    );
+    let (status, html) = refused(browser.get_html(&with_other_client).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("invalid_request_uri"),
+        "used with another client"
+    );
+
+    open_consent(&browser, &url).await;
+    let (status, html) = refused(browser.get_html(url.as_str()).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("already used"), "reused");
+
+    // Expired: a wallet whose pushed requests live one second.
+    let short = spawn_app_with(|c: &mut Config| c.request_ttl_secs = 1).await;
+    let short_creds = merchant(&short, "Shop", true).await;
+    let (url, _) = sdk(&short, &short_creds)
+        .await
+        .start_checkout(&frames())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, html) = refused(short.browser().get_html(url.as_str()).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("expired"), "expired");
+}
+
+#[tokio::test]
+async fn rotating_a_client_secret_retires_the_old_one_at_once() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Rotating Shop", true).await;
+    let cli = |args: &[&str]| {
+        let out = app
+            .cli()
+            .args(args)
+            .env("SAIFU_ISSUER", app.base.as_str())
+            .output()
+            .unwrap();
+        assert_success(&out);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let listed = cli(&["merchant", "list", "--json"]);
+    assert_eq!(listed[0]["client_id"], creds.client_id.as_str());
+    assert_eq!(listed[0]["status"], "verified");
+    assert_eq!(listed[0]["redirect_uris"], json!([CALLBACK]));
+    assert!(
+        listed.to_string().find("saifu_sk_").is_none(),
+        "secrets are never listed"
+    );
+
+    let rotated = cli(&[
+        "merchant",
+        "rotate-secret",
+        "--client-id",
+        &creds.client_id,
+        "--json",
+    ]);
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, creds.client_secret);
+    let old = RawPar::new(&app, &creds);
+    let (status, _, _) = old.send(&old.good(), Some(&creds.client_secret)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old secret no longer works"
+    );
+    let (status, _, _) = old.send(&old.good(), Some(&new_secret)).await;
+    assert_eq!(status, StatusCode::CREATED);
+}

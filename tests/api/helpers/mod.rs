@@ -1,0 +1,15 @@
+//! Test support shared by every module of the suite (and, for the passkey and the page
+//! readers, by the checkout benchmark): the app per test, the browser, the soft passkey and
+//! the checkout fixtures.
+
+mod app;
+mod browser;
+mod pages;
+mod passkey;
+mod shopper;
+
+pub use app::*;
+pub use browser::*;
+pub use pages::*;
+pub use passkey::*;
+pub use shopper::*;
