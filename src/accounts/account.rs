@@ -1,17 +1,6 @@
 //! Parsed account inputs: an email address, a display name, a passkey name.
 
-use uuid::Uuid;
-
 use crate::error::{Error, Result};
-
-/// A shopper's account.
-#[derive(Clone, Debug)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub created_at: i64,
-}
 
 /// An email address, trimmed, as typed; compared and stored unique in lower case.
 #[derive(Clone, Debug, PartialEq, Eq)]

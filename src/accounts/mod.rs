@@ -7,6 +7,7 @@ pub mod account;
 pub mod ceremony;
 pub mod refusals;
 pub mod return_to;
+pub mod user;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,11 +22,12 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use self::account::{DisplayName, Email, PasskeyName, User};
+use self::account::{DisplayName, Email, PasskeyName};
 use self::ceremony::ceremony_not_found;
 use self::refusals::{
     counter_outcome, email_taken, refused, too_many_attempts, unknown_passkey, webauthn_error,
 };
+use self::user::User;
 use crate::error::{Error, Kind, Result};
 use crate::store::{FirstPasskey, NewUser, PasskeyUse, SessionStore, Store, StoredPasskey};
 
@@ -359,6 +361,14 @@ impl Accounts {
     /// Whether the accounts database answers (the readiness probe).
     pub async fn ping(&self) -> std::result::Result<(), crate::store::Error> {
         Ok(self.store.ping().await?)
+    }
+
+    /// Removes expired sessions and ceremonies, and rate-limit windows that have closed.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64> {
+        Ok(self
+            .store
+            .purge_expired(now, self.limits.window_secs)
+            .await?)
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<User>> {

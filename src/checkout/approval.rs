@@ -10,10 +10,10 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestCh
 
 use super::consent::ConsentView;
 use super::{consent_closed, Checkout};
-use crate::accounts::account::User;
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
 use crate::accounts::refusals::{counter_outcome, webauthn_error};
+use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::secrets::sha256_hex;

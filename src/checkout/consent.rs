@@ -7,7 +7,7 @@ use url::Url;
 use super::details::PaymentRequest;
 use super::pushed::REQUEST_URI_PREFIX;
 use super::{consent_closed, stored_payment, suspended, Checkout};
-use crate::accounts::account::User;
+use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::merchants::{Merchant, MerchantStatus};

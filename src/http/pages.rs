@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::assets::asset;
 use super::error::ErrorInfo;
-use crate::accounts::account::User;
+use crate::accounts::user::User;
 use crate::card::{Brand, Expiry};
 use crate::error::Error;
 use crate::vault::StoredCard;

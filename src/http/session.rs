@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::accounts::account::User;
 use crate::accounts::ceremony::ceremony_not_found;
 use crate::accounts::return_to::ReturnTo;
+use crate::accounts::user::User;
 use crate::accounts::{Accounts, CeremonyKind};
 use crate::clock::random_token;
 use crate::clock::unix_now;

@@ -9,7 +9,7 @@ use super::aead::random_32;
 use super::file::{
     decode_key, read_single_key, write_new_private, DEV_FINGERPRINT_FILE, DEV_MARKER,
 };
-use super::KeySettings;
+use super::settings::KeySettings;
 
 /// The HMAC-SHA256 key for card fingerprints, separate from the KEKs so that rotating those
 /// leaves duplicate detection intact.

@@ -18,7 +18,7 @@ use super::file::{
     parse_keyring, read_keyring_file, write_new_private, ParsedKeyring, Version, DEV_KEK_FILE,
     DEV_MARKER,
 };
-use super::KeySettings;
+use super::settings::KeySettings;
 
 /// Wraps and unwraps data keys. `context` binds a wrapped key to its record (the card id), so
 /// a wrapped key copied to another record does not unwrap.

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::error::{Error, Refusal, Result};
 use super::{is_unique_violation, Store};
-use crate::accounts::account::User;
+use crate::accounts::user::User;
 
 pub struct NewUser<'a> {
     pub id: Uuid,

@@ -64,6 +64,14 @@ impl Webhooks {
         self.wake.notify_one();
     }
 
+    /// Removes events that reached a final state more than `RETENTION_SECS` ago.
+    pub async fn purge_old_events(&self, now: i64) -> Result<u64> {
+        Ok(self
+            .store
+            .purge_webhook_events(now - RETENTION_SECS)
+            .await?)
+    }
+
     /// Sets or removes the merchant's webhook URL (scheme and form checked here; addresses
     /// at each delivery).
     pub async fn set_url(&self, client_id: &str, url: Option<&str>) -> Result<()> {

@@ -1,0 +1,133 @@
+//! A running wallet: the listener, the HTTP router over the state, the minute janitor, the
+//! webhook worker, graceful shutdown and logging set-up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, LogFormat};
+
+use crate::state::AppState;
+use crate::{clock, http};
+
+/// A built wallet, bound to its listener and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the state, then binds `config.listen`: the port opens only once the wallet can
+    /// answer.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listen = config.listen.clone();
+        let state = AppState::build(config).await?;
+        let listener = TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        Ok(Self { listener, state })
+    }
+
+    /// Builds on a listener that is already bound (tests bind port 0 first, so that the
+    /// issuer URL can name the port).
+    pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let state = AppState::build(config).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let janitor = tokio::spawn(janitor(self.state.clone()));
+        let worker = self
+            .state
+            .config
+            .webhook_worker
+            .then(|| tokio::spawn(self.state.webhooks.clone().run_worker()));
+        let app = http::router(self.state.clone());
+        tracing::info!(address = %self.listener.local_addr()?, issuer = %self.state.config.issuer, "Saifu is listening");
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        janitor.abort();
+        // Deliveries in flight are dropped; their leases lapse and they are sent again.
+        if let Some(worker) = worker {
+            worker.abort();
+        }
+        served.context("serving HTTP")
+    }
+}
+
+/// Once a minute: removes expired sessions, ceremonies and rate-limit windows, expires
+/// points past their date (oldest first), releases points held for grants that lapsed, and
+/// removes webhook events that ended more than 30 days ago.
+async fn janitor(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = clock::unix_now();
+        if let Err(err) = state.accounts.purge_expired(now).await {
+            tracing::warn!(error = %err, "purging expired rows failed");
+        }
+        match state.points.expire(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(points = n, "points expired"),
+            Err(err) => tracing::warn!(error = %err, "expiring points failed"),
+        }
+        if let Err(err) = state.points.release_lapsed_holds(now).await {
+            tracing::warn!(error = %err, "releasing lapsed point holds failed");
+        }
+        if let Err(err) = state.webhooks.purge_old_events(now).await {
+            tracing::warn!(error = %err, "purging old webhook events failed");
+        }
+    }
+}
+
+/// Registers SIGTERM and Ctrl-C handlers now, so a signal that arrives during start-up is not
+/// lost, and returns a future that resolves on either.
+pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminated = terminate.recv();
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminated => {},
+        }
+        tracing::info!("shutdown signal received: finishing requests in flight");
+    })
+}
+
+/// Sets up `tracing` output. `RUST_LOG` overrides the default level.
+pub fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    // Logs go to standard error: standard output is reserved for command results (`--json`).
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}

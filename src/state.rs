@@ -1,0 +1,166 @@
+//! The wallet's parts, built once from the configuration: `AppState` holds every service, and
+//! the settings each room takes are cut from `Config` here, so that no room reads it whole.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use webauthn_rs::prelude::{Url, WebauthnBuilder};
+
+use crate::accounts::{Accounts, SigninLimits};
+use crate::checkout::signing::GrantSigner;
+use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
+use crate::config::Config;
+use crate::idempotency::Idempotency;
+use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
+use crate::merchants::Merchants;
+use crate::payments::Payments;
+use crate::points::PointsPolicy;
+use crate::points::PointsService;
+use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
+use crate::store::{Store, StoreOptions};
+use crate::vault::Vault;
+use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
+
+/// Everything a request handler may need; handlers take only the parts they use, each through
+/// `State<Part>` (`FromRef`).
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub accounts: Accounts,
+    pub vault: Vault,
+    pub checkout: Checkout,
+    pub payments: Payments,
+    pub points: PointsService,
+    /// The simulated card processor in use (test mode), for fault injection.
+    pub simulator: Arc<SimulatedProcessor>,
+    pub webhooks: Webhooks,
+    pub idempotency: Idempotency,
+}
+
+impl AppState {
+    /// Opens the database, runs migrations and loads keys.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let keys = key_settings(&config);
+        let keyring = LocalKeyring::load(&keys)?;
+        let fingerprints = FingerprintKey::load(&keys)?;
+        let store = open_store(&config).await?;
+        store.migrate().await?;
+        let origin = Url::parse(&config.origin()).context("issuer origin")?;
+        let webauthn = WebauthnBuilder::new(config.rp_id(), &origin)
+            .context("WebAuthn relying party from SAIFU_ISSUER")?
+            .rp_name("Saifu")
+            .timeout(Duration::from_secs(config.ceremony_ttl_secs))
+            .build()
+            .context("WebAuthn relying party")?;
+        let limits = SigninLimits {
+            per_account: config.signin_failures_per_account,
+            per_ip: config.signin_failures_per_ip,
+            window_secs: config.signin_failure_window_secs as i64,
+        };
+        let accounts = Accounts::new(
+            Arc::new(webauthn),
+            store.clone(),
+            config.ceremony_ttl_secs as i64,
+            limits,
+        );
+        let processor = Arc::new(SimulatedProcessor::new(SimulatedOptions {
+            latency: Duration::from_millis(config.processor_latency_ms),
+            fault_rate: config.processor_fault_rate,
+        }));
+        tracing::warn!(
+            latency_ms = config.processor_latency_ms,
+            fault_rate = config.processor_fault_rate,
+            "card processor: the SIMULATED processor (TEST MODE). No card network is contacted and no money moves"
+        );
+        let kek: Arc<dyn KeyEncryptionKey> = Arc::new(keyring);
+        let fingerprints = Arc::new(fingerprints);
+        let vault = Vault::new(
+            store.clone(),
+            kek.clone(),
+            fingerprints.clone(),
+            processor.clone(),
+        );
+        let webhooks = Webhooks::new(store.clone(), kek.clone(), webhook_settings(&config)?);
+        let signer = GrantSigner::new(store.clone(), kek.clone());
+        signer.ensure_key(crate::clock::unix_now()).await?;
+        let checkout = Checkout::new(CheckoutParts {
+            store: store.clone(),
+            merchants: Merchants::new(store.clone(), kek),
+            signer,
+            accounts: accounts.clone(),
+            vault: vault.clone(),
+            subjects: fingerprints,
+            issuer: config.issuer.clone(),
+            lifetimes: Lifetimes {
+                request: config.request_ttl_secs as i64,
+                code: config.code_ttl_secs as i64,
+                grant: config.grant_ttl_secs as i64,
+            },
+            points: points_policy(&config),
+        });
+        let payments = Payments::new(
+            store.clone(),
+            vault.clone(),
+            checkout.clone(),
+            points_policy(&config),
+            webhooks.clone(),
+        );
+        let points = PointsService::new(store.clone(), points_policy(&config));
+        Ok(Self {
+            config: Arc::new(config),
+            idempotency: Idempotency::new(store.clone()),
+            store,
+            accounts,
+            vault,
+            checkout,
+            payments,
+            points,
+            simulator: processor,
+            webhooks,
+        })
+    }
+}
+
+/// Where the keys come from: the key room reads these, never the whole configuration.
+pub fn key_settings(config: &Config) -> KeySettings {
+    KeySettings {
+        development: config.is_development(),
+        data_dir: config.data_dir.clone(),
+        kek_file: config.kek_file.clone(),
+        kek: config.kek.clone(),
+        fingerprint_key_file: config.fingerprint_key_file.clone(),
+        fingerprint_key: config.fingerprint_key.clone(),
+    }
+}
+
+/// Webhook delivery settings, with the retry schedule parsed from its configured text.
+pub fn webhook_settings(config: &Config) -> anyhow::Result<WebhookSettings> {
+    Ok(WebhookSettings {
+        schedule: Schedule::parse(&config.webhook_retry_schedule)
+            .context("invalid webhook_retry_schedule")?,
+        allow_private_targets: config.webhook_allow_private_targets(),
+        timeout: Duration::from_secs(config.webhook_timeout_secs),
+        poll: Duration::from_millis(config.webhook_poll_ms),
+        secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
+    })
+}
+
+pub fn points_policy(config: &Config) -> PointsPolicy {
+    PointsPolicy {
+        earn_jpy: config.points_earn_jpy,
+        earn_usd: config.points_earn_usd,
+        value_jpy: config.point_value_jpy,
+        value_usd: config.point_value_usd,
+        expiry_secs: config.points_expiry_days * 24 * 60 * 60,
+    }
+}
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        max_connections: config.db_max_connections,
+        sqlite_synchronous: config.sqlite_synchronous.clone(),
+    };
+    Store::connect(&config.database_url()?, &options).await
+}
