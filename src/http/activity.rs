@@ -10,6 +10,7 @@ use super::pages::{format_time, render, ActivityPage, Layout, PaymentView};
 use super::session::{csrf_token, CurrentUser};
 use crate::error::Result;
 use crate::payments::activity::{ActivityEntry, ActivityStatus};
+use crate::payments::status::PaymentStatus;
 use crate::payments::Payments;
 use crate::AppState;
 
@@ -53,7 +54,7 @@ fn view(p: ActivityEntry) -> PaymentView {
                 "Declined ({})",
                 decline_code.as_deref().unwrap_or("declined")
             ),
-            ActivityStatus::Other(other) => other,
+            ActivityStatus::Pending => PaymentStatus::Pending.as_str().into(),
         },
         order_reference: p.order_reference,
         when: format_time(p.created_at),

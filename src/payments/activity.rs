@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use super::status::PaymentStatus;
 use super::Payments;
 use crate::card::Brand;
 use crate::error::Result;
@@ -24,8 +25,8 @@ pub enum ActivityStatus {
     Declined {
         decline_code: Option<String>,
     },
-    /// A state the activity has no word for, as stored.
-    Other(String),
+    /// Redeemed, the card network's answer not yet recorded.
+    Pending,
 }
 
 /// A card as named on a payment.
@@ -65,12 +66,10 @@ impl Payments {
         let payments = self.store.payments_of_user(&user_id, PAGE).await?;
         let mut refunds: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
         for r in self.store.refunds_of_user(&user_id, PAGE).await? {
-            if r.status == "succeeded" {
-                refunds
-                    .entry(r.payment_id)
-                    .or_default()
-                    .push((r.amount_minor, r.created_at));
-            }
+            refunds
+                .entry(r.payment_id)
+                .or_default()
+                .push((r.amount_minor, r.created_at));
         }
         let mut entries = Vec::with_capacity(payments.len());
         for (p, merchant) in payments {
@@ -78,18 +77,20 @@ impl Payments {
                 continue;
             };
             let money = |minor: i64| Money { currency, minor };
-            let status = match p.status.as_str() {
-                "captured" if p.refunded_minor == p.captured_minor && p.captured_minor > 0 => {
+            let status = match p.status {
+                PaymentStatus::Captured
+                    if p.refunded_minor == p.captured_minor && p.captured_minor > 0 =>
+                {
                     ActivityStatus::Refunded
                 }
-                "captured" if p.refunded_minor > 0 => ActivityStatus::PartlyRefunded,
-                "captured" => ActivityStatus::Paid,
-                "authorized" => ActivityStatus::Authorized,
-                "voided" => ActivityStatus::Cancelled,
-                "declined" => ActivityStatus::Declined {
+                PaymentStatus::Captured if p.refunded_minor > 0 => ActivityStatus::PartlyRefunded,
+                PaymentStatus::Captured => ActivityStatus::Paid,
+                PaymentStatus::Authorized => ActivityStatus::Authorized,
+                PaymentStatus::Voided => ActivityStatus::Cancelled,
+                PaymentStatus::Declined => ActivityStatus::Declined {
                     decline_code: p.decline_code.clone(),
                 },
-                other => ActivityStatus::Other(other.to_string()),
+                PaymentStatus::Pending => ActivityStatus::Pending,
             };
             entries.push(ActivityEntry {
                 refunds: refunds
