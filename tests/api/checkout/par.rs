@@ -3,8 +3,8 @@
 //! client, before it expires.
 
 use reqwest::StatusCode;
-use saifu::merchants::MerchantStatus;
 use saifu::config::Config;
+use saifu::merchants::MerchantStatus;
 use saifu_sdk::checkout::MerchantCredentials;
 use serde_json::{json, Value};
 use url::Url;

@@ -3,8 +3,8 @@
 //! stay published.
 
 use reqwest::StatusCode;
-use saifu::config::Config;
 use saifu::clock::unix_now;
+use saifu::config::Config;
 use saifu_sdk::checkout::{MerchantCredentials, OAuthErrorBody};
 use saifu_sdk::{Error as SdkError, MerchantConfig, SaifuClient};
 use serde_json::{json, Value};

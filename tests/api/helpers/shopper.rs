@@ -3,8 +3,8 @@
 //! takes to pay, with or without points.
 
 use reqwest::{Response, StatusCode};
-use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use saifu::clock::unix_now;
+use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use saifu_sdk::checkout::{MerchantCredentials, PaymentDetails};
 use saifu_sdk::{MerchantConfig, PendingCheckout, SaifuClient};
 use serde_json::{json, Value};
