@@ -4,6 +4,7 @@
 // SAIFU_E2E_DATABASE_URL is set) and its own headless Chromium; each test gets a fresh browser
 // context with Chromium's virtual WebAuthn authenticator attached through CDP.
 
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
@@ -434,11 +435,14 @@ export async function withPage(t, env, body, options = {}) {
   }
 }
 
-/** before/after hooks for a test file: one wallet and one browser for the file. */
-export function suiteEnv({ before, after }) {
+/**
+ * before/after hooks for a test file: one wallet and one browser for the file. `start` starts
+ * the wallet (startWallet, or startDemo for `saifu demo`).
+ */
+export function suiteEnv({ before, after }, start = startWallet) {
   const env = { wallet: null, browser: null };
   before(async () => {
-    env.wallet = await startWallet();
+    env.wallet = await start();
     try {
       env.browser = await launchBrowser();
     } catch (err) {
@@ -451,6 +455,33 @@ export function suiteEnv({ before, after }) {
     await env.wallet?.stop();
   });
   return env;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout checks
+// ---------------------------------------------------------------------------------------------
+
+/** The controls whose height tapTargetsBigEnough checks, unless told otherwise. */
+export const TAP_TARGETS = 'main button, main input:not([type=hidden])';
+
+export async function noHorizontalOverflow(page, label) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `${label}: page is ${scroll}px wide in a ${client}px viewport (horizontal scrolling)`);
+}
+
+export async function tapTargetsBigEnough(page, label, selector = TAP_TARGETS) {
+  const small = await page.evaluate(
+    (sel) =>
+      [...document.querySelectorAll(sel)]
+        .map((el) => ({ el, r: el.getBoundingClientRect() }))
+        .filter(({ r }) => r.width > 0 && r.height > 0 && r.height < 24)
+        .map(({ el, r }) => `${el.tagName.toLowerCase()}#${el.id || el.name || el.textContent.trim()} ${Math.round(r.height)}px`),
+    selector,
+  );
+  assert.deepEqual(small, [], `${label}: controls shorter than 24px`);
 }
 
 // ---------------------------------------------------------------------------------------------
