@@ -49,11 +49,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * environment the wallet runs with (for CLI commands against the same data, see runSaifu).
  */
 export async function startWallet() {
+  return startRetrying(startWalletOnce);
+}
+
+// The free port could be taken between our probe and the server's bind: retry a few times.
+async function startRetrying(startOnce) {
   let lastError;
-  // The free port could be taken between our probe and the server's bind: retry a few times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startWalletOnce();
+      return await startOnce();
     } catch (err) {
       lastError = err;
       if (!err.retryable) break;
@@ -62,13 +66,11 @@ export async function startWallet() {
   throw lastError;
 }
 
-async function startWalletOnce() {
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-'));
-  const baseURL = `http://localhost:${port}`;
+/** The environment of a `saifu` process listening on `port` with its data in `dataDir`. */
+function saifuEnv(port, dataDir) {
   const env = {
     ...process.env,
-    SAIFU_ISSUER: baseURL,
+    SAIFU_ISSUER: `http://localhost:${port}`,
     SAIFU_LISTEN: `127.0.0.1:${port}`,
     SAIFU_DATA_DIR: dataDir,
     RUST_LOG: process.env.RUST_LOG || 'info',
@@ -76,6 +78,14 @@ async function startWalletOnce() {
   };
   delete env.SAIFU_DATABASE_URL;
   if (process.env.SAIFU_E2E_DATABASE_URL) env.SAIFU_DATABASE_URL = process.env.SAIFU_E2E_DATABASE_URL;
+  return env;
+}
+
+async function startWalletOnce() {
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-'));
+  const baseURL = `http://localhost:${port}`;
+  const env = saifuEnv(port, dataDir);
 
   const child = spawn(SAIFU_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
@@ -550,16 +560,7 @@ export async function signOut(page) {
  * resolves to { code, signal } (the same object on every call).
  */
 export async function startDemo() {
-  let lastError;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      return await startDemoOnce();
-    } catch (err) {
-      lastError = err;
-      if (!err.retryable) break;
-    }
-  }
-  throw lastError;
+  return startRetrying(startDemoOnce);
 }
 
 async function startDemoOnce() {
@@ -569,16 +570,7 @@ async function startDemoOnce() {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-demo-'));
   const baseURL = `http://localhost:${port}`;
   const shopURL = `http://localhost:${shopPort}/`;
-  const env = {
-    ...process.env,
-    SAIFU_ISSUER: baseURL,
-    SAIFU_LISTEN: `127.0.0.1:${port}`,
-    SAIFU_DATA_DIR: dataDir,
-    RUST_LOG: process.env.RUST_LOG || 'info',
-    NO_COLOR: '1',
-  };
-  delete env.SAIFU_DATABASE_URL;
-  if (process.env.SAIFU_E2E_DATABASE_URL) env.SAIFU_DATABASE_URL = process.env.SAIFU_E2E_DATABASE_URL;
+  const env = saifuEnv(port, dataDir);
 
   const args = ['demo', '--shop-listen', `127.0.0.1:${shopPort}`, '--shop-url', shopURL];
   const child = spawn(SAIFU_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
