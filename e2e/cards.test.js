@@ -5,7 +5,18 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, RESULTS_DIR, expectFormRedirect, newShopper, signUp, suiteEnv, withPage } from './helpers.js';
+import {
+  REPO_ROOT,
+  RESULTS_DIR,
+  TAP_TARGETS,
+  expectFormRedirect,
+  newShopper,
+  noHorizontalOverflow,
+  signUp,
+  suiteEnv,
+  tapTargetsBigEnough,
+  withPage,
+} from './helpers.js';
 
 // The simulated processor's table, read as the wallet embeds it (never hand-copied here).
 const TABLE = JSON.parse(readFileSync(path.join(REPO_ROOT, 'src', 'processor', 'test-cards.json'), 'utf8'));
@@ -156,23 +167,8 @@ async function assertFieldError(page, field, code, label) {
   return text;
 }
 
-async function noHorizontalOverflow(page, label) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
-  assert.ok(scroll <= client, `${label}: page is ${scroll}px wide in a ${client}px viewport (horizontal scrolling)`);
-}
-
-async function tapTargetsBigEnough(page, label) {
-  const small = await page.evaluate(() =>
-    [...document.querySelectorAll('main button, main input:not([type=hidden]), main a.button')]
-      .map((el) => ({ el, r: el.getBoundingClientRect() }))
-      .filter(({ r }) => r.width > 0 && r.height > 0 && r.height < 24)
-      .map(({ el, r }) => `${el.tagName.toLowerCase()}#${el.id || el.name || el.textContent.trim()} ${Math.round(r.height)}px`),
-  );
-  assert.deepEqual(small, [], `${label}: controls shorter than 24px`);
-}
+/** On the card pages, the button-styled links are tap targets too. */
+const CARD_TAP_TARGETS = `${TAP_TARGETS}, main a.button`;
 
 /**
  * No console errors (other than Chromium's own note about each error status the form answered
@@ -447,7 +443,7 @@ describe('card vault', () => {
         assert.equal(response.status(), 200, `${p}: status`);
         await page.waitForLoadState('networkidle');
         await noHorizontalOverflow(page, p);
-        await tapTargetsBigEnough(page, p);
+        await tapTargetsBigEnough(page, p, CARD_TAP_TARGETS);
       }
 
       // The form with an error under the card number (and the "you typed" hint).
@@ -457,7 +453,7 @@ describe('card vault', () => {
       await assertFieldError(page, 'number', 'lost_card', 'lost card on a phone');
       await page.waitForLoadState('networkidle');
       await noHorizontalOverflow(page, '/cards/new with an error');
-      await tapTargetsBigEnough(page, '/cards/new with an error');
+      await tapTargetsBigEnough(page, '/cards/new with an error', CARD_TAP_TARGETS);
       const errorBox = await page.locator('#number-error').boundingBox();
       assert.ok(errorBox.x >= 0 && errorBox.x + errorBox.width <= 390, 'the error fits the screen width');
       const formShot = path.join(RESULTS_DIR, 'card-new-error-390x844.png');
@@ -470,7 +466,7 @@ describe('card vault', () => {
       }
       await page.waitForLoadState('networkidle');
       await noHorizontalOverflow(page, '/cards with cards');
-      await tapTargetsBigEnough(page, '/cards with cards');
+      await tapTargetsBigEnough(page, '/cards with cards', CARD_TAP_TARGETS);
       const listShot = path.join(RESULTS_DIR, 'cards-390x844.png');
       await page.screenshot({ path: listShot, fullPage: true });
       t.diagnostic(`screenshot: ${listShot}`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RESULTS_DIR, expectFormRedirect, launchBrowser, newShopper, startDemo, withPage } from './helpers.js';
+import { RESULTS_DIR, expectFormRedirect, newShopper, startDemo, suiteEnv, withPage } from './helpers.js';
 
 const SHOP_NAME = 'Saifu Demo Shop';
 const KETTLE = { id: 'kettle', name: 'Pour-over kettle', price: '¥6,400', earn: 64 };
@@ -90,25 +90,12 @@ async function walletPayment(page, reference) {
 }
 
 describe('saifu demo', () => {
-  const env = { wallet: null, browser: null };
-  /** The shop's console messages and CSP reports, as diagnostics (they do not fail the test). */
-  const shopConsole = [];
-
   before(async () => {
     await mkdir(RESULTS_DIR, { recursive: true });
-    env.wallet = await startDemo();
-    try {
-      env.browser = await launchBrowser();
-    } catch (err) {
-      await env.wallet.stop();
-      throw err;
-    }
   });
-
-  after(async () => {
-    await env.browser?.close().catch(() => {});
-    await env.wallet?.stop();
-  });
+  const env = suiteEnv({ before, after }, startDemo);
+  /** The shop's console messages and CSP reports, as diagnostics (they do not fail the test). */
+  const shopConsole = [];
 
   it('prints where the wallet and the shop are', () => {
     assert.equal(env.wallet.announced.wallet.replace(/\/$/, ''), env.wallet.baseURL, '"Saifu wallet:" line');

@@ -4,6 +4,7 @@
 // SAIFU_E2E_DATABASE_URL is set) and its own headless Chromium; each test gets a fresh browser
 // context with Chromium's virtual WebAuthn authenticator attached through CDP.
 
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
@@ -48,11 +49,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * environment the wallet runs with (for CLI commands against the same data, see runSaifu).
  */
 export async function startWallet() {
+  return startRetrying(startWalletOnce);
+}
+
+// The free port could be taken between our probe and the server's bind: retry a few times.
+async function startRetrying(startOnce) {
   let lastError;
-  // The free port could be taken between our probe and the server's bind: retry a few times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startWalletOnce();
+      return await startOnce();
     } catch (err) {
       lastError = err;
       if (!err.retryable) break;
@@ -61,13 +66,11 @@ export async function startWallet() {
   throw lastError;
 }
 
-async function startWalletOnce() {
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-'));
-  const baseURL = `http://localhost:${port}`;
+/** The environment of a `saifu` process listening on `port` with its data in `dataDir`. */
+function saifuEnv(port, dataDir) {
   const env = {
     ...process.env,
-    SAIFU_ISSUER: baseURL,
+    SAIFU_ISSUER: `http://localhost:${port}`,
     SAIFU_LISTEN: `127.0.0.1:${port}`,
     SAIFU_DATA_DIR: dataDir,
     RUST_LOG: process.env.RUST_LOG || 'info',
@@ -75,6 +78,14 @@ async function startWalletOnce() {
   };
   delete env.SAIFU_DATABASE_URL;
   if (process.env.SAIFU_E2E_DATABASE_URL) env.SAIFU_DATABASE_URL = process.env.SAIFU_E2E_DATABASE_URL;
+  return env;
+}
+
+async function startWalletOnce() {
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-'));
+  const baseURL = `http://localhost:${port}`;
+  const env = saifuEnv(port, dataDir);
 
   const child = spawn(SAIFU_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
@@ -434,11 +445,14 @@ export async function withPage(t, env, body, options = {}) {
   }
 }
 
-/** before/after hooks for a test file: one wallet and one browser for the file. */
-export function suiteEnv({ before, after }) {
+/**
+ * before/after hooks for a test file: one wallet and one browser for the file. `start` starts
+ * the wallet (startWallet, or startDemo for `saifu demo`).
+ */
+export function suiteEnv({ before, after }, start = startWallet) {
   const env = { wallet: null, browser: null };
   before(async () => {
-    env.wallet = await startWallet();
+    env.wallet = await start();
     try {
       env.browser = await launchBrowser();
     } catch (err) {
@@ -451,6 +465,33 @@ export function suiteEnv({ before, after }) {
     await env.wallet?.stop();
   });
   return env;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout checks
+// ---------------------------------------------------------------------------------------------
+
+/** The controls whose height tapTargetsBigEnough checks, unless told otherwise. */
+export const TAP_TARGETS = 'main button, main input:not([type=hidden])';
+
+export async function noHorizontalOverflow(page, label) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `${label}: page is ${scroll}px wide in a ${client}px viewport (horizontal scrolling)`);
+}
+
+export async function tapTargetsBigEnough(page, label, selector = TAP_TARGETS) {
+  const small = await page.evaluate(
+    (sel) =>
+      [...document.querySelectorAll(sel)]
+        .map((el) => ({ el, r: el.getBoundingClientRect() }))
+        .filter(({ r }) => r.width > 0 && r.height > 0 && r.height < 24)
+        .map(({ el, r }) => `${el.tagName.toLowerCase()}#${el.id || el.name || el.textContent.trim()} ${Math.round(r.height)}px`),
+    selector,
+  );
+  assert.deepEqual(small, [], `${label}: controls shorter than 24px`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,16 +560,7 @@ export async function signOut(page) {
  * resolves to { code, signal } (the same object on every call).
  */
 export async function startDemo() {
-  let lastError;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      return await startDemoOnce();
-    } catch (err) {
-      lastError = err;
-      if (!err.retryable) break;
-    }
-  }
-  throw lastError;
+  return startRetrying(startDemoOnce);
 }
 
 async function startDemoOnce() {
@@ -538,16 +570,7 @@ async function startDemoOnce() {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-demo-'));
   const baseURL = `http://localhost:${port}`;
   const shopURL = `http://localhost:${shopPort}/`;
-  const env = {
-    ...process.env,
-    SAIFU_ISSUER: baseURL,
-    SAIFU_LISTEN: `127.0.0.1:${port}`,
-    SAIFU_DATA_DIR: dataDir,
-    RUST_LOG: process.env.RUST_LOG || 'info',
-    NO_COLOR: '1',
-  };
-  delete env.SAIFU_DATABASE_URL;
-  if (process.env.SAIFU_E2E_DATABASE_URL) env.SAIFU_DATABASE_URL = process.env.SAIFU_E2E_DATABASE_URL;
+  const env = saifuEnv(port, dataDir);
 
   const args = ['demo', '--shop-listen', `127.0.0.1:${shopPort}`, '--shop-url', shopURL];
   const child = spawn(SAIFU_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,27 +3,18 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RESULTS_DIR, newShopper, signUp, submitSignUp, suiteEnv, withPage } from './helpers.js';
+import {
+  RESULTS_DIR,
+  newShopper,
+  noHorizontalOverflow,
+  signUp,
+  submitSignUp,
+  suiteEnv,
+  tapTargetsBigEnough,
+  withPage,
+} from './helpers.js';
 
 const PHONE = { viewport: { width: 390, height: 844 } };
-
-async function noHorizontalOverflow(page, label) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
-  assert.ok(scroll <= client, `${label}: page is ${scroll}px wide in a ${client}px viewport (horizontal scrolling)`);
-}
-
-async function tapTargetsBigEnough(page, label) {
-  const small = await page.evaluate(() =>
-    [...document.querySelectorAll('main button, main input:not([type=hidden])')]
-      .map((el) => ({ el, r: el.getBoundingClientRect() }))
-      .filter(({ r }) => r.width > 0 && r.height > 0 && r.height < 24)
-      .map(({ el, r }) => `${el.tagName.toLowerCase()}#${el.id || el.name || el.textContent.trim()} ${Math.round(r.height)}px`),
-  );
-  assert.deepEqual(small, [], `${label}: controls shorter than 24px`);
-}
 
 describe('phone-sized pages', () => {
   const env = suiteEnv({ before, after });

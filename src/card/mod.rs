@@ -202,7 +202,12 @@ fn invalid_number(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
 
 /// The Luhn (mod 10) check over ASCII digits.
 fn luhn_valid(digits: &str) -> bool {
-    let sum: u32 = digits
+    luhn_sum(digits).is_multiple_of(10)
+}
+
+/// The Luhn sum of ASCII digits: every second digit from the right doubled (less 9 when over 9).
+fn luhn_sum(digits: &str) -> u32 {
+    digits
         .bytes()
         .rev()
         .enumerate()
@@ -219,8 +224,7 @@ fn luhn_valid(digits: &str) -> bool {
                 d
             }
         })
-        .sum();
-    sum.is_multiple_of(10)
+        .sum()
 }
 
 /// The month a card expires. A card is valid through the last day of that month.

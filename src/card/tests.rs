@@ -329,26 +329,10 @@ const RANGES: &[(Brand, u64, u64, &[usize])] = &[
     (Brand::UnionPay, 81, 81, &[16, 17, 18, 19]),
 ];
 
-/// Appends the Luhn check digit to `payload`.
+/// Appends the Luhn check digit to `payload`: the digit that brings the sum of the number
+/// with a 0 in its place to a multiple of 10.
 fn with_check_digit(payload: &str) -> String {
-    let sum: u32 = payload
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
+    let sum = luhn_sum(&format!("{payload}0"));
     format!("{payload}{}", (10 - sum % 10) % 10)
 }
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -50,18 +51,29 @@ async fn sign_up_page(
     session: Session,
     Query(q): Query<NextQuery>,
 ) -> Result<Response> {
+    let page = |layout, next| SignUpPage { layout, next };
+    entry_page(&accounts, &config, &session, q, "Create your wallet", page).await
+}
+
+/// The sign-up or sign-in page (`page` builds it from its layout and return address); a
+/// shopper already signed in goes straight to the return address instead.
+async fn entry_page<P: Template>(
+    accounts: &Accounts,
+    config: &Config,
+    session: &Session,
+    q: NextQuery,
+    title: &str,
+    page: impl FnOnce(Layout, String) -> P,
+) -> Result<Response> {
     let next = ReturnTo::parse(q.next.as_deref());
-    if current_user(&session, &accounts, config.session_absolute_secs as i64)
+    if current_user(session, accounts, config.session_absolute_secs as i64)
         .await?
         .is_some()
     {
         return Ok(Redirect::to(next.as_str()).into_response());
     }
-    let layout = Layout::new("Create your wallet", csrf_token(&session).await?, None);
-    render(&SignUpPage {
-        layout,
-        next: next.as_str().to_string(),
-    })
+    let layout = Layout::new(title, csrf_token(session).await?, None);
+    render(&page(layout, next.as_str().to_string()))
 }
 
 #[derive(Deserialize)]
@@ -107,18 +119,8 @@ async fn sign_in_page(
     session: Session,
     Query(q): Query<NextQuery>,
 ) -> Result<Response> {
-    let next = ReturnTo::parse(q.next.as_deref());
-    if current_user(&session, &accounts, config.session_absolute_secs as i64)
-        .await?
-        .is_some()
-    {
-        return Ok(Redirect::to(next.as_str()).into_response());
-    }
-    let layout = Layout::new("Sign in", csrf_token(&session).await?, None);
-    render(&SignInPage {
-        layout,
-        next: next.as_str().to_string(),
-    })
+    let page = |layout, next| SignInPage { layout, next };
+    entry_page(&accounts, &config, &session, q, "Sign in", page).await
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
-use super::{amount_in, declined, not_found, processor_failed, Payments, POINTS_ONLY};
+use super::{amount_in, declined, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
 use crate::money::Money;
@@ -59,20 +59,13 @@ impl Payments {
         amount: Option<&str>,
         now: i64,
     ) -> Result<Payment> {
-        let payment = self
-            .store
-            .find_payment(&merchant.client_id, id)
-            .await?
-            .ok_or_else(not_found)?;
-        if payment.status != PaymentStatus::Authorized {
-            return Err(Error::conflict(
-                "payment_not_capturable",
-                format!(
-                    "The payment is {}; only an authorized payment can be captured.",
-                    payment.status
-                ),
-            ));
-        }
+        let payment = self.stored(merchant, id).await?;
+        require_status(
+            &payment,
+            PaymentStatus::Authorized,
+            "payment_not_capturable",
+            "only an authorized payment can be captured",
+        )?;
         self.capture_stored(payment, amount, None, now).await
     }
 

@@ -17,6 +17,7 @@ use crate::merchants::Merchant;
 use crate::money::{Currency, Money};
 use crate::points::PointsPolicy;
 use crate::processor::ProcessorError;
+use crate::store::payments::StoredPayment;
 use crate::store::Store;
 use crate::vault::Vault;
 use crate::webhooks::Webhooks;
@@ -59,6 +60,23 @@ fn processor_failed(err: ProcessorError) -> Error {
     )
 }
 
+/// Refuses a step (`code`, a conflict) on a payment whose status is not `wanted`; `rule` says
+/// which payments the step takes.
+fn require_status(
+    payment: &StoredPayment,
+    wanted: PaymentStatus,
+    code: &'static str,
+    rule: &str,
+) -> Result<()> {
+    if payment.status != wanted {
+        return Err(Error::conflict(
+            code,
+            format!("The payment is {}; {rule}.", payment.status),
+        ));
+    }
+    Ok(())
+}
+
 fn amount_in(currency: Currency, raw: &str) -> Result<Money> {
     match Money::parse_major(currency, raw) {
         Some(m) if m.minor > 0 => Ok(m),
@@ -91,12 +109,15 @@ impl Payments {
     }
 
     pub async fn get(&self, merchant: &Merchant, id: &str) -> Result<Payment> {
-        let payment = self
-            .store
+        view(&self.stored(merchant, id).await?)
+    }
+
+    /// The merchant's payment `id` as stored (another merchant's payment is not found).
+    async fn stored(&self, merchant: &Merchant, id: &str) -> Result<StoredPayment> {
+        self.store
             .find_payment(&merchant.client_id, id)
             .await?
-            .ok_or_else(not_found)?;
-        view(&payment)
+            .ok_or_else(not_found)
     }
 
     pub async fn by_order_reference(

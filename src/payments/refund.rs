@@ -6,7 +6,7 @@ use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
 use super::view::stored_currency;
-use super::{amount_in, declined, not_found, processor_failed, Payments, POINTS_ONLY};
+use super::{amount_in, declined, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
@@ -25,22 +25,15 @@ impl Payments {
         amount: &str,
         now: i64,
     ) -> Result<Payment> {
-        let payment = self
-            .store
-            .find_payment(&merchant.client_id, id)
-            .await?
-            .ok_or_else(not_found)?;
+        let payment = self.stored(merchant, id).await?;
         let currency = stored_currency(&payment)?;
         let amount = amount_in(currency, amount)?;
-        if payment.status != PaymentStatus::Captured {
-            return Err(Error::conflict(
-                "payment_not_refundable",
-                format!(
-                    "The payment is {}; only a captured payment can be refunded.",
-                    payment.status
-                ),
-            ));
-        }
+        require_status(
+            &payment,
+            PaymentStatus::Captured,
+            "payment_not_refundable",
+            "only a captured payment can be refunded",
+        )?;
         let refund_id = format!("re_{}", &random_token()?[..22]);
         if !self
             .store

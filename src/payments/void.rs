@@ -4,7 +4,7 @@ use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
-use super::{declined, not_found, processor_failed, Payments, POINTS_ONLY};
+use super::{declined, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::error::{Error, Result};
 use crate::merchants::Merchant;
 use crate::points::rules::{self, Rules};
@@ -14,20 +14,13 @@ use crate::store::payments::ReleasePoints;
 impl Payments {
     /// Releases an uncaptured authorization, and the points it held.
     pub async fn void(&self, merchant: &Merchant, id: &str, now: i64) -> Result<Payment> {
-        let payment = self
-            .store
-            .find_payment(&merchant.client_id, id)
-            .await?
-            .ok_or_else(not_found)?;
-        if payment.status != PaymentStatus::Authorized {
-            return Err(Error::conflict(
-                "payment_not_voidable",
-                format!(
-                    "The payment is {}; only an authorized payment can be voided.",
-                    payment.status
-                ),
-            ));
-        }
+        let payment = self.stored(merchant, id).await?;
+        require_status(
+            &payment,
+            PaymentStatus::Authorized,
+            "payment_not_voidable",
+            "only an authorized payment can be voided",
+        )?;
         let authorization = payment.authorization_ref.clone().unwrap_or_default();
         let outcome = if authorization == POINTS_ONLY {
             Outcome::Approved {

@@ -5,7 +5,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::error::{Error, Refusal, Result};
-use super::users::parse_uuid;
+use super::users::{lock_account, parse_uuid};
 use super::{is_unique_violation, Store};
 use crate::vault::stored::StoredCard;
 
@@ -59,11 +59,7 @@ impl Store {
     /// written first so concurrent adds for one shopper are serialised on it.
     pub async fn insert_card(&self, card: NewCardRow<'_>, now: i64) -> Result<StoredCard> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(card.user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        lock_account(&mut tx, card.user_id, now).await?;
         let inserted = sqlx::query(
             "INSERT INTO cards (id, user_id, brand, last4, exp_month, exp_year, holder, fingerprint,
                                 number_ciphertext, wrapped_key, kek_version, is_default, created_at)
@@ -134,11 +130,7 @@ impl Store {
     /// Removes a card. If it was the default, the newest remaining card becomes the default.
     pub async fn delete_card(&self, user_id: Uuid, card_id: Uuid, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        lock_account(&mut tx, user_id, now).await?;
         let deleted =
             sqlx::query("DELETE FROM cards WHERE id = $1 AND user_id = $2 RETURNING is_default")
                 .bind(card_id.to_string())

@@ -1,7 +1,9 @@
 //! Idempotency keys of the payments API: the first request with a key runs, and its response
 //! is kept for 24 hours and replayed byte for byte.
 
-use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 
 use super::error::Result;
 use super::Store;
@@ -30,6 +32,17 @@ pub struct KeyScope<'a> {
     pub key: &'a str,
 }
 
+/// Binds the next three parameters to the key's scope: merchant, endpoint and key.
+fn bind_scope<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    scope: &KeyScope<'q>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(scope.client_id)
+        .bind(scope.endpoint)
+        .bind(scope.key)
+}
+
 impl Store {
     /// Claims `key` for a request whose body hashes to `request_hash`.
     pub async fn claim_idempotency_key(
@@ -43,28 +56,24 @@ impl Store {
         // Insert first: a fresh key (the usual case) costs one statement. Only when the key is
         // taken is an expired holder cleared, and the insert tried again.
         for attempt in 0..2 {
-            let inserted = sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO idempotency_keys (client_id, endpoint, idem_key, request_hash, locked_until, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(scope.client_id)
-            .bind(scope.endpoint)
-            .bind(scope.key)
-            .bind(request_hash)
-            .bind(now + lease_secs)
-            .bind(now + keep_secs)
-            .execute(&mut *self.write().await?)
-            .await?;
+            );
+            let inserted = bind_scope(insert, scope)
+                .bind(request_hash)
+                .bind(now + lease_secs)
+                .bind(now + keep_secs)
+                .execute(&mut *self.write().await?)
+                .await?;
             if inserted.rows_affected() == 1 {
                 return Ok(Claim::Run);
             }
             if attempt == 1 {
                 break;
             }
-            let expired = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4")
-                .bind(scope.client_id)
-                .bind(scope.endpoint)
-                .bind(scope.key)
+            let clear = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4");
+            let expired = bind_scope(clear, scope)
                 .bind(now)
                 .execute(&mut *self.write().await?)
                 .await?;
@@ -72,15 +81,13 @@ impl Store {
                 break;
             }
         }
-        let Some(row) = sqlx::query(
+        let select = sqlx::query(
             "SELECT request_hash, status, body, content_type, locked_until FROM idempotency_keys
              WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3",
-        )
-        .bind(scope.client_id)
-        .bind(scope.endpoint)
-        .bind(scope.key)
-        .fetch_optional(&mut *self.read().await?)
-        .await?
+        );
+        let Some(row) = bind_scope(select, scope)
+            .fetch_optional(&mut *self.read().await?)
+            .await?
         else {
             return Ok(Claim::InProgress);
         };
@@ -97,17 +104,15 @@ impl Store {
             });
         }
         // A first request that died without answering frees its key once the lease ends.
-        let taken = sqlx::query(
+        let take = sqlx::query(
             "UPDATE idempotency_keys SET locked_until = $1
              WHERE client_id = $2 AND endpoint = $3 AND idem_key = $4 AND status IS NULL AND locked_until <= $5",
         )
-        .bind(now + lease_secs)
-        .bind(scope.client_id)
-        .bind(scope.endpoint)
-        .bind(scope.key)
-        .bind(now)
-        .execute(&mut *self.write().await?)
-        .await?;
+        .bind(now + lease_secs);
+        let taken = bind_scope(take, scope)
+            .bind(now)
+            .execute(&mut *self.write().await?)
+            .await?;
         Ok(if taken.rows_affected() == 1 {
             Claim::Run
         } else {
@@ -122,27 +127,23 @@ impl Store {
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE idempotency_keys SET status = $1, body = $2, content_type = $3
              WHERE client_id = $4 AND endpoint = $5 AND idem_key = $6",
         )
         .bind(i64::from(status))
         .bind(body)
-        .bind(content_type)
-        .bind(scope.client_id)
-        .bind(scope.endpoint)
-        .bind(scope.key)
-        .execute(&mut *self.write().await?)
-        .await?;
+        .bind(content_type);
+        bind_scope(query, scope)
+            .execute(&mut *self.write().await?)
+            .await?;
         Ok(())
     }
 
     /// Frees a key whose request failed on our side, so a retry runs again.
     pub async fn release_idempotency_key(&self, scope: &KeyScope<'_>) -> Result<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND status IS NULL")
-            .bind(scope.client_id)
-            .bind(scope.endpoint)
-            .bind(scope.key)
+        let delete = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND status IS NULL");
+        bind_scope(delete, scope)
             .execute(&mut *self.write().await?)
             .await?;
         Ok(())

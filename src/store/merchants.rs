@@ -140,20 +140,36 @@ impl Store {
     }
 
     pub async fn set_merchant_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<()> {
-        let updated = sqlx::query("UPDATE merchants SET secret_hash = $1 WHERE client_id = $2")
-            .bind(secret_hash)
-            .bind(client_id)
-            .execute(&mut *self.write().await?)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        self.set_merchant_column(
+            "UPDATE merchants SET secret_hash = $1 WHERE client_id = $2",
+            secret_hash,
+            client_id,
+        )
+        .await
     }
 
     pub async fn set_merchant_status(&self, client_id: &str, status: &str) -> Result<()> {
-        let updated = sqlx::query("UPDATE merchants SET status = $1 WHERE client_id = $2")
-            .bind(status)
+        self.set_merchant_column(
+            "UPDATE merchants SET status = $1 WHERE client_id = $2",
+            status,
+            client_id,
+        )
+        .await
+    }
+
+    /// Runs `sql`, an update of one merchant's column to `$1` where the client id is `$2`; an
+    /// unknown merchant is not found.
+    pub(super) async fn set_merchant_column<'q, T>(
+        &self,
+        sql: &'q str,
+        value: T,
+        client_id: &'q str,
+    ) -> Result<()>
+    where
+        T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        let updated = sqlx::query(sql)
+            .bind(value)
             .bind(client_id)
             .execute(&mut *self.write().await?)
             .await?;

@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::error::{Error, Refusal, Result};
-use super::users::{parse_uuid, FirstPasskey};
+use super::users::{lock_account, parse_uuid, FirstPasskey};
 use super::{is_unique_violation, Store, Tx};
 
 #[derive(Clone, Debug)]
@@ -187,11 +187,7 @@ impl Store {
     /// (a row lock on PostgreSQL, the write lock on SQLite) and cannot remove both.
     pub async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        lock_account(&mut tx, user_id, now).await?;
         let deleted = sqlx::query(
             "DELETE FROM passkeys WHERE id = $1 AND user_id = $2
                AND (SELECT COUNT(*) FROM passkeys WHERE user_id = $2) > 1",

@@ -429,15 +429,11 @@ impl Store {
         client_id: &str,
         percent: i64,
     ) -> Result<()> {
-        let updated =
-            sqlx::query("UPDATE merchants SET points_multiplier_percent = $1 WHERE client_id = $2")
-                .bind(percent)
-                .bind(client_id)
-                .execute(&mut *self.write().await?)
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        self.set_merchant_column(
+            "UPDATE merchants SET points_multiplier_percent = $1 WHERE client_id = $2",
+            percent,
+            client_id,
+        )
+        .await
     }
 }

@@ -4,7 +4,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::error::{Error, Refusal, Result};
-use super::{is_unique_violation, Store};
+use super::{is_unique_violation, Store, Tx};
 use crate::accounts::user::User;
 
 pub struct NewUser<'a> {
@@ -85,6 +85,17 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// Writes the account row first in `tx`, so that concurrent changes to one shopper's cards or
+/// passkeys are serialised on it (a row lock on PostgreSQL, the write lock on SQLite).
+pub(super) async fn lock_account(tx: &mut Tx, user_id: Uuid, now: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(super) fn parse_uuid(s: &str) -> Result<Uuid> {

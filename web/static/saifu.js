@@ -115,35 +115,32 @@ function jsonSafe(v) {
 
 const extensionsOf = (cred) => jsonSafe(cred.getClientExtensionResults?.() ?? {});
 
+// A credential as the server reads it, around its ceremony's `response` fields.
+const credentialJSON = (cred, response) => ({
+  id: cred.id,
+  rawId: bufToB64url(cred.rawId),
+  type: cred.type,
+  response,
+  extensions: extensionsOf(cred),
+});
+
 function registrationJSON(cred) {
   const r = cred.response;
-  return {
-    id: cred.id,
-    rawId: bufToB64url(cred.rawId),
-    type: cred.type,
-    response: {
-      attestationObject: bufToB64url(r.attestationObject),
-      clientDataJSON: bufToB64url(r.clientDataJSON),
-      transports: typeof r.getTransports === 'function' ? r.getTransports() : undefined,
-    },
-    extensions: extensionsOf(cred),
-  };
+  return credentialJSON(cred, {
+    attestationObject: bufToB64url(r.attestationObject),
+    clientDataJSON: bufToB64url(r.clientDataJSON),
+    transports: typeof r.getTransports === 'function' ? r.getTransports() : undefined,
+  });
 }
 
 function assertionJSON(cred) {
   const r = cred.response;
-  return {
-    id: cred.id,
-    rawId: bufToB64url(cred.rawId),
-    type: cred.type,
-    response: {
-      authenticatorData: bufToB64url(r.authenticatorData),
-      clientDataJSON: bufToB64url(r.clientDataJSON),
-      signature: bufToB64url(r.signature),
-      userHandle: r.userHandle && r.userHandle.byteLength ? bufToB64url(r.userHandle) : null,
-    },
-    extensions: extensionsOf(cred),
-  };
+  return credentialJSON(cred, {
+    authenticatorData: bufToB64url(r.authenticatorData),
+    clientDataJSON: bufToB64url(r.clientDataJSON),
+    signature: bufToB64url(r.signature),
+    userHandle: r.userHandle && r.userHandle.byteLength ? bufToB64url(r.userHandle) : null,
+  });
 }
 
 // --- Messages and busy state ---

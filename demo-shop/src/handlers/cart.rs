@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
@@ -54,12 +54,8 @@ pub(super) async fn cart(State(shop): State<Shop>, jar: CookieJar) -> Response {
 pub(super) async fn add(
     State(shop): State<Shop>,
     jar: CookieJar,
-    headers: HeaderMap,
     form: Result<Form<ProductForm>, FormRejection>,
 ) -> Response {
-    if let Some(refused) = shop.refuse_cross_site(&headers) {
-        return refused;
-    }
     let Some(product) = product_of(form) else {
         return shop.message(
             StatusCode::BAD_REQUEST,
@@ -103,12 +99,8 @@ pub(super) async fn add(
 pub(super) async fn remove(
     State(shop): State<Shop>,
     jar: CookieJar,
-    headers: HeaderMap,
     form: Result<Form<ProductForm>, FormRejection>,
 ) -> Response {
-    if let Some(refused) = shop.refuse_cross_site(&headers) {
-        return refused;
-    }
     let session = cart_cookie(&jar);
     let Some(product) = product_of(form) else {
         return shop.message(

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use saifu_sdk::{Amount, Error};
@@ -128,14 +128,7 @@ fn unpaid_outcome(err: Error, grant: SecretString) -> OrderState {
     }
 }
 
-pub(super) async fn checkout(
-    State(shop): State<Shop>,
-    jar: CookieJar,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(refused) = shop.refuse_cross_site(&headers) {
-        return refused;
-    }
+pub(super) async fn checkout(State(shop): State<Shop>, jar: CookieJar) -> Response {
     let session = cart_cookie(&jar);
     let lines = session
         .as_deref()

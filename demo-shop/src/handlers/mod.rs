@@ -31,17 +31,28 @@ use crate::store::Store;
 use crate::{Shop, CART_COOKIE};
 
 pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
+    // The shop's own forms: each refuses a post another site's page made.
+    let form = axum::middleware::from_fn_with_state(shop.clone(), same_site_only);
     Router::new()
         .route("/", get(home))
         .route("/style.css", get(style))
         .route("/cart", get(cart::cart))
-        .route("/cart/add", post(cart::add))
-        .route("/cart/remove", post(cart::remove))
-        .route("/checkout", post(checkout::checkout))
+        .route("/cart/add", post(cart::add).route_layer(form.clone()))
+        .route("/cart/remove", post(cart::remove).route_layer(form.clone()))
+        .route(
+            "/checkout",
+            post(checkout::checkout).route_layer(form.clone()),
+        )
         .route("/callback", get(checkout::callback))
         .route("/orders/{id}", get(orders::order))
-        .route("/orders/{id}/pay", post(orders::retry_payment))
-        .route("/orders/{id}/refund", post(orders::refund))
+        .route(
+            "/orders/{id}/pay",
+            post(orders::retry_payment).route_layer(form.clone()),
+        )
+        .route(
+            "/orders/{id}/refund",
+            post(orders::refund).route_layer(form),
+        )
         .route("/webhooks/saifu", post(webhook::webhook))
         .fallback(not_found)
         .layer(axum::middleware::map_response(move |response: Response| {
@@ -49,6 +60,18 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
             async move { with_security_headers(response, csp) }
         }))
         .with_state(shop)
+}
+
+/// Answers a form post with the refusal of [`Shop::refuse_cross_site`], or lets it through.
+async fn same_site_only(
+    State(shop): State<Shop>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match shop.refuse_cross_site(request.headers()) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    }
 }
 
 fn with_security_headers(mut response: Response, csp: HeaderValue) -> Response {

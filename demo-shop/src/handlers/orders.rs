@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use saifu_sdk::Error;
@@ -54,12 +54,8 @@ pub(super) async fn order(
 pub(super) async fn retry_payment(
     State(shop): State<Shop>,
     jar: CookieJar,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Some(refused) = shop.refuse_cross_site(&headers) {
-        return refused;
-    }
     let session = cart_cookie(&jar);
     let Some(reference) =
         reference(path).filter(|r| shop.store().order(r, session.as_deref()).is_some())
@@ -73,12 +69,8 @@ pub(super) async fn retry_payment(
 pub(super) async fn refund(
     State(shop): State<Shop>,
     jar: CookieJar,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Some(refused) = shop.refuse_cross_site(&headers) {
-        return refused;
-    }
     let session = cart_cookie(&jar);
     let Some(reference) = reference(path) else {
         return shop.not_found(session.as_deref());

@@ -718,6 +718,23 @@ async fn carts_are_checked_and_cross_site_posts_are_refused() {
             .await
             .assert_page(403, &["Request refused", &own_origin]);
     }
+    // Every form of the shop refuses it, before looking at what was posted.
+    for path in [
+        "/cart/add",
+        "/checkout",
+        "/orders/o_1/pay",
+        "/orders/o_1/refund",
+    ] {
+        let request = browser
+            .http
+            .post(browser.url(path))
+            .header("origin", "https://evil.example")
+            .form(&[("product", "mug")]);
+        browser
+            .send(request)
+            .await
+            .assert_page(403, &["Request refused"]);
+    }
     browser.get("/cart").await.assert_page(200, &["¥18,000"]);
     let request = browser
         .http
