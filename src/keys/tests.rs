@@ -138,3 +138,20 @@ fn fingerprints_are_per_owner_and_keyed() {
     assert_ne!(k.fingerprint("u1", n), other.fingerprint("u1", n));
     assert_eq!(k.fingerprint("u1", n).len(), 64);
 }
+
+#[test]
+fn key_settings_never_show_a_key_value() {
+    let kek = STANDARD.encode([7u8; 32]);
+    let fingerprint = STANDARD.encode([9u8; 32]);
+    let settings = KeySettings {
+        kek: Some(SecretString::from(format!("v1:{kek}"))),
+        fingerprint_key: Some(SecretString::from(fingerprint.clone())),
+        ..KeySettings::default()
+    };
+    let shown = format!("{settings:?}");
+    assert!(
+        !shown.contains(&kek) && !shown.contains(&fingerprint),
+        "{shown}"
+    );
+    assert!(shown.contains("REDACTED"), "{shown}");
+}
