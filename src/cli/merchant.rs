@@ -171,14 +171,10 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
                 (100..=1000).contains(&percent),
                 "--multiplier-percent must be between 100 and 1000"
             );
-            state
-                .store
-                .set_merchant_points_multiplier(&client_id, percent)
+            merchants
+                .set_points_multiplier(&client_id, percent)
                 .await
-                .map_err(|e| {
-                    let e = crate::error::Error::from(e);
-                    anyhow::anyhow!("{}: {}", client_id, e.public_message())
-                })?;
+                .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             println!("{client_id} now earns shoppers {percent}% of the base points");
         }
         MerchantCommand::RotateWebhookSecret {

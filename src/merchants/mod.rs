@@ -216,6 +216,15 @@ impl Merchants {
         Ok(())
     }
 
+    /// A merchant-funded campaign: shoppers earn `percent` % of the base points there.
+    pub async fn set_points_multiplier(&self, client_id: &str, percent: i64) -> Result<()> {
+        self.store
+            .set_merchant_points_multiplier(client_id, percent)
+            .await?;
+        tracing::info!(client_id = %client_id, percent, "merchant points multiplier changed");
+        Ok(())
+    }
+
     /// Checks a client's credentials. Unknown clients and wrong secrets fail alike, after the
     /// same work.
     pub async fn authenticate(&self, client_id: &str, secret: &str) -> Result<Option<Merchant>> {
