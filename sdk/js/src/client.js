@@ -183,7 +183,7 @@ export class SaifuClient {
       const response = await oauth.discoveryRequest(issuerUrl, { algorithm: 'oauth2', ...oauthOptions, signal: AbortSignal.timeout(timeoutMs) });
       as = await oauth.processDiscoveryResponse(issuerUrl, response);
     } catch (err) {
-      if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON_FAILED) {
+      if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
         throw sdkError('invalid_metadata', 'the metadata\'s issuer is not the configured issuer');
       }
       throw await fromOAuth(err, 'discovery');
