@@ -167,6 +167,7 @@ export class SaifuPayButton extends HTMLElement {
       console.error('<saifu-pay-button> needs an action attribute or an enclosing <form>');
       return;
     }
+    this.shadowRoot.querySelector('form')?.remove();
     const own = document.createElement('form');
     own.method = this.getAttribute('method') || 'post';
     own.action = new URL(action, document.baseURI).href;
@@ -180,7 +181,6 @@ export class SaifuPayButton extends HTMLElement {
     this.shadowRoot.append(own);
     this.#setBusy(true);
     own.submit();
-    own.remove();
   }
 
   #formData() {

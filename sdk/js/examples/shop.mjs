@@ -85,6 +85,10 @@ export async function createShop({ issuer, clientId, clientSecret, webhookSecret
 </form>
 <script type="module" src="/saifu-pay-button.js" integrity="${buttonIntegrity}"></script>`, lang));
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      return res.end();
+    }
     if (req.method === 'GET' && url.pathname === '/saifu-pay-button.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300', 'x-content-type-options': 'nosniff' });
       return res.end(button);

@@ -214,11 +214,11 @@ export async function openShopperPage(browser) {
 
 let shoppers = 0;
 /**
- * On the wallet's consent page: sign up if signed out, add `card` if the wallet has no card
+ * On the wallet's consent page (opened from `authorizationUrl`, or already open when it is null): sign up if signed out, add `card` if the wallet has no card
  * with its last 4 digits, choose it and pay. Resolves once the browser has left the wallet.
  */
 export async function approveCheckout(page, authorizationUrl, { card = '4242 4242 4242 4242', walletOrigin }) {
-  await page.goto(authorizationUrl);
+  if (authorizationUrl) await page.goto(authorizationUrl);
   await page.waitForURL((u) => /^\/checkout\/[^/]+$/.test(u.pathname));
   const consentPath = new URL(page.url()).pathname;
   const signUp = page.getByRole('link', { name: 'Create a wallet' });
