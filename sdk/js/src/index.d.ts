@@ -1,0 +1,141 @@
+// Types of saifu-sdk (hand-written; the JavaScript is in index.js).
+
+export interface Amount { currency: string; amount: string }
+export interface LineItem { name: string; quantity: number; unit_amount: string }
+/** One `authorization_details` entry of type `payment`, as it travels. */
+export interface PaymentDetails {
+  type: 'payment';
+  instructed_amount: Amount;
+  order_reference: string;
+  line_items?: LineItem[];
+  /** Points the shopper redeemed at consent; only in granted details. */
+  points_redeemed?: number;
+}
+/** What `startCheckout` takes: JS-style fields, or a wire-style `PaymentDetails`. */
+export type CheckoutDetails =
+  | { currency: string; amount: string; orderReference: string; lineItems?: { name: string; quantity: number; unitAmount: string }[] }
+  | PaymentDetails;
+
+/** Plain JSON to keep in the shopper's session between startCheckout and the callback. Holds the PKCE verifier: keep it server-side. */
+export interface PendingCheckout { state: string; codeVerifier: string; redirectUri: string; orderReference: string }
+
+export interface GrantClaims {
+  iss: string; aud: string; sub: string; client_id: string; iat: number; exp: number; jti: string;
+  authorization_details: PaymentDetails[];
+  [claim: string]: unknown;
+}
+
+export declare class Grant {
+  /** The grant JWT (a bearer credential: hidden from inspect and JSON). */
+  readonly token: string;
+  expiresIn: number;
+  authorizationDetails: PaymentDetails[];
+  claims: GrantClaims;
+  /** The signed payment details. */
+  readonly payment: PaymentDetails | null;
+}
+
+export interface Payment {
+  id: string;
+  status: 'authorized' | 'captured' | 'voided' | 'declined';
+  amount: string; captured_amount: string; refunded_amount: string; currency: string;
+  order_reference: string;
+  card: { brand: string; last4: string };
+  points_earned: number; points_redeemed: number;
+  created_at: string;
+}
+
+export interface AuthorizationServerMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  pushed_authorization_request_endpoint: string;
+  jwks_uri: string;
+  require_pushed_authorization_requests: boolean;
+  code_challenge_methods_supported: string[];
+  token_endpoint_auth_methods_supported: string[];
+  authorization_details_types_supported: string[];
+  authorization_response_iss_parameter_supported: boolean;
+  [field: string]: unknown;
+}
+
+export interface DiscoverOptions {
+  /** The wallet's issuer, e.g. https://wallet.example/ (http only for localhost). */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** A fetch implementation (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** Retries of a payments API call after a network error or a 5xx (default 2). */
+  maxRetries?: number;
+  /** Timeout of one request in milliseconds (default 30000). */
+  timeoutMs?: number;
+}
+
+export interface PostOptions { idempotencyKey?: string }
+
+export declare class Payments {
+  create(options: { grant: Grant | string; amount?: Amount; capture?: boolean; idempotencyKey?: string }): Promise<Payment>;
+  capture(paymentId: string, options?: { amount?: string; idempotencyKey?: string }): Promise<Payment>;
+  void(paymentId: string, options?: PostOptions): Promise<Payment>;
+  refund(paymentId: string, options: { amount: string; idempotencyKey?: string }): Promise<Payment>;
+  get(paymentId: string): Promise<Payment>;
+  findByOrderReference(orderReference: string): Promise<Payment>;
+}
+
+export declare class SaifuClient {
+  private constructor();
+  static discover(options: DiscoverOptions): Promise<SaifuClient>;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly metadata: Readonly<AuthorizationServerMetadata>;
+  readonly payments: Payments;
+  startCheckout(details: CheckoutDetails, options: { redirectUri: string }): Promise<{ authorizationUrl: string; pending: PendingCheckout }>;
+  completeCheckout(callbackUrl: string | URL, pending: PendingCheckout): Promise<Grant>;
+  verifyGrant(jwt: string | Grant): Promise<GrantClaims>;
+}
+
+/** An RFC 9457 problem document of the payments API. */
+export interface Problem {
+  type: string; title: string; status: number; code: string;
+  detail?: string; field?: string; decline_code?: string;
+  [member: string]: unknown;
+}
+
+export type SaifuErrorSource = 'problem' | 'oauth' | 'sdk';
+
+export declare class SaifuError extends Error {
+  name: 'SaifuError';
+  /** Stable, for programs: a problem code, an RFC 6749 error, or one of the SDK's own. */
+  code: string;
+  status: number | null;
+  detail: string | null;
+  decline_code: string | null;
+  readonly declineCode: string | null;
+  /** The problem document (or the OAuth error body) as the wallet sent it. */
+  problem: Problem | { error: string; error_description?: string } | null;
+  source: SaifuErrorSource;
+  /** Trying again with the same idempotency key is safe and may succeed. */
+  retryable: boolean;
+}
+
+export type EventType =
+  | 'payment.authorized' | 'payment.captured' | 'payment.voided' | 'payment.refunded'
+  | 'dispute.opened' | 'dispute.resolved' | 'merchant.trust_mark_changed';
+
+export interface WebhookEvent<T = Payment> {
+  id: string;
+  type: EventType | (string & {});
+  /** RFC 3339. */
+  timestamp: string;
+  data: T;
+}
+
+export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
+
+/** Verifies a webhook delivery; throws a SaifuError (answer 400) when it does not verify. */
+export declare function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string | string[]): WebhookEvent;
+export declare const EVENT_TYPES: readonly EventType[];
+export declare const WEBHOOK_TOLERANCE_SECS: number;
+/** 32 random bytes, base64url: a fresh idempotency key. */
+export declare function randomToken(): string;
