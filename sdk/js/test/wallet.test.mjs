@@ -275,6 +275,22 @@ describe('saifu-sdk against a real wallet', () => {
     }
   });
 
+  it('during a webhook secret rotation, deliveries carry two signatures and either secret verifies', async () => {
+    const { stdout } = await runSaifu(env.wallet, ['merchant', 'rotate-webhook-secret', '--client-id', env.merchant.client_id, '--overlap-secs', '3600', '--json']);
+    const rotated = JSON.parse(stdout).webhook_secret;
+    assert.notEqual(rotated, env.merchant.webhook_secret);
+    const refunded = await env.client.payments.refund(env.payment.id, { amount: '100' });
+    const delivery = await env.hooks.waitFor((r) => {
+      const e = JSON.parse(r.body);
+      return e.type === 'payment.refunded' && e.data.refunded_amount === refunded.refunded_amount;
+    });
+    assert.equal(delivery.headers['webhook-signature'].split(' ').length, 2, 'one signature per secret');
+    for (const secret of [rotated, env.merchant.webhook_secret, [rotated, env.merchant.webhook_secret]]) {
+      assert.equal(verifyWebhook(delivery.body, delivery.headers, secret).data.refunded_amount, refunded.refunded_amount);
+    }
+    env.merchant.webhook_secret = rotated;
+  });
+
   it('a suspended merchant: unauthorized_client at checkout, merchant_suspended at payment', async () => {
     await runSaifu(env.wallet, ['merchant', 'set-status', '--client-id', env.merchant.client_id, '--status', 'suspended']);
     try {
