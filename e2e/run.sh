@@ -14,11 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 # Chromium from Debian: the only way a browser gets onto this machine.
-if [[ ! -x /usr/bin/chromium ]]; then
-  echo "e2e: installing Chromium from Debian packages" >&2
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
-fi
+bash "$here/install-chromium.sh"
 
 cd "$here"
 # playwright-core never downloads a browser; this keeps any postinstall from trying.
