@@ -60,7 +60,10 @@ export function problemError(status, problem) {
     declineCode: typeof problem?.decline_code === 'string' ? problem.decline_code : null,
     problem: problem ?? null,
     source: problem ? 'problem' : 'sdk',
-    retryable: status >= 500,
+    // A 409 `idempotency_key_in_use` is retryable too (the first request with the key still
+    // runs; the same key later gets its answer), but not retried automatically: as the Rust
+    // SDK, the SDK gives it to the caller at once.
+    retryable: status >= 500 || code === 'idempotency_key_in_use',
   });
 }
 

@@ -115,7 +115,10 @@ export declare class SaifuError extends Error {
   /** The problem document (or the OAuth error body) as the wallet sent it. */
   problem: Problem | { error: string; error_description?: string } | null;
   source: SaifuErrorSource;
-  /** Trying again with the same idempotency key is safe and may succeed. */
+  /**
+   * Trying again with the same idempotency key is safe and may succeed: network errors, 5xx
+   * (retried automatically first) and 409 `idempotency_key_in_use` (not retried automatically).
+   */
   retryable: boolean;
 }
 

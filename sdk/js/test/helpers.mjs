@@ -32,13 +32,41 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** `saifu serve` on a free port with a fresh data directory; resolves once /readyz answers 200. */
-export async function startWallet() {
+/**
+ * `saifu serve` on a free port with a fresh data directory; resolves once /readyz answers 200.
+ * `settings` are extra environment variables (`{ SAIFU_GRANT_TTL_SECS: '1' }`).
+ * `wallet.restart(settings)` stops the process and starts it again on the same port (so the
+ * same issuer) and the same data directory, with other settings; `wallet.stop()` ends it and
+ * removes its data.
+ */
+export async function startWallet(settings = {}) {
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-sdk-js-'));
     try {
-      return await startWalletOnce();
+      const wallet = { baseURL: `http://localhost:${port}` };
+      let running = await launch(port, dataDir, settings);
+      const current = () => running;
+      Object.defineProperties(wallet, {
+        env: { get: () => current().env, enumerable: true },
+        logs: { value: () => current().logs() },
+        restart: {
+          value: async (next = {}) => {
+            await running.stop();
+            running = await launch(port, dataDir, next);
+          },
+        },
+        stop: {
+          value: async () => {
+            await running.stop();
+            await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+          },
+        },
+      });
+      return wallet;
     } catch (err) {
+      await rm(dataDir, { recursive: true, force: true }).catch(() => {});
       lastError = err;
       if (!/address already in use|AddrInUse/i.test(err.message)) break;
     }
@@ -46,9 +74,8 @@ export async function startWallet() {
   throw lastError;
 }
 
-async function startWalletOnce() {
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-sdk-js-'));
+/** One `saifu serve` process on `port` and `dataDir`; resolves once /readyz answers 200. */
+async function launch(port, dataDir, settings) {
   const baseURL = `http://localhost:${port}`;
   const env = {
     ...process.env,
@@ -58,6 +85,7 @@ async function startWalletOnce() {
     SAIFU_WEBHOOK_RETRY_SCHEDULE: '0s,1s,2s',
     RUST_LOG: process.env.RUST_LOG || 'warn',
     NO_COLOR: '1',
+    ...settings,
   };
   delete env.SAIFU_DATABASE_URL;
   const child = spawn(SAIFU_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,7 +112,6 @@ async function startWalletOnce() {
       await exit;
       clearTimeout(timer);
     }
-    await rm(dataDir, { recursive: true, force: true }).catch(() => {});
   };
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -94,7 +121,7 @@ async function startWalletOnce() {
     }
     try {
       const res = await fetch(`${baseURL}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return { baseURL, env, logs, stop };
+      if (res.status === 200) return { env, logs, stop };
     } catch {
       // not listening yet
     }
@@ -215,9 +242,9 @@ export async function openShopperPage(browser) {
 let shoppers = 0;
 /**
  * On the wallet's consent page (opened from `authorizationUrl`, or already open when it is null): sign up if signed out, add `card` if the wallet has no card
- * with its last 4 digits, choose it and pay. Resolves once the browser has left the wallet.
+ * with its last 4 digits, choose it, use `points` if given, and pay. Resolves once the browser has left the wallet.
  */
-export async function approveCheckout(page, authorizationUrl, { card = '4242 4242 4242 4242', walletOrigin }) {
+export async function approveCheckout(page, authorizationUrl, { card = '4242 4242 4242 4242', points, walletOrigin }) {
   if (authorizationUrl) await page.goto(authorizationUrl);
   await page.waitForURL((u) => /^\/checkout\/[^/]+$/.test(u.pathname));
   const consentPath = new URL(page.url()).pathname;
@@ -244,6 +271,7 @@ export async function approveCheckout(page, authorizationUrl, { card = '4242 424
     await page.waitForURL((u) => u.pathname === consentPath);
   }
   await radio.check();
+  if (points !== undefined) await page.getByLabel(/^Points to use/).fill(String(points));
   await page.getByRole('button', { name: /^Pay / }).click();
   await page.waitForURL((u) => u.origin !== walletOrigin);
   return page.url();
