@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{record_event, PaymentEvent, StoredPayment};
 use crate::points::ledger::{Credit, Ledger};
-use crate::store::error::{Error, Result};
+use crate::store::error::Result;
 use crate::store::{points, Store};
 
 /// Points a refund moves back, as the points rules decided them.
@@ -121,24 +121,5 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Refunds of a payment, oldest first: (id, amount, status, created_at).
-    pub async fn refunds_of(&self, payment_id: &str) -> Result<Vec<(String, i64, String, i64)>> {
-        let rows = sqlx::query("SELECT id, amount_minor, status, created_at FROM refunds WHERE payment_id = $1 ORDER BY created_at, id")
-            .bind(payment_id)
-            .fetch_all(&mut *self.read().await?)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("amount_minor")?,
-                    r.try_get("status")?,
-                    r.try_get("created_at")?,
-                ))
-            })
-            .collect::<Result<_>>()
-            .map_err(|e: Error| e)
     }
 }
