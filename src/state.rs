@@ -83,6 +83,7 @@ impl AppState {
             processor.clone(),
         );
         let webhooks = Webhooks::new(store.clone(), kek.clone(), webhook_settings(&config)?);
+        let policy = points_policy(&config);
         let signer = GrantSigner::new(store.clone(), kek.clone());
         signer.ensure_key(crate::clock::unix_now()).await?;
         let checkout = Checkout::new(CheckoutParts {
@@ -98,16 +99,16 @@ impl AppState {
                 code: config.code_ttl_secs as i64,
                 grant: config.grant_ttl_secs as i64,
             },
-            points: points_policy(&config),
+            points: policy,
         });
         let payments = Payments::new(
             store.clone(),
             vault.clone(),
             checkout.clone(),
-            points_policy(&config),
+            policy,
             webhooks.clone(),
         );
-        let points = PointsService::new(store.clone(), points_policy(&config));
+        let points = PointsService::new(store.clone(), policy);
         Ok(Self {
             config: Arc::new(config),
             idempotency: Idempotency::new(store.clone()),
