@@ -65,10 +65,13 @@ impl AppState {
             config.ceremony_ttl_secs as i64,
             limits,
         );
-        let processor = Arc::new(SimulatedProcessor::new(SimulatedOptions {
-            latency: Duration::from_millis(config.processor_latency_ms),
-            fault_rate: config.processor_fault_rate,
-        }));
+        let processor = Arc::new(SimulatedProcessor::new(
+            store.clone(),
+            SimulatedOptions {
+                latency: Duration::from_millis(config.processor_latency_ms),
+                fault_rate: config.processor_fault_rate,
+            },
+        ));
         tracing::warn!(
             latency_ms = config.processor_latency_ms,
             fault_rate = config.processor_fault_rate,

@@ -1,6 +1,8 @@
 //! The simulated processor, Saifu's default and always in test mode. It honours the test-card
 //! table (shared/testdata/test-cards.json, embedded here byte for byte), keeps authorizations,
-//! captures and refunds in memory, and can add latency and inject faults for tests.
+//! captures, refunds and its replies in the database (its own tables, `store/simulator.rs`),
+//! so that every node and every restart sees the same card network, and can add latency and
+//! inject faults for tests.
 //!
 //! Rules beyond the table:
 //! - Idempotency keys are scoped to the operation: a key used for `authorize` and then for
@@ -24,7 +26,10 @@ use serde::Deserialize;
 
 use super::{CardDetails, IdempotencyKey, Outcome, Processor, ProcessorError};
 use crate::card::Cvc;
+use crate::clock::unix_now;
 use crate::money::Money;
+use crate::store::simulator::{SimCall, SimDecision, SimState, SimTarget, SimWrite};
+use crate::store::Store;
 
 /// The test-card table, a byte-for-byte copy of shared/testdata/test-cards.json.
 const TEST_CARDS: &str = include_str!("test-cards.json");
@@ -45,7 +50,8 @@ pub struct SimulatedProcessor {
     faulty_operation: Mutex<Option<&'static str>>,
     /// Test-card number → what verification and authorization answer.
     cards: HashMap<String, CardRule>,
-    ledger: Mutex<Ledger>,
+    /// Authorizations, captures and saved replies, in the database.
+    store: Store,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,34 +113,10 @@ fn parse_table(json: &str) -> Result<HashMap<String, CardRule>, String> {
         .collect()
 }
 
-#[derive(Default)]
-struct Ledger {
-    /// "operation:key" → the saved result.
-    replies: HashMap<String, Result<Outcome, ProcessorError>>,
-    authorizations: HashMap<String, Authorization>,
-    captures: HashMap<String, Capture>,
-    effects: usize,
-}
-
-struct Authorization {
-    amount: Money,
-    state: AuthorizationState,
-}
-
-#[derive(PartialEq, Eq)]
-enum AuthorizationState {
-    Open,
-    Captured,
-    Voided,
-}
-
-struct Capture {
-    amount: Money,
-    refunded: i64,
-}
-
 impl SimulatedProcessor {
-    pub fn new(options: SimulatedOptions) -> Self {
+    /// A simulated processor whose state lives in `store`'s tables, shared by every node on
+    /// that database.
+    pub fn new(store: Store, options: SimulatedOptions) -> Self {
         let cards = parse_table(TEST_CARDS)
             .expect("the embedded test-card table is checked by this module's tests");
         Self {
@@ -142,7 +124,7 @@ impl SimulatedProcessor {
             faulty_operation: Mutex::new(None),
             options,
             cards,
-            ledger: Mutex::new(Ledger::default()),
+            store,
         }
     }
 
@@ -163,15 +145,10 @@ impl SimulatedProcessor {
             .unwrap_or_else(PoisonError::into_inner) = operation;
     }
 
-    /// Operations that took effect: first-time calls that were approved. Replays, declines,
-    /// errors and injected faults leave it unchanged.
-    pub fn effects(&self) -> usize {
-        self.ledger().effects
-    }
-
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        // No code path panics while holding the lock, but a poisoned ledger is still consistent.
-        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Operations that took effect, on every node: first-time calls that were approved.
+    /// Replays, declines, errors and injected faults leave it unchanged.
+    pub async fn effects(&self) -> anyhow::Result<i64> {
+        Ok(self.store.simulator_effects().await?)
     }
 
     fn fault(&self, operation: &str) -> bool {
@@ -186,13 +163,16 @@ impl SimulatedProcessor {
         rate > 0.0 && rand::thread_rng().gen::<f64>() < rate
     }
 
-    /// Latency, fault injection and idempotency around one operation. `run` is called at most
-    /// once per operation and key, under the ledger lock, so concurrent retries can't both act.
+    /// Latency, fault injection and idempotency around one operation. The first call with a
+    /// key runs `rules` on the target's state and commits its write with the saved reply; a
+    /// repeat (on any node) gets the saved reply. When another node changed the state
+    /// meanwhile, the rules run again on the new state.
     async fn call(
         &self,
         operation: &'static str,
         key: &IdempotencyKey,
-        run: impl FnOnce(&mut Ledger) -> Result<Outcome, ProcessorError> + Send,
+        target: SimTarget<'_>,
+        rules: impl Fn(SimState) -> Decided + Sync,
     ) -> Result<Outcome, ProcessorError> {
         if !self.options.latency.is_zero() {
             tokio::time::sleep(self.options.latency).await;
@@ -201,24 +181,38 @@ impl SimulatedProcessor {
             return Err(ProcessorError::Unavailable);
         }
         let slot = format!("{operation}:{}", key.as_str());
-        let mut ledger = self.ledger();
-        if let Some(saved) = ledger.replies.get(&slot) {
-            return saved.clone();
-        }
-        let result = run(&mut ledger);
-        match &result {
-            Ok(outcome) => {
-                if matches!(outcome, Outcome::Approved { .. }) {
-                    ledger.effects += 1;
+        let decide = |state: SimState| {
+            let (result, write) = rules(state);
+            let effect = matches!(result, Ok(Outcome::Approved { .. }));
+            SimDecision {
+                reply: encode(&result),
+                // Refused requests are not saved: the same key can be retried once fixed.
+                save: matches!(result, Ok(_) | Err(ProcessorError::Processing)),
+                effect,
+                write: if effect { write } else { None },
+            }
+        };
+        let target = &target;
+        for _ in 0..8 {
+            let target = match target {
+                SimTarget::Nothing => SimTarget::Nothing,
+                SimTarget::Authorization(r) => SimTarget::Authorization(r),
+                SimTarget::Capture(r) => SimTarget::Capture(r),
+            };
+            match self
+                .store
+                .simulator_call(&slot, target, &decide, unix_now())
+                .await
+            {
+                Ok(SimCall::Replayed(reply) | SimCall::Decided(reply)) => return decode(&reply),
+                Ok(SimCall::Conflict) => continue,
+                Err(err) => {
+                    tracing::warn!(error = %err, "the simulated processor's database failed");
+                    return Err(ProcessorError::Unavailable);
                 }
-                ledger.replies.insert(slot, result.clone());
             }
-            Err(ProcessorError::Processing) => {
-                ledger.replies.insert(slot, result.clone());
-            }
-            Err(_) => {}
         }
-        result
+        Err(ProcessorError::Unavailable)
     }
 
     fn rule(&self, card: &CardDetails<'_>) -> Option<&CardRule> {
@@ -226,9 +220,33 @@ impl SimulatedProcessor {
     }
 }
 
-impl Default for SimulatedProcessor {
-    fn default() -> Self {
-        Self::new(SimulatedOptions::default())
+/// A result and the state change that goes with it when it is an approval.
+type Decided = (Result<Outcome, ProcessorError>, Option<SimWrite>);
+
+/// A result as saved for replay.
+fn encode(result: &Result<Outcome, ProcessorError>) -> String {
+    match result {
+        Ok(Outcome::Approved { reference }) => format!("approved:{reference}"),
+        Ok(Outcome::Declined { decline_code }) => format!("declined:{decline_code}"),
+        Err(ProcessorError::Processing) => "error:processing".into(),
+        Err(ProcessorError::Unavailable) => "error:unavailable".into(),
+        Err(ProcessorError::UnknownReference) => "error:unknown_reference".into(),
+        Err(ProcessorError::AmountTooLarge) => "error:amount_too_large".into(),
+    }
+}
+
+fn decode(reply: &str) -> Result<Outcome, ProcessorError> {
+    match reply.split_once(':') {
+        Some(("approved", reference)) => Ok(Outcome::Approved {
+            reference: reference.to_string(),
+        }),
+        Some(("declined", code)) => Ok(Outcome::Declined {
+            decline_code: code.to_string(),
+        }),
+        Some(("error", "processing")) => Err(ProcessorError::Processing),
+        Some(("error", "unknown_reference")) => Err(ProcessorError::UnknownReference),
+        Some(("error", "amount_too_large")) => Err(ProcessorError::AmountTooLarge),
+        _ => Err(ProcessorError::Unavailable),
     }
 }
 
@@ -275,14 +293,14 @@ impl Processor for SimulatedProcessor {
         // A code parsed for another brand than the card's has the wrong length.
         let cvc_fits = cvc.expose().len() == card.number.brand().cvc_len();
         let verdict = self.rule(&card).map(|rule| rule.verify.clone());
-        self.call("verify_card", key, move |_| {
+        self.call("verify_card", key, SimTarget::Nothing, move |_| {
             if !cvc_fits {
-                return declined("incorrect_cvc");
+                return (declined("incorrect_cvc"), None);
             }
-            match verdict.unwrap_or(Verdict::Approve) {
-                Verdict::Approve => approved("sim_ver"),
-                Verdict::Decline(code) => declined(&code),
-                Verdict::Error => Err(ProcessorError::Processing),
+            match verdict.clone().unwrap_or(Verdict::Approve) {
+                Verdict::Approve => (approved("sim_ver"), None),
+                Verdict::Decline(code) => (declined(&code), None),
+                Verdict::Error => (Err(ProcessorError::Processing), None),
             }
         })
         .await
@@ -295,26 +313,22 @@ impl Processor for SimulatedProcessor {
         amount: Money,
     ) -> Result<Outcome, ProcessorError> {
         let verdict = self.rule(&card).map(|rule| rule.authorize.clone());
-        self.call("authorize", key, move |ledger| {
+        self.call("authorize", key, SimTarget::Nothing, move |_| {
             if amount.minor <= 0 {
-                return declined("invalid_amount");
+                return (declined("invalid_amount"), None);
             }
-            match verdict.unwrap_or(Verdict::Approve) {
+            match verdict.clone().unwrap_or(Verdict::Approve) {
                 Verdict::Approve => {
-                    let outcome = approved("sim_auth");
-                    if let Ok(Outcome::Approved { reference }) = &outcome {
-                        ledger.authorizations.insert(
-                            reference.clone(),
-                            Authorization {
-                                amount,
-                                state: AuthorizationState::Open,
-                            },
-                        );
-                    }
-                    outcome
+                    let reference = reference("sim_auth");
+                    let write = SimWrite::NewAuthorization {
+                        reference: reference.clone(),
+                        currency: amount.currency.code().to_string(),
+                        amount_minor: amount.minor,
+                    };
+                    (Ok(Outcome::Approved { reference }), Some(write))
                 }
-                Verdict::Decline(code) => declined(&code),
-                Verdict::Error => Err(ProcessorError::Processing),
+                Verdict::Decline(code) => (declined(&code), None),
+                Verdict::Error => (Err(ProcessorError::Processing), None),
             }
         })
         .await
@@ -326,35 +340,33 @@ impl Processor for SimulatedProcessor {
         authorization: &str,
         amount: Money,
     ) -> Result<Outcome, ProcessorError> {
-        self.call("capture", key, move |ledger| {
-            let auth = ledger
-                .authorizations
-                .get_mut(authorization)
-                .ok_or(ProcessorError::UnknownReference)?;
-            match auth.state {
-                AuthorizationState::Captured => return declined("already_captured"),
-                AuthorizationState::Voided => return declined("authorization_voided"),
-                AuthorizationState::Open => {}
+        let target = SimTarget::Authorization(authorization);
+        self.call("capture", key, target, move |state| {
+            let SimState::Authorization(Some(auth)) = state else {
+                return (Err(ProcessorError::UnknownReference), None);
+            };
+            match auth.state.as_str() {
+                "captured" => return (declined("already_captured"), None),
+                "voided" => return (declined("authorization_voided"), None),
+                _ => {}
             }
-            if amount.currency != auth.amount.currency {
-                return declined("currency_mismatch");
+            if amount.currency.code() != auth.currency {
+                return (declined("currency_mismatch"), None);
             }
             if amount.minor <= 0 {
-                return declined("invalid_amount");
+                return (declined("invalid_amount"), None);
             }
-            if amount.minor > auth.amount.minor {
-                return Err(ProcessorError::AmountTooLarge);
+            if amount.minor > auth.amount_minor {
+                return (Err(ProcessorError::AmountTooLarge), None);
             }
-            auth.state = AuthorizationState::Captured;
             let reference = reference("sim_cap");
-            ledger.captures.insert(
-                reference.clone(),
-                Capture {
-                    amount,
-                    refunded: 0,
-                },
-            );
-            Ok(Outcome::Approved { reference })
+            let write = SimWrite::Capture {
+                authorization: authorization.to_string(),
+                reference: reference.clone(),
+                currency: auth.currency.clone(),
+                amount_minor: amount.minor,
+            };
+            (Ok(Outcome::Approved { reference }), Some(write))
         })
         .await
     }
@@ -364,17 +376,19 @@ impl Processor for SimulatedProcessor {
         key: &IdempotencyKey,
         authorization: &str,
     ) -> Result<Outcome, ProcessorError> {
-        self.call("void", key, move |ledger| {
-            let auth = ledger
-                .authorizations
-                .get_mut(authorization)
-                .ok_or(ProcessorError::UnknownReference)?;
-            match auth.state {
-                AuthorizationState::Captured => declined("already_captured"),
-                AuthorizationState::Voided => declined("already_voided"),
-                AuthorizationState::Open => {
-                    auth.state = AuthorizationState::Voided;
-                    approved("sim_void")
+        let target = SimTarget::Authorization(authorization);
+        self.call("void", key, target, move |state| {
+            let SimState::Authorization(Some(auth)) = state else {
+                return (Err(ProcessorError::UnknownReference), None);
+            };
+            match auth.state.as_str() {
+                "captured" => (declined("already_captured"), None),
+                "voided" => (declined("already_voided"), None),
+                _ => {
+                    let write = SimWrite::Void {
+                        authorization: authorization.to_string(),
+                    };
+                    (approved("sim_void"), Some(write))
                 }
             }
         })
@@ -387,24 +401,30 @@ impl Processor for SimulatedProcessor {
         capture: &str,
         amount: Money,
     ) -> Result<Outcome, ProcessorError> {
-        self.call("refund", key, move |ledger| {
-            let captured = ledger
-                .captures
-                .get_mut(capture)
-                .ok_or(ProcessorError::UnknownReference)?;
-            if amount.currency != captured.amount.currency {
-                return declined("currency_mismatch");
+        let target = SimTarget::Capture(capture);
+        self.call("refund", key, target, move |state| {
+            let SimState::Capture(Some(captured)) = state else {
+                return (Err(ProcessorError::UnknownReference), None);
+            };
+            if amount.currency.code() != captured.currency {
+                return (declined("currency_mismatch"), None);
             }
             if amount.minor <= 0 {
-                return declined("invalid_amount");
+                return (declined("invalid_amount"), None);
             }
-            let total = captured
-                .refunded
+            let Some(total) = captured
+                .refunded_minor
                 .checked_add(amount.minor)
-                .filter(|total| *total <= captured.amount.minor)
-                .ok_or(ProcessorError::AmountTooLarge)?;
-            captured.refunded = total;
-            approved("sim_ref")
+                .filter(|total| *total <= captured.amount_minor)
+            else {
+                return (Err(ProcessorError::AmountTooLarge), None);
+            };
+            let write = SimWrite::Refund {
+                capture: capture.to_string(),
+                refunded_before: captured.refunded_minor,
+                refunded_after: total,
+            };
+            (approved("sim_ref"), Some(write))
         })
         .await
     }

@@ -18,6 +18,7 @@ pub mod points;
 mod rate_limits;
 mod sessions;
 pub mod signing_keys;
+pub mod simulator;
 mod users;
 pub mod webhooks;
 mod wrapped;

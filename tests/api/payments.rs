@@ -541,7 +541,7 @@ async fn a_capture_failing_after_the_authorization_leaves_an_authorized_payment_
 async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
     let mut s = setup("flaky@example.com").await;
     let g = grant(&s.client, &mut s.shopper).await;
-    let before = s.app.state.simulator.effects();
+    let before = s.app.state.simulator.effects().await.unwrap();
 
     s.app.state.simulator.set_fault_rate(1.0);
     let (status, code, _) = problem(
@@ -552,7 +552,7 @@ async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
     );
     assert_eq!((status, code.as_str()), (502, "processor_error"));
     assert_eq!(
-        s.app.state.simulator.effects(),
+        s.app.state.simulator.effects().await.unwrap(),
         before,
         "nothing happened at the processor"
     );
@@ -567,7 +567,7 @@ async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
         .unwrap();
     assert_eq!(paid.status, "captured");
     assert_eq!(
-        s.app.state.simulator.effects(),
+        s.app.state.simulator.effects().await.unwrap(),
         before + 2,
         "one authorization and one capture"
     );
@@ -577,7 +577,7 @@ async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
         .await
         .unwrap();
     assert_eq!(replay, paid, "the success is replayed, not repeated");
-    assert_eq!(s.app.state.simulator.effects(), before + 2);
+    assert_eq!(s.app.state.simulator.effects().await.unwrap(), before + 2);
     assert_eq!(
         problem(
             s.client

@@ -396,7 +396,7 @@ async fn a_payment_paid_entirely_with_points_never_calls_the_card_network() {
     let mut s = shopper(&app, "allpoints@example.com").await;
     let g = grant_with_points(&client, &mut s, 12_800, 0).await;
     client.pay(&g, &jpy(12_800), true, None).await.unwrap();
-    let effects = app.state.simulator.effects();
+    let effects = app.state.simulator.effects().await.unwrap();
     let g = grant_with_points(&client, &mut s, 100, 100).await;
     let p = client.pay(&g, &jpy(100), false, None).await.unwrap();
     let p = client.capture(&p.id, None, None).await.unwrap();
@@ -409,7 +409,7 @@ async fn a_payment_paid_entirely_with_points_never_calls_the_card_network() {
     let p = client.pay(&g, &jpy(100), false, None).await.unwrap();
     client.void(&p.id, None).await.unwrap();
     assert_eq!(
-        app.state.simulator.effects(),
+        app.state.simulator.effects().await.unwrap(),
         effects,
         "no card-network call for points-only payments"
     );

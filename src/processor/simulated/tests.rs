@@ -8,8 +8,25 @@ use super::*;
 use crate::card::{CardNumber, Expiry};
 use crate::money::Currency;
 
-fn processor() -> SimulatedProcessor {
-    SimulatedProcessor::new(SimulatedOptions::default())
+/// A database of its own, in memory, migrated.
+async fn store() -> Store {
+    let options = crate::store::StoreOptions {
+        max_connections: 1,
+        sqlite_synchronous: "NORMAL".into(),
+    };
+    let store = Store::connect("sqlite::memory:", &options)
+        .await
+        .expect("in-memory database");
+    store.migrate().await.expect("migrations");
+    store
+}
+
+async fn with_options(options: SimulatedOptions) -> SimulatedProcessor {
+    SimulatedProcessor::new(store().await, options)
+}
+
+async fn processor() -> SimulatedProcessor {
+    with_options(SimulatedOptions::default()).await
 }
 
 fn expiry() -> Expiry {
@@ -101,7 +118,7 @@ async fn every_table_card_answers_verification_and_authorization_as_listed() {
     let table: serde_json::Value = serde_json::from_str(TEST_CARDS).expect("valid JSON");
     let cards = table["cards"].as_array().expect("cards is a list");
     assert!(cards.len() >= 15);
-    let processor = processor();
+    let processor = processor().await;
     for card in cards {
         let raw = card["number"].as_str().expect("number");
         let number = CardNumber::parse(raw).expect("table numbers are valid");
@@ -157,7 +174,7 @@ fn embedded_table_matches_shared_testdata_byte_for_byte() {
 
 #[tokio::test]
 async fn numbers_outside_the_table_are_approved() {
-    let processor = processor();
+    let processor = processor().await;
     let number = CardNumber::parse("4111111111111111").expect("valid");
     let verified = processor
         .verify_card(
@@ -175,7 +192,7 @@ async fn numbers_outside_the_table_are_approved() {
 
 #[tokio::test]
 async fn a_cvc_of_another_brands_length_fails_verification() {
-    let processor = processor();
+    let processor = processor().await;
     let amex = CardNumber::parse("378282246310005").expect("valid");
     let three_digits = Cvc::parse("123", crate::card::Brand::Visa).expect("valid");
     let result = processor
@@ -186,36 +203,36 @@ async fn a_cvc_of_another_brands_length_fails_verification() {
 
 #[tokio::test]
 async fn same_key_replays_the_result_without_a_second_effect() {
-    let processor = processor();
+    let processor = processor().await;
     let number = CardNumber::parse("4242424242424242").expect("valid");
     let key = IdempotencyKey::new("payment-1:authorize");
     let first = processor
         .authorize(&key, details(&number), jpy(12800))
         .await;
-    assert_eq!(processor.effects(), 1);
+    assert_eq!(processor.effects().await.unwrap(), 1);
     let again = processor
         .authorize(&key, details(&number), jpy(99999))
         .await;
     assert_eq!(first, again);
-    assert_eq!(processor.effects(), 1);
+    assert_eq!(processor.effects().await.unwrap(), 1);
 
     let auth = approved_reference(first);
     let capture_key = IdempotencyKey::new("payment-1:capture");
     let captured = processor.capture(&capture_key, &auth, jpy(12800)).await;
     let replayed = processor.capture(&capture_key, &auth, jpy(12800)).await;
     assert_eq!(captured, replayed);
-    assert_eq!(processor.effects(), 2);
+    assert_eq!(processor.effects().await.unwrap(), 2);
 
     let other_key = processor
         .capture(&IdempotencyKey::random(), &auth, jpy(12800))
         .await;
     assert_eq!(decline_code(other_key), "already_captured");
-    assert_eq!(processor.effects(), 2);
+    assert_eq!(processor.effects().await.unwrap(), 2);
 }
 
 #[tokio::test]
 async fn declines_and_processing_errors_replay_too() {
-    let processor = processor();
+    let processor = processor().await;
     for (raw, expect) in [
         ("4000000000000002", Ok("generic_decline")),
         ("4000000000000119", Err(ProcessorError::Processing)),
@@ -230,12 +247,12 @@ async fn declines_and_processing_errors_replay_too() {
             Err(err) => assert_eq!(first, Err(err)),
         }
     }
-    assert_eq!(processor.effects(), 0);
+    assert_eq!(processor.effects().await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_retries_with_one_key_take_effect_once() {
-    let processor = Arc::new(processor());
+    let processor = Arc::new(processor().await);
     let key = IdempotencyKey::random();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
@@ -253,34 +270,36 @@ async fn concurrent_retries_with_one_key_take_effect_once() {
     }
     references.dedup();
     assert_eq!(references.len(), 1);
-    assert_eq!(processor.effects(), 1);
+    assert_eq!(processor.effects().await.unwrap(), 1);
 }
 
 #[tokio::test]
 async fn fault_rate_one_always_fails_and_a_retry_can_then_succeed() {
-    let failing = SimulatedProcessor::new(SimulatedOptions {
+    let failing = with_options(SimulatedOptions {
         latency: Duration::ZERO,
         fault_rate: 1.0,
-    });
+    })
+    .await;
     let number = CardNumber::parse("4242424242424242").expect("valid");
     let key = IdempotencyKey::random();
     for _ in 0..50 {
         let result = failing.authorize(&key, details(&number), jpy(100)).await;
         assert_eq!(result, Err(ProcessorError::Unavailable));
     }
-    assert_eq!(failing.effects(), 0);
+    assert_eq!(failing.effects().await.unwrap(), 0);
     // The fault was not saved: the same key succeeds once the outage is over.
-    let healthy = processor();
+    let healthy = processor().await;
     let first = healthy.authorize(&key, details(&number), jpy(100)).await;
     assert!(approved_reference(first).starts_with("sim_auth_"));
 }
 
 #[tokio::test]
 async fn faults_are_not_saved_for_replay() {
-    let flaky = SimulatedProcessor::new(SimulatedOptions {
+    let flaky = with_options(SimulatedOptions {
         latency: Duration::ZERO,
         fault_rate: 0.5,
-    });
+    })
+    .await;
     let number = CardNumber::parse("4242424242424242").expect("valid");
     let key = IdempotencyKey::random();
     let mut faults = 0;
@@ -294,12 +313,12 @@ async fn faults_are_not_saved_for_replay() {
     assert!(faults > 0 && !approvals.is_empty(), "{faults} faults");
     approvals.dedup();
     assert_eq!(approvals.len(), 1);
-    assert_eq!(flaky.effects(), 1);
+    assert_eq!(flaky.effects().await.unwrap(), 1);
 }
 
 #[tokio::test]
 async fn fault_rate_zero_never_fails() {
-    let processor = processor();
+    let processor = processor().await;
     let number = CardNumber::parse("4242424242424242").expect("valid");
     for _ in 0..200 {
         let result = processor
@@ -311,16 +330,17 @@ async fn fault_rate_zero_never_fails() {
             .await;
         approved_reference(result);
     }
-    assert_eq!(processor.effects(), 200);
+    assert_eq!(processor.effects().await.unwrap(), 200);
 }
 
 #[tokio::test]
 async fn latency_is_added_to_each_call() {
     let latency = Duration::from_millis(30);
-    let slow = SimulatedProcessor::new(SimulatedOptions {
+    let slow = with_options(SimulatedOptions {
         latency,
         fault_rate: 0.0,
-    });
+    })
+    .await;
     let number = CardNumber::parse("4242424242424242").expect("valid");
     let started = std::time::Instant::now();
     let result = slow
@@ -340,7 +360,7 @@ async fn authorized(processor: &SimulatedProcessor, minor: i64) -> String {
 
 #[tokio::test]
 async fn capture_takes_at_most_the_authorized_amount_once() {
-    let processor = processor();
+    let processor = processor().await;
     let auth = authorized(&processor, 1000).await;
     let too_much = processor
         .capture(&IdempotencyKey::random(), &auth, jpy(1001))
@@ -362,7 +382,7 @@ async fn capture_takes_at_most_the_authorized_amount_once() {
 
 #[tokio::test]
 async fn a_refused_capture_is_not_saved_so_the_key_can_be_retried() {
-    let processor = processor();
+    let processor = processor().await;
     let auth = authorized(&processor, 1000).await;
     let key = IdempotencyKey::random();
     let refused = processor.capture(&key, &auth, jpy(5000)).await;
@@ -373,7 +393,7 @@ async fn a_refused_capture_is_not_saved_so_the_key_can_be_retried() {
 
 #[tokio::test]
 async fn capture_refuses_other_currencies_and_non_positive_amounts() {
-    let processor = processor();
+    let processor = processor().await;
     let auth = authorized(&processor, 1000).await;
     let usd = Money {
         currency: Currency::Usd,
@@ -391,7 +411,7 @@ async fn capture_refuses_other_currencies_and_non_positive_amounts() {
 
 #[tokio::test]
 async fn void_releases_only_an_uncaptured_authorization() {
-    let processor = processor();
+    let processor = processor().await;
     let open = authorized(&processor, 1000).await;
     let voided = processor.void(&IdempotencyKey::random(), &open).await;
     assert!(approved_reference(voided).starts_with("sim_void_"));
@@ -418,7 +438,7 @@ async fn void_releases_only_an_uncaptured_authorization() {
 
 #[tokio::test]
 async fn refunds_together_stay_within_the_captured_amount() {
-    let processor = processor();
+    let processor = processor().await;
     let auth = authorized(&processor, 1000).await;
     let capture = approved_reference(
         processor
@@ -454,7 +474,7 @@ async fn refunds_together_stay_within_the_captured_amount() {
 
 #[tokio::test]
 async fn a_refund_replayed_with_its_key_is_not_counted_twice() {
-    let processor = processor();
+    let processor = processor().await;
     let auth = authorized(&processor, 1000).await;
     let capture = approved_reference(
         processor
@@ -465,12 +485,12 @@ async fn a_refund_replayed_with_its_key_is_not_counted_twice() {
     for _ in 0..5 {
         approved_reference(processor.refund(&key, &capture, jpy(1000)).await);
     }
-    assert_eq!(processor.effects(), 3);
+    assert_eq!(processor.effects().await.unwrap(), 3);
 }
 
-#[test]
-fn reports_itself_as_test_mode() {
-    let processor = processor();
+#[tokio::test]
+async fn reports_itself_as_test_mode() {
+    let processor = processor().await;
     assert!(processor.test_mode());
     assert_eq!(processor.name(), "simulated");
     let shown = format!("{processor:?}");
@@ -483,4 +503,54 @@ fn idempotency_keys() {
     assert_ne!(a, IdempotencyKey::random());
     assert!(uuid::Uuid::parse_str(a.as_str()).is_ok());
     assert_eq!(IdempotencyKey::new("k-1").as_str(), "k-1");
+}
+
+#[tokio::test]
+async fn another_node_on_the_same_database_captures_voids_and_refunds_what_one_authorized() {
+    let shared = store().await;
+    let node1 = SimulatedProcessor::new(shared.clone(), SimulatedOptions::default());
+    let node2 = SimulatedProcessor::new(shared.clone(), SimulatedOptions::default());
+    let number = CardNumber::parse("4242424242424242").expect("valid");
+    let authorization = approved_reference(
+        node1
+            .authorize(&IdempotencyKey::random(), details(&number), jpy(1000))
+            .await,
+    );
+    let capture = approved_reference(
+        node2
+            .capture(&IdempotencyKey::new("c1"), &authorization, jpy(1000))
+            .await,
+    );
+    // The same key on the first node replays the second node's capture.
+    assert_eq!(
+        approved_reference(
+            node1
+                .capture(&IdempotencyKey::new("c1"), &authorization, jpy(1000))
+                .await
+        ),
+        capture
+    );
+    assert_eq!(
+        decline_code(node1.void(&IdempotencyKey::random(), &authorization).await),
+        "already_captured"
+    );
+    approved_reference(
+        node1
+            .refund(&IdempotencyKey::new("r1"), &capture, jpy(600))
+            .await,
+    );
+    assert_eq!(
+        node2
+            .refund(&IdempotencyKey::new("r2"), &capture, jpy(600))
+            .await,
+        Err(ProcessorError::AmountTooLarge)
+    );
+    // A processor made afresh on the database (a restart) forgets nothing.
+    let restarted = SimulatedProcessor::new(shared, SimulatedOptions::default());
+    approved_reference(
+        restarted
+            .refund(&IdempotencyKey::new("r3"), &capture, jpy(400))
+            .await,
+    );
+    assert_eq!(restarted.effects().await.unwrap(), 4);
 }
