@@ -51,6 +51,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(janitor(self.state.clone()));
+        let reconciler = tokio::spawn(reconciler(self.state.clone()));
         let worker = self
             .state
             .config
@@ -65,6 +66,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         janitor.abort();
+        reconciler.abort();
         // Deliveries in flight are dropped; their leases lapse and they are sent again.
         if let Some(worker) = worker {
             worker.abort();
@@ -94,6 +96,28 @@ async fn janitor(state: AppState) {
         }
         if let Err(err) = state.webhooks.purge_old_events(now).await {
             tracing::warn!(error = %err, "purging old webhook events failed");
+        }
+    }
+}
+
+/// Every `reconcile_interval_secs`: finishes payment steps and refunds whose node crashed or
+/// hung past the lease (`payments/recover.rs`). It runs at start-up too, so a restarted node
+/// picks up at once what its crash left.
+async fn reconciler(state: AppState) {
+    let every = Duration::from_secs(state.config.reconcile_interval_secs);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match state.payments.reconcile(clock::unix_now()).await {
+            Ok(done) if done == Default::default() => {}
+            Ok(done) => {
+                tracing::info!(
+                    payments = done.payments,
+                    refunds = done.refunds,
+                    "reconciled money operations left in flight"
+                )
+            }
+            Err(err) => tracing::warn!(error = %err, "reconciling money operations failed"),
         }
     }
 }

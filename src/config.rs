@@ -22,6 +22,9 @@ pub const ENV_KEYS: &[&str] = &[
     "fingerprint_key",
     "processor_latency_ms",
     "processor_fault_rate",
+    "in_flight_lease_secs",
+    "reconcile_interval_secs",
+    "idempotency_lease_secs",
     "db_max_connections",
     "sqlite_synchronous",
     "session_idle_secs",
@@ -90,6 +93,13 @@ pub struct Config {
     pub processor_latency_ms: u64,
     /// Simulated processor: share of calls (0.0 to 1.0) that fail as if the network were down.
     pub processor_fault_rate: f64,
+    /// How long a node holds a money operation it started (a card-network call) before a
+    /// retry with the same Idempotency-Key or the reconciler may take it over.
+    pub in_flight_lease_secs: u64,
+    /// How often the reconciler looks for money operations left in flight.
+    pub reconcile_interval_secs: u64,
+    /// How long the first request with an Idempotency-Key holds it before a retry may run.
+    pub idempotency_lease_secs: u64,
     pub db_max_connections: u32,
     /// SQLite `synchronous` pragma: FULL (default, survives power loss) or NORMAL.
     pub sqlite_synchronous: String,
@@ -147,6 +157,9 @@ impl Default for Config {
             fingerprint_key: None,
             processor_latency_ms: 0,
             processor_fault_rate: 0.0,
+            in_flight_lease_secs: 30,
+            reconcile_interval_secs: 10,
+            idempotency_lease_secs: 120,
             db_max_connections: 8,
             sqlite_synchronous: "FULL".into(),
             session_idle_secs: 30 * 60,
@@ -259,6 +272,12 @@ impl Config {
         }
         if self.webhook_poll_ms == 0 {
             bail!("webhook_poll_ms must be positive");
+        }
+        if self.in_flight_lease_secs == 0
+            || self.reconcile_interval_secs == 0
+            || self.idempotency_lease_secs == 0
+        {
+            bail!("in_flight_lease_secs, reconcile_interval_secs and idempotency_lease_secs must be at least 1");
         }
         if !(0.0..=1.0).contains(&self.processor_fault_rate) {
             bail!("processor_fault_rate must be between 0.0 and 1.0");

@@ -110,11 +110,13 @@ impl AppState {
             checkout.clone(),
             policy,
             webhooks.clone(),
+            config.in_flight_lease_secs as i64,
         );
         let points = PointsService::new(store.clone(), policy);
+        let idempotency = Idempotency::new(store.clone(), config.idempotency_lease_secs as i64);
         Ok(Self {
             config: Arc::new(config),
-            idempotency: Idempotency::new(store.clone()),
+            idempotency,
             store,
             accounts,
             vault,

@@ -9,7 +9,8 @@
 ALTER TABLE payments ADD COLUMN operation TEXT;             -- authorize | authorize_capture | capture | void
 ALTER TABLE payments ADD COLUMN operation_amount BIGINT;    -- capture: the amount to capture
 ALTER TABLE payments ADD COLUMN operation_until BIGINT;
-ALTER TABLE payments ADD COLUMN request_key TEXT;
+ALTER TABLE payments ADD COLUMN request_key TEXT;           -- the Idempotency-Key of the request that made it
+ALTER TABLE payments ADD COLUMN operation_key TEXT;         -- the Idempotency-Key of the latest capture or void
 ALTER TABLE payments ADD COLUMN refunding_minor BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX payments_operation ON payments (operation_until) WHERE operation IS NOT NULL;
 

@@ -55,7 +55,10 @@ async fn run_once(
             .get(IDEMPOTENCY_KEY_HEADER)
             .and_then(|v| v.to_str().ok()),
     )?;
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // The handler hands the key to the service, which records it with the money operation it
+    // starts, so that a retry after a crash resumes that operation.
+    parts.extensions.insert(key.clone());
     let bytes = axum::body::to_bytes(body, body_limit).await.map_err(|_| {
         Error::new(
             Kind::PayloadTooLarge,

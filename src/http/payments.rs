@@ -17,6 +17,7 @@ use super::oauth::parse_basic;
 use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::error::{Error, Kind, Result};
+use crate::idempotency::IdempotencyKey;
 use crate::merchants::Merchant;
 use crate::payments::Payments;
 use crate::AppState;
@@ -69,12 +70,20 @@ async fn authenticate(
     }
 }
 
+/// The request's Idempotency-Key, as the idempotency middleware parsed it.
+fn request_key(key: &Option<Extension<IdempotencyKey>>) -> Option<&str> {
+    key.as_ref().map(|Extension(key)| key.as_str())
+}
+
 async fn create(
     State(payments): State<Payments>,
     Extension(merchant): Extension<Merchant>,
+    key: Option<Extension<IdempotencyKey>>,
     Json(body): Json<CreatePayment>,
 ) -> Result<Response> {
-    let payment = payments.create(&merchant, body, unix_now()).await?;
+    let payment = payments
+        .create(&merchant, body, request_key(&key), unix_now())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(payment)).into_response())
 }
 
@@ -110,12 +119,14 @@ async fn show(
 async fn capture(
     State(payments): State<Payments>,
     Extension(merchant): Extension<Merchant>,
+    key: Option<Extension<IdempotencyKey>>,
     Path(id): Path<String>,
     Json(body): Json<CapturePayment>,
 ) -> Result<axum::Json<Payment>> {
+    let amount = body.amount.as_deref();
     Ok(axum::Json(
         payments
-            .capture(&merchant, &id, body.amount.as_deref(), unix_now())
+            .capture(&merchant, &id, amount, request_key(&key), unix_now())
             .await?,
     ))
 }
@@ -123,19 +134,25 @@ async fn capture(
 async fn void(
     State(payments): State<Payments>,
     Extension(merchant): Extension<Merchant>,
+    key: Option<Extension<IdempotencyKey>>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Payment>> {
-    Ok(axum::Json(payments.void(&merchant, &id, unix_now()).await?))
+    Ok(axum::Json(
+        payments
+            .void(&merchant, &id, request_key(&key), unix_now())
+            .await?,
+    ))
 }
 
 async fn refund(
     State(payments): State<Payments>,
     Extension(merchant): Extension<Merchant>,
+    key: Option<Extension<IdempotencyKey>>,
     Path(id): Path<String>,
     Json(body): Json<CreateRefund>,
 ) -> Result<Response> {
     let payment = payments
-        .refund(&merchant, &id, &body.amount, unix_now())
+        .refund(&merchant, &id, &body.amount, request_key(&key), unix_now())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(payment)).into_response())
 }

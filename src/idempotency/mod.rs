@@ -12,8 +12,6 @@ use crate::secrets::sha256_hex;
 use crate::store::idempotency::{Claim, KeyScope};
 use crate::store::Store;
 
-/// How long a key's first request may run before a retry may take the key over.
-pub const LEASE_SECS: i64 = 120;
 /// How long an answer is kept for replay.
 pub const KEEP_SECS: i64 = 24 * 60 * 60;
 
@@ -56,11 +54,14 @@ pub enum Decision {
 #[derive(Clone, Debug)]
 pub struct Idempotency {
     store: Store,
+    /// How long a key's first request may run before a retry may take the key over (the
+    /// money operation it started is then resumed, not repeated).
+    lease_secs: i64,
 }
 
 impl Idempotency {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, lease_secs: i64) -> Self {
+        Self { store, lease_secs }
     }
 
     /// Claims the key for a request with this body: run it, replay the first answer, or
@@ -72,7 +73,7 @@ impl Idempotency {
                 &scope.stored(),
                 &fingerprint(body),
                 now,
-                LEASE_SECS,
+                self.lease_secs,
                 KEEP_SECS,
             )
             .await?;

@@ -6,13 +6,17 @@ use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
-use super::{amount_in, declined, processor_failed, require_status, Payments, POINTS_ONLY};
+use super::{
+    amount_in, declined, in_progress, processor_failed, require_status, Payments, POINTS_ONLY,
+};
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
 use crate::money::Money;
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
-use crate::store::payments::{Advance, CapturePoints, PaymentEvent, StoredPayment};
+use crate::store::payments::{
+    Advance, CapturePoints, Operation, PaymentEvent, StartOperation, StoredPayment,
+};
 
 /// An authorization the card network approved, not yet recorded, and its event.
 pub(super) struct Authorized {
@@ -51,22 +55,110 @@ impl Payments {
     }
 
     /// Captures an authorization, once, for at most the authorized amount; in the same
-    /// transaction the held points are spent and the earned points credited.
+    /// transaction the held points are spent and the earned points credited. The capture is
+    /// recorded as in flight before the processor is called; a retry with the same
+    /// Idempotency-Key finishes a capture cut off by a crash, or answers the capture it made.
     pub async fn capture(
         &self,
         merchant: &Merchant,
         id: &str,
         amount: Option<&str>,
+        request_key: Option<&str>,
         now: i64,
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
+        if payment.status == PaymentStatus::Captured
+            && request_key.is_some()
+            && payment.operation_key.as_deref() == request_key
+        {
+            return view(&payment);
+        }
         require_status(
             &payment,
             PaymentStatus::Authorized,
             "payment_not_capturable",
             "only an authorized payment can be captured",
         )?;
-        self.capture_stored(payment, amount, None, now).await
+        let (amount, _) = self.capture_amounts(&payment, amount)?;
+        let payment = self
+            .start_operation(
+                &payment,
+                Operation::Capture,
+                Some(amount.minor),
+                request_key,
+                now,
+            )
+            .await?;
+        self.finish_capture(payment, now).await
+    }
+
+    /// Records `operation` as in flight on an authorized payment, held by this node for the
+    /// lease; refused while another step is in flight.
+    pub(super) async fn start_operation(
+        &self,
+        payment: &StoredPayment,
+        operation: Operation,
+        amount: Option<i64>,
+        request_key: Option<&str>,
+        now: i64,
+    ) -> Result<StoredPayment> {
+        let start = StartOperation {
+            operation,
+            amount,
+            request_key,
+            lease_until: now + self.lease_secs,
+        };
+        let authorized = PaymentStatus::Authorized;
+        match self
+            .store
+            .start_operation(&payment.id, authorized, start, now)
+            .await?
+        {
+            Some(started) => Ok(started),
+            None => {
+                let now_stored = self.store.payment(&payment.id).await?;
+                match now_stored {
+                    Some(p) if p.status == authorized => Err(in_progress()),
+                    _ => Err(Error::conflict(
+                        match operation {
+                            Operation::Void => "payment_not_voidable",
+                            _ => "payment_not_capturable",
+                        },
+                        "The payment was captured or voided meanwhile.",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Carries out the capture in flight on `payment` (its amount as recorded) with the
+    /// processor key `capture:<id>`, and records the outcome: captured, or the capture ended
+    /// without effect.
+    pub(super) async fn finish_capture(&self, payment: StoredPayment, now: i64) -> Result<Payment> {
+        let amount_minor = payment.operation_amount.unwrap_or(payment.amount_minor);
+        let (amount, card_amount) = self.amounts_of(&payment, amount_minor)?;
+        let authorization = payment.authorization_ref.clone().unwrap_or_default();
+        match self
+            .capture_at_card(&payment.id, &authorization, card_amount)
+            .await
+        {
+            Ok(Outcome::Approved { reference }) => {
+                self.commit_capture(&payment, None, amount, card_amount, &reference, now)
+                    .await
+            }
+            Ok(Outcome::Declined { decline_code }) => {
+                self.store
+                    .end_operation(&payment.id, Operation::Capture)
+                    .await?;
+                Err(declined(&decline_code))
+            }
+            Err(err) => {
+                self.store
+                    .end_operation(&payment.id, Operation::Capture)
+                    .await?;
+                Err(processor_failed(err))
+            }
+        }
     }
 
     /// Captures a pending payment whose authorization was just approved: captured at the card
@@ -79,10 +171,26 @@ impl Payments {
         now: i64,
     ) -> Result<Payment> {
         let id = pending.id.clone();
-        match self
-            .capture_stored(pending, None, Some(authorized), now)
+        let (amount, card_amount) = self.amounts_of(&pending, pending.amount_minor)?;
+        let captured = match self
+            .capture_at_card(&id, &authorized.reference, card_amount)
             .await
         {
+            Ok(Outcome::Approved { reference }) => {
+                self.commit_capture(
+                    &pending,
+                    Some(authorized),
+                    amount,
+                    card_amount,
+                    &reference,
+                    now,
+                )
+                .await
+            }
+            Ok(Outcome::Declined { decline_code }) => Err(declined(&decline_code)),
+            Err(err) => Err(processor_failed(err)),
+        };
+        match captured {
             Ok(payment) => Ok(payment),
             Err(err) => {
                 self.record_authorized(&id, authorized, now).await?;
@@ -120,63 +228,75 @@ impl Payments {
                 "The capture exceeds the authorized amount.",
             ));
         }
-        let points_value = payment.points_redeemed * self.points.point_value(currency);
-        if amount.minor < points_value {
+        self.amounts_of(payment, amount.minor)
+    }
+
+    /// `amount_minor` of the payment and the card's part of it (what the redeemed points
+    /// don't pay).
+    fn amounts_of(&self, payment: &StoredPayment, amount_minor: i64) -> Result<(Money, Money)> {
+        let currency = stored_currency(payment)?;
+        let points_value = self.points_value(payment.points_redeemed, currency)?;
+        if amount_minor < points_value {
             return Err(Error::new(
                 Kind::Unprocessable,
                 "amount_below_points",
                 "The capture cannot be less than the points redeemed.",
             ));
         }
+        let amount = Money {
+            currency,
+            minor: amount_minor,
+        };
         let card_amount = Money {
             currency,
-            minor: amount.minor - points_value,
+            minor: amount_minor - points_value,
         };
         Ok((amount, card_amount))
     }
 
-    /// Captures `payment`: an authorized one, or (with `authorized`) a pending one whose
-    /// authorization was just approved and commits together with the capture.
-    async fn capture_stored(
+    /// Captures the card's part at the card network, keyed by the payment so that a retry
+    /// never captures twice; points that pay it all need no call.
+    async fn capture_at_card(
         &self,
-        payment: StoredPayment,
-        amount: Option<&str>,
+        id: &str,
+        authorization: &str,
+        card_amount: Money,
+    ) -> std::result::Result<Outcome, crate::processor::ProcessorError> {
+        if card_amount.minor == 0 {
+            return Ok(Outcome::Approved {
+                reference: POINTS_ONLY.into(),
+            });
+        }
+        let key = IdempotencyKey::new(format!("capture:{id}"));
+        self.vault
+            .processor()
+            .capture(&key, authorization, card_amount)
+            .await
+    }
+
+    /// Records an approved capture with its points and event; with `authorized`, a pending
+    /// payment's authorization commits in the same transaction.
+    async fn commit_capture(
+        &self,
+        payment: &StoredPayment,
         authorized: Option<&Authorized>,
+        amount: Money,
+        card_amount: Money,
+        reference: &str,
         now: i64,
     ) -> Result<Payment> {
         let id = payment.id.as_str();
-        let (amount, card_amount) = self.capture_amounts(&payment, amount)?;
-        let authorization = match authorized {
-            Some(a) => a.reference.clone(),
-            None => payment.authorization_ref.clone().unwrap_or_default(),
-        };
-        let outcome = if card_amount.minor == 0 {
-            Outcome::Approved {
-                reference: POINTS_ONLY.into(),
-            }
-        } else {
-            let key = IdempotencyKey::new(format!("capture:{id}"));
-            self.vault
-                .processor()
-                .capture(&key, &authorization, card_amount)
-                .await
-                .map_err(processor_failed)?
-        };
-        let reference = match outcome {
-            Outcome::Declined { decline_code } => return Err(declined(&decline_code)),
-            Outcome::Approved { reference } => reference,
-        };
         let change = Advance {
             captured_minor: Some(amount.minor),
-            capture_ref: Some(&reference),
+            capture_ref: Some(reference),
             ..Advance::to(PaymentStatus::Captured)
         };
         let authorize_first = authorized.map(|a| (a.advance(), &a.event));
-        let points = self.capture_points(&payment, card_amount, now).await?;
+        let points = self.capture_points(payment, card_amount, now).await?;
         let event = super::event::payment_event(EventType::PaymentCaptured)?;
         let Some(captured) = self
             .store
-            .capture_payment(&payment, authorize_first, change, &points, &event, now)
+            .capture_payment(payment, authorize_first, change, &points, &event, now)
             .await
             .map_err(crate::points::refused)?
         else {

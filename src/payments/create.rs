@@ -7,7 +7,9 @@ use saifu_sdk::webhooks::EventType;
 use uuid::Uuid;
 
 use super::capture::Authorized;
-use super::{amount_in, declined, processor_failed, Payments, POINTS_ONLY};
+use super::status::PaymentStatus;
+use super::view::{stored_currency, view};
+use super::{amount_in, declined, in_progress, processor_failed, Payments, POINTS_ONLY};
 use crate::card::{CardNumber, Expiry};
 use crate::checkout::details::PaymentRequest;
 use crate::clock::random_token;
@@ -16,7 +18,7 @@ use crate::merchants::{Merchant, MerchantStatus};
 use crate::money::{Currency, Money};
 use crate::points::rules;
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
-use crate::store::payments::{GrantRefusal, NewPayment, StoredPayment};
+use crate::store::payments::{GrantRefusal, NewPayment, Operation, StoredPayment};
 use crate::vault::StoredCard;
 
 /// A request checked against its grant: what to charge, and to whom.
@@ -55,19 +57,122 @@ fn refused(why: GrantRefusal) -> Error {
 impl Payments {
     /// Redeems a grant: verifies it, consumes it once, authorizes the card for what the
     /// redeemed points don't cover (and captures when asked). A decline is recorded and
-    /// answered `402`; a processor failure gives the grant back.
+    /// answered `402`; a processor failure gives the grant back. `request_key` is the
+    /// request's Idempotency-Key: a retry with it after a crash resumes the payment the first
+    /// attempt started, and answers its real outcome.
     pub async fn create(
         &self,
         merchant: &Merchant,
         request: CreatePayment,
+        request_key: Option<&str>,
         now: i64,
     ) -> Result<Payment> {
         let checked = self.check(merchant, &request, now).await?;
-        let redeemed = self.redeem(merchant, &checked, now).await?;
-        let outcome = self.authorize(&checked, &redeemed).await;
+        let redeemed = match self
+            .redeem(merchant, &checked, request.capture, request_key, now)
+            .await?
+        {
+            Ok(redeemed) => redeemed,
+            Err(GrantRefusal::AlreadyUsed) => {
+                return self.resume(merchant, &checked.jti, request_key, now).await
+            }
+            Err(why) => return Err(refused(why)),
+        };
+        let card = CardDetails {
+            number: &redeemed.number,
+            expiry: redeemed.expiry,
+            holder: &redeemed.card.holder,
+        };
+        let outcome = self
+            .authorize(&checked.jti, checked.card_amount, card)
+            .await;
         drop(redeemed.number);
-        self.record(merchant, request.capture, redeemed.pending, outcome, now)
+        self.record(request.capture, redeemed.pending, outcome, now)
             .await
+    }
+
+    /// A retry of the request that redeemed grant `jti`: the payment's real outcome, after
+    /// finishing its authorization if its first attempt was cut off. Any other request for a
+    /// used grant is refused.
+    async fn resume(
+        &self,
+        merchant: &Merchant,
+        jti: &str,
+        request_key: Option<&str>,
+        now: i64,
+    ) -> Result<Payment> {
+        let payment = self
+            .store
+            .payment_of_grant(&merchant.client_id, jti)
+            .await?
+            .filter(|p| request_key.is_some() && p.request_key.as_deref() == request_key)
+            .ok_or_else(|| refused(GrantRefusal::AlreadyUsed))?;
+        match payment.status {
+            PaymentStatus::Pending => {
+                let operation = payment.operation.unwrap_or(Operation::Authorize);
+                let lease_until = now + self.lease_secs;
+                if !self
+                    .store
+                    .take_over_operation(&payment.id, operation, now, lease_until)
+                    .await?
+                {
+                    return Err(in_progress());
+                }
+                self.finish_authorization(payment, now).await
+            }
+            PaymentStatus::Declined => Err(declined(
+                payment.decline_code.as_deref().unwrap_or("declined"),
+            )),
+            _ => view(&payment),
+        }
+    }
+
+    /// Finishes the authorization of a pending payment whose first attempt was cut off,
+    /// asking the processor again with the same key (so it never authorizes twice), and
+    /// records the outcome as the first attempt would have.
+    pub(super) async fn finish_authorization(
+        &self,
+        payment: StoredPayment,
+        now: i64,
+    ) -> Result<Payment> {
+        let capture = payment.operation == Some(Operation::AuthorizeCapture);
+        let currency = stored_currency(&payment)?;
+        let card_amount = Money {
+            currency,
+            minor: payment.amount_minor - self.points_value(payment.points_redeemed, currency)?,
+        };
+        let outcome = if card_amount.minor == 0 {
+            Ok(Outcome::Approved {
+                reference: POINTS_ONLY.into(),
+            })
+        } else {
+            match self.card_of(&payment).await {
+                Ok((card, number, expiry)) => {
+                    let details = CardDetails {
+                        number: &number,
+                        expiry,
+                        holder: &card.holder,
+                    };
+                    self.authorize(&payment.grant_jti, card_amount, details)
+                        .await
+                }
+                Err(err) => {
+                    tracing::warn!(payment_id = %payment.id, error = %err, "the card of a payment in flight is gone: the redemption is given up");
+                    Err(ProcessorError::Unavailable)
+                }
+            }
+        };
+        self.record(capture, payment, outcome, now).await
+    }
+
+    /// The card a payment is for, decrypted.
+    async fn card_of(&self, payment: &StoredPayment) -> Result<(StoredCard, CardNumber, Expiry)> {
+        let user_id = Uuid::parse_str(&payment.user_id).map_err(Error::internal)?;
+        let card_id = Uuid::parse_str(&payment.card_id).map_err(Error::internal)?;
+        let (card, number) = self.vault.card_number(user_id, card_id).await?;
+        let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
+        Ok((card, number, expiry))
     }
 
     /// Checks the grant and the request against each other.
@@ -131,7 +236,7 @@ impl Payments {
             ));
         }
         let points_redeemed = granted.details.points_redeemed.unwrap_or(0);
-        let points_value = points_redeemed * self.points.point_value(currency);
+        let points_value = self.points_value(points_redeemed, currency)?;
         if amount.minor < points_value {
             let value = Money {
                 currency,
@@ -154,13 +259,24 @@ impl Payments {
         Ok((amount, points_redeemed, card_amount))
     }
 
-    /// Consumes the grant once and records a pending payment, with the card it was for.
-    async fn redeem(&self, merchant: &Merchant, c: &Checked, now: i64) -> Result<Redeemed> {
+    /// Consumes the grant once and records a pending payment, with the card it was for. The
+    /// payment records the step it starts, held by this node for the lease.
+    async fn redeem(
+        &self,
+        merchant: &Merchant,
+        c: &Checked,
+        capture: bool,
+        request_key: Option<&str>,
+        now: i64,
+    ) -> Result<std::result::Result<Redeemed, GrantRefusal>> {
         let grant = self
             .store
             .find_grant(&c.jti)
             .await?
             .ok_or_else(|| Error::invalid("invalid_grant", "Unknown grant."))?;
+        if grant.consumed_at.is_some() {
+            return Ok(Err(GrantRefusal::AlreadyUsed));
+        }
         let user_id = Uuid::parse_str(&grant.user_id).map_err(Error::internal)?;
         let card_id = Uuid::parse_str(&grant.card_id).map_err(Error::internal)?;
         let (card, number) = self
@@ -188,39 +304,45 @@ impl Payments {
             order_reference: &c.granted.order_reference,
             points_redeemed: c.points_redeemed,
             hold: rules::payment_started(c.points_redeemed),
+            operation: if capture {
+                Operation::AuthorizeCapture
+            } else {
+                Operation::Authorize
+            },
+            lease_until: now + self.lease_secs,
+            request_key,
         };
-        let pending = self.store.redeem_grant(new, now).await?.map_err(refused)?;
+        let pending = match self.store.redeem_grant(new, now).await? {
+            Ok(pending) => pending,
+            Err(why) => return Ok(Err(why)),
+        };
         let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
             .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
-        Ok(Redeemed {
+        Ok(Ok(Redeemed {
             pending,
             card,
             number,
             expiry,
-        })
+        }))
     }
 
     /// Authorizes the card for its part; points that pay it all need no card-network call.
+    /// Keyed by the grant: a retry after a lost answer can never authorize twice.
     async fn authorize(
         &self,
-        c: &Checked,
-        r: &Redeemed,
+        jti: &str,
+        card_amount: Money,
+        card: CardDetails<'_>,
     ) -> std::result::Result<Outcome, ProcessorError> {
-        if c.card_amount.minor == 0 {
+        if card_amount.minor == 0 {
             return Ok(Outcome::Approved {
                 reference: POINTS_ONLY.into(),
             });
         }
-        let details = CardDetails {
-            number: &r.number,
-            expiry: r.expiry,
-            holder: &r.card.holder,
-        };
-        // Keyed by the grant: a retry after a lost answer can never authorize twice.
-        let key = IdempotencyKey::new(format!("authorize:{}", c.jti));
+        let key = IdempotencyKey::new(format!("authorize:{jti}"));
         self.vault
             .processor()
-            .authorize(&key, details, c.card_amount)
+            .authorize(&key, card, card_amount)
             .await
     }
 
@@ -228,7 +350,6 @@ impl Payments {
     /// recorded, an approval is recorded (or captured at once when asked).
     async fn record(
         &self,
-        merchant: &Merchant,
         capture: bool,
         pending: StoredPayment,
         outcome: std::result::Result<Outcome, ProcessorError>,
@@ -260,7 +381,7 @@ impl Payments {
                     return self.capture_at_once(pending, &authorized, now).await;
                 }
                 self.record_authorized(&id, &authorized, now).await?;
-                self.get(merchant, &id).await
+                self.current(&id).await
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod activity;
 mod capture;
 mod create;
 mod event;
+pub mod recover;
 mod refund;
 pub mod status;
 mod view;
@@ -33,6 +34,8 @@ pub struct Payments {
     checkout: Checkout,
     points: PointsPolicy,
     webhooks: Webhooks,
+    /// How long a node holds a card-network step it started (see `recover`).
+    lease_secs: i64,
 }
 
 /// The processor reference of what points paid entirely: no card-network call was made.
@@ -49,6 +52,14 @@ fn declined(decline_code: &str) -> Error {
         "The card was declined.",
     )
     .with_decline_code(decline_code.to_string())
+}
+
+/// A step of this payment is being carried out by another request or node right now.
+fn in_progress() -> Error {
+    Error::conflict(
+        "payment_in_progress",
+        "This payment is being processed by another request. Retry shortly with the same Idempotency-Key.",
+    )
 }
 
 fn processor_failed(err: ProcessorError) -> Error {
@@ -98,6 +109,7 @@ impl Payments {
         checkout: Checkout,
         points: PointsPolicy,
         webhooks: Webhooks,
+        lease_secs: i64,
     ) -> Self {
         Self {
             store,
@@ -105,11 +117,31 @@ impl Payments {
             checkout,
             points,
             webhooks,
+            lease_secs,
         }
     }
 
     pub async fn get(&self, merchant: &Merchant, id: &str) -> Result<Payment> {
         view(&self.stored(merchant, id).await?)
+    }
+
+    /// Payment `id` as it now stands.
+    async fn current(&self, id: &str) -> Result<Payment> {
+        view(&self.store.payment(id).await?.ok_or_else(not_found)?)
+    }
+
+    /// What `points` are worth in `currency`, refused when out of range.
+    fn points_value(&self, points: i64, currency: Currency) -> Result<i64> {
+        points
+            .checked_mul(self.points.point_value(currency))
+            .filter(|value| *value >= 0)
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::Unprocessable,
+                    "amount_too_large",
+                    "The points redeemed are worth more than any payment can be.",
+                )
+            })
     }
 
     /// The merchant's payment `id` as stored (another merchant's payment is not found).

@@ -4,38 +4,68 @@ use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
+use super::view::view;
 use super::{declined, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::error::{Error, Result};
 use crate::merchants::Merchant;
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
-use crate::store::payments::ReleasePoints;
+use crate::store::payments::{Operation, ReleasePoints, StoredPayment};
 
 impl Payments {
-    /// Releases an uncaptured authorization, and the points it held.
-    pub async fn void(&self, merchant: &Merchant, id: &str, now: i64) -> Result<Payment> {
+    /// Releases an uncaptured authorization, and the points it held. The void is recorded as
+    /// in flight before the processor is called; a retry with the same Idempotency-Key
+    /// finishes a void cut off by a crash, or answers the void it made.
+    pub async fn void(
+        &self,
+        merchant: &Merchant,
+        id: &str,
+        request_key: Option<&str>,
+        now: i64,
+    ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
+        if payment.status == PaymentStatus::Voided
+            && request_key.is_some()
+            && payment.operation_key.as_deref() == request_key
+        {
+            return view(&payment);
+        }
         require_status(
             &payment,
             PaymentStatus::Authorized,
             "payment_not_voidable",
             "only an authorized payment can be voided",
         )?;
+        let payment = self
+            .start_operation(&payment, Operation::Void, None, request_key, now)
+            .await?;
+        self.finish_void(payment, now).await
+    }
+
+    /// Carries out the void in flight on `payment` with the processor key `void:<id>`, and
+    /// records the outcome: voided with its points released, or the void ended without
+    /// effect.
+    pub(super) async fn finish_void(&self, payment: StoredPayment, now: i64) -> Result<Payment> {
+        let id = payment.id.as_str();
         let authorization = payment.authorization_ref.clone().unwrap_or_default();
         let outcome = if authorization == POINTS_ONLY {
-            Outcome::Approved {
+            Ok(Outcome::Approved {
                 reference: POINTS_ONLY.into(),
-            }
+            })
         } else {
             let key = IdempotencyKey::new(format!("void:{id}"));
-            self.vault
-                .processor()
-                .void(&key, &authorization)
-                .await
-                .map_err(processor_failed)?
+            self.vault.processor().void(&key, &authorization).await
         };
-        if let Outcome::Declined { decline_code } = outcome {
-            return Err(declined(&decline_code));
+        match outcome {
+            Ok(Outcome::Approved { .. }) => {}
+            Ok(Outcome::Declined { decline_code }) => {
+                self.store.end_operation(id, Operation::Void).await?;
+                return Err(declined(&decline_code));
+            }
+            Err(err) => {
+                self.store.end_operation(id, Operation::Void).await?;
+                return Err(processor_failed(err));
+            }
         }
         let event = super::event::payment_event(EventType::PaymentVoided)?;
         let release = self.release_points();
@@ -52,7 +82,7 @@ impl Payments {
         }
         self.webhooks.wake();
         tracing::info!(payment_id = %id, "payment voided");
-        self.get(merchant, id).await
+        self.current(id).await
     }
 
     /// The points moves of a payment that failed (declined or voided): its held points go back.

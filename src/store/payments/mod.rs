@@ -1,9 +1,11 @@
 //! Payments and refunds. Every state change is a conditional write, so it happens once even
 //! when several nodes receive the same request. Refunds are in `refunds`.
 
+mod operations;
 mod refunds;
 
-pub use refunds::RefundPoints;
+pub use operations::StartOperation;
+pub use refunds::{Completion, NewRefund, RefundPoints, StoredRefund};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -32,11 +34,53 @@ pub struct StoredPayment {
     pub points_earned: i64,
     pub points_redeemed: i64,
     pub created_at: i64,
+    /// Refunds reserved and sent to the processor, not yet succeeded.
+    pub refunding_minor: i64,
+    /// The card-network step in flight, if any, and until when its node holds it.
+    pub operation: Option<Operation>,
+    pub operation_amount: Option<i64>,
+    pub operation_until: Option<i64>,
+    /// The Idempotency-Key of the request that made the payment, and of its latest capture
+    /// or void: a retry with the same key resumes that request instead of being refused.
+    pub request_key: Option<String>,
+    pub operation_key: Option<String>,
+}
+
+/// A card-network step a payment has in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Authorize,
+    /// Authorize, then capture at once.
+    AuthorizeCapture,
+    Capture,
+    Void,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Authorize => "authorize",
+            Operation::AuthorizeCapture => "authorize_capture",
+            Operation::Capture => "capture",
+            Operation::Void => "void",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "authorize" => Operation::Authorize,
+            "authorize_capture" => Operation::AuthorizeCapture,
+            "capture" => Operation::Capture,
+            "void" => Operation::Void,
+            _ => return None,
+        })
+    }
 }
 
 const COLUMNS: &str = "id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency, amount_minor, \
      captured_minor, refunded_minor, status, decline_code, order_reference, authorization_ref, points_earned, \
-     points_redeemed, created_at";
+     points_redeemed, created_at, refunding_minor, operation, operation_amount, operation_until, request_key, \
+     operation_key";
 
 fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
     Ok(StoredPayment {
@@ -62,6 +106,18 @@ fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
         points_earned: r.try_get("points_earned")?,
         points_redeemed: r.try_get("points_redeemed")?,
         created_at: r.try_get("created_at")?,
+        refunding_minor: r.try_get("refunding_minor")?,
+        operation: r
+            .try_get::<Option<String>, _>("operation")?
+            .map(|raw| {
+                Operation::parse(&raw)
+                    .ok_or_else(|| Error::Corrupt(format!("unknown payment operation {raw:?}")))
+            })
+            .transpose()?,
+        operation_amount: r.try_get("operation_amount")?,
+        operation_until: r.try_get("operation_until")?,
+        request_key: r.try_get("request_key")?,
+        operation_key: r.try_get("operation_key")?,
     })
 }
 
@@ -79,6 +135,11 @@ pub struct NewPayment<'a> {
     pub points_redeemed: i64,
     /// The move that puts the grant's held points in the payment, if it redeemed any.
     pub hold: Option<HoldMove>,
+    /// The step the redemption starts (authorize, or authorize and capture), held until
+    /// `lease_until`.
+    pub operation: Operation,
+    pub lease_until: i64,
+    pub request_key: Option<&'a str>,
 }
 
 /// A payment's next state and what the processor said.
@@ -197,6 +258,7 @@ async fn advance_in(
                 capture_ref = COALESCE($4, capture_ref),
                 decline_code = COALESCE($5, decline_code),
                 points_earned = COALESCE($6, points_earned),
+                operation = NULL, operation_amount = NULL, operation_until = NULL,
                 updated_at = $7
          WHERE id = $8 AND status = $9
          RETURNING {COLUMNS}, {WEBHOOK_URL}"
@@ -266,8 +328,9 @@ impl Store {
         }
         let row = sqlx::query(&format!(
             "INSERT INTO payments (id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency,
-                                   amount_minor, status, order_reference, points_redeemed, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $12)
+                                   amount_minor, status, order_reference, points_redeemed, created_at, updated_at,
+                                   operation, operation_until, request_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $12, $13, $14, $15)
              RETURNING {COLUMNS}"
         ))
         .bind(p.id)
@@ -282,6 +345,9 @@ impl Store {
         .bind(p.order_reference)
         .bind(p.points_redeemed)
         .bind(now)
+        .bind(p.operation.as_str())
+        .bind(p.lease_until)
+        .bind(p.request_key)
         .fetch_one(&mut *tx)
         .await?;
         if let Some(hold) = p.hold {
@@ -418,6 +484,31 @@ impl Store {
         record_event_for(&mut tx, &row, event, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The payment made with grant `jti`, whatever its state.
+    pub async fn payment_of_grant(
+        &self,
+        client_id: &str,
+        jti: &str,
+    ) -> Result<Option<StoredPayment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE grant_jti = $1 AND client_id = $2"
+        ))
+        .bind(jti)
+        .bind(client_id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        row.as_ref().map(payment_row).transpose()
+    }
+
+    /// A payment by id, whichever merchant's.
+    pub async fn payment(&self, id: &str) -> Result<Option<StoredPayment>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref().map(payment_row).transpose()
     }
 
     pub async fn capture_ref(&self, id: &str) -> Result<Option<String>> {
