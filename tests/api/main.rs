@@ -11,6 +11,7 @@ mod cards;
 mod checkout;
 mod cli;
 mod demo;
+mod forged_grants;
 mod helpers;
 mod http_basics;
 mod migrations;
