@@ -15,6 +15,7 @@ mod forged_grants;
 mod helpers;
 mod http_basics;
 mod migrations;
+mod nodes;
 mod passkeys;
 mod payments;
 mod points;
