@@ -1,6 +1,7 @@
 //! The browser of the tests: a client with its own cookie jar that follows no redirect, and
 //! speaks to the wallet as its pages do (CSRF token, JSON and form posts, passkey sign-up and
-//! sign-in); the reader of problem+json answers; and the UV flag of an assertion.
+//! sign-in), to any of its nodes; the reader of problem+json answers; and the UV flag of an
+//! assertion.
 
 use std::sync::Arc;
 
@@ -36,6 +37,22 @@ impl TestApp {
 }
 
 impl Browser {
+    /// The same browser, cookies and all, with its requests for the wallet reaching `node`,
+    /// as when a load balancer sends each request to another node of one wallet.
+    pub fn on(&self, node: &TestApp) -> Browser {
+        let http = node
+            .routed()
+            .cookie_provider(self.jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            http,
+            jar: self.jar.clone(),
+            base: self.base.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path).unwrap()
     }
