@@ -5,6 +5,7 @@
 //! re-parses a key per grant.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,10 @@ use crate::store::{Store, WrappedTable};
 
 /// How long a node keeps using the active key before looking for a newer one.
 const ACTIVE_KEY_CACHE: Duration = Duration::from_secs(30);
-/// How long a node trusts its copy of the published keys. A key it does not know yet (made by
-/// another node's rotation) makes it look again, at most once per `UNKNOWN_KID_RECHECK`.
+/// How long a node trusts its copy of the published keys.
 const PUBLISHED_KEYS_CACHE: Duration = Duration::from_secs(30);
+/// A `kid` missing from the copy (a key another node's rotation made) sends the node back to
+/// the database, at most once per this interval however many unknown `kid`s arrive.
 const UNKNOWN_KID_RECHECK: Duration = Duration::from_secs(1);
 
 struct ActiveKey {
@@ -37,8 +39,17 @@ struct ActiveKey {
 
 /// The active key and when it was loaded.
 type CachedKey = Option<(Instant, Arc<ActiveKey>)>;
-/// Published public keys (uncompressed P-256 points) by `kid`, and when they were read.
+/// Published public keys (uncompressed P-256 points) by `kid`, and when their read began.
 type CachedPublished = Option<(Instant, Arc<HashMap<String, Arc<[u8]>>>)>;
+
+/// What the node's copy of the published keys says about one `kid`.
+enum Lookup {
+    Found(Arc<[u8]>),
+    /// Not in a copy whose read began at this instant.
+    Missing(Instant),
+    /// No copy, or one too old to trust.
+    Stale,
+}
 
 #[derive(Clone)]
 pub struct GrantSigner {
@@ -46,6 +57,9 @@ pub struct GrantSigner {
     kek: Arc<dyn KeyEncryptionKey>,
     active: Arc<Mutex<CachedKey>>,
     published: Arc<Mutex<CachedPublished>>,
+    /// Held while the published keys are read, so that the node reads them once at a time.
+    rereading: Arc<tokio::sync::Mutex<()>>,
+    published_reads: Arc<AtomicU64>,
     rng: SystemRandom,
 }
 
@@ -60,6 +74,8 @@ impl GrantSigner {
             kek,
             active: Arc::new(Mutex::new(None)),
             published: Arc::new(Mutex::new(None)),
+            rereading: Arc::new(tokio::sync::Mutex::new(())),
+            published_reads: Arc::new(AtomicU64::new(0)),
             rng: SystemRandom::new(),
         }
     }
@@ -199,18 +215,45 @@ impl GrantSigner {
             .is_ok())
     }
 
+    /// The published key `kid`, from the node's copy. A `kid` the copy lacks sends the node to
+    /// the database before it is refused: through one read at a time, which begins no sooner
+    /// than `UNKNOWN_KID_RECHECK` after the previous one. A read that began after this lookup
+    /// started answers it too, so a flood of unknown `kid`s waits for one read per interval
+    /// instead of making one each, and a key committed before the lookup is always found.
     async fn published_key(&self, kid: &str, now: i64) -> Result<Option<Arc<[u8]>>> {
-        let cached = self.published.lock().expect("signer lock").clone();
-        if let Some((at, keys)) = &cached {
-            if at.elapsed() < PUBLISHED_KEYS_CACHE {
-                if let Some(point) = keys.get(kid) {
-                    return Ok(Some(point.clone()));
-                }
-                if at.elapsed() < UNKNOWN_KID_RECHECK {
-                    return Ok(None);
-                }
-            }
+        let asked = Instant::now();
+        if let Lookup::Found(point) = self.look_up(kid) {
+            return Ok(Some(point));
         }
+        let _turn = self.rereading.lock().await;
+        match self.look_up(kid) {
+            Lookup::Found(point) => return Ok(Some(point)),
+            Lookup::Missing(read_at) if read_at >= asked => return Ok(None),
+            Lookup::Missing(read_at) => {
+                tokio::time::sleep_until((read_at + UNKNOWN_KID_RECHECK).into()).await;
+            }
+            Lookup::Stale => {}
+        }
+        let read_at = Instant::now();
+        let keys = self.read_published(now).await?;
+        let found = keys.get(kid).cloned();
+        *self.published.lock().expect("signer lock") = Some((read_at, Arc::new(keys)));
+        Ok(found)
+    }
+
+    fn look_up(&self, kid: &str) -> Lookup {
+        match self.published.lock().expect("signer lock").as_ref() {
+            Some((read_at, keys)) if read_at.elapsed() < PUBLISHED_KEYS_CACHE => {
+                keys.get(kid).map_or(Lookup::Missing(*read_at), |point| {
+                    Lookup::Found(point.clone())
+                })
+            }
+            _ => Lookup::Stale,
+        }
+    }
+
+    async fn read_published(&self, now: i64) -> Result<HashMap<String, Arc<[u8]>>> {
+        self.published_reads.fetch_add(1, Ordering::Relaxed);
         let mut keys = HashMap::new();
         for row in self.store.published_signing_keys(now).await? {
             let mut point = vec![4u8];
@@ -225,9 +268,13 @@ impl GrantSigner {
             }
             keys.insert(row.kid, Arc::<[u8]>::from(point));
         }
-        let found = keys.get(kid).cloned();
-        *self.published.lock().expect("signer lock") = Some((Instant::now(), Arc::new(keys)));
-        Ok(found)
+        Ok(keys)
+    }
+
+    /// How many times this node has read the published keys from the database to verify
+    /// grants (its copy expiring, or a `kid` it did not know).
+    pub fn published_key_reads(&self) -> u64 {
+        self.published_reads.load(Ordering::Relaxed)
     }
 
     pub async fn jwks(&self, now: i64) -> Result<JwkSet> {

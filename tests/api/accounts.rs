@@ -4,7 +4,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use webauthn_rs_proto::UserVerificationPolicy;
 
-use crate::helpers::{problem_code, spawn_app, spawn_app_with, wrong_origin, TestPasskey};
+use crate::helpers::{
+    problem_code, spawn_app, spawn_app_with, user_verified, wrong_origin, TestPasskey,
+};
 
 #[tokio::test]
 async fn sign_up_sign_out_and_sign_in_again_with_a_soft_passkey() {
@@ -134,12 +136,23 @@ async fn passkey_without_user_verification_is_refused() {
     let mut options = browser.begin_sign_in().await;
     options.public_key.user_verification = UserVerificationPolicy::Discouraged_DO_NOT_USE;
     let assertion = key.assert(&app.origin(), options).unwrap();
+    assert!(!user_verified(&assertion), "the UV flag is off");
     let finish = browser.finish_sign_in(&assertion).await;
     assert_eq!(
         problem_code(finish).await,
         (StatusCode::BAD_REQUEST, "user_verification_required".into())
     );
     assert_eq!(browser.signed_in_as().await, None);
+
+    // The same passkey, verifying its user, signs in.
+    let options = browser.begin_sign_in().await;
+    let assertion = key.assert(&app.origin(), options).unwrap();
+    assert!(user_verified(&assertion));
+    assert_eq!(
+        browser.finish_sign_in(&assertion).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(browser.signed_in_as().await.as_deref(), Some("Uv"));
 }
 
 #[tokio::test]

@@ -4,9 +4,11 @@
 use reqwest::StatusCode;
 use saifu_sdk::checkout::PaymentDetails;
 use serde_json::json;
+use webauthn_rs_proto::UserVerificationPolicy;
 
 use crate::helpers::{
     count_rows, frames, merchant, offered_cards, open_consent, sdk, shopper, spawn_app,
+    user_verified,
 };
 
 #[tokio::test]
@@ -138,4 +140,62 @@ async fn a_confirmation_sent_twice_at_once_approves_once() {
         assert_eq!(count_rows(&app, "ceremonies").await, 0);
     }
     assert_eq!(count_rows(&app, "auth_codes").await, 3);
+}
+
+/// The approval asks for user verification, and an assertion from a passkey that only saw the
+/// shopper present (no PIN, no biometrics) approves nothing, even signed for the exact payment.
+#[tokio::test]
+async fn a_confirmation_without_user_verification_approves_nothing() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "present@example.com").await;
+
+    let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+    let consent = open_consent(&shopper.browser, &url).await;
+    let card = offered_cards(&shopper.browser, &consent).await.remove(0);
+    let mut options = shopper.begin(&consent, &card).await;
+    assert_eq!(
+        options.public_key.user_verification,
+        UserVerificationPolicy::Required
+    );
+    options.public_key.user_verification = UserVerificationPolicy::Preferred;
+    let unverified = shopper.key.assert(&shopper.origin, options).unwrap();
+    assert!(!user_verified(&unverified), "the UV flag is off");
+    let r = shopper
+        .approve(&consent, &card, &serde_json::to_value(&unverified).unwrap())
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("location").is_none());
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("user_verification_required"));
+    assert_eq!(count_rows(&app, "auth_codes").await, 0, "no code");
+    assert_eq!(
+        count_rows(&app, "consents WHERE status <> 'pending'").await,
+        0,
+        "nothing approved"
+    );
+    assert_eq!(
+        count_rows(&app, "ceremonies").await,
+        0,
+        "its ceremony is used up"
+    );
+
+    // The same shopper, verified this time, approves the same consent.
+    let options = shopper.begin(&consent, &card).await;
+    let verified = shopper.key.assert(&shopper.origin, options).unwrap();
+    assert!(user_verified(&verified));
+    let r = shopper
+        .approve(&consent, &card, &serde_json::to_value(&verified).unwrap())
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    assert_eq!(count_rows(&app, "auth_codes").await, 1);
 }

@@ -135,6 +135,24 @@ impl TestApp {
         self.base.clone()
     }
 
+    /// This node's own address. Nodes started to share one issuer (`spawn_node` given the
+    /// first node's) all have the issuer as `base`, but each listens on a port of its own.
+    pub fn socket(&self) -> std::net::SocketAddr {
+        self.state
+            .config
+            .listen
+            .parse()
+            .expect("the listen address is a socket address")
+    }
+
+    /// A client builder whose requests, addressed to the issuer's URLs, reach this node: it is
+    /// their proxy, as a load balancer in front of several nodes forwards a request, the
+    /// issuer's Host and all, to one of them.
+    pub fn routed(&self) -> reqwest::ClientBuilder {
+        let node = reqwest::Proxy::http(format!("http://{}", self.socket())).expect("a proxy URL");
+        reqwest::Client::builder().proxy(node)
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
     }

@@ -1,6 +1,7 @@
 //! The browser of the tests: a client with its own cookie jar that follows no redirect, and
 //! speaks to the wallet as its pages do (CSRF token, JSON and form posts, passkey sign-up and
-//! sign-in); and the reader of problem+json answers.
+//! sign-in), to any of its nodes; the reader of problem+json answers; and the UV flag of an
+//! assertion.
 
 use std::sync::Arc;
 
@@ -36,6 +37,22 @@ impl TestApp {
 }
 
 impl Browser {
+    /// The same browser, cookies and all, with its requests for the wallet reaching `node`,
+    /// as when a load balancer sends each request to another node of one wallet.
+    pub fn on(&self, node: &TestApp) -> Browser {
+        let http = node
+            .routed()
+            .cookie_provider(self.jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            http,
+            jar: self.jar.clone(),
+            base: self.base.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path).unwrap()
     }
@@ -185,4 +202,11 @@ pub async fn problem_code(response: Response) -> (StatusCode, String) {
             .expect("problem has a code")
             .to_string(),
     )
+}
+
+/// Whether an assertion's authenticator data says the user was verified (the UV flag, bit 2
+/// of the flags byte that follows the 32-byte RP ID hash).
+pub fn user_verified(credential: &PublicKeyCredential) -> bool {
+    let data: &[u8] = credential.response.authenticator_data.as_ref();
+    data[32] & 0x04 != 0
 }

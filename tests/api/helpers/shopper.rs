@@ -61,6 +61,24 @@ pub async fn sdk(app: &TestApp, creds: &MerchantCredentials) -> SaifuClient {
     SaifuClient::discover(config).await.expect("discovery")
 }
 
+/// The merchant's SDK with its requests reaching `node`, one of several that share an issuer.
+pub async fn sdk_on(node: &TestApp, creds: &MerchantCredentials) -> SaifuClient {
+    let config = MerchantConfig::new(
+        node.base.clone(),
+        creds.client_id.clone(),
+        creds.client_secret.clone(),
+        Url::parse(CALLBACK).unwrap(),
+    );
+    let http = node
+        .routed()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    SaifuClient::discover_with(http, config)
+        .await
+        .expect("discovery")
+}
+
 pub fn frames() -> PaymentDetails {
     PaymentDetails::new("JPY", "12800", "A-1001").with_item("Frames", 1, "12800")
 }
