@@ -409,7 +409,7 @@ async fn forged_grants_are_refused_and_the_real_one_still_pays_once() {
     ));
 
     assert!(forgeries.len() >= 25, "{} forgeries", forgeries.len());
-    let effects = s.app.state.simulator.effects();
+    let effects = s.app.state.simulator.effects().await.unwrap();
     for (what, token, presenter, amount) in &forgeries {
         let r = pay(&s.app, presenter, token, amount).await;
         assert_eq!(
@@ -425,7 +425,7 @@ async fn forged_grants_are_refused_and_the_real_one_still_pays_once() {
         "no grant spent"
     );
     assert_eq!(
-        s.app.state.simulator.effects(),
+        s.app.state.simulator.effects().await.unwrap(),
         effects,
         "nothing at the processor"
     );

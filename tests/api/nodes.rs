@@ -48,8 +48,15 @@ fn problem(err: SdkError) -> (u16, String) {
 }
 
 /// Operations that took effect at the processor, over all the nodes.
-fn processor_effects(nodes: &[TestApp]) -> usize {
-    nodes.iter().map(|n| n.state.simulator.effects()).sum()
+/// Operations that took effect at the card network, which every node shares (asked of each
+/// node: they must agree).
+async fn processor_effects(nodes: &[TestApp]) -> i64 {
+    let mut counts = Vec::new();
+    for node in nodes {
+        counts.push(node.state.simulator.effects().await.unwrap());
+    }
+    assert!(counts.windows(2).all(|w| w[0] == w[1]), "{counts:?}");
+    counts[0]
 }
 
 fn kid(jwt: &str) -> String {
@@ -98,7 +105,7 @@ async fn every_step_of_a_checkout_can_land_on_another_node() {
         );
     }
 
-    let effects = processor_effects(&nodes);
+    let effects = processor_effects(&nodes).await;
 
     // 1. The merchant pushes the request to node 1.
     let (url, pending) = merchant_on[0].start_checkout(&frames()).await.unwrap();
@@ -160,7 +167,7 @@ async fn every_step_of_a_checkout_can_land_on_another_node() {
         );
     }
     assert_eq!(
-        processor_effects(&nodes) - effects,
+        processor_effects(&nodes).await - effects,
         3,
         "one authorization, one capture, one refund"
     );
@@ -180,7 +187,7 @@ async fn fifty_redemptions_of_one_grant_over_three_nodes_make_one_payment() {
         .complete_checkout(&callback, &pending)
         .await
         .unwrap();
-    let before = processor_effects(&nodes);
+    let before = processor_effects(&nodes).await;
 
     let merchant_on: Arc<Vec<SaifuClient>> = Arc::new(merchant_on);
     let token: Arc<str> = grant.token.into();
@@ -215,7 +222,7 @@ async fn fifty_redemptions_of_one_grant_over_three_nodes_make_one_payment() {
         1
     );
     assert_eq!(
-        processor_effects(&nodes) - before,
+        processor_effects(&nodes).await - before,
         1,
         "one authorization at the processor"
     );
