@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use saifu_sdk::payments::IDEMPOTENCY_KEY_HEADER;
 
+use super::error::ErrorInfo;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::{Error, Kind};
@@ -90,7 +91,8 @@ async fn run_once(
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string),
             };
-            if let Err(err) = idempotency.finish(&scope, &answer).await {
+            let code = parts.extensions.get::<ErrorInfo>().map(|info| info.code);
+            if let Err(err) = idempotency.finish(&scope, &answer, code).await {
                 tracing::error!(error = %err, "recording an idempotent response failed");
             }
             Ok(Response::from_parts(parts, Body::from(body)))

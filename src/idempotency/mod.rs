@@ -12,6 +12,10 @@ use crate::secrets::sha256_hex;
 use crate::store::idempotency::{Claim, KeyScope};
 use crate::store::Store;
 
+/// The code of an answer saying the operation is still being carried out elsewhere: never
+/// kept for replay.
+pub const IN_PROGRESS: &str = "payment_in_progress";
+
 /// How long an answer is kept for replay.
 pub const KEEP_SECS: i64 = 24 * 60 * 60;
 
@@ -80,10 +84,11 @@ impl Idempotency {
         decide(claim)
     }
 
-    /// Records the answer of a request that ran. A server error frees the key instead, so
-    /// that a retry runs again.
-    pub async fn finish(&self, scope: &Scope, answer: &Saved) -> Result<()> {
-        if (500..600).contains(&answer.status) {
+    /// Records the answer of a request that ran. A server error, or an answer that the money
+    /// operation is still being carried out (`code`, the problem's), frees the key instead, so
+    /// that a retry runs again and gets the real outcome.
+    pub async fn finish(&self, scope: &Scope, answer: &Saved, code: Option<&str>) -> Result<()> {
+        if (500..600).contains(&answer.status) || code == Some(IN_PROGRESS) {
             self.store.release_idempotency_key(&scope.stored()).await?;
         } else {
             self.store

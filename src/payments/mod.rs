@@ -57,7 +57,7 @@ fn declined(decline_code: &str) -> Error {
 /// A step of this payment is being carried out by another request or node right now.
 fn in_progress() -> Error {
     Error::conflict(
-        "payment_in_progress",
+        crate::idempotency::IN_PROGRESS,
         "This payment is being processed by another request. Retry shortly with the same Idempotency-Key.",
     )
 }

@@ -146,7 +146,18 @@ impl DerefMut for Handle {
 }
 
 /// A write transaction: `&mut *tx` is an executor. Dropped without `commit`, it rolls back.
-pub struct Tx(TxInner);
+pub struct Tx(TxInner, PointsLock);
+
+/// Whether the transaction holds the points lock (PostgreSQL only; see [`Tx::lock_points`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PointsLock {
+    NotNeeded,
+    NotTaken,
+    Taken,
+}
+
+/// The advisory lock that points-moving transactions take on PostgreSQL.
+const POINTS_LOCK_KEY: i64 = 0x5341_4946_5550; // "SAIFUP"
 
 enum TxInner {
     Sqlite(Conn),
@@ -159,11 +170,30 @@ impl Tx {
         // timeout instead of deadlocking when a read lock would have to be upgraded.
         conn.execute("BEGIN IMMEDIATE").await?;
         conn.in_transaction = true;
-        Ok(Tx(TxInner::Sqlite(conn)))
+        // SQLite runs one writer at a time: its transactions never interleave.
+        Ok(Tx(TxInner::Sqlite(conn), PointsLock::NotNeeded))
     }
 
     pub(super) fn pool(tx: Transaction<'static, Any>) -> Self {
-        Tx(TxInner::Pool(tx))
+        Tx(TxInner::Pool(tx), PointsLock::NotTaken)
+    }
+
+    /// Serializes the points-moving part of transactions on PostgreSQL, from the first points
+    /// read or write to the commit: the rules choose lots and check balances on what they
+    /// read, so two transactions must not read the same shopper's lots at once, and a
+    /// transaction moves points on several shared accounts (the programme's, the merchant's),
+    /// which in any order could deadlock with another. Every capture already waits on the
+    /// programme's balance row, so this costs no concurrency there. Taken once per
+    /// transaction; released at its end.
+    pub(super) async fn lock_points(&mut self) -> Result<(), sqlx::Error> {
+        if self.1 == PointsLock::NotTaken {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(POINTS_LOCK_KEY)
+                .execute(&mut **self)
+                .await?;
+            self.1 = PointsLock::Taken;
+        }
+        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

@@ -19,6 +19,7 @@ fn is_check_violation(err: &sqlx::Error) -> bool {
 /// Writes one balanced posting: its legs sum to zero, and no shopper balance may go negative
 /// (the database refuses it, and the whole transaction with it).
 pub async fn post(tx: &mut Tx, posting: &Posting, now: i64) -> Result<()> {
+    tx.lock_points().await?;
     let kind = posting.kind.as_str();
     if !posting.is_balanced() {
         return Err(Error::Corrupt(format!("unbalanced {kind} posting")));
@@ -68,6 +69,7 @@ pub async fn post(tx: &mut Tx, posting: &Posting, now: i64) -> Result<()> {
 }
 
 async fn balance_in(tx: &mut Tx, account: &Account) -> Result<i64> {
+    tx.lock_points().await?;
     let row = sqlx::query("SELECT balance FROM points_balances WHERE account = $1")
         .bind(account.key())
         .fetch_optional(&mut **tx)
@@ -80,6 +82,7 @@ async fn balance_in(tx: &mut Tx, account: &Account) -> Result<i64> {
 
 /// The shopper's lots with points left, for the rules to choose from.
 async fn lots_of(tx: &mut Tx, user_id: &str) -> Result<Vec<Lot>> {
+    tx.lock_points().await?;
     let rows = sqlx::query(
         "SELECT id, remaining, expires_at, created_at FROM points_lots WHERE user_id = $1 AND remaining > 0",
     )
@@ -335,6 +338,7 @@ impl Store {
     /// decides. Returns the points expired.
     pub async fn expire_points(&self, ledger: &dyn Ledger, now: i64) -> Result<i64> {
         let mut tx = self.begin().await?;
+        tx.lock_points().await?;
         let lots = sqlx::query("SELECT id, user_id, remaining FROM points_lots WHERE expires_at <= $1 AND remaining > 0 ORDER BY expires_at, id")
             .bind(now)
             .fetch_all(&mut *tx)
@@ -366,6 +370,7 @@ impl Store {
         now: i64,
     ) -> Result<u64> {
         let mut tx = self.begin().await?;
+        tx.lock_points().await?;
         let lapsed = sqlx::query(
             "UPDATE points_holds SET status = $1 WHERE status = $2 AND expires_at <= $3 RETURNING consent_id, user_id, points",
         )

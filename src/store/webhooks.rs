@@ -167,18 +167,23 @@ impl Store {
         if due.is_none() {
             return Ok(Vec::new());
         }
+        // The events are picked once, in a materialized step: PostgreSQL may otherwise run a
+        // `LIMIT … SKIP LOCKED` subquery again for each row it updates, and claim more than
+        // `limit`.
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE OF e SKIP LOCKED",
             Backend::Sqlite => "",
         };
         let rows = sqlx::query(&format!(
-            "UPDATE webhook_events SET lease_token = $1, lease_until_ms = $2
-             WHERE (lease_until_ms IS NULL OR lease_until_ms < $3) AND state = 'pending' AND id IN (
+            "WITH picked AS MATERIALIZED (
                  SELECT e.id FROM webhook_events e JOIN merchants m ON m.client_id = e.client_id
                  WHERE e.state = 'pending' AND e.next_attempt_ms <= $3
                    AND (e.lease_until_ms IS NULL OR e.lease_until_ms < $3)
                    AND m.webhook_disabled_at IS NULL
                  ORDER BY e.next_attempt_ms LIMIT $4 {lock})
+             UPDATE webhook_events SET lease_token = $1, lease_until_ms = $2
+             WHERE (lease_until_ms IS NULL OR lease_until_ms < $3) AND state = 'pending'
+               AND id IN (SELECT id FROM picked)
              RETURNING {CLAIMED}"
         ))
         .bind(token)

@@ -28,7 +28,7 @@ impl Webhooks {
         );
         let mut in_flight = tokio::task::JoinSet::new();
         loop {
-            let room = IN_FLIGHT - in_flight.len();
+            let room = IN_FLIGHT.saturating_sub(in_flight.len());
             if room > 0 {
                 match self.claim(room).await {
                     Ok((token, events)) => {

@@ -153,6 +153,14 @@ impl TestApp {
         reqwest::Client::builder().proxy(node)
     }
 
+    /// Stops this node's server, as a node taken out of service; its data directory and
+    /// database stay (for another process to start on).
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
     }
