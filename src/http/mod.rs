@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(plain_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -112,4 +113,58 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+}
+
+/// The longest client-chosen request id that is kept.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// A client's `X-Request-Id` is echoed and logged only when it is one short, plain value (at
+/// most 64 of `A-Z a-z 0-9 . _ -`): anything else could flood the logs or forge their lines.
+/// Otherwise it is dropped, and a new id is made for the request.
+async fn plain_request_id(mut request: Request) -> Request {
+    let mut sent = request.headers().get_all(&REQUEST_ID).iter();
+    let keep = match (sent.next(), sent.next()) {
+        (None, _) => true,
+        (Some(id), None) => is_plain_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+fn is_plain_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_LEN
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        for kept in ["trace-me-42", "a", "A.b_C-9", &"x".repeat(64)] {
+            assert!(is_plain_request_id(kept.as_bytes()), "{kept}");
+        }
+        let long = "x".repeat(65);
+        for refused in [
+            "",
+            long.as_str(),
+            "two words",
+            "new\nline",
+            "tab\t",
+            "semi;colon",
+            "quote\"",
+            "caf\u{e9}",
+            "\u{202E}rtl",
+            "a/b",
+        ] {
+            assert!(!is_plain_request_id(refused.as_bytes()), "{refused:?}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem_code, spawn_app, spawn_app_with, TestPasskey};
+use crate::helpers::{captured_logs, problem_code, spawn_app, spawn_app_with, TestPasskey};
 
 fn assert_security_headers(response: &reqwest::Response, what: &str) {
     let h = response.headers();
@@ -224,6 +224,51 @@ async fn request_ids_are_generated_and_propagated() {
         .await
         .unwrap();
     assert_eq!(given.headers()["x-request-id"], "trace-me-42");
+}
+
+#[tokio::test]
+async fn request_ids_that_are_long_or_not_plain_are_replaced_not_echoed_or_logged() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let long = format!("long{}", "Qz7".repeat(1_332));
+    assert_eq!(long.len(), 4_000);
+    let sent: Vec<reqwest::header::HeaderValue> = [
+        long.as_bytes(),
+        b"tab\there",
+        b"two words",
+        "caf\u{e9}".as_bytes(),
+        "rtl\u{202E}di".as_bytes(),
+        b"semi;colon",
+        b"",
+    ]
+    .iter()
+    .map(|v| reqwest::header::HeaderValue::from_bytes(v).unwrap())
+    .collect();
+    for value in sent {
+        let response = browser
+            .http
+            .get(browser.url("/healthz"))
+            .header("x-request-id", value.clone())
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        assert_ne!(id.as_bytes(), value.as_bytes());
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "a new id: {id}");
+    }
+    assert!(
+        !captured_logs().contains("Qz7Qz7Qz7"),
+        "the long id is not logged"
+    );
+    let longest = "a".repeat(64);
+    let kept = browser
+        .http
+        .get(browser.url("/healthz"))
+        .header("x-request-id", &longest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], longest.as_str());
 }
 
 #[tokio::test]
