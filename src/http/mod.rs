@@ -20,7 +20,7 @@ mod points;
 pub mod session;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(payments::router(state.clone()))
         .route("/static/{name}", get(assets::serve))
+        // Replaces each route's own 405 answer, which the routes' layers (the CSRF check, the
+        // payments API's authentication) would otherwise see first and refuse with 403 or
+        // 401: a method an address does not have is 405, with `Allow`, before anything else.
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
@@ -113,6 +117,10 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+}
+
+async fn method_not_allowed() -> StatusCode {
+    StatusCode::METHOD_NOT_ALLOWED
 }
 
 /// The longest client-chosen request id that is kept.
