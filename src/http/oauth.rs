@@ -47,9 +47,9 @@ impl IntoResponse for OAuthFailure {
                 HeaderValue::from_static("Basic realm=\"saifu\""),
             );
         }
-        response
-            .headers_mut()
-            .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
     }
 }
@@ -185,7 +185,15 @@ async fn token(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes
     }
     .await;
     match result {
-        Ok(granted) => Json(granted).into_response(),
+        // A token is never cached (RFC 6749 §5.1); `Pragma` for HTTP/1.0 caches.
+        Ok(granted) => (
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (header::PRAGMA, HeaderValue::from_static("no-cache")),
+            ],
+            Json(granted),
+        )
+            .into_response(),
         Err(failure) => failure.into_response(),
     }
 }
