@@ -2,8 +2,9 @@
 //! fresh database (SQLite by default, PostgreSQL when SAIFU_TEST_DATABASE_URL is set).
 //! `helpers/` holds the test support every module shares (the app, the browser, the soft
 //! passkey, the shopper and merchant fixtures); `checkout/` follows the checkout's steps; the
-//! other modules follow the wallet's areas; `migrations` checks the two schema folders and
-//! `architecture` the layout's rules (no import cycle, the directions between rooms, file sizes).
+//! other modules follow the wallet's areas; `migrations` checks the two schema folders,
+//! `files` the modes of the files the wallet writes, and `architecture` the layout's rules (no
+//! import cycle, the directions between rooms, file sizes).
 
 mod accounts;
 mod architecture;
@@ -11,6 +12,7 @@ mod cards;
 mod checkout;
 mod cli;
 mod demo;
+mod files;
 mod helpers;
 mod http_basics;
 mod migrations;
