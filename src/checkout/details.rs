@@ -1,10 +1,12 @@
 //! `authorization_details` of type `payment` (RFC 9396), parsed once at the edge: one payment,
 //! a supported currency, amounts with exactly the currency's minor digits, line items that sum
-//! to the total.
+//! to the total, and no text the consent page could show as something else (control and format
+//! characters are refused).
 
 use saifu_sdk::checkout::{Amount, LineItem, PaymentDetails, PAYMENT_TYPE};
 
 use crate::money::{Currency, Money};
+use crate::text::{code_point, hidden_character};
 
 /// A validated payment request. `details` is the normalized form that is stored and granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,15 +104,25 @@ fn parse_amount(instructed: &Amount) -> Result<Money, DetailsError> {
 
 fn parse_reference(raw: &str) -> Result<String, DetailsError> {
     let reference = raw.trim();
-    if reference.is_empty()
-        || reference.chars().count() > 128
-        || reference.chars().any(char::is_control)
-    {
+    shown_text("order_reference", reference)?;
+    if reference.is_empty() || reference.chars().count() > 128 {
         return Err(refuse(
             "order_reference must have 1 to 128 printable characters",
         ));
     }
     Ok(reference.to_string())
+}
+
+/// Refuses text the consent page or a receipt would show with a control or format character
+/// in it (a bidi override could show "Frames" where "semarF" is stored), naming the field.
+fn shown_text(field: &str, text: &str) -> Result<(), DetailsError> {
+    match hidden_character(text) {
+        Some(c) => Err(refuse(format!(
+            "{field} contains {}, a control or invisible formatting character; such characters are not allowed",
+            code_point(c)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Normalized line items; when there are any, they sum to `amount`.
@@ -121,8 +133,8 @@ fn parse_line_items(amount: Money, raw: &[LineItem]) -> Result<Vec<LineItem>, De
     let currency = amount.currency;
     let mut items = Vec::with_capacity(raw.len());
     let mut sum: i64 = 0;
-    for item in raw {
-        let (line, unit) = parse_line_item(currency, item)?;
+    for (index, item) in raw.iter().enumerate() {
+        let (line, unit) = parse_line_item(currency, index, item)?;
         sum = line
             .checked_add(sum)
             .ok_or_else(|| refuse("line items overflow"))?;
@@ -142,10 +154,15 @@ fn parse_line_items(amount: Money, raw: &[LineItem]) -> Result<Vec<LineItem>, De
     Ok(items)
 }
 
-/// One line item, normalized, with its total in minor units.
-fn parse_line_item(currency: Currency, item: &LineItem) -> Result<(i64, LineItem), DetailsError> {
+/// One line item (the `index`th), normalized, with its total in minor units.
+fn parse_line_item(
+    currency: Currency,
+    index: usize,
+    item: &LineItem,
+) -> Result<(i64, LineItem), DetailsError> {
     let name = item.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    shown_text(&format!("line_items[{index}].name"), name)?;
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(refuse(
             "each line item needs a name of 1 to 200 printable characters",
         ));
@@ -249,5 +266,40 @@ mod tests {
             let err = parse(json).unwrap_err();
             assert!(err.0.contains(expected), "{json}: {err}");
         }
+    }
+
+    fn with(reference: &str, item_name: &str) -> String {
+        serde_json::json!([{
+            "type": "payment",
+            "instructed_amount": {"currency": "JPY", "amount": "100"},
+            "order_reference": reference,
+            "line_items": [
+                {"name": "Mug", "quantity": 1, "unit_amount": "50"},
+                {"name": item_name, "quantity": 1, "unit_amount": "50"}
+            ]
+        }])
+        .to_string()
+    }
+
+    #[test]
+    fn format_and_control_characters_are_refused_naming_the_field() {
+        for c in [
+            '\u{202E}', '\u{200B}', '\u{2066}', '\u{2069}', '\u{FEFF}', '\u{7}', '\n',
+        ] {
+            let err = parse(&with("A-1", &format!("Fra{c}mes"))).unwrap_err();
+            assert!(err.0.starts_with("line_items[1].name contains U+"), "{err}");
+            assert!(err.0.contains("not allowed"), "{err}");
+            let err = parse(&with(&format!("A-{c}1"), "Frames")).unwrap_err();
+            assert!(err.0.starts_with("order_reference contains U+"), "{err}");
+        }
+        let err = parse(&with("A-1", "\u{202E}semarF")).unwrap_err();
+        assert_eq!(
+            err.0,
+            "line_items[1].name contains U+202E, a control or invisible formatting character; such characters are not allowed"
+        );
+        assert!(
+            parse(&with("注文-1", "Café 財布")).is_ok(),
+            "any script is fine"
+        );
     }
 }

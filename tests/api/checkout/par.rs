@@ -302,3 +302,37 @@ async fn rotating_a_client_secret_retires_the_old_one_at_once() {
     let (status, _, _) = old.send(&old.good(), Some(&new_secret)).await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn format_and_control_characters_in_shown_text_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let par = RawPar::new(&app, &creds);
+    let entry = |reference: &str, name: &str| {
+        json!([{ "type": "payment", "instructed_amount": { "currency": "JPY", "amount": "12800" },
+            "order_reference": reference,
+            "line_items": [{ "name": name, "quantity": 1, "unit_amount": "12800" }] }])
+        .to_string()
+    };
+    for c in [
+        '\u{202E}', '\u{200B}', '\u{2066}', '\u{2069}', '\u{FEFF}', '\u{1B}', '\u{0}',
+    ] {
+        let point = format!("U+{:04X}", u32::from(c));
+        for (details, field) in [
+            (entry("A-1", &format!("Fr{c}ames")), "line_items[0].name"),
+            (entry(&format!("A-{c}1"), "Frames"), "order_reference"),
+        ] {
+            let (status, body) = par.with("authorization_details", Some(&details)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{field} {point}");
+            assert_eq!(body["error"], "invalid_authorization_details");
+            assert_eq!(
+                body["error_description"],
+                format!("{field} contains {point}, a control or invisible formatting character; such characters are not allowed")
+            );
+        }
+    }
+    let (status, body) = par
+        .with("authorization_details", Some(&entry("注文-1", "Café 財布")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "any script is fine: {body}");
+}
