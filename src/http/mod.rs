@@ -19,7 +19,7 @@ mod payments;
 mod points;
 pub mod session;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRef, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -34,6 +34,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
+use crate::money::AmountLimits;
 use crate::AppState;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -117,6 +118,13 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+}
+
+/// The PAR endpoint's amount limits, from the configuration parsed at start-up.
+impl FromRef<AppState> for AmountLimits {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.max_amounts
+    }
 }
 
 async fn method_not_allowed() -> StatusCode {

@@ -19,6 +19,7 @@ use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::error::Result;
 use crate::merchants::Merchant;
+use crate::money::AmountLimits;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -164,10 +165,15 @@ pub fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-async fn par(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes) -> Response {
+async fn par(
+    State(checkout): State<Checkout>,
+    State(limits): State<AmountLimits>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let result = async {
         let merchant = authenticate(&checkout, &headers, &body).await?;
-        let request = PushedRequest::parse(&merchant, form(&headers, &body)?)?;
+        let request = PushedRequest::parse(&merchant, form(&headers, &body)?, &limits)?;
         checkout.push(request, unix_now()).await
     }
     .await;
