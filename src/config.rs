@@ -8,6 +8,8 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use url::Url;
 
+use crate::money::AmountLimits;
+
 /// Settings that may also come from the environment, as `SAIFU_<NAME IN UPPER CASE>`.
 pub const ENV_KEYS: &[&str] = &[
     "env",
@@ -42,6 +44,7 @@ pub const ENV_KEYS: &[&str] = &[
     "point_value_jpy",
     "point_value_usd",
     "points_expiry_days",
+    "max_amounts",
     "log_format",
     "webhook_worker",
     "webhook_allow_private_targets",
@@ -127,6 +130,9 @@ pub struct Config {
     pub point_value_usd: i64,
     /// Days earned points last.
     pub points_expiry_days: i64,
+    /// The largest payment per currency, `JPY=10000000,USD=100000.00`; a currency left out
+    /// keeps its default. Parsed when the configuration loads.
+    pub max_amounts: AmountLimits,
     /// Whether this node delivers webhooks (every node may; the outbox lease keeps them apart).
     pub webhook_worker: bool,
     /// Whether webhooks may go to private, loopback and link-local addresses. `None` means:
@@ -178,6 +184,7 @@ impl Default for Config {
             point_value_jpy: 1,
             point_value_usd: 1,
             points_expiry_days: 365,
+            max_amounts: AmountLimits::default(),
             webhook_worker: true,
             webhook_allow_private_targets: None,
             webhook_retry_schedule: DEFAULT_WEBHOOK_SCHEDULE.into(),
@@ -197,6 +204,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("database", &self.database_url().map(|u| redact_url(&u)))
             .field("data_dir", &self.data_dir)
+            .field("max_amounts", &self.max_amounts.to_string())
             .field("cookie_secure", &self.cookie_secure())
             .field("kek_file", &self.kek_file)
             .field("kek", &self.kek.as_ref().map(|_| "[redacted]"))
@@ -487,6 +495,29 @@ mod tests {
         assert!(opted_in.webhook_allow_private_targets());
         assert!(load_with("", &[("SAIFU_WEBHOOK_RETRY_SCHEDULE", "0s,5x")]).is_err());
         assert!(load_with("", &[("SAIFU_WEBHOOK_RETRY_SCHEDULE", "0s,100ms,200ms")]).is_ok());
+    }
+
+    #[test]
+    fn maximum_amounts_come_from_the_environment_and_keep_defaults_for_the_rest() {
+        use crate::money::{Currency, Money};
+        let config = load_with("", &[("SAIFU_MAX_AMOUNTS", "USD=250.00")]).unwrap();
+        assert_eq!(
+            config.max_amounts.max(Currency::Usd),
+            Money::new(Currency::Usd, 25_000)
+        );
+        assert_eq!(
+            config.max_amounts.max(Currency::Jpy),
+            Money::new(Currency::Jpy, 10_000_000)
+        );
+        let file = load_with("max_amounts = \"JPY=5000\"", &[]).unwrap();
+        assert_eq!(file.max_amounts.to_string(), "JPY=5000,USD=100000.00");
+        let err = load_with("", &[("SAIFU_MAX_AMOUNTS", "JPY=9223372036854775808")]).unwrap_err();
+        assert!(format!("{err:#}").contains("JPY"), "{err:#}");
+        assert!(load_with("", &[("SAIFU_MAX_AMOUNTS", "EUR=5.00")]).is_err());
+        assert!(
+            load_with("", &[("SAIFU_MAX_AMOUNTS", "1000")]).is_err(),
+            "a number, read as TOML"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::money::AmountTooLarge;
 use crate::store::error::Error as StoreError;
 
 /// What went wrong, in terms a caller can act on.
@@ -162,6 +163,25 @@ impl Error {
             Error::Client { message, .. } => message.clone(),
             Error::Internal(_) => "Something went wrong on our side. Please try again.".into(),
         }
+    }
+}
+
+/// An amount over the wallet's limit, or one whose arithmetic would overflow: `422
+/// amount_too_large`, never a wrapped number.
+impl From<AmountTooLarge> for Error {
+    fn from(err: AmountTooLarge) -> Self {
+        let message = match err.limit {
+            Some(limit) => format!(
+                "The amount is too large: {} amounts are limited to {}.",
+                err.currency.code(),
+                limit.to_major_string()
+            ),
+            None => format!(
+                "The amount is too large to process in {}.",
+                err.currency.code()
+            ),
+        };
+        Error::new(Kind::Unprocessable, "amount_too_large", message)
     }
 }
 

@@ -20,6 +20,7 @@ pub mod processor;
 pub mod secrets;
 mod state;
 pub mod store;
+pub mod text;
 pub mod vault;
 pub mod webhooks;
 

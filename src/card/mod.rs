@@ -7,6 +7,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::text::{code_point, hidden_character};
 
 /// A card network Saifu accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -374,7 +375,8 @@ const MAX_HOLDER_CHARS: usize = 100;
 
 impl HolderName {
     /// Trimmed, with every run of whitespace (tabs and line breaks included) made one space;
-    /// then 1–100 characters and no control characters.
+    /// then 1–100 characters, none of them a control or format character (a bidi override, a
+    /// zero-width space…): refused, not stripped, so the shopper sees what is kept.
     pub fn parse(raw: &str) -> Result<Self> {
         let invalid = |message| Error::invalid("invalid_holder_name", message).on_field("holder");
         let too_long = "The name on the card can be at most 100 characters.";
@@ -386,10 +388,15 @@ impl HolderName {
         if name.is_empty() {
             return Err(invalid("Enter the name on the card."));
         }
-        if name.chars().any(char::is_control) {
-            return Err(invalid(
-                "The name on the card contains characters that aren't allowed.",
-            ));
+        if let Some(c) = hidden_character(&name) {
+            return Err(Error::invalid(
+                "invalid_holder_name",
+                format!(
+                    "The name on the card contains an invisible or control character ({}). Type the name again without it.",
+                    code_point(c)
+                ),
+            )
+            .on_field("holder"));
         }
         if name.chars().count() > MAX_HOLDER_CHARS {
             return Err(invalid(too_long));

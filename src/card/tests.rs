@@ -297,6 +297,21 @@ fn holder_name_rules() {
     }
 }
 
+#[test]
+fn holder_names_with_bidi_or_invisible_characters_are_refused_naming_the_character() {
+    for (raw, shown) in [
+        ("Hanako\u{202E}adamaY", "U+202E"),
+        ("Hana\u{200B}ko", "U+200B"),
+        ("\u{2066}Hanako\u{2069}", "U+2066"),
+        ("\u{FEFF}Hanako", "U+FEFF"),
+        ("Hanako\u{7F}", "U+007F"),
+    ] {
+        let err = HolderName::parse(raw).expect_err("refused");
+        assert!(err.public_message().contains(shown), "{raw:?}: {err}");
+        assert_eq!(code_of(err), ("invalid_holder_name", Some("holder")));
+    }
+}
+
 const ALL_BRANDS: [Brand; 7] = [
     Brand::Visa,
     Brand::Mastercard,

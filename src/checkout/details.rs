@@ -1,10 +1,12 @@
 //! `authorization_details` of type `payment` (RFC 9396), parsed once at the edge: one payment,
-//! a supported currency, amounts with exactly the currency's minor digits, line items that sum
-//! to the total.
+//! a supported currency, amounts with exactly the currency's minor digits and within the
+//! wallet's limit, line items that sum to the total (in checked arithmetic), and no text the
+//! consent page could show as something else (control and format characters are refused).
 
 use saifu_sdk::checkout::{Amount, LineItem, PaymentDetails, PAYMENT_TYPE};
 
-use crate::money::{Currency, Money};
+use crate::money::{AmountLimits, Currency, Money, ParseAmountError};
+use crate::text::{code_point, hidden_character};
 
 /// A validated payment request. `details` is the normalized form that is stored and granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +29,8 @@ const MAX_ITEMS: usize = 100;
 const MAX_QUANTITY: u32 = 100_000;
 
 impl PaymentRequest {
-    pub fn parse(raw: &str) -> Result<Self, DetailsError> {
+    /// A merchant's `authorization_details`, with the amount within `limits`.
+    pub fn parse(raw: &str, limits: &AmountLimits) -> Result<Self, DetailsError> {
         let entries: Vec<serde_json::Value> = serde_json::from_str(raw)
             .map_err(|_| refuse("authorization_details must be a JSON array"))?;
         let [entry] = entries.as_slice() else {
@@ -44,7 +47,13 @@ impl PaymentRequest {
         }
         let details: PaymentDetails = serde_json::from_value(entry.clone())
             .map_err(|e| refuse(format!("malformed payment details: {e}")))?;
-        Self::from_details(details)
+        let request = Self::from_details(details)?;
+        limits.check(request.amount).map_err(|over| {
+            refuse(format!(
+                "instructed_amount.amount is over the wallet's limit: {over}"
+            ))
+        })?;
+        Ok(request)
     }
 
     /// Details as granted: like a request, but `points_redeemed` may be set.
@@ -86,13 +95,14 @@ impl PaymentRequest {
 fn parse_amount(instructed: &Amount) -> Result<Money, DetailsError> {
     let currency = Currency::parse(&instructed.currency)
         .ok_or_else(|| refuse(format!("unsupported currency {:?}", instructed.currency)))?;
-    let amount = Money::parse_major(currency, &instructed.amount).ok_or_else(|| {
-        refuse(format!(
+    let amount = Money::parse_major_exact(currency, &instructed.amount).map_err(|e| match e {
+        ParseAmountError::TooLarge => refuse("instructed_amount.amount is too large"),
+        ParseAmountError::Malformed => refuse(format!(
             "malformed amount {:?}: {} amounts have {} decimal places",
-            instructed.amount,
+            truncated(&instructed.amount),
             currency.code(),
             currency.minor_digits()
-        ))
+        )),
     })?;
     if amount.minor <= 0 {
         return Err(refuse("the amount must be greater than zero"));
@@ -102,15 +112,30 @@ fn parse_amount(instructed: &Amount) -> Result<Money, DetailsError> {
 
 fn parse_reference(raw: &str) -> Result<String, DetailsError> {
     let reference = raw.trim();
-    if reference.is_empty()
-        || reference.chars().count() > 128
-        || reference.chars().any(char::is_control)
-    {
+    shown_text("order_reference", reference)?;
+    if reference.is_empty() || reference.chars().count() > 128 {
         return Err(refuse(
             "order_reference must have 1 to 128 printable characters",
         ));
     }
     Ok(reference.to_string())
+}
+
+/// Refuses text the consent page or a receipt would show with a control or format character
+/// in it (a bidi override could show "Frames" where "semarF" is stored), naming the field.
+fn shown_text(field: &str, text: &str) -> Result<(), DetailsError> {
+    match hidden_character(text) {
+        Some(c) => Err(refuse(format!(
+            "{field} contains {}, a control or invisible formatting character; such characters are not allowed",
+            code_point(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// At most the first 40 characters of a refused value, for the description.
+fn truncated(raw: &str) -> String {
+    raw.chars().take(40).collect()
 }
 
 /// Normalized line items; when there are any, they sum to `amount`.
@@ -120,32 +145,33 @@ fn parse_line_items(amount: Money, raw: &[LineItem]) -> Result<Vec<LineItem>, De
     }
     let currency = amount.currency;
     let mut items = Vec::with_capacity(raw.len());
-    let mut sum: i64 = 0;
-    for item in raw {
-        let (line, unit) = parse_line_item(currency, item)?;
-        sum = line
-            .checked_add(sum)
-            .ok_or_else(|| refuse("line items overflow"))?;
+    let mut sum = Money::new(currency, 0);
+    for (index, item) in raw.iter().enumerate() {
+        let (line, unit) = parse_line_item(currency, index, item)?;
+        sum = sum
+            .checked_add(line)
+            .ok_or_else(|| refuse("line items sum to more than an amount can hold"))?;
         items.push(unit);
     }
-    if !items.is_empty() && sum != amount.minor {
+    if !items.is_empty() && sum != amount {
         return Err(refuse(format!(
             "line items sum to {} but instructed_amount is {}",
-            Money {
-                currency,
-                minor: sum
-            }
-            .to_major_string(),
+            sum.to_major_string(),
             amount.to_major_string()
         )));
     }
     Ok(items)
 }
 
-/// One line item, normalized, with its total in minor units.
-fn parse_line_item(currency: Currency, item: &LineItem) -> Result<(i64, LineItem), DetailsError> {
+/// One line item (the `index`th), normalized, with its total.
+fn parse_line_item(
+    currency: Currency,
+    index: usize,
+    item: &LineItem,
+) -> Result<(Money, LineItem), DetailsError> {
     let name = item.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    shown_text(&format!("line_items[{index}].name"), name)?;
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(refuse(
             "each line item needs a name of 1 to 200 printable characters",
         ));
@@ -155,17 +181,21 @@ fn parse_line_item(currency: Currency, item: &LineItem) -> Result<(i64, LineItem
             "line item quantities are 1 to {MAX_QUANTITY}"
         )));
     }
-    let unit = Money::parse_major(currency, &item.unit_amount).ok_or_else(|| {
-        refuse(format!(
+    let unit = Money::parse_major_exact(currency, &item.unit_amount).map_err(|e| match e {
+        ParseAmountError::TooLarge => {
+            refuse(format!("line_items[{index}].unit_amount is too large"))
+        }
+        ParseAmountError::Malformed => refuse(format!(
             "malformed unit_amount {:?} for {}",
-            item.unit_amount,
+            truncated(&item.unit_amount),
             currency.code()
+        )),
+    })?;
+    let line = unit.checked_mul(i64::from(item.quantity)).ok_or_else(|| {
+        refuse(format!(
+            "line_items[{index}]: quantity times unit_amount is too large"
         ))
     })?;
-    let line = unit
-        .minor
-        .checked_mul(i64::from(item.quantity))
-        .ok_or_else(|| refuse("line items overflow"))?;
     Ok((
         line,
         LineItem {
@@ -181,7 +211,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<PaymentRequest, DetailsError> {
-        PaymentRequest::parse(json)
+        PaymentRequest::parse(json, &AmountLimits::default())
     }
 
     #[test]
@@ -249,5 +279,77 @@ mod tests {
             let err = parse(json).unwrap_err();
             assert!(err.0.contains(expected), "{json}: {err}");
         }
+    }
+
+    fn with(reference: &str, item_name: &str) -> String {
+        serde_json::json!([{
+            "type": "payment",
+            "instructed_amount": {"currency": "JPY", "amount": "100"},
+            "order_reference": reference,
+            "line_items": [
+                {"name": "Mug", "quantity": 1, "unit_amount": "50"},
+                {"name": item_name, "quantity": 1, "unit_amount": "50"}
+            ]
+        }])
+        .to_string()
+    }
+
+    #[test]
+    fn format_and_control_characters_are_refused_naming_the_field() {
+        for c in [
+            '\u{202E}', '\u{200B}', '\u{2066}', '\u{2069}', '\u{FEFF}', '\u{7}', '\n',
+        ] {
+            let err = parse(&with("A-1", &format!("Fra{c}mes"))).unwrap_err();
+            assert!(err.0.starts_with("line_items[1].name contains U+"), "{err}");
+            assert!(err.0.contains("not allowed"), "{err}");
+            let err = parse(&with(&format!("A-{c}1"), "Frames")).unwrap_err();
+            assert!(err.0.starts_with("order_reference contains U+"), "{err}");
+        }
+        let err = parse(&with("A-1", "\u{202E}semarF")).unwrap_err();
+        assert_eq!(
+            err.0,
+            "line_items[1].name contains U+202E, a control or invisible formatting character; such characters are not allowed"
+        );
+        assert!(
+            parse(&with("注文-1", "Café 財布")).is_ok(),
+            "any script is fine"
+        );
+    }
+
+    fn amount(currency: &str, amount: &str) -> String {
+        serde_json::json!([{"type": "payment", "instructed_amount": {"currency": currency, "amount": amount}, "order_reference": "A-1"}]).to_string()
+    }
+
+    #[test]
+    fn amounts_over_the_limit_or_past_i64_are_refused() {
+        let err = parse(&amount("JPY", "9223372036854775807")).unwrap_err();
+        assert_eq!(
+            err.0,
+            "instructed_amount.amount is over the wallet's limit: JPY amounts are limited to 10000000"
+        );
+        let err = parse(&amount("JPY", &"9".repeat(4_000))).unwrap_err();
+        assert_eq!(err.0, "instructed_amount.amount is too large");
+        assert!(parse(&amount("JPY", "10000000")).is_ok());
+        assert!(parse(&amount("USD", "100000.01")).is_err());
+        let tight = AmountLimits::parse("USD=5.00").unwrap();
+        let err = PaymentRequest::parse(&amount("USD", "5.01"), &tight).unwrap_err();
+        assert!(err.0.ends_with("USD amounts are limited to 5.00"), "{err}");
+    }
+
+    #[test]
+    fn line_item_totals_that_overflow_are_refused_not_wrapped() {
+        let items = |unit: &str, quantity: u32| {
+            serde_json::json!([{"type": "payment", "instructed_amount": {"currency": "JPY", "amount": "100"}, "order_reference": "A-1",
+                "line_items": [{"name": "A", "quantity": quantity, "unit_amount": unit}, {"name": "B", "quantity": 1, "unit_amount": "9223372036854775807"}]}]).to_string()
+        };
+        let err = parse(&items("9223372036854775807", 2)).unwrap_err();
+        assert_eq!(
+            err.0,
+            "line_items[0]: quantity times unit_amount is too large"
+        );
+        let err = parse(&items("1", 1)).unwrap_err();
+        assert_eq!(err.0, "line items sum to more than an amount can hold");
+        let err = parse(&items("99999999999999999999", 1)).unwrap_err();
+        assert_eq!(err.0, "line_items[0].unit_amount is too large");
     }
 }

@@ -10,6 +10,7 @@ use super::{pkce, Checkout};
 use crate::clock::random_token;
 use crate::error::Error;
 use crate::merchants::{Merchant, MerchantStatus};
+use crate::money::AmountLimits;
 use crate::secrets::sha256_hex;
 use crate::store::checkout::Pushed;
 
@@ -45,8 +46,13 @@ fn invalid(description: &str) -> OAuthFailure {
 }
 
 impl PushedRequest {
-    /// Checks everything `merchant` pushed, in the order the errors are reported.
-    pub fn parse(merchant: &Merchant, params: PushParams) -> Result<Self, OAuthFailure> {
+    /// Checks everything `merchant` pushed, in the order the errors are reported; the amount
+    /// must be within `limits`.
+    pub fn parse(
+        merchant: &Merchant,
+        params: PushParams,
+        limits: &AmountLimits,
+    ) -> Result<Self, OAuthFailure> {
         check_client(merchant, &params)?;
         let redirect_uri = params
             .redirect_uri
@@ -65,7 +71,7 @@ impl PushedRequest {
                 "authorization_details are required",
             )
         })?;
-        let payment = PaymentRequest::parse(&details)
+        let payment = PaymentRequest::parse(&details, limits)
             .map_err(|e| OAuthFailure::new("invalid_authorization_details", e.0))?;
         Ok(Self {
             client_id: merchant.client_id.clone(),

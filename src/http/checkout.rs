@@ -92,13 +92,8 @@ fn items(payment: &PaymentRequest) -> Vec<ItemView> {
             quantity: i.quantity,
             unit: money_display(currency, &i.unit_amount),
             total: Money::parse_major(currency, &i.unit_amount)
-                .map(|u| {
-                    Money {
-                        currency,
-                        minor: u.minor * i64::from(i.quantity),
-                    }
-                    .format_display()
-                })
+                .and_then(|u| u.checked_mul(i64::from(i.quantity)))
+                .map(Money::format_display)
                 .unwrap_or_default(),
         })
         .collect()

@@ -28,6 +28,8 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    // A 405 names the methods the address takes, whatever shape its body gets.
+    let allow = response.headers().get(header::ALLOW).cloned();
     // A page that renders its own errors (the add-card form, say) and RFC 6749 JSON errors of
     // the OAuth endpoints are left as they are.
     let is_page = response
@@ -45,11 +47,7 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
         None => {
             let info = bare_status_info(status);
             if !wants_html {
-                let mut fresh = problem_response(info);
-                if let Some(allow) = response.headers().get(header::ALLOW) {
-                    fresh.headers_mut().insert(header::ALLOW, allow.clone());
-                }
-                return fresh;
+                return with_allow(problem_response(info), allow);
             }
             info
         }
@@ -65,7 +63,14 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
         );
         return Redirect::to(&target).into_response();
     }
-    error_page(&info)
+    with_allow(error_page(&info), allow)
+}
+
+fn with_allow(mut response: Response, allow: Option<header::HeaderValue>) -> Response {
+    if let Some(allow) = allow {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    response
 }
 
 /// A stable code for responses that tower or axum produced without our error type.

@@ -19,8 +19,8 @@ mod payments;
 mod points;
 pub mod session;
 
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::extract::{DefaultBodyLimit, FromRef, Request};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
@@ -34,6 +34,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
+use crate::money::AmountLimits;
 use crate::AppState;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -81,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(payments::router(state.clone()))
         .route("/static/{name}", get(assets::serve))
+        // Replaces each route's own 405 answer, which the routes' layers (the CSRF check, the
+        // payments API's authentication) would otherwise see first and refuse with 403 or
+        // 401: a method an address does not have is 405, with `Allow`, before anything else.
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
@@ -100,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(plain_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -112,4 +118,69 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+}
+
+/// The PAR endpoint's amount limits, from the configuration parsed at start-up.
+impl FromRef<AppState> for AmountLimits {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.max_amounts
+    }
+}
+
+async fn method_not_allowed() -> StatusCode {
+    StatusCode::METHOD_NOT_ALLOWED
+}
+
+/// The longest client-chosen request id that is kept.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// A client's `X-Request-Id` is echoed and logged only when it is one short, plain value (at
+/// most 64 of `A-Z a-z 0-9 . _ -`): anything else could flood the logs or forge their lines.
+/// Otherwise it is dropped, and a new id is made for the request.
+async fn plain_request_id(mut request: Request) -> Request {
+    let mut sent = request.headers().get_all(&REQUEST_ID).iter();
+    let keep = match (sent.next(), sent.next()) {
+        (None, _) => true,
+        (Some(id), None) => is_plain_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+fn is_plain_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_LEN
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        for kept in ["trace-me-42", "a", "A.b_C-9", &"x".repeat(64)] {
+            assert!(is_plain_request_id(kept.as_bytes()), "{kept}");
+        }
+        let long = "x".repeat(65);
+        for refused in [
+            "",
+            long.as_str(),
+            "two words",
+            "new\nline",
+            "tab\t",
+            "semi;colon",
+            "quote\"",
+            "caf\u{e9}",
+            "\u{202E}rtl",
+            "a/b",
+        ] {
+            assert!(!is_plain_request_id(refused.as_bytes()), "{refused:?}");
+        }
+    }
 }

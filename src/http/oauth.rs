@@ -19,6 +19,7 @@ use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::error::Result;
 use crate::merchants::Merchant;
+use crate::money::AmountLimits;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -47,9 +48,9 @@ impl IntoResponse for OAuthFailure {
                 HeaderValue::from_static("Basic realm=\"saifu\""),
             );
         }
-        response
-            .headers_mut()
-            .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
     }
 }
@@ -164,10 +165,15 @@ pub fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-async fn par(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes) -> Response {
+async fn par(
+    State(checkout): State<Checkout>,
+    State(limits): State<AmountLimits>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let result = async {
         let merchant = authenticate(&checkout, &headers, &body).await?;
-        let request = PushedRequest::parse(&merchant, form(&headers, &body)?)?;
+        let request = PushedRequest::parse(&merchant, form(&headers, &body)?, &limits)?;
         checkout.push(request, unix_now()).await
     }
     .await;
@@ -185,7 +191,15 @@ async fn token(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes
     }
     .await;
     match result {
-        Ok(granted) => Json(granted).into_response(),
+        // A token is never cached (RFC 6749 §5.1); `Pragma` for HTTP/1.0 caches.
+        Ok(granted) => (
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (header::PRAGMA, HeaderValue::from_static("no-cache")),
+            ],
+            Json(granted),
+        )
+            .into_response(),
         Err(failure) => failure.into_response(),
     }
 }

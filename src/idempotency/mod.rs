@@ -3,8 +3,10 @@
 //! Other parameters under the same key get 422; a key whose request still runs gets 409. The
 //! SQL lives in `store/idempotency.rs`; the axum middleware in `http/idempotency.rs`.
 
+mod canonical;
 mod key;
 
+use canonical::canonical_json;
 pub use key::IdempotencyKey;
 
 use crate::error::{Error, Kind, Result};
@@ -104,9 +106,14 @@ impl Idempotency {
     }
 }
 
-/// The request's fingerprint: a hash of its body.
+/// The request's fingerprint: a hash of what its body means. A JSON body is hashed in its
+/// canonical form (`canonical_json`), so the same request sent again with other whitespace
+/// or key order is the same request; any other body is hashed as it is.
 fn fingerprint(body: &[u8]) -> String {
-    sha256_hex(body)
+    match canonical_json(body) {
+        Some(canonical) => sha256_hex(canonical.as_bytes()),
+        None => sha256_hex(body),
+    }
 }
 
 fn decide(claim: Claim) -> Result<Decision> {
@@ -149,6 +156,17 @@ mod tests {
             (running.kind(), running.code()),
             (Kind::Conflict, "idempotency_key_in_use")
         );
+    }
+
+    #[test]
+    fn the_same_json_in_another_layout_has_the_same_fingerprint() {
+        let first = br#"{"grant":"g","amount":{"currency":"JPY","amount":"6400"},"capture":true}"#;
+        let again = b"{\n  \"capture\": true,\n  \"amount\": { \"amount\": \"6400\", \"currency\": \"JPY\" },\n  \"grant\": \"g\"\n}\n";
+        assert_eq!(fingerprint(first), fingerprint(again));
+        let other = br#"{"grant":"g","amount":{"currency":"JPY","amount":"6401"},"capture":true}"#;
+        assert_ne!(fingerprint(first), fingerprint(other));
+        assert_eq!(fingerprint(b"not json"), sha256_hex(b"not json"));
+        assert_ne!(fingerprint(b"not json"), fingerprint(b"not  json"));
     }
 
     #[test]

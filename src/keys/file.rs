@@ -206,6 +206,21 @@ fn open_private(path: &Path, create_new: bool) -> std::io::Result<std::fs::File>
     options.open(path)
 }
 
+/// The folder of a key file, if missing: the owner's alone (0700), whatever the umask.
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
 #[cfg(not(unix))]
 fn open_private(path: &Path, create_new: bool) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
@@ -221,7 +236,7 @@ fn open_private(path: &Path, create_new: bool) -> std::io::Result<std::fs::File>
 pub(super) fn write_new_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut file = open_private(path, true)
         .with_context(|| format!("creating key file {}", path.display()))?;

@@ -14,6 +14,7 @@ use crate::keys::{DataKey, KeyEncryptionKey};
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::Refusal;
 use crate::store::{NewMerchantRow, Store, StoredMerchant, WrappedTable};
+use crate::text::{code_point, hidden_character};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MerchantStatus {
@@ -91,6 +92,21 @@ pub fn parse_redirect_uri(raw: &str) -> std::result::Result<Url, String> {
     Ok(url)
 }
 
+/// Refuses a name or domain the consent page would show with a control or format character
+/// in it (a bidi override can make "Frame Shop" read as another shop's name).
+fn shown_text(code: &'static str, what: &str, text: &str) -> Result<()> {
+    match hidden_character(text) {
+        Some(c) => Err(Error::invalid(
+            code,
+            format!(
+                "{what} contains {}, a control or invisible formatting character; such characters are not allowed.",
+                code_point(c)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn random_b64(len: usize) -> Result<String> {
     let mut bytes = vec![0u8; len];
     SystemRandom::new()
@@ -118,6 +134,7 @@ impl Merchants {
     /// secret) or wrapped by the KEK (webhook secret, which signing needs in clear).
     pub async fn create(&self, new: NewMerchant, now: i64) -> Result<MerchantCredentials> {
         let name = new.name.trim();
+        shown_text("invalid_merchant_name", "The merchant name", name)?;
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid(
                 "invalid_merchant_name",
@@ -137,6 +154,7 @@ impl Merchants {
                 .unwrap_or_default()
                 .to_string(),
         };
+        shown_text("invalid_domain", "The merchant domain", &domain)?;
         let client_id = format!("mch_{}", random_b64(12)?);
         let client_secret = new_client_secret()?;
         let webhook_key = DataKey::generate().map_err(Error::internal)?;
@@ -259,5 +277,21 @@ mod tests {
         ] {
             assert!(parse_redirect_uri(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn shown_names_refuse_bidi_and_invisible_characters() {
+        assert!(shown_text("invalid_merchant_name", "The merchant name", "Frame Shop").is_ok());
+        let err = shown_text(
+            "invalid_merchant_name",
+            "The merchant name",
+            "Frame\u{202E}pohS",
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_merchant_name");
+        assert_eq!(
+            err.public_message(),
+            "The merchant name contains U+202E, a control or invisible formatting character; such characters are not allowed."
+        );
     }
 }

@@ -85,7 +85,8 @@ pub struct Posting {
 
 impl Posting {
     pub fn is_balanced(&self) -> bool {
-        self.legs.iter().map(|(_, a)| a).sum::<i64>() == 0
+        // Summed in i128: legs near `i64::MAX` must not overflow the check itself.
+        self.legs.iter().map(|(_, a)| i128::from(*a)).sum::<i128>() == 0
     }
 }
 

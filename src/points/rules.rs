@@ -46,7 +46,8 @@ fn posting(kind: EntryKind, payment_id: Option<&str>, legs: Vec<(Account, i64)>)
 }
 
 /// Earned points: the base from the issuer, the campaign's extra from the merchant, in a lot
-/// that expires at `expires_at`.
+/// that expires at `expires_at`. The extra is capped so that the lot's points fit in an `i64`
+/// (`PointsPolicy::checked_earned` never gives more), keeping the posting balanced.
 pub fn earn(
     user_id: &str,
     client_id: &str,
@@ -54,6 +55,8 @@ pub fn earn(
     (base, extra): (i64, i64),
     expires_at: i64,
 ) -> Credit {
+    let base = base.max(0);
+    let extra = extra.clamp(0, i64::MAX - base);
     let legs = vec![
         (Account::Issuer, -base),
         (Account::Campaign(client_id.to_string()), -extra),
@@ -150,16 +153,18 @@ pub struct RefundedPayment {
 pub fn refund_shares(p: RefundedPayment) -> RefundShares {
     RefundShares {
         reverse: PointsPolicy::pro_rata(p.points_earned, p.refunded_minor, p.captured_minor)
-            - p.reversed,
+            .saturating_sub(p.reversed),
         restore: PointsPolicy::pro_rata(p.points_redeemed, p.refunded_minor, p.captured_minor)
-            - p.restored,
+            .saturating_sub(p.restored),
     }
 }
 
 /// The card's part of a refund of `amount`: the card gets back what it paid first (less what
 /// earlier refunds gave it); redeemed points cover the rest.
 pub fn card_share_of_refund(card_captured: i64, refunded_before: i64, amount: i64) -> i64 {
-    let card_left = (card_captured - refunded_before.min(card_captured)).max(0);
+    let card_left = card_captured
+        .saturating_sub(refunded_before.clamp(0, card_captured.max(0)))
+        .max(0);
     amount.min(card_left)
 }
 
@@ -329,6 +334,38 @@ mod tests {
         );
         assert_eq!(credit.lot.points, 320);
         assert_eq!(restore("u", "pay_1", 0, 9), None, "nothing to give back");
+    }
+
+    #[test]
+    fn earning_at_the_edge_of_i64_stays_balanced_and_never_wraps() {
+        let credit = earn("u", "m", "pay_1", (i64::MAX / 100, i64::MAX), 9);
+        assert!(credit.posting.is_balanced());
+        assert_eq!(credit.lot.points, i64::MAX);
+        assert!(credit
+            .posting
+            .legs
+            .iter()
+            .all(|(_, amount)| *amount != i64::MIN));
+        let posting = Posting {
+            kind: EntryKind::Earn,
+            payment_id: None,
+            legs: vec![
+                (Account::Issuer, i64::MAX),
+                (Account::Issuer, i64::MAX),
+                (Account::Available("u".into()), i64::MIN),
+            ],
+        };
+        assert!(!posting.is_balanced(), "summed without overflow");
+        assert_eq!(card_share_of_refund(i64::MAX, i64::MIN, 5), 5);
+        let shares = refund_shares(RefundedPayment {
+            points_earned: i64::MAX,
+            points_redeemed: i64::MAX,
+            captured_minor: i64::MAX,
+            refunded_minor: i64::MAX - 1,
+            reversed: i64::MIN,
+            restored: 0,
+        });
+        assert_eq!(shares.reverse, i64::MAX, "saturates instead of wrapping");
     }
 
     #[test]

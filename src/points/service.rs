@@ -61,7 +61,7 @@ impl PointsService {
     /// `multiplier_percent`, if the card paid all of it.
     pub fn earn_preview(&self, amount: Money, multiplier_percent: i64) -> i64 {
         let (base, extra) = self.policy.earned(amount, multiplier_percent);
-        base + extra
+        base.saturating_add(extra)
     }
 
     /// Expires what is left of lots past their date; returns the points expired.

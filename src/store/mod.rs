@@ -10,6 +10,7 @@ mod ceremonies;
 pub mod checkout;
 mod conn;
 pub mod error;
+mod files;
 pub mod idempotency;
 mod merchants;
 mod passkeys;
@@ -89,17 +90,13 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens a pool for `url` (`sqlite://PATH` or `postgres://…`). SQLite files are created
-    /// if missing and run in WAL mode with foreign keys on and a busy timeout.
+    /// if missing, readable by their owner only (`files.rs`), and run in WAL mode with foreign
+    /// keys on and a busy timeout.
     pub async fn connect(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
             if let Some(path) = sqlite_path(url) {
-                if let Some(dir) = std::path::Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)
-                            .with_context(|| format!("creating {}", dir.display()))?;
-                    }
-                }
+                files::prepare_sqlite_files(std::path::Path::new(&path))?;
             }
             let url = if url.contains("mode=") {
                 url.to_string()
@@ -132,6 +129,10 @@ impl Store {
                         .await
                         .context("connecting to the database")?,
                 );
+                // The -wal and -shm files now exist too.
+                if let Some(path) = sqlite_path(&url) {
+                    files::narrow_sqlite_files(std::path::Path::new(&path));
+                }
                 Db::Sqlite { readers, writer }
             }
             Backend::Postgres => Db::Postgres(

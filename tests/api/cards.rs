@@ -580,3 +580,34 @@ async fn keys_rotate_while_the_server_runs_and_old_versions_can_then_be_retired(
     expected.sort();
     assert_eq!(seen, expected);
 }
+
+#[tokio::test]
+async fn holder_names_with_bidi_or_invisible_characters_get_a_clear_form_error() {
+    let app = spawn_app().await;
+    let browser = shopper(&app, "bidi@example.com").await;
+    for (holder, shown) in [
+        ("Hanako \u{202E}adamaY", "U+202E"),
+        ("Hana\u{200B}ko Yamada", "U+200B"),
+        ("\u{2066}Hanako Yamada\u{2069}", "U+2066"),
+        ("\u{FEFF}Hanako Yamada", "U+FEFF"),
+        ("Hanako\u{7}Yamada", "U+0007"),
+    ] {
+        let response = browser
+            .post_form(
+                "/cards",
+                &[
+                    ("number", "4242424242424242"),
+                    ("expiry", &future_expiry()),
+                    ("cvc", "739"),
+                    ("holder", holder),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{holder:?}");
+        let (code, message) = field_error(&response.text().await.unwrap(), "holder")
+            .expect("an error under the name field");
+        assert_eq!(code, "invalid_holder_name");
+        assert!(message.contains(shown), "{holder:?}: {message}");
+    }
+    assert!(card_ids(&browser).await.is_empty(), "no card was added");
+}

@@ -103,3 +103,47 @@ fn serve_stops_gracefully_on_sigterm() {
         "development mode warns loudly: {stderr}"
     );
 }
+
+#[tokio::test]
+async fn merchant_names_and_domains_with_bidi_or_invisible_characters_are_refused() {
+    let app = crate::helpers::spawn_app().await;
+    let create = |name: &str, domain: &str| {
+        app.cli()
+            .args(["merchant", "create", "--name", name])
+            .args([
+                "--redirect-uri",
+                crate::helpers::CALLBACK,
+                "--domain",
+                domain,
+                "--json",
+            ])
+            .output()
+            .unwrap()
+    };
+    for (name, domain, shown) in [
+        ("Frame \u{202E}pohS", "frames.example", "U+202E"),
+        ("Frame\u{200B}Shop", "frames.example", "U+200B"),
+        ("\u{2067}Frame Shop\u{2069}", "frames.example", "U+2067"),
+        ("Frame Shop\u{FEFF}", "frames.example", "U+FEFF"),
+        ("Frame\u{1B}[2JShop", "frames.example", "U+001B"),
+        ("Frame Shop", "frames\u{202E}.example", "U+202E"),
+    ] {
+        let out = create(name, domain);
+        assert!(!out.status.success(), "{name:?} {domain:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(shown) && stderr.contains("not allowed"),
+            "{name:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "no credentials printed");
+    }
+    let listed = app
+        .cli()
+        .args(["merchant", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_success(&listed);
+    let merchants: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(merchants, serde_json::json!([]), "nothing was registered");
+    assert_success(&create("Frame Shop 財布", "frames.example"));
+}

@@ -5,7 +5,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem_code, spawn_app, spawn_app_with, TestPasskey};
+use crate::helpers::{captured_logs, problem_code, spawn_app, spawn_app_with, TestPasskey};
 
 fn assert_security_headers(response: &reqwest::Response, what: &str) {
     let h = response.headers();
@@ -224,6 +224,124 @@ async fn request_ids_are_generated_and_propagated() {
         .await
         .unwrap();
     assert_eq!(given.headers()["x-request-id"], "trace-me-42");
+}
+
+#[tokio::test]
+async fn request_ids_that_are_long_or_not_plain_are_replaced_not_echoed_or_logged() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let long = format!("long{}", "Qz7".repeat(1_332));
+    assert_eq!(long.len(), 4_000);
+    let sent: Vec<reqwest::header::HeaderValue> = [
+        long.as_bytes(),
+        b"tab\there",
+        b"two words",
+        "caf\u{e9}".as_bytes(),
+        "rtl\u{202E}di".as_bytes(),
+        b"semi;colon",
+        b"",
+    ]
+    .iter()
+    .map(|v| reqwest::header::HeaderValue::from_bytes(v).unwrap())
+    .collect();
+    for value in sent {
+        let response = browser
+            .http
+            .get(browser.url("/healthz"))
+            .header("x-request-id", value.clone())
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        assert_ne!(id.as_bytes(), value.as_bytes());
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "a new id: {id}");
+    }
+    assert!(
+        !captured_logs().contains("Qz7Qz7Qz7"),
+        "the long id is not logged"
+    );
+    let longest = "a".repeat(64);
+    let kept = browser
+        .http
+        .get(browser.url("/healthz"))
+        .header("x-request-id", &longest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], longest.as_str());
+}
+
+/// The methods an `Allow` header names.
+fn allowed(response: &reqwest::Response) -> Vec<String> {
+    let mut methods: Vec<String> = response.headers()["allow"]
+        .to_str()
+        .unwrap()
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .collect();
+    methods.sort();
+    methods
+}
+
+#[tokio::test]
+async fn a_method_an_address_does_not_have_is_405_with_allow_before_any_other_check() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("PUT", "/signin", &["GET", "HEAD"]),
+        ("DELETE", "/cards", &["GET", "HEAD", "POST"]),
+        ("PATCH", "/checkout/abc/approve", &["POST"]),
+        ("PUT", "/", &["GET", "HEAD"]),
+        ("PUT", "/oauth/token", &["POST"]),
+        ("GET", "/oauth/par", &["POST"]),
+        ("DELETE", "/v1/payments", &["GET", "HEAD", "POST"]),
+        ("PUT", "/v1/payments/pay_1/capture", &["POST"]),
+        ("POST", "/healthz", &["GET", "HEAD"]),
+    ];
+    for (method, path, methods) in cases {
+        let response = http
+            .request(method.parse().unwrap(), app.base.join(path).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(allowed(&response), *methods, "{method} {path}");
+        assert_eq!(
+            problem_code(response).await,
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed".to_string()
+            ),
+            "{method} {path}"
+        );
+    }
+    // A browser gets the error page, with `Allow` too.
+    let page = http
+        .put(app.base.join("/signin").unwrap())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(allowed(&page), ["GET", "HEAD"]);
+    assert!(page.text().await.unwrap().contains("method_not_allowed"));
+    // The checks still guard the methods an address has.
+    let forged = http
+        .post(app.base.join("/signout").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let anonymous = http
+        .post(app.base.join("/v1/payments").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 //! fresh database (SQLite by default, PostgreSQL when SAIFU_TEST_DATABASE_URL is set).
 //! `helpers/` holds the test support every module shares (the app, the browser, the soft
 //! passkey, the shopper and merchant fixtures); `checkout/` follows the checkout's steps; the
-//! other modules follow the wallet's areas; `migrations` checks the two schema folders and
-//! `architecture` the layout's rules (no import cycle, the directions between rooms, file sizes).
+//! other modules follow the wallet's areas; `migrations` checks the two schema folders,
+//! `files` the modes of the files the wallet writes, and `architecture` the layout's rules (no
+//! import cycle, the directions between rooms, file sizes).
 
 mod accounts;
 mod architecture;
@@ -12,6 +13,7 @@ mod checkout;
 mod cli;
 mod crash;
 mod demo;
+mod files;
 mod forged_grants;
 mod helpers;
 mod http_basics;

@@ -589,3 +589,41 @@ async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
         "grant_already_used"
     );
 }
+
+#[tokio::test]
+async fn the_same_json_with_other_whitespace_and_key_order_replays_under_its_key() {
+    let mut s = setup("layout@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let send = |body: String| {
+        reqwest::Client::new()
+            .post(s.app.base.join("/v1/payments").unwrap())
+            .basic_auth(&s.creds.client_id, Some(&s.creds.client_secret))
+            .header("Idempotency-Key", "layout-1")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let compact = format!(
+        r#"{{"grant":"{g}","amount":{{"currency":"JPY","amount":"12800"}},"capture":false}}"#
+    );
+    let first = send(compact).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = first.bytes().await.unwrap();
+    let reformatted = format!(
+        "{{\n  \"capture\" : false,\n  \"amount\" : {{ \"amount\": \"12800\", \"currency\": \"JPY\" }},\n  \"grant\": \"{g}\"\n}}\n"
+    );
+    let again = send(reformatted).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED, "a replay, not 422");
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.bytes().await.unwrap(), first, "byte for byte");
+    let other = format!(
+        r#"{{"capture":false,"amount":{{"amount":"12700","currency":"JPY"}},"grant":"{g}"}}"#
+    );
+    let (status, body) = {
+        let r = send(other).await.unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "idempotency_key_reused");
+}

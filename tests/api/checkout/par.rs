@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use saifu::config::Config;
 use saifu::merchants::MerchantStatus;
+use saifu::money::AmountLimits;
 use saifu_sdk::checkout::MerchantCredentials;
 use serde_json::{json, Value};
 use url::Url;
@@ -300,5 +301,117 @@ async fn rotating_a_client_secret_retires_the_old_one_at_once() {
         "the old secret no longer works"
     );
     let (status, _, _) = old.send(&old.good(), Some(&new_secret)).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn format_and_control_characters_in_shown_text_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let par = RawPar::new(&app, &creds);
+    let entry = |reference: &str, name: &str| {
+        json!([{ "type": "payment", "instructed_amount": { "currency": "JPY", "amount": "12800" },
+            "order_reference": reference,
+            "line_items": [{ "name": name, "quantity": 1, "unit_amount": "12800" }] }])
+        .to_string()
+    };
+    for c in [
+        '\u{202E}', '\u{200B}', '\u{2066}', '\u{2069}', '\u{FEFF}', '\u{1B}', '\u{0}',
+    ] {
+        let point = format!("U+{:04X}", u32::from(c));
+        for (details, field) in [
+            (entry("A-1", &format!("Fr{c}ames")), "line_items[0].name"),
+            (entry(&format!("A-{c}1"), "Frames"), "order_reference"),
+        ] {
+            let (status, body) = par.with("authorization_details", Some(&details)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{field} {point}");
+            assert_eq!(body["error"], "invalid_authorization_details");
+            assert_eq!(
+                body["error_description"],
+                format!("{field} contains {point}, a control or invisible formatting character; such characters are not allowed")
+            );
+        }
+    }
+    let (status, body) = par
+        .with("authorization_details", Some(&entry("注文-1", "Café 財布")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "any script is fine: {body}");
+}
+
+#[tokio::test]
+async fn amounts_over_the_limit_or_past_64_bits_are_refused_at_the_pushed_request() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let par = RawPar::new(&app, &creds);
+    let refused = |body: Value| {
+        assert_eq!(body["error"], "invalid_authorization_details", "{body}");
+        body["error_description"].as_str().unwrap().to_string()
+    };
+    let (status, body) = par
+        .with(
+            "authorization_details",
+            Some(&details("JPY", "9223372036854775807", json!([]), "payment")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused(body),
+        "instructed_amount.amount is over the wallet's limit: JPY amounts are limited to 10000000"
+    );
+    let huge = "9".repeat(4_000);
+    let (_, body) = par
+        .with(
+            "authorization_details",
+            Some(&details("JPY", &huge, json!([]), "payment")),
+        )
+        .await;
+    assert_eq!(refused(body), "instructed_amount.amount is too large");
+    let (_, body) = par
+        .with(
+            "authorization_details",
+            Some(&details("USD", "100000.01", json!([]), "payment")),
+        )
+        .await;
+    assert!(refused(body).ends_with("USD amounts are limited to 100000.00"));
+    let overflowing = json!([
+        { "name": "A", "quantity": 100000, "unit_amount": "9223372036854775807" }
+    ]);
+    let (_, body) = par
+        .with(
+            "authorization_details",
+            Some(&details("JPY", "100", overflowing, "payment")),
+        )
+        .await;
+    assert_eq!(
+        refused(body),
+        "line_items[0]: quantity times unit_amount is too large"
+    );
+    let (status, _) = par
+        .with(
+            "authorization_details",
+            Some(&details("JPY", "10000000", json!([]), "payment")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the limit itself is fine");
+
+    let small = spawn_app_with(|c: &mut Config| {
+        c.max_amounts = AmountLimits::parse("JPY=5000").unwrap();
+    })
+    .await;
+    let creds = merchant(&small, "Shop", true).await;
+    let par = RawPar::new(&small, &creds);
+    let (_, body) = par
+        .with(
+            "authorization_details",
+            Some(&details("JPY", "5001", json!([]), "payment")),
+        )
+        .await;
+    assert!(refused(body).ends_with("JPY amounts are limited to 5000"));
+    let (status, _) = par
+        .with(
+            "authorization_details",
+            Some(&details("JPY", "5000", json!([]), "payment")),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 }

@@ -214,3 +214,37 @@ async fn verify_grant_refuses_forged_grants_and_rotated_keys_stay_published() {
         Some(new_kid.as_str())
     );
 }
+
+#[tokio::test]
+async fn token_answers_are_never_cached_whether_granted_or_refused() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "nocache@example.com").await;
+    let (callback, pending) = paid(&merchant_sdk, &mut shopper).await;
+    let code = param(&callback, "code").unwrap();
+    let exchange = |secret: &str| {
+        reqwest::Client::new()
+            .post(app.base.join("/oauth/token").unwrap())
+            .basic_auth(&creds.client_id, Some(secret.to_string()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", pending.code_verifier()),
+            ])
+            .send()
+    };
+    let granted = exchange(&creds.client_secret).await.unwrap();
+    let refused = exchange(&creds.client_secret).await.unwrap();
+    let unauthenticated = exchange("saifu_sk_wrong").await.unwrap();
+    for (response, status) in [
+        (granted, StatusCode::OK),
+        (refused, StatusCode::BAD_REQUEST),
+        (unauthenticated, StatusCode::UNAUTHORIZED),
+    ] {
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()["cache-control"], "no-store", "{status}");
+        assert_eq!(response.headers()["pragma"], "no-cache", "{status}");
+    }
+}
