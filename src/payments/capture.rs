@@ -11,7 +11,7 @@ use super::{
 };
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
-use crate::money::Money;
+use crate::money::{AmountTooLarge, Money};
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{
@@ -322,7 +322,10 @@ impl Payments {
             .store
             .merchant_points_multiplier(&payment.client_id)
             .await?;
-        let earned = self.points.earned(card_amount, multiplier);
+        let earned = self
+            .points
+            .checked_earned(card_amount, multiplier)
+            .ok_or(AmountTooLarge::overflow(card_amount.currency))?;
         Ok(CapturePoints {
             ledger: &Rules,
             redeem: rules::payment_captured(payment.points_redeemed),

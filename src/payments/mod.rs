@@ -15,7 +15,7 @@ mod void;
 use crate::checkout::Checkout;
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
-use crate::money::{Currency, Money};
+use crate::money::{AmountTooLarge, Currency, Money, ParseAmountError};
 use crate::points::PointsPolicy;
 use crate::processor::ProcessorError;
 use crate::store::payments::StoredPayment;
@@ -89,8 +89,9 @@ fn require_status(
 }
 
 fn amount_in(currency: Currency, raw: &str) -> Result<Money> {
-    match Money::parse_major(currency, raw) {
-        Some(m) if m.minor > 0 => Ok(m),
+    match Money::parse_major_exact(currency, raw) {
+        Ok(m) if m.minor > 0 => Ok(m),
+        Err(ParseAmountError::TooLarge) => Err(AmountTooLarge::overflow(currency).into()),
         _ => Err(Error::invalid(
             "invalid_amount",
             format!(
@@ -132,16 +133,7 @@ impl Payments {
 
     /// What `points` are worth in `currency`, refused when out of range.
     fn points_value(&self, points: i64, currency: Currency) -> Result<i64> {
-        points
-            .checked_mul(self.points.point_value(currency))
-            .filter(|value| *value >= 0)
-            .ok_or_else(|| {
-                Error::new(
-                    Kind::Unprocessable,
-                    "amount_too_large",
-                    "The points redeemed are worth more than any payment can be.",
-                )
-            })
+        Ok(self.points.points_money(points, currency)?.minor)
     }
 
     /// The merchant's payment `id` as stored (another merchant's payment is not found).
