@@ -1,6 +1,7 @@
 //! Capturing a payment, once, for at most the authorized amount; in the same transaction the
 //! held points are spent and the earned points credited. Also records a bare authorization.
 
+use saifu_sdk::checkout::Amount;
 use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
@@ -9,7 +10,7 @@ use super::view::{stored_currency, view};
 use super::{amount_in, declined, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{Advance, CapturePoints, PaymentEvent, StoredPayment};
@@ -27,6 +28,20 @@ impl Authorized {
             ..Advance::to(PaymentStatus::Authorized)
         }
     }
+}
+
+/// The amount a capture or refund asks for: in the payment's currency, positive, with the
+/// currency's minor digits.
+pub(super) fn amount_of(payment: &StoredPayment, asked: &Amount) -> Result<Money> {
+    let currency = stored_currency(payment)?;
+    if Currency::parse(&asked.currency) != Some(currency) {
+        return Err(Error::new(
+            Kind::Unprocessable,
+            "currency_mismatch",
+            format!("The payment is in {}.", currency.code()),
+        ));
+    }
+    amount_in(currency, &asked.amount)
 }
 
 impl Payments {
@@ -56,7 +71,7 @@ impl Payments {
         &self,
         merchant: &Merchant,
         id: &str,
-        amount: Option<&str>,
+        amount: Option<&Amount>,
         now: i64,
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
@@ -103,11 +118,11 @@ impl Payments {
     fn capture_amounts(
         &self,
         payment: &StoredPayment,
-        amount: Option<&str>,
+        amount: Option<&Amount>,
     ) -> Result<(Money, Money)> {
         let currency = stored_currency(payment)?;
         let amount = match amount {
-            Some(raw) => amount_in(currency, raw)?,
+            Some(asked) => amount_of(payment, asked)?,
             None => Money {
                 currency,
                 minor: payment.amount_minor,
@@ -140,7 +155,7 @@ impl Payments {
     async fn capture_stored(
         &self,
         payment: StoredPayment,
-        amount: Option<&str>,
+        amount: Option<&Amount>,
         authorized: Option<&Authorized>,
         now: i64,
     ) -> Result<Payment> {

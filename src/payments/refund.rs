@@ -1,12 +1,13 @@
 //! Refunds: part or all of a captured payment, never more than was captured. The card gets
 //! its share back first; earned points are reversed and redeemed points given back, pro rata.
 
+use saifu_sdk::checkout::Amount;
 use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
+use super::capture::amount_of;
 use super::status::PaymentStatus;
-use super::view::stored_currency;
-use super::{amount_in, declined, processor_failed, require_status, Payments, POINTS_ONLY};
+use super::{declined, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
@@ -22,12 +23,11 @@ impl Payments {
         &self,
         merchant: &Merchant,
         id: &str,
-        amount: &str,
+        amount: &Amount,
         now: i64,
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
-        let currency = stored_currency(&payment)?;
-        let amount = amount_in(currency, amount)?;
+        let amount = amount_of(&payment, amount)?;
         require_status(
             &payment,
             PaymentStatus::Captured,

@@ -10,8 +10,20 @@ pub const PAYMENT_TYPE: &str = "payment";
 /// the currency's minor digits (JPY `"12800"`, USD `"12.50"`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Amount {
+    /// ISO 4217.
     pub currency: String,
+    /// Major units, with exactly the currency's minor digits.
     pub amount: String,
+}
+
+impl Amount {
+    /// `Amount::new("JPY", "12800")`.
+    pub fn new(currency: &str, amount: &str) -> Self {
+        Self {
+            currency: currency.into(),
+            amount: amount.into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
