@@ -8,6 +8,7 @@ use crate::checkout::Amount;
 
 /// `POST /v1/payments`: redeem a payment grant.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatePayment {
     /// The grant JWT from the token endpoint.
     pub grant: String,
@@ -30,6 +31,7 @@ impl std::fmt::Debug for CreatePayment {
 
 /// `POST /v1/payments/{id}/capture`: the amount defaults to the whole authorization.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CapturePayment {
     /// At most the authorized amount, in the payment's currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,12 +40,14 @@ pub struct CapturePayment {
 
 /// `POST /v1/payments/{id}/refunds`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateRefund {
     /// In the payment's currency; all refunds together at most the captured amount.
     pub amount: Amount,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardSummary {
     pub brand: String,
     pub last4: String,
@@ -51,9 +55,11 @@ pub struct CardSummary {
 
 /// A payment as the API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     pub id: String,
     /// `authorized`, `captured`, `voided` or `declined`.
+    #[cfg_attr(feature = "openapi", schema(example = "captured"))]
     pub status: String,
     pub amount: String,
     pub captured_amount: String,
@@ -64,6 +70,7 @@ pub struct Payment {
     pub points_earned: i64,
     pub points_redeemed: i64,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
 
