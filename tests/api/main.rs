@@ -14,6 +14,7 @@ mod demo;
 mod helpers;
 mod http_basics;
 mod migrations;
+mod openapi;
 mod passkeys;
 mod payments;
 mod points;
