@@ -64,14 +64,15 @@ curl -fsS "$base/readyz" >/dev/null || { echo "schemathesis: the wallet is not r
 
 status=0
 # timeout: a hard stop well past --max-time, should a request hang.
-timeout $((max_time + 60)) "$venv/bin/schemathesis" run "$base/openapi.json" \
+# From the throwaway dir: schemathesis and hypothesis keep their caches in the current one.
+(cd "$work" && timeout $((max_time + 60)) "$venv/bin/schemathesis" run "$base/openapi.json" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --auth "$client_id:$client_secret" \
   --max-examples "$max_examples" \
   --max-time "$max_time" \
   --request-timeout 10 \
   --seed "${SCHEMATHESIS_SEED:-$RANDOM}" \
-  --workers 2 || status=$?
+  --workers 2) || status=$?
 
 if [[ $status -ne 0 ]]; then
   echo "schemathesis: failed (exit $status); the wallet's log:" >&2
