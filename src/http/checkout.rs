@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use saifu_sdk::problem::Problem;
 use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -49,6 +50,21 @@ struct AuthorizeQuery {
 
 /// Only pushed requests are accepted; anything wrong ends on a wallet error page, never in a
 /// redirect to an address that was not checked.
+#[utoipa::path(
+    get,
+    path = "/oauth/authorize",
+    tag = "oauth",
+    summary = "The shopper's browser starts the consent for a pushed request",
+    params(
+        ("client_id" = String, Query, description = "The merchant's client id"),
+        ("request_uri" = String, Query, description = "The `request_uri` that `POST /oauth/par` answered"),
+    ),
+    responses(
+        (status = 303, description = "To the wallet's consent page", headers(("Location" = String, description = "`/checkout/{id}`"))),
+        (status = 400, description = "`invalid_request`, `invalid_request_uri` (unknown, used or expired): a wallet error page for browsers", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`merchant_suspended`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn authorize(
     State(checkout): State<Checkout>,
     session: Session,

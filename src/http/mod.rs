@@ -13,6 +13,7 @@ mod health;
 mod home;
 mod idempotency;
 mod oauth;
+pub mod openapi;
 pub mod pages;
 mod passkeys;
 mod payments;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(wallet)
         .merge(health::router())
         .merge(oauth::router())
+        .merge(openapi::router())
         .merge(payments::router(state.clone()))
         .route("/static/{name}", get(assets::serve))
         // Replaces each route's own 405 answer, which the routes' layers (the CSRF check, the

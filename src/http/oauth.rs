@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use saifu_sdk::checkout::{AuthorizationServerMetadata, OAuthErrorBody};
+use saifu_sdk::checkout::{
+    AuthorizationServerMetadata, JwkSet, OAuthErrorBody, ParResponse, TokenResponse,
+};
+use saifu_sdk::problem::Problem;
 use serde::Deserialize;
 
 use crate::checkout::failure::OAuthFailure;
@@ -55,6 +58,13 @@ impl IntoResponse for OAuthFailure {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "oauth",
+    summary = "Authorization server metadata (RFC 8414)",
+    responses((status = 200, description = "The wallet's OAuth metadata", body = AuthorizationServerMetadata)),
+)]
 async fn metadata(State(checkout): State<Checkout>) -> Json<AuthorizationServerMetadata> {
     let base = checkout.issuer_url();
     let at = |path: &str| base.join(path).map(|u| u.to_string()).unwrap_or_default();
@@ -76,6 +86,13 @@ async fn metadata(State(checkout): State<Checkout>) -> Json<AuthorizationServerM
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth/jwks",
+    tag = "oauth",
+    summary = "The ES256 keys that sign payment grants",
+    responses((status = 200, description = "A JWK set (RFC 7517)", body = JwkSet)),
+)]
 async fn jwks(State(checkout): State<Checkout>) -> Result<Response> {
     let keys = checkout.signer.jwks(unix_now()).await?;
     Ok((
@@ -165,6 +182,22 @@ pub fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/oauth/par",
+    tag = "oauth",
+    summary = "Pushed authorization request (RFC 9126)",
+    description = "Client authentication is `client_secret_basic` (HTTP Basic) or `client_secret_post` (`client_id` and `client_secret` in the form), not both.",
+    security(("merchant" = []), ()),
+    request_body(content = super::openapi::forms::ParForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "The request, to send the shopper to with `GET /oauth/authorize`", body = ParResponse),
+        (status = 400, description = "RFC 6749 error: `invalid_request`, `invalid_authorization_details`, `unsupported_response_type`, `unauthorized_client`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`, with `WWW-Authenticate`", body = OAuthErrorBody),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`server_error`", body = OAuthErrorBody),
+    ),
+)]
 async fn par(
     State(checkout): State<Checkout>,
     State(limits): State<AmountLimits>,
@@ -183,6 +216,22 @@ async fn par(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "oauth",
+    summary = "Exchange an authorization code for the payment grant",
+    description = "Client authentication as for the pushed request. A code works once; presenting it again fails and revokes the grant it gave.",
+    security(("merchant" = []), ()),
+    request_body(content = super::openapi::forms::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The payment grant as `access_token` (a JWT, RFC 9068)", body = TokenResponse),
+        (status = 400, description = "RFC 6749 error: `invalid_request`, `invalid_grant`, `unsupported_grant_type`, `unauthorized_client`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`, with `WWW-Authenticate`", body = OAuthErrorBody),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`server_error`", body = OAuthErrorBody),
+    ),
+)]
 async fn token(State(checkout): State<Checkout>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let merchant = authenticate(&checkout, &headers, &body).await?;

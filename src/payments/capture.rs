@@ -1,6 +1,7 @@
 //! Capturing a payment, once, for at most the authorized amount; in the same transaction the
 //! held points are spent and the earned points credited. Also records a bare authorization.
 
+use saifu_sdk::checkout::Amount;
 use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
@@ -11,7 +12,7 @@ use super::{
 };
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
-use crate::money::{AmountTooLarge, Money};
+use crate::money::{AmountTooLarge, Currency, Money};
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{
@@ -31,6 +32,19 @@ impl Authorized {
             ..Advance::to(PaymentStatus::Authorized)
         }
     }
+}
+
+/// The amount a request asks of `payment`, in the payment's currency.
+pub(super) fn amount_of(payment: &StoredPayment, asked: &Amount) -> Result<Money> {
+    let currency = stored_currency(payment)?;
+    if Currency::parse(&asked.currency) != Some(currency) {
+        return Err(Error::new(
+            Kind::Unprocessable,
+            "currency_mismatch",
+            format!("The payment is in {}.", currency.code()),
+        ));
+    }
+    amount_in(currency, &asked.amount)
 }
 
 impl Payments {
@@ -62,7 +76,7 @@ impl Payments {
         &self,
         merchant: &Merchant,
         id: &str,
-        amount: Option<&str>,
+        amount: Option<&Amount>,
         request_key: Option<&str>,
         now: i64,
     ) -> Result<Payment> {
@@ -211,11 +225,11 @@ impl Payments {
     fn capture_amounts(
         &self,
         payment: &StoredPayment,
-        amount: Option<&str>,
+        amount: Option<&Amount>,
     ) -> Result<(Money, Money)> {
         let currency = stored_currency(payment)?;
         let amount = match amount {
-            Some(raw) => amount_in(currency, raw)?,
+            Some(asked) => amount_of(payment, asked)?,
             None => Money {
                 currency,
                 minor: payment.amount_minor,

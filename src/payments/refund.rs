@@ -2,14 +2,14 @@
 //! its share back first; earned points are reversed and redeemed points given back, pro rata.
 //! A refund is pending (reserved, not refunded) until the processor answers.
 
+use saifu_sdk::checkout::Amount;
 use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
+use super::capture::amount_of;
 use super::status::PaymentStatus;
 use super::view::stored_currency;
-use super::{
-    amount_in, declined, in_progress, processor_failed, require_status, Payments, POINTS_ONLY,
-};
+use super::{declined, in_progress, processor_failed, require_status, Payments, POINTS_ONLY};
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
@@ -28,13 +28,12 @@ impl Payments {
         &self,
         merchant: &Merchant,
         id: &str,
-        amount: &str,
+        amount: &Amount,
         request_key: Option<&str>,
         now: i64,
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
-        let currency = stored_currency(&payment)?;
-        let amount = amount_in(currency, amount)?;
+        let amount = amount_of(&payment, amount)?;
         if let Some(key) = request_key {
             if let Some(refund) = self.store.refund_of_request(id, key).await? {
                 return self.resume_refund(refund, now).await;

@@ -226,7 +226,7 @@ async fn killed_with_sigkill_under_load_the_wallet_loses_and_repeats_nothing() {
             let path = format!("/v1/payments/{id}/capture");
             step(&base, &creds, &path, &format!("capture-{i}"), &json!({})).await;
             let path = format!("/v1/payments/{id}/refunds");
-            let refund = json!({"amount": "1000"});
+            let refund = json!({"amount": {"currency": "JPY", "amount": "1000"}});
             step(&base, &creds, &path, &format!("refund-{i}"), &refund).await;
         });
     }

@@ -19,6 +19,7 @@ mod helpers;
 mod http_basics;
 mod migrations;
 mod nodes;
+mod openapi;
 mod passkeys;
 mod payments;
 mod points;

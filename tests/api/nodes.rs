@@ -154,7 +154,11 @@ async fn every_step_of_a_checkout_can_land_on_another_node() {
     );
     // 7. Refunded on node 1.
     let refunded = merchant_on[0]
-        .refund(&authorized.id, "12800", None)
+        .refund(
+            &authorized.id,
+            &saifu_sdk::checkout::Amount::new("JPY", "12800"),
+            None,
+        )
         .await
         .expect("node 1 refunds what node 3 captured");
     assert_eq!(refunded.refunded_amount, "12800");

@@ -86,11 +86,20 @@ async fn capture_partial_capture_void_and_refunds_through_the_sdk() {
     );
 
     // Multiple partial refunds up to the total, then one more is refused.
-    let after = s.client.refund(&paid.id, "2800", None).await.unwrap();
+    let after = s.client.refund(&paid.id, &jpy("2800"), None).await.unwrap();
     assert_eq!(after.refunded_amount, "2800");
-    let after = s.client.refund(&paid.id, "10000", None).await.unwrap();
+    let after = s
+        .client
+        .refund(&paid.id, &jpy("10000"), None)
+        .await
+        .unwrap();
     assert_eq!(after.refunded_amount, "12800");
-    let (status, code, _) = problem(s.client.refund(&paid.id, "1", None).await.unwrap_err());
+    let (status, code, _) = problem(
+        s.client
+            .refund(&paid.id, &jpy("1"), None)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((status, code.as_str()), (422, "refund_exceeds_captured"));
 
     // Authorize, then a partial capture, once.
@@ -105,7 +114,7 @@ async fn capture_partial_capture_void_and_refunds_through_the_sdk() {
     );
     let (status, code, _) = problem(
         s.client
-            .capture(&authorized.id, Some("12801"), None)
+            .capture(&authorized.id, Some(&jpy("12801")), None)
             .await
             .unwrap_err(),
     );
@@ -115,7 +124,7 @@ async fn capture_partial_capture_void_and_refunds_through_the_sdk() {
     );
     let captured = s
         .client
-        .capture(&authorized.id, Some("9000"), None)
+        .capture(&authorized.id, Some(&jpy("9000")), None)
         .await
         .unwrap();
     assert_eq!(
@@ -135,7 +144,7 @@ async fn capture_partial_capture_void_and_refunds_through_the_sdk() {
     assert_eq!((status, code.as_str()), (409, "payment_not_capturable"));
     let (status, code, _) = problem(
         s.client
-            .refund(&authorized.id, "9001", None)
+            .refund(&authorized.id, &jpy("9001"), None)
             .await
             .unwrap_err(),
     );
@@ -163,7 +172,7 @@ async fn capture_partial_capture_void_and_refunds_through_the_sdk() {
     assert_eq!(
         problem(
             s.client
-                .refund(&authorized.id, "1", None)
+                .refund(&authorized.id, &jpy("1"), None)
                 .await
                 .unwrap_err()
         )
@@ -214,7 +223,7 @@ async fn a_grant_is_spent_once_within_its_amount_and_currency() {
     );
     for err in [
         other.get_payment(&less.id).await.unwrap_err(),
-        other.refund(&less.id, "1", None).await.unwrap_err(),
+        other.refund(&less.id, &jpy("1"), None).await.unwrap_err(),
         other.payment_by_order("A-1001").await.unwrap_err(),
     ] {
         assert_eq!(problem(err).0, 404);
@@ -410,7 +419,7 @@ async fn idempotency_keys_replay_byte_for_byte_refuse_changes_and_serialise_para
                 .unwrap(),
         )
         .basic_auth(&s.creds.client_id, Some(&s.creds.client_secret))
-        .json(&json!({ "amount": "1" }))
+        .json(&json!({ "amount": { "currency": "JPY", "amount": "1" } }))
         .send()
         .await
         .unwrap();
@@ -419,13 +428,77 @@ async fn idempotency_keys_replay_byte_for_byte_refuse_changes_and_serialise_para
         &s,
         &format!("/v1/payments/{id}/refunds"),
         "capture-once",
-        &json!({ "amount": "100" }),
+        &json!({ "amount": { "currency": "JPY", "amount": "100" } }),
     )
     .await;
     assert_eq!(
         status,
         StatusCode::CREATED,
         "the same key on another endpoint is another key"
+    );
+}
+
+#[tokio::test]
+async fn captures_and_refunds_take_the_amount_as_currency_and_amount_and_refuse_a_bare_string() {
+    let mut s = setup("shape@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let id = s
+        .client
+        .pay(&g, &jpy("12800"), false, None)
+        .await
+        .unwrap()
+        .id;
+    let capture = format!("/v1/payments/{id}/capture");
+    let refunds = format!("/v1/payments/{id}/refunds");
+    let refused = |(status, bytes): (StatusCode, Vec<u8>)| {
+        let problem: Value = serde_json::from_slice(&bytes).unwrap();
+        (status.as_u16(), problem)
+    };
+
+    for (path, key) in [(&capture, "bare-capture"), (&refunds, "bare-refund")] {
+        let (status, problem) = refused(post(&s, path, key, &json!({ "amount": "100" })).await);
+        assert_eq!(
+            (status, problem["code"].as_str(), problem["field"].as_str()),
+            (400, Some("invalid_amount"), Some("amount")),
+            "{path}: {problem}"
+        );
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(r#"{"currency": "JPY", "amount": "12800"}"#),
+            "the refusal shows the shape to use: {detail}"
+        );
+        let usd = json!({ "amount": { "currency": "USD", "amount": "1.00" } });
+        let (status, problem) = refused(post(&s, path, &format!("{key}-usd"), &usd).await);
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (422, Some("currency_mismatch")),
+            "{path}: {problem}"
+        );
+    }
+
+    let nine = json!({ "amount": { "currency": "JPY", "amount": "9000" } });
+    let (status, bytes) = post(&s, &capture, "capture-9000", &nine).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let one = json!({ "amount": { "currency": "JPY", "amount": "1000" } });
+    let (status, bytes) = post(&s, &refunds, "refund-1000", &one).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let payment = s.client.get_payment(&id).await.unwrap();
+    assert_eq!(
+        (
+            payment.captured_amount.as_str(),
+            payment.refunded_amount.as_str()
+        ),
+        ("9000", "1000")
     );
 }
 
@@ -453,7 +526,7 @@ async fn the_shoppers_activity_lists_payments_and_refunds() {
     let mut s = setup("activity@example.com").await;
     let g = grant(&s.client, &mut s.shopper).await;
     let paid = s.client.pay(&g, &jpy("12800"), true, None).await.unwrap();
-    s.client.refund(&paid.id, "2800", None).await.unwrap();
+    s.client.refund(&paid.id, &jpy("2800"), None).await.unwrap();
     let html = s.shopper.browser.html("/activity").await;
     for shown in [
         "Frame Shop",

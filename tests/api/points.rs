@@ -84,9 +84,9 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
     assert_eq!((after.available, after.held), (28 + 49, 0));
 
     // A refund of half reverses half the earned points and gives back half the redeemed ones.
-    client.refund(&p.id, "2500", None).await.unwrap();
+    client.refund(&p.id, &jpy(2500), None).await.unwrap();
     assert_eq!(summary(&app, &s).await.available, 77 - 24 + 50);
-    client.refund(&p.id, "2500", None).await.unwrap();
+    client.refund(&p.id, &jpy(2500), None).await.unwrap();
     assert_eq!(
         summary(&app, &s).await.available,
         128,
@@ -309,7 +309,7 @@ async fn run_sequence(ops: Vec<Op>) {
                     let amount: i64 = p.amount.parse().unwrap();
                     let capture = (amount * pct / 100).max(p.points_redeemed).max(1);
                     let captured = client
-                        .capture(&p.id, Some(&capture.to_string()), None)
+                        .capture(&p.id, Some(&jpy(capture)), None)
                         .await
                         .unwrap();
                     assert_eq!(captured.points_earned, (capture - p.points_redeemed) / 100);
@@ -322,12 +322,7 @@ async fn run_sequence(ops: Vec<Op>) {
                         - p.refunded_amount.parse::<i64>().unwrap();
                     let amount = (left * pct / 100).max(1);
                     if left > 0 {
-                        last = Some(
-                            client
-                                .refund(&p.id, &amount.to_string(), None)
-                                .await
-                                .unwrap(),
-                        );
+                        last = Some(client.refund(&p.id, &jpy(amount), None).await.unwrap());
                     }
                 }
             }
@@ -404,7 +399,7 @@ async fn a_payment_paid_entirely_with_points_never_calls_the_card_network() {
         (p.status.as_str(), p.points_redeemed, p.points_earned),
         ("captured", 100, 0)
     );
-    client.refund(&p.id, "100", None).await.unwrap();
+    client.refund(&p.id, &jpy(100), None).await.unwrap();
     let g = grant_with_points(&client, &mut s, 100, 100).await;
     let p = client.pay(&g, &jpy(100), false, None).await.unwrap();
     client.void(&p.id, None).await.unwrap();

@@ -46,7 +46,7 @@ async fn cut_off(app: &TestApp, creds: &MerchantCredentials, path: &str, key: &s
 }
 
 fn refund_body(amount: &str) -> Value {
-    json!({ "amount": amount })
+    json!({ "amount": { "currency": "JPY", "amount": amount } })
 }
 
 /// Waits until `condition` holds, at most 15 s.
@@ -209,7 +209,7 @@ async fn the_reconciler_finishes_payments_voids_and_refunds_left_in_flight() {
     );
     // The merchant's retry of the refund answers it, and refunds nothing more.
     let retried = client
-        .refund(&id, "1000", Some("r-1"))
+        .refund(&id, &jpy("1000"), Some("r-1"))
         .await
         .expect("the retry answers the refund it made");
     assert_eq!(retried.refunded_amount, "1000");
@@ -291,7 +291,7 @@ async fn with_processor_faults_every_502_is_safe_to_retry_and_nothing_is_charged
             }
             let key = format!("refund-{i}");
             loop {
-                match client.refund(&payment.id, "2800", Some(&key)).await {
+                match client.refund(&payment.id, &jpy("2800"), Some(&key)).await {
                     Ok(p) => break assert_eq!(p.refunded_amount, "2800"),
                     Err(e) => retry(e),
                 }

@@ -387,8 +387,15 @@ async fn every_payment_change_is_announced_once() {
     let voided = s.pay(false).await;
     s.client.void(&voided.id, None).await.unwrap();
     let refunded = s.pay(true).await;
-    s.client.refund(&refunded.id, "800", None).await.unwrap();
-    let last = s.client.refund(&refunded.id, "12000", None).await.unwrap();
+    s.client
+        .refund(&refunded.id, &jpy("800"), None)
+        .await
+        .unwrap();
+    let last = s
+        .client
+        .refund(&refunded.id, &jpy("12000"), None)
+        .await
+        .unwrap();
     // A declined change is not an event: a second void is refused and announces nothing.
     assert!(s.client.void(&voided.id, None).await.is_err());
 
@@ -600,7 +607,7 @@ async fn two_nodes_deliver_each_event_once() {
     let other = spawn_node(&s.app, |_| {}).await;
     let paid = s.pay(true).await;
     for _ in 0..20 {
-        s.client.refund(&paid.id, "10", None).await.unwrap();
+        s.client.refund(&paid.id, &jpy("10"), None).await.unwrap();
     }
     let received = s.receiver.wait_for(22).await;
     settled(&s.app, &paid.id).await;

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
+use saifu_sdk::checkout::Amount;
 use saifu_sdk::Error;
 
 use super::{cart_cookie, html, is_transient, see_other};
@@ -97,7 +98,11 @@ pub(super) async fn refund(
     match shop
         .0
         .client
-        .refund(&payment_id, &left.amount_string(), Some(&key))
+        .refund(
+            &payment_id,
+            &Amount::new(shop::CURRENCY, &left.amount_string()),
+            Some(&key),
+        )
         .await
     {
         Ok(payment) => {

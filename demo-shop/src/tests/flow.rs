@@ -228,8 +228,9 @@ async fn refund(
     let mut state = w.state();
     state.refund_keys.push(idempotency_key(&headers));
     let payment = state.payments.get_mut(&id).unwrap();
-    assert_eq!(request.amount, payment.captured_amount);
-    payment.refunded_amount = request.amount;
+    assert_eq!(request.amount.currency, payment.currency);
+    assert_eq!(request.amount.amount, payment.captured_amount);
+    payment.refunded_amount = request.amount.amount;
     json(201, serde_json::to_value(&*payment).unwrap())
 }
 

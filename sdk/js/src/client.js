@@ -402,6 +402,14 @@ function normalizeDetails(d) {
   };
 }
 
+/** Every amount the payments API takes has one shape: `{ currency: 'JPY', amount: '12800' }`. */
+function wireAmount(amount, what) {
+  if (!amount || typeof amount.currency !== 'string' || typeof amount.amount !== 'string') {
+    throw sdkError('invalid_request', `${what} needs an amount { currency, amount }, both strings ({ currency: 'JPY', amount: '12800' })`);
+  }
+  return { currency: amount.currency, amount: amount.amount };
+}
+
 const segment = (id) => {
   if (typeof id !== 'string' || !id) throw sdkError('invalid_request', 'a payment id is needed');
   return encodeURIComponent(id);
@@ -431,10 +439,10 @@ class Payments {
     });
   }
 
-  /** Captures an authorization: all of it, or `amount`. */
+  /** Captures an authorization: all of it, or `amount` (`{ currency, amount }`). */
   async capture(paymentId, { amount, idempotencyKey } = {}) {
     return this.#request('POST', `/v1/payments/${segment(paymentId)}/capture`, {
-      body: amount === undefined ? {} : { amount },
+      body: amount === undefined ? {} : { amount: wireAmount(amount, 'a capture') },
       idempotencyKey,
     });
   }
@@ -444,10 +452,12 @@ class Payments {
     return this.#request('POST', `/v1/payments/${segment(paymentId)}/void`, { body: {}, idempotencyKey });
   }
 
-  /** Refunds part or all of a captured payment. */
+  /** Refunds part or all of a captured payment: `amount` is `{ currency, amount }`. */
   async refund(paymentId, { amount, idempotencyKey } = {}) {
-    if (typeof amount !== 'string') throw sdkError('invalid_request', 'a refund needs an amount (a decimal string)');
-    return this.#request('POST', `/v1/payments/${segment(paymentId)}/refunds`, { body: { amount }, idempotencyKey });
+    return this.#request('POST', `/v1/payments/${segment(paymentId)}/refunds`, {
+      body: { amount: wireAmount(amount, 'a refund') },
+      idempotencyKey,
+    });
   }
 
   async get(paymentId) {

@@ -76,9 +76,9 @@ export interface PostOptions { idempotencyKey?: string }
 
 export declare class Payments {
   create(options: { grant: Grant | string; amount?: Amount; capture?: boolean; idempotencyKey?: string }): Promise<Payment>;
-  capture(paymentId: string, options?: { amount?: string; idempotencyKey?: string }): Promise<Payment>;
+  capture(paymentId: string, options?: { amount?: Amount; idempotencyKey?: string }): Promise<Payment>;
   void(paymentId: string, options?: PostOptions): Promise<Payment>;
-  refund(paymentId: string, options: { amount: string; idempotencyKey?: string }): Promise<Payment>;
+  refund(paymentId: string, options: { amount: Amount; idempotencyKey?: string }): Promise<Payment>;
   get(paymentId: string): Promise<Payment>;
   findByOrderReference(orderReference: string): Promise<Payment>;
 }

@@ -144,17 +144,20 @@ describe('saifu-sdk against a real wallet', () => {
     await rejectsWith(payments.create({ grant, capture: true, idempotencyKey: key }), 'idempotency_key_reused', 422);
     await rejectsWith(payments.create({ grant, capture: false }), 'grant_already_used', 409);
 
-    await rejectsWith(payments.capture(authorized.id, { amount: '20000' }), 'amount_exceeds_authorization', 422);
-    await rejectsWith(payments.refund(authorized.id, { amount: '100' }), 'payment_not_refundable', 409);
+    await rejectsWith(payments.capture(authorized.id, { amount: { currency: 'JPY', amount: '20000' } }), 'amount_exceeds_authorization', 422);
+    await rejectsWith(payments.capture(authorized.id, { amount: { currency: 'USD', amount: '1.00' } }), 'currency_mismatch', 422);
+    await assert.rejects(payments.capture(authorized.id, { amount: '100' }), (e) => e instanceof SaifuError && e.code === 'invalid_request' && /currency, amount/.test(e.message));
+    await assert.rejects(payments.refund(authorized.id, { amount: '100' }), (e) => e instanceof SaifuError && e.code === 'invalid_request' && /currency, amount/.test(e.message));
+    await rejectsWith(payments.refund(authorized.id, { amount: { currency: 'JPY', amount: '100' } }), 'payment_not_refundable', 409);
     const captured = await payments.capture(authorized.id);
     assert.equal(captured.status, 'captured');
     assert.equal(captured.captured_amount, '12800');
     await rejectsWith(payments.capture(authorized.id), 'payment_not_capturable', 409);
     await rejectsWith(payments.void(authorized.id), 'payment_not_voidable', 409);
 
-    const refunded = await payments.refund(authorized.id, { amount: '2800' });
+    const refunded = await payments.refund(authorized.id, { amount: { currency: 'JPY', amount: '2800' } });
     assert.equal(refunded.refunded_amount, '2800');
-    await rejectsWith(payments.refund(authorized.id, { amount: '10001' }), 'refund_exceeds_captured', 422);
+    await rejectsWith(payments.refund(authorized.id, { amount: { currency: 'JPY', amount: '10001' } }), 'refund_exceeds_captured', 422);
 
     assert.deepEqual(await payments.get(authorized.id), refunded);
     assert.deepEqual(await payments.findByOrderReference(grant.payment.order_reference), refunded);
@@ -190,14 +193,14 @@ describe('saifu-sdk against a real wallet', () => {
     const client = await SaifuClient.discover({
       issuer: env.wallet.baseURL, clientId: env.merchant.client_id, clientSecret: env.merchant.client_secret, fetch: flaky,
     });
-    const after1 = await client.payments.refund(env.payment.id, { amount: '1000' });
+    const after1 = await client.payments.refund(env.payment.id, { amount: { currency: 'JPY', amount: '1000' } });
     assert.equal(seen.length, 2, 'one retry');
     assert.equal(seen[0], seen[1], 'the retry carries the same idempotency key');
     assert.equal(after1.refunded_amount, '3800', 'refunded once, not twice');
 
     seen.length = 0;
     mode = 'server-error';
-    const after2 = await client.payments.refund(env.payment.id, { amount: '1000', idempotencyKey: 'refund-2' });
+    const after2 = await client.payments.refund(env.payment.id, { amount: { currency: 'JPY', amount: '1000' }, idempotencyKey: 'refund-2' });
     assert.deepEqual(seen, ['refund-2', 'refund-2']);
     assert.equal(after2.refunded_amount, '4800');
 
@@ -279,7 +282,7 @@ describe('saifu-sdk against a real wallet', () => {
     const { stdout } = await runSaifu(env.wallet, ['merchant', 'rotate-webhook-secret', '--client-id', env.merchant.client_id, '--overlap-secs', '3600', '--json']);
     const rotated = JSON.parse(stdout).webhook_secret;
     assert.notEqual(rotated, env.merchant.webhook_secret);
-    const refunded = await env.client.payments.refund(env.payment.id, { amount: '100' });
+    const refunded = await env.client.payments.refund(env.payment.id, { amount: { currency: 'JPY', amount: '100' } });
     const delivery = await env.hooks.waitFor((r) => {
       const e = JSON.parse(r.body);
       return e.type === 'payment.refunded' && e.data.refunded_amount === refunded.refunded_amount;

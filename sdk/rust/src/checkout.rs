@@ -9,12 +9,31 @@ pub const PAYMENT_TYPE: &str = "payment";
 /// An amount as it travels: ISO 4217 currency and a decimal string in major units with exactly
 /// the currency's minor digits (JPY `"12800"`, USD `"12.50"`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Amount {
+    /// ISO 4217.
+    #[cfg_attr(feature = "openapi", schema(example = "JPY", pattern = "^[A-Z]{3}$"))]
     pub currency: String,
+    /// Major units, with exactly the currency's minor digits.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "12800", pattern = r"^[0-9]+(\.[0-9]+)?$")
+    )]
     pub amount: String,
 }
 
+impl Amount {
+    /// `Amount::new("JPY", "12800")`.
+    pub fn new(currency: &str, amount: &str) -> Self {
+        Self {
+            currency: currency.into(),
+            amount: amount.into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineItem {
     pub name: String,
     pub quantity: u32,
@@ -24,6 +43,7 @@ pub struct LineItem {
 
 /// One entry of `authorization_details` (RFC 9396) of type `payment`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentDetails {
     #[serde(rename = "type")]
     pub type_: String,
@@ -62,6 +82,7 @@ impl PaymentDetails {
 
 /// `201` answer of the pushed authorization request endpoint (RFC 9126).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParResponse {
     pub request_uri: String,
     pub expires_in: u64,
@@ -69,6 +90,7 @@ pub struct ParResponse {
 
 /// Answer of the token endpoint: the payment grant is the `access_token`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -78,6 +100,7 @@ pub struct TokenResponse {
 
 /// RFC 6749 error body of the OAuth endpoints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorBody {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +127,7 @@ pub const GRANT_TYP: &str = "at+jwt";
 
 /// RFC 8414 metadata, as far as Saifu publishes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationServerMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,
@@ -122,6 +146,7 @@ pub struct AuthorizationServerMetadata {
 
 /// One public key of `GET /oauth/jwks` (EC P-256).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
@@ -134,6 +159,7 @@ pub struct Jwk {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }

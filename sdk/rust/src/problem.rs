@@ -7,6 +7,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An error body: `code` is stable and meant for programs, `detail` for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_: String,

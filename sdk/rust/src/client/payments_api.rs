@@ -59,15 +59,15 @@ impl SaifuClient {
         self.post_payment("", &body, idempotency_key).await
     }
 
-    /// Captures an authorization: all of it, or `amount`.
+    /// Captures an authorization: all of it, or `amount` (in the payment's currency).
     pub async fn capture(
         &self,
         payment_id: &str,
-        amount: Option<&str>,
+        amount: Option<&Amount>,
         idempotency_key: Option<&str>,
     ) -> Result<Payment, Error> {
         let body = CapturePayment {
-            amount: amount.map(str::to_string),
+            amount: amount.cloned(),
         };
         self.post_payment(
             &format!("/{}/capture", encode(payment_id)),
@@ -90,15 +90,15 @@ impl SaifuClient {
         .await
     }
 
-    /// Refunds part or all of a captured payment.
+    /// Refunds part or all of a captured payment (`amount` in the payment's currency).
     pub async fn refund(
         &self,
         payment_id: &str,
-        amount: &str,
+        amount: &Amount,
         idempotency_key: Option<&str>,
     ) -> Result<Payment, Error> {
         let body = CreateRefund {
-            amount: amount.to_string(),
+            amount: amount.clone(),
         };
         self.post_payment(
             &format!("/{}/refunds", encode(payment_id)),
