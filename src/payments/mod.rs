@@ -57,7 +57,7 @@ fn declined(decline_code: &str) -> Error {
 /// A step of this payment is being carried out by another request or node right now.
 fn in_progress() -> Error {
     Error::conflict(
-        crate::idempotency::IN_PROGRESS,
+        "payment_in_progress",
         "This payment is being processed by another request. Retry shortly with the same Idempotency-Key.",
     )
 }
@@ -155,5 +155,13 @@ impl Payments {
             .await?
             .ok_or_else(not_found)?;
         view(&payment)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_answer_that_a_payment_is_in_progress_is_never_kept_for_its_key() {
+        assert_eq!(super::in_progress().code(), crate::idempotency::IN_PROGRESS);
     }
 }

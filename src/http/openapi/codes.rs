@@ -69,6 +69,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "amount_exceeds_authorization",
     "amount_below_points",
     "currency_mismatch",
+    "amount_too_large",
+    "payment_in_progress",
     "order_reference_required",
     "payment_not_found",
     "payment_not_capturable",
@@ -82,6 +84,7 @@ pub const PROBLEM_CODES: &[&str] = &[
 pub const CLI_CODES: &[&str] = &[
     "client_id_taken",
     "invalid_merchant_name",
+    "invalid_domain",
     "invalid_redirect_uri",
     "invalid_webhook_url",
     "merchant_not_found",
