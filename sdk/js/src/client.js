@@ -12,7 +12,9 @@ const REDACTED = '[REDACTED]';
 const PAYMENT_TYPE = 'payment';
 const GRANT_TYP = 'at+jwt';
 const EXP_LEEWAY_SECS = 30;
-const JWKS_COOLDOWN_MS = 30_000;
+// An unknown `kid` refetches the JWKS at most once a second: a grant arrives in the answer to
+// our own token request, so an unknown `kid` is almost always a key the wallet just rotated to.
+const JWKS_COOLDOWN_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_RETRIES = 2;
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -297,7 +299,7 @@ export class SaifuClient {
 
   /**
    * Verifies a grant JWT offline: ES256 only, `typ` `at+jwt`, a key of the wallet's JWKS
-   * (cached; an unknown `kid` refetches at most every 30 s), and `iss`, `aud`, `exp` and
+   * (cached; an unknown `kid` refetches at most once a second), and `iss`, `aud`, `exp` and
    * `client_id` for this merchant. Returns its claims.
    */
   async verifyGrant(jwt) {

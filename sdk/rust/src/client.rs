@@ -25,8 +25,11 @@ use crate::checkout::{
 };
 
 /// An unknown `kid` refetches the JWKS at most this often, so that forged tokens with random
-/// `kid`s cannot turn the merchant into an amplifier against the wallet.
-const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// `kid`s cannot turn the merchant into an amplifier against the wallet. Short, because a
+/// grant reaches the SDK in the answer to its own token request: an unknown `kid` there is
+/// almost always a key the wallet just rotated to, and refusing it would lose a checkout whose
+/// code is already spent.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Clock skew tolerated on `exp`.
 const EXP_LEEWAY_SECS: u64 = 30;
