@@ -44,8 +44,24 @@ async fn start_receiver() -> (Url, Deliveries) {
     (url, deliveries)
 }
 
+/// A wallet process, killed with SIGKILL when dropped (also when the test fails).
+struct Wallet(Child);
+
+impl Wallet {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Wallet {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The wallet as a separate process, on `app`'s database, keys and issuer, at `listen`.
-fn start_wallet(app: &TestApp, listen: &str, log: &std::path::Path) -> Child {
+fn start_wallet(app: &TestApp, listen: &str, log: &std::path::Path) -> Wallet {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -72,6 +88,7 @@ fn start_wallet(app: &TestApp, listen: &str, log: &std::path::Path) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
         .spawn()
+        .map(Wallet)
         .expect("start the saifu binary")
 }
 
@@ -232,8 +249,7 @@ async fn killed_with_sigkill_under_load_the_wallet_loses_and_repeats_nothing() {
     }
     // SIGKILL in the middle of the load, then a restart on the same database.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    wallet.kill().expect("SIGKILL");
-    wallet.wait().unwrap();
+    wallet.kill();
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
     let in_flight = query_i64(
@@ -287,8 +303,7 @@ async fn killed_with_sigkill_under_load_the_wallet_loses_and_repeats_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    wallet.kill().unwrap();
-    wallet.wait().unwrap();
+    wallet.kill();
 
     let total = PAYMENTS as i64 + 2;
     // Every payment captured once and refunded once, nothing reserved or in flight.
