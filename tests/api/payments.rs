@@ -8,7 +8,8 @@ use saifu_sdk::{Error as SdkError, SaifuClient};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    merchant, only_user_id, paid, sdk, set_merchant_status, shopper, spawn_app, Shopper, TestApp,
+    count_rows, merchant, only_user_id, paid, sdk, set_merchant_status, shopper, spawn_app,
+    Shopper, TestApp,
 };
 
 fn jpy(amount: &str) -> Amount {
@@ -699,4 +700,31 @@ async fn the_same_json_with_other_whitespace_and_key_order_replays_under_its_key
     };
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn amounts_past_64_bits_are_a_clear_422_on_payments_captures_and_refunds() {
+    let mut s = setup("overflow@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let huge = jpy("9223372036854775808");
+    let refused = s.client.pay(&g, &huge, false, None).await.unwrap_err();
+    assert_eq!(problem(refused), (422, "amount_too_large".into(), None));
+    // Nothing was spent: the grant still pays.
+    let payment = s.client.pay(&g, &jpy("12800"), false, None).await.unwrap();
+    let refused = s
+        .client
+        .capture(&payment.id, Some(&huge), None)
+        .await
+        .unwrap_err();
+    assert_eq!(problem(refused), (422, "amount_too_large".into(), None));
+    let captured = s.client.capture(&payment.id, None, None).await.unwrap();
+    assert_eq!(captured.status, "captured");
+    let refused = s.client.refund(&payment.id, &huge, None).await.unwrap_err();
+    assert_eq!(problem(refused), (422, "amount_too_large".into(), None));
+    let refunded = s.client.get_payment(&payment.id).await.unwrap();
+    assert_eq!(refunded.refunded_amount, "0");
+    assert_eq!(
+        count_rows(&s.app, "payments WHERE operation IS NOT NULL").await,
+        0
+    );
 }
