@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod app;
+pub mod audit;
 pub mod card;
 pub mod checkout;
 pub mod cli;

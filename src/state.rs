@@ -8,6 +8,7 @@ use anyhow::Context;
 use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::accounts::{Accounts, SigninLimits};
+use crate::audit::Audit;
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
 use crate::config::Config;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub simulator: Arc<SimulatedProcessor>,
     pub webhooks: Webhooks,
     pub idempotency: Idempotency,
+    /// The audit log, for the `saifu audit` commands (changes append through their own room).
+    pub audit: Audit,
 }
 
 impl AppState {
@@ -117,6 +120,7 @@ impl AppState {
         Ok(Self {
             config: Arc::new(config),
             idempotency,
+            audit: Audit::new(store.clone()),
             store,
             accounts,
             vault,

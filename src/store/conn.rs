@@ -158,6 +158,8 @@ enum PointsLock {
 
 /// The advisory lock that points-moving transactions take on PostgreSQL.
 const POINTS_LOCK_KEY: i64 = 0x5341_4946_5550; // "SAIFUP"
+/// The advisory lock that appends to the audit log take on PostgreSQL.
+const AUDIT_LOCK_KEY: i64 = 0x5341_4946_5541; // "SAIFUA"
 
 enum TxInner {
     Sqlite(Conn),
@@ -192,6 +194,19 @@ impl Tx {
                 .execute(&mut **self)
                 .await?;
             self.1 = PointsLock::Taken;
+        }
+        Ok(())
+    }
+
+    /// Serializes appends to the audit log on PostgreSQL, until the commit: each append reads
+    /// the chain's head and writes the next entry after it, so two must not read the same head.
+    /// On SQLite the transaction already holds the one write lock.
+    pub(super) async fn lock_audit_chain(&mut self) -> Result<(), sqlx::Error> {
+        if matches!(self.0, TxInner::Pool(_)) {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(AUDIT_LOCK_KEY)
+                .execute(&mut **self)
+                .await?;
         }
         Ok(())
     }
