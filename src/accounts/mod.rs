@@ -28,6 +28,7 @@ use self::refusals::{
     counter_outcome, email_taken, refused, too_many_attempts, unknown_passkey, webauthn_error,
 };
 use self::user::User;
+use crate::audit::{Action, Actor, Entry};
 use crate::error::{Error, Kind, Result};
 use crate::store::{FirstPasskey, NewUser, PasskeyUse, SessionStore, Store, StoredPasskey};
 
@@ -212,9 +213,27 @@ impl Accounts {
                 self.store.clear_failures(&account_key_for(user.id)).await?;
             }
             Err(err) if err.code() != "too_many_attempts" && err.kind() != Kind::Internal => {
-                self.store.record_failure(&ip_key, now, window).await?;
-                if let Some(key) = &account_key {
-                    self.store.record_failure(key, now, window).await?;
+                let locked = |target: String, limit: u32| {
+                    Entry::new(&Actor::System, Action::ShopperSigninLocked, target)
+                        .with("failures", limit)
+                        .with("window_secs", window)
+                        .record(now)
+                };
+                let ip_locked = locked(format!("ip:{client_ip}"), self.limits.per_ip);
+                self.store
+                    .record_failure(
+                        &ip_key,
+                        now,
+                        window,
+                        (i64::from(self.limits.per_ip), &ip_locked),
+                    )
+                    .await?;
+                if let Some((key, user_id)) = &account_key {
+                    let limit = self.limits.per_account;
+                    let account_locked = locked(format!("shopper:{user_id}"), limit);
+                    self.store
+                        .record_failure(key, now, window, (i64::from(limit), &account_locked))
+                        .await?;
                 }
             }
             Err(_) => {}
@@ -227,7 +246,7 @@ impl Accounts {
         ceremony_id: &str,
         credential: &PublicKeyCredential,
         now: i64,
-        account_key: &mut Option<String>,
+        account_key: &mut Option<(String, Uuid)>,
     ) -> Result<User> {
         let CeremonyState::SignIn { authentication } =
             self.take(ceremony_id, CeremonyKind::SignIn, now).await?
@@ -247,7 +266,7 @@ impl Accounts {
         {
             return Err(too_many_attempts());
         }
-        *account_key = Some(key);
+        *account_key = Some((key, user_id));
         let credential_id = URL_SAFE_NO_PAD.encode(credential_id);
         let stored = self
             .store

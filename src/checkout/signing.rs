@@ -18,6 +18,7 @@ use ring::signature::{
 };
 use saifu_sdk::checkout::{GrantClaims, Jwk, JwkSet, GRANT_TYP};
 
+use crate::audit::{Action, Actor, Entry};
 use crate::error::{Error, Result};
 use crate::keys::wrap_context;
 use crate::keys::{aes_key, open, seal, DataKey, KeyEncryptionKey, WrappedKey};
@@ -83,24 +84,30 @@ impl GrantSigner {
     /// Makes sure a signing key exists; the first start generates one.
     pub async fn ensure_key(&self, now: i64) -> Result<()> {
         if self.store.active_signing_key().await?.is_none() {
-            let kid = self.create_key(now).await?;
+            let row = self.new_key().await?;
+            self.store.insert_signing_key(&row, now).await?;
+            let kid = row.kid;
             tracing::info!(kid = %kid, "generated the first grant-signing key");
         }
         Ok(())
     }
 
     /// A new signing key; older keys stop signing and stay published for `publish_for_secs`.
-    pub async fn rotate(&self, now: i64, publish_for_secs: i64) -> Result<String> {
-        let kid = self.create_key(now).await?;
+    pub async fn rotate(&self, now: i64, publish_for_secs: i64, by: &Actor) -> Result<String> {
+        let row = self.new_key().await?;
+        let kid = row.kid.clone();
+        let audit = Entry::new(by, Action::SigningKeyRotated, &kid)
+            .with("retired_published_for_secs", publish_for_secs);
         self.store
-            .retire_signing_keys_except(&kid, now, now + publish_for_secs)
+            .rotate_signing_key(&row, now, now + publish_for_secs, &audit.record(now))
             .await?;
         *self.active.lock().expect("signer lock") = None;
         *self.published.lock().expect("signer lock") = None;
         Ok(kid)
     }
 
-    async fn create_key(&self, now: i64) -> Result<String> {
+    /// A new key pair, its private half sealed and wrapped, ready to store.
+    async fn new_key(&self) -> Result<SigningKeyRow> {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
             .map_err(|_| Error::internal(anyhow::anyhow!("generating a signing key failed")))?;
@@ -138,8 +145,7 @@ impl GrantSigner {
             public_x: x,
             public_y: y,
         };
-        self.store.insert_signing_key(&row, now).await?;
-        Ok(kid)
+        Ok(row)
     }
 
     async fn active_key(&self) -> Result<Arc<ActiveKey>> {

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 
+use crate::audit::Actor;
 use crate::config::Config;
 use crate::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use crate::{shutdown_signal, AppState, Application};
@@ -34,21 +35,21 @@ pub async fn register_demo_shop(
         .find(|m| m.name == DEMO_SHOP_NAME && m.redirect_uris.contains(&redirect.to_string()));
     if let Some(m) = existing {
         let client_secret = merchants
-            .rotate_secret(&m.client_id)
+            .rotate_secret(&m.client_id, &Actor::Cli)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         merchants
-            .set_status(&m.client_id, MerchantStatus::Verified)
+            .set_status(&m.client_id, MerchantStatus::Verified, &Actor::Cli)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         state
             .webhooks
-            .set_url(&m.client_id, Some(webhook_url.as_str()))
+            .set_url(&m.client_id, Some(webhook_url.as_str()), &Actor::Cli)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         state
             .webhooks
-            .enable(&m.client_id)
+            .enable(&m.client_id, &Actor::Cli)
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let webhook_secret = state
@@ -74,6 +75,7 @@ pub async fn register_demo_shop(
                 verified: true,
             },
             crate::clock::unix_now(),
+            &Actor::Cli,
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;

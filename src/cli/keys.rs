@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::audit::{Action, Actor, Audit, Entry};
 use crate::checkout::signing::GrantSigner;
 use crate::config::Config;
 use crate::keys::{
@@ -41,6 +42,17 @@ pub(super) async fn keys(config: &Config, command: KeysCommand) -> anyhow::Resul
     let keyring = LocalKeyring::load(&crate::key_settings(config))?;
     let store = open_store(config).await?;
     store.migrate().await?;
+    let audit = Audit::new(store.clone());
+    // Changes to the keyring file are recorded on their own, right after the file changed.
+    let record = |entry: Entry| {
+        let audit = audit.clone();
+        async move {
+            audit
+                .record(&entry, crate::clock::unix_now())
+                .await
+                .map_err(|e| anyhow::anyhow!("recording the change in the audit log: {e:#}"))
+        }
+    };
     let keyring_file = || {
         keyring.file().map(std::path::Path::to_path_buf).context(
             "the keys come from SAIFU_KEK: add a version to that value yourself (v1:…,v2:…), restart, then run `saifu keys rewrap`",
@@ -49,12 +61,23 @@ pub(super) async fn keys(config: &Config, command: KeysCommand) -> anyhow::Resul
     match command {
         KeysCommand::Rotate { batch } => {
             let version = add_version_to_file(&keyring_file()?)?;
+            record(
+                Entry::new(&Actor::Cli, Action::KekRotated, format!("v{version}"))
+                    .with("version", version),
+            )
+            .await?;
             println!("added key version v{version}");
             let done = rewrap_all(&store, &keyring, batch.max(1)).await?;
             println!("re-wrapped {done} data keys with v{version}");
         }
         KeysCommand::Rewrap { batch } => {
             let done = rewrap_all(&store, &keyring, batch.max(1)).await?;
+            let active = keyring.active_version().await?;
+            record(
+                Entry::new(&Actor::Cli, Action::KekRewrapped, format!("v{active}"))
+                    .with("rewrapped", done),
+            )
+            .await?;
             println!("re-wrapped {done} data keys");
         }
         KeysCommand::Retire { version } => {
@@ -70,13 +93,18 @@ pub(super) async fn keys(config: &Config, command: KeysCommand) -> anyhow::Resul
                 );
             }
             retire_version_in_file(&keyring_file()?, version)?;
+            record(
+                Entry::new(&Actor::Cli, Action::KekRetired, format!("v{version}"))
+                    .with("version", version),
+            )
+            .await?;
             println!("retired v{version}: its key material is gone");
         }
         KeysCommand::RotateSigning => {
             let signer = GrantSigner::new(store.clone(), std::sync::Arc::new(keyring));
             // Retired keys stay published for the longest grant lifetime plus the nodes' cache time.
             let kid = signer
-                .rotate(crate::clock::unix_now(), 600 + 120)
+                .rotate(crate::clock::unix_now(), 600 + 120, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             println!("new grant-signing key {kid}; older keys stop signing and stay published for 12 minutes");

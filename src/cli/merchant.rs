@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::audit::Actor;
 use crate::config::Config;
 use crate::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use crate::AppState;
@@ -112,6 +113,7 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
                         verified,
                     },
                     now,
+                    &Actor::Cli,
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
@@ -154,7 +156,7 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
         }
         MerchantCommand::RotateSecret { client_id, json } => {
             let secret = merchants
-                .rotate_secret(&client_id)
+                .rotate_secret(&client_id, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             if json {
@@ -172,7 +174,7 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
                 "--multiplier-percent must be between 100 and 1000"
             );
             merchants
-                .set_points_multiplier(&client_id, percent)
+                .set_points_multiplier(&client_id, percent, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             println!("{client_id} now earns shoppers {percent}% of the base points");
@@ -187,7 +189,7 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
                 .unwrap_or(state.webhooks.settings().secret_overlap);
             let secret = state
                 .webhooks
-                .rotate_secret(&client_id, overlap, now)
+                .rotate_secret(&client_id, overlap, now, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             if json {
@@ -211,7 +213,7 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
             let url = if none { None } else { url };
             state
                 .webhooks
-                .set_url(&client_id, url.as_deref())
+                .set_url(&client_id, url.as_deref(), &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             match url {
@@ -223,7 +225,7 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
             let status = MerchantStatus::parse(&status)
                 .context("--status must be pending, verified or suspended")?;
             merchants
-                .set_status(&client_id, status)
+                .set_status(&client_id, status, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
             println!("{client_id} is now {}", status.as_str());

@@ -3,6 +3,7 @@
 
 use clap::Subcommand;
 
+use crate::audit::Actor;
 use crate::config::Config;
 use crate::AppState;
 
@@ -70,7 +71,7 @@ pub(super) async fn webhooks(config: Config, command: WebhooksCommand) -> anyhow
         }
         WebhooksCommand::Retry { event_id } => {
             let delivery = webhooks
-                .retry_now(&event_id)
+                .retry_now(&event_id, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{event_id}: {}", e.public_message()))?;
             let answer = match (delivery.status, &delivery.error) {
@@ -89,7 +90,7 @@ pub(super) async fn webhooks(config: Config, command: WebhooksCommand) -> anyhow
         }
         WebhooksCommand::Enable { merchant } => {
             webhooks
-                .enable(&merchant)
+                .enable(&merchant, &Actor::Cli)
                 .await
                 .map_err(|e| anyhow::anyhow!("{merchant}: {}", e.public_message()))?;
             println!("{merchant}: webhook endpoint enabled; pending events will be delivered");

@@ -8,6 +8,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use saifu_sdk::checkout::MerchantCredentials;
 use url::Url;
 
+use crate::audit::{url_detail, Action, Actor, Entry};
 use crate::error::{Error, Result};
 use crate::keys::wrap_context;
 use crate::keys::{DataKey, KeyEncryptionKey};
@@ -132,7 +133,12 @@ impl Merchants {
 
     /// Registers a merchant; the secrets are returned once and kept only as a digest (client
     /// secret) or wrapped by the KEK (webhook secret, which signing needs in clear).
-    pub async fn create(&self, new: NewMerchant, now: i64) -> Result<MerchantCredentials> {
+    pub async fn create(
+        &self,
+        new: NewMerchant,
+        now: i64,
+        by: &Actor,
+    ) -> Result<MerchantCredentials> {
         let name = new.name.trim();
         shown_text("invalid_merchant_name", "The merchant name", name)?;
         if name.is_empty() || name.chars().count() > 100 {
@@ -169,6 +175,13 @@ impl Merchants {
             .await
             .map_err(Error::internal)?;
         let uris: Vec<String> = new.redirect_uris.iter().map(|u| u.to_string()).collect();
+        let status = if new.verified { "verified" } else { "pending" };
+        let audit = Entry::new(by, Action::MerchantCreated, &client_id)
+            .with("name", name)
+            .with("domain", domain.as_str())
+            .with("status", status)
+            .with("redirect_uris", uris.clone())
+            .with("webhook_url", new.webhook_url.as_ref().map(url_detail));
         self.store
             .insert_merchant(
                 NewMerchantRow {
@@ -176,13 +189,14 @@ impl Merchants {
                     secret_hash: &sha256_hex(client_secret.as_bytes()),
                     name,
                     domain: &domain,
-                    status: if new.verified { "verified" } else { "pending" },
+                    status,
                     webhook_url: new.webhook_url.as_ref().map(Url::as_str),
                     webhook_secret_wrapped: &wrapped.bytes,
                     webhook_kek_version: i64::from(wrapped.version),
                     redirect_uris: &uris,
                 },
                 now,
+                &audit.record(now),
             )
             .await
             .map_err(|e| match e.refusal() {
@@ -217,27 +231,54 @@ impl Merchants {
     }
 
     /// A new client secret; the old one stops working at once.
-    pub async fn rotate_secret(&self, client_id: &str) -> Result<String> {
+    pub async fn rotate_secret(&self, client_id: &str, by: &Actor) -> Result<String> {
         let secret = new_client_secret()?;
+        let audit = Entry::new(by, Action::MerchantSecretRotated, client_id);
         self.store
-            .set_merchant_secret_hash(client_id, &sha256_hex(secret.as_bytes()))
+            .set_merchant_secret_hash(
+                client_id,
+                &sha256_hex(secret.as_bytes()),
+                &audit.record(crate::clock::unix_now()),
+            )
             .await?;
         tracing::info!(client_id = %client_id, "merchant client secret rotated");
         Ok(secret)
     }
 
-    pub async fn set_status(&self, client_id: &str, status: MerchantStatus) -> Result<()> {
+    pub async fn set_status(
+        &self,
+        client_id: &str,
+        status: MerchantStatus,
+        by: &Actor,
+    ) -> Result<()> {
+        let audit = Entry::new(by, Action::MerchantStatusChanged, client_id)
+            .with("status", status.as_str());
         self.store
-            .set_merchant_status(client_id, status.as_str())
+            .set_merchant_status(
+                client_id,
+                status.as_str(),
+                &audit.record(crate::clock::unix_now()),
+            )
             .await?;
         tracing::info!(client_id = %client_id, status = status.as_str(), "merchant status changed");
         Ok(())
     }
 
     /// A merchant-funded campaign: shoppers earn `percent` % of the base points there.
-    pub async fn set_points_multiplier(&self, client_id: &str, percent: i64) -> Result<()> {
+    pub async fn set_points_multiplier(
+        &self,
+        client_id: &str,
+        percent: i64,
+        by: &Actor,
+    ) -> Result<()> {
+        let audit = Entry::new(by, Action::MerchantPointsMultiplierSet, client_id)
+            .with("multiplier_percent", percent);
         self.store
-            .set_merchant_points_multiplier(client_id, percent)
+            .set_merchant_points_multiplier(
+                client_id,
+                percent,
+                &audit.record(crate::clock::unix_now()),
+            )
             .await?;
         tracing::info!(client_id = %client_id, percent, "merchant points multiplier changed");
         Ok(())

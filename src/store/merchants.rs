@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::audit::{append, AuditRecord};
 use super::error::{Error, Refusal, Result};
 use super::{is_unique_violation, Store};
 
@@ -44,7 +45,13 @@ pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<Sto
 }
 
 impl Store {
-    pub async fn insert_merchant(&self, m: NewMerchantRow<'_>, now: i64) -> Result<()> {
+    /// Registers a merchant and appends `audit`, in one transaction.
+    pub async fn insert_merchant(
+        &self,
+        m: NewMerchantRow<'_>,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO merchants (client_id, secret_hash, name, domain, status, webhook_url,
@@ -75,6 +82,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,43 +147,61 @@ impl Store {
         Ok(merchants)
     }
 
-    pub async fn set_merchant_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<()> {
+    pub async fn set_merchant_secret_hash(
+        &self,
+        client_id: &str,
+        secret_hash: &str,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         self.set_merchant_column(
             "UPDATE merchants SET secret_hash = $1 WHERE client_id = $2",
             secret_hash,
             client_id,
+            audit,
         )
         .await
     }
 
-    pub async fn set_merchant_status(&self, client_id: &str, status: &str) -> Result<()> {
+    pub async fn set_merchant_status(
+        &self,
+        client_id: &str,
+        status: &str,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         self.set_merchant_column(
             "UPDATE merchants SET status = $1 WHERE client_id = $2",
             status,
             client_id,
+            audit,
         )
         .await
     }
 
-    /// Runs `sql`, an update of one merchant's column to `$1` where the client id is `$2`; an
-    /// unknown merchant is not found.
+    /// Runs `sql`, an update of one merchant's column to `$1` where the client id is `$2`, and
+    /// appends `audit`, in one transaction; an unknown merchant is not found (and nothing is
+    /// recorded).
     pub(super) async fn set_merchant_column<'q, T>(
         &self,
         sql: &'q str,
         value: T,
         client_id: &'q str,
+        audit: &AuditRecord,
     ) -> Result<()>
     where
         T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
+        let mut tx = self.begin().await?;
         let updated = sqlx::query(sql)
             .bind(value)
             .bind(client_id)
-            .execute(&mut *self.write().await?)
+            .execute(&mut *tx)
             .await?;
         if updated.rows_affected() == 0 {
+            tx.rollback().await?;
             return Err(Error::NotFound);
         }
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

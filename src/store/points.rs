@@ -433,11 +433,13 @@ impl Store {
         &self,
         client_id: &str,
         percent: i64,
+        audit: &super::audit::AuditRecord,
     ) -> Result<()> {
         self.set_merchant_column(
             "UPDATE merchants SET points_multiplier_percent = $1 WHERE client_id = $2",
             percent,
             client_id,
+            audit,
         )
         .await
     }

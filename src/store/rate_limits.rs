@@ -2,13 +2,23 @@
 
 use sqlx::Row;
 
+use super::audit::{append, AuditRecord};
 use super::error::Result;
 use super::Store;
 
 impl Store {
     /// Counts one more failure for `key` in the window that started at most `window` seconds
-    /// ago, starting a new window when the old one is over. Returns the count.
-    pub async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<i64> {
+    /// ago, starting a new window when the old one is over. Returns the count. The failure
+    /// that brings the count to `lockout`'s threshold appends its entry, in the same
+    /// transaction.
+    pub async fn record_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        lockout: (i64, &AuditRecord),
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
              ON CONFLICT (key) DO UPDATE SET
@@ -19,9 +29,15 @@ impl Store {
         .bind(key)
         .bind(now)
         .bind(now - window)
-        .fetch_one(&mut *self.write().await?)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.try_get("count")?)
+        let count: i64 = row.try_get("count")?;
+        let (threshold, audit) = lockout;
+        if count == threshold {
+            append(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(count)
     }
 
     /// Failures for `key` in the current window.

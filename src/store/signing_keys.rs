@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::audit::{append, AuditRecord};
 use super::error::Result;
 use super::Store;
 
@@ -67,21 +68,38 @@ impl Store {
         rows.iter().map(key_row).collect()
     }
 
-    /// Stops every key but `kid` from signing; they stay published until `publish_until`.
-    pub async fn retire_signing_keys_except(
+    /// Makes `key` the signing key: stores it, stops every other key from signing (they stay
+    /// published until `publish_until`) and appends `audit`, in one transaction.
+    pub async fn rotate_signing_key(
         &self,
-        kid: &str,
+        key: &SigningKeyRow,
         now: i64,
         publish_until: i64,
-    ) -> Result<u64> {
-        let updated = sqlx::query(
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO signing_keys ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&key.kid)
+        .bind(&key.private_sealed)
+        .bind(&key.wrapped_key)
+        .bind(key.kek_version)
+        .bind(&key.public_x)
+        .bind(&key.public_y)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
             "UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE kid <> $3 AND retired_at IS NULL",
         )
         .bind(now)
         .bind(publish_until)
-        .bind(kid)
-        .execute(&mut *self.write().await?)
+        .bind(&key.kid)
+        .execute(&mut *tx)
         .await?;
-        Ok(updated.rows_affected())
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

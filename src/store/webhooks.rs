@@ -5,6 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::audit::{append, AuditRecord};
 use super::error::Result;
 use super::{Backend, Store, Tx};
 
@@ -196,14 +197,17 @@ impl Store {
     }
 
     /// Claims one event now, whatever its state or schedule (an issuer's retry), unless
-    /// another worker holds it. `None` if it does not exist or is leased.
+    /// another worker holds it, and appends `audit` with the claim. `None` (and nothing
+    /// recorded) if it does not exist or is leased.
     pub async fn claim_event(
         &self,
         id: &str,
         token: &str,
         now_ms: i64,
         lease_ms: i64,
+        audit: &AuditRecord,
     ) -> Result<Option<ClaimedEvent>> {
+        let mut tx = self.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE webhook_events SET lease_token = $1, lease_until_ms = $2
              WHERE id = $3 AND (lease_until_ms IS NULL OR lease_until_ms < $4)
@@ -213,9 +217,16 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(id)
         .bind(now_ms)
-        .fetch_optional(&mut *self.write().await?)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.as_ref().map(claimed_row).transpose()
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let claimed = claimed_row(&row)?;
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(claimed))
     }
 
     /// Whether an event exists at all.
@@ -332,7 +343,9 @@ impl Store {
         wrapped: &[u8],
         kek_version: i64,
         previous_expires_at: i64,
+        audit: &AuditRecord,
     ) -> Result<bool> {
+        let mut tx = self.begin().await?;
         let updated = sqlx::query(
             "UPDATE merchants SET webhook_prev_secret_wrapped = webhook_secret_wrapped,
                     webhook_prev_kek_version = webhook_kek_version, webhook_prev_expires_at = $1,
@@ -343,31 +356,42 @@ impl Store {
         .bind(wrapped)
         .bind(kek_version)
         .bind(client_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
-        Ok(updated.rows_affected() == 1)
+        audited(tx, updated.rows_affected() == 1, audit).await
     }
 
     /// Sets (or removes) the merchant's webhook URL. `false` if the merchant does not exist.
-    pub async fn set_webhook_url(&self, client_id: &str, url: Option<&str>) -> Result<bool> {
+    pub async fn set_webhook_url(
+        &self,
+        client_id: &str,
+        url: Option<&str>,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
         let updated = sqlx::query("UPDATE merchants SET webhook_url = $1 WHERE client_id = $2")
             .bind(url)
             .bind(client_id)
-            .execute(&mut *self.write().await?)
+            .execute(&mut *tx)
             .await?;
-        Ok(updated.rows_affected() == 1)
+        audited(tx, updated.rows_affected() == 1, audit).await
     }
 
     /// Enables a disabled endpoint; its pending events are delivered again. `false` if the
     /// merchant does not exist.
-    pub async fn enable_webhook_endpoint(&self, client_id: &str) -> Result<bool> {
+    pub async fn enable_webhook_endpoint(
+        &self,
+        client_id: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
         let updated = sqlx::query(
             "UPDATE merchants SET webhook_disabled_at = NULL, webhook_disabled_reason = NULL WHERE client_id = $1",
         )
         .bind(client_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
-        Ok(updated.rows_affected() == 1)
+        audited(tx, updated.rows_affected() == 1, audit).await
     }
 
     /// The merchant's most recent events, newest first.
@@ -437,4 +461,16 @@ impl Store {
         tx.commit().await?;
         Ok(removed.rows_affected())
     }
+}
+
+/// Ends a transaction that changed one merchant: with `audit` appended and committed if the
+/// merchant was there (`true`), rolled back if not.
+async fn audited(mut tx: Tx, changed: bool, audit: &AuditRecord) -> Result<bool> {
+    if !changed {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    append(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
 }

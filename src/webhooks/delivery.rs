@@ -8,6 +8,7 @@ use saifu_sdk::webhooks::{signature_header, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHO
 
 use super::target::{resolve_target, PinnedTarget};
 use super::{Delivery, Webhooks};
+use crate::audit::{Action, Actor, Entry};
 use crate::clock::{random_token, unix_now, unix_now_ms as now_ms};
 use crate::error::{Error, Kind, Result};
 use crate::store::webhooks::{AfterAttempt, Attempt, ClaimedEvent};
@@ -66,11 +67,18 @@ impl Webhooks {
 
     /// An issuer's retry: one attempt at the event now, whatever its state, schedule, or the
     /// endpoint's state. A failure does not disable the endpoint.
-    pub async fn retry_now(&self, event_id: &str) -> Result<Delivery> {
+    pub async fn retry_now(&self, event_id: &str, by: &Actor) -> Result<Delivery> {
         let token = random_token()?;
+        let audit = Entry::new(by, Action::WebhookEventRetried, event_id);
         match self
             .store
-            .claim_event(event_id, &token, now_ms(), self.lease_ms())
+            .claim_event(
+                event_id,
+                &token,
+                now_ms(),
+                self.lease_ms(),
+                &audit.record(unix_now()),
+            )
             .await?
         {
             Some(event) => self.attempt(event, &token, true).await,

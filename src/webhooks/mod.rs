@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::audit::{url_detail, Action, Actor, Entry};
+use crate::clock::unix_now;
 use crate::error::{Error, Kind, Result};
 use crate::keys::KeyEncryptionKey;
 use crate::store::webhooks::EventSummary;
@@ -74,16 +76,22 @@ impl Webhooks {
 
     /// Sets or removes the merchant's webhook URL (scheme and form checked here; addresses
     /// at each delivery).
-    pub async fn set_url(&self, client_id: &str, url: Option<&str>) -> Result<()> {
+    pub async fn set_url(&self, client_id: &str, url: Option<&str>, by: &Actor) -> Result<()> {
         let url = url
             .map(|u| {
                 target::parse_target(u)
                     .map_err(|e| Error::invalid("invalid_webhook_url", e.to_string()))
             })
             .transpose()?;
+        let audit = Entry::new(by, Action::MerchantWebhookUrlSet, client_id)
+            .with("url", url.as_ref().map(url_detail));
         if !self
             .store
-            .set_webhook_url(client_id, url.as_ref().map(url::Url::as_str))
+            .set_webhook_url(
+                client_id,
+                url.as_ref().map(url::Url::as_str),
+                &audit.record(unix_now()),
+            )
             .await?
         {
             return Err(unknown_merchant());
@@ -92,8 +100,13 @@ impl Webhooks {
     }
 
     /// Enables a disabled endpoint: its pending events are delivered again.
-    pub async fn enable(&self, client_id: &str) -> Result<()> {
-        if !self.store.enable_webhook_endpoint(client_id).await? {
+    pub async fn enable(&self, client_id: &str, by: &Actor) -> Result<()> {
+        let audit = Entry::new(by, Action::WebhookEndpointEnabled, client_id);
+        if !self
+            .store
+            .enable_webhook_endpoint(client_id, &audit.record(unix_now()))
+            .await?
+        {
             return Err(unknown_merchant());
         }
         self.wake();

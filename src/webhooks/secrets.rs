@@ -6,6 +6,7 @@ use std::time::Duration;
 use saifu_sdk::webhooks::WebhookSecret;
 
 use super::{unknown_merchant, Webhooks};
+use crate::audit::{Action, Actor, Entry};
 use crate::error::{Error, Result};
 use crate::keys::{secret_of, wrap_context, DataKey, WrappedKey};
 use crate::store::webhooks::WebhookEndpoint;
@@ -60,6 +61,7 @@ impl Webhooks {
         client_id: &str,
         overlap: Duration,
         now: i64,
+        by: &Actor,
     ) -> Result<String> {
         let key = DataKey::generate().map_err(Error::internal)?;
         let context =
@@ -69,6 +71,8 @@ impl Webhooks {
             .wrap(&key, &context)
             .await
             .map_err(Error::internal)?;
+        let audit = Entry::new(by, Action::MerchantWebhookSecretRotated, client_id)
+            .with("overlap_secs", overlap.as_secs());
         if !self
             .store
             .rotate_webhook_secret(
@@ -76,6 +80,7 @@ impl Webhooks {
                 &wrapped.bytes,
                 i64::from(wrapped.version),
                 now + overlap.as_secs() as i64,
+                &audit.record(now),
             )
             .await?
         {

@@ -248,7 +248,7 @@ async fn forged_grants_are_refused_and_the_real_one_still_pays_once() {
         .state
         .checkout
         .signer
-        .rotate(unix_now(), 720)
+        .rotate(unix_now(), 720, &saifu::audit::Actor::Cli)
         .await
         .unwrap();
     let grant = real_grant(&s, "forged@example.com").await;

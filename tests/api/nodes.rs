@@ -258,7 +258,7 @@ async fn a_signing_key_rotated_on_one_node_is_honoured_and_published_by_another(
         .state
         .checkout
         .signer
-        .rotate(unix_now(), 720)
+        .rotate(unix_now(), 720, &saifu::audit::Actor::Cli)
         .await
         .unwrap();
     assert_ne!(new_kid, old_kid);

@@ -172,8 +172,9 @@ async fn a_merchant_campaign_multiplies_points_at_its_expense() {
     let app = spawn_app().await;
     let creds = merchant(&app, "Campaign Shop", true).await;
     app.state
-        .store
-        .set_merchant_points_multiplier(&creds.client_id, 300)
+        .checkout
+        .merchants
+        .set_points_multiplier(&creds.client_id, 300, &saifu::audit::Actor::Cli)
         .await
         .unwrap();
     let client = sdk(&app, &creds).await;

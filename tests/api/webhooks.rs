@@ -574,6 +574,22 @@ async fn a_410_disables_the_endpoint_until_an_issuer_enables_it() {
     let unknown = s.saifu(&["webhooks", "retry", "evt_unknown"]).await;
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("No webhook event has this id"));
+
+    // The audit log has the enabling and the retry, once each, and nothing for the unknown event.
+    let audited = |action: &str, target: &str| {
+        format!("audit_log WHERE actor = 'cli' AND action = '{action}' AND target = '{target}'")
+    };
+    for (action, target, n) in [
+        ("webhook.endpoint_enabled", s.creds.client_id.as_str(), 1),
+        ("webhook.event_retried", events[0].id.as_str(), 1),
+        ("webhook.event_retried", "evt_unknown", 0),
+    ] {
+        assert_eq!(
+            crate::helpers::count_rows(&s.app, &audited(action, target)).await,
+            n,
+            "{action} {target}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -176,7 +176,7 @@ async fn verify_grant_refuses_forged_grants_and_rotated_keys_stay_published() {
         .state
         .checkout
         .signer
-        .rotate(unix_now(), 720)
+        .rotate(unix_now(), 720, &saifu::audit::Actor::Cli)
         .await
         .unwrap();
     let jwks: Value = reqwest::get(app.base.join("/oauth/jwks").unwrap())

@@ -3,6 +3,7 @@
 //! takes to pay, with or without points.
 
 use reqwest::{Response, StatusCode};
+use saifu::audit::Actor;
 use saifu::clock::unix_now;
 use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
 use saifu_sdk::checkout::{MerchantCredentials, PaymentDetails};
@@ -32,7 +33,7 @@ pub async fn create_merchant(app: &TestApp, merchant: NewMerchant) -> MerchantCr
     app.state
         .checkout
         .merchants
-        .create(merchant, unix_now())
+        .create(merchant, unix_now(), &Actor::Cli)
         .await
         .unwrap()
 }
@@ -46,7 +47,7 @@ pub async fn set_merchant_status(app: &TestApp, client_id: &str, status: Merchan
     app.state
         .checkout
         .merchants
-        .set_status(client_id, status)
+        .set_status(client_id, status, &Actor::Cli)
         .await
         .unwrap();
 }
