@@ -1,6 +1,7 @@
-//! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`
-//! and `demo`, one module per command group.
+//! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`,
+//! `audit` and `demo`, one module per command group.
 
+mod audit;
 mod demo;
 mod keys;
 mod merchant;
@@ -10,6 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use self::audit::audit;
+pub use self::audit::AuditCommand;
 use self::demo::demo;
 pub use self::demo::{register_demo_shop, DemoShopCredentials};
 use self::keys::keys;
@@ -46,6 +49,9 @@ pub enum Command {
     /// Inspect and retry webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Check the audit log's hash chain, print its head, list entries.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the wallet and the demo shop together, with the shop registered as a verified
     /// merchant, so a whole checkout can be clicked through in a browser.
     Demo {
@@ -79,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys(&config, command).await,
         Command::Merchant(command) => merchant(config, command).await,
         Command::Webhooks(command) => webhooks(config, command).await,
+        Command::Audit(command) => audit(&config, command).await,
         Command::Demo {
             shop_listen,
             shop_url,

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod architecture;
+mod audit;
 mod cards;
 mod checkout;
 mod cli;
