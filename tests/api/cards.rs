@@ -505,14 +505,14 @@ async fn keys_rotate_while_the_server_runs_and_old_versions_can_then_be_retired(
             StatusCode::SEE_OTHER
         );
     }
+    // Off the runtime's thread: the in-process wallet keeps serving (and committing) meanwhile.
     let saifu = |args: &[&str]| {
-        app.cli()
-            .args(args)
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .output()
-            .unwrap()
+        let mut cmd = app.cli();
+        cmd.args(args)
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
-    let refused = saifu(&["keys", "retire", "--version", "1"]);
+    let refused = saifu(&["keys", "retire", "--version", "1"]).await.unwrap();
     assert!(
         !refused.status.success(),
         "the active version can't be retired"
@@ -548,19 +548,19 @@ async fn keys_rotate_while_the_server_runs_and_old_versions_can_then_be_retired(
         StatusCode::SEE_OTHER
     );
 
-    let rewrap = saifu(&["keys", "rewrap"]);
+    let rewrap = saifu(&["keys", "rewrap"]).await.unwrap();
     assert!(
         rewrap.status.success(),
         "{}",
         String::from_utf8_lossy(&rewrap.stderr)
     );
-    let retire = saifu(&["keys", "retire", "--version", "1"]);
+    let retire = saifu(&["keys", "retire", "--version", "1"]).await.unwrap();
     assert!(
         retire.status.success(),
         "{}",
         String::from_utf8_lossy(&retire.stderr)
     );
-    let status = String::from_utf8(saifu(&["keys", "status"]).stdout).unwrap();
+    let status = String::from_utf8(saifu(&["keys", "status"]).await.unwrap().stdout).unwrap();
     assert!(
         status.contains("v1\tretired\t0 wrapped keys")
             && status.contains("v2\tactive\t5 wrapped keys"),

@@ -355,20 +355,20 @@ async fn run_sequence(ops: Vec<Op>) {
 async fn the_cli_sets_a_campaign_multiplier() {
     let app = spawn_app().await;
     let creds = merchant(&app, "Cli Shop", true).await;
+    // Off the runtime's thread: the in-process wallet keeps serving (and committing) meanwhile.
     let run = |percent: &str| {
-        app.cli()
-            .args([
-                "merchant",
-                "set-campaign",
-                "--client-id",
-                &creds.client_id,
-                "--multiplier-percent",
-                percent,
-            ])
-            .output()
-            .unwrap()
+        let mut cmd = app.cli();
+        cmd.args([
+            "merchant",
+            "set-campaign",
+            "--client-id",
+            &creds.client_id,
+            "--multiplier-percent",
+            percent,
+        ]);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
-    let out = run("200");
+    let out = run("200").await.unwrap();
     assert_success(&out);
     assert_eq!(
         app.state
@@ -379,7 +379,7 @@ async fn the_cli_sets_a_campaign_multiplier() {
         200
     );
     assert!(
-        !run("50").status.success(),
+        !run("50").await.unwrap().status.success(),
         "a campaign can't reduce the base rate"
     );
 }
