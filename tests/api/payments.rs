@@ -8,25 +8,9 @@ use saifu_sdk::{Error as SdkError, SaifuClient};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    count_rows, merchant, only_user_id, paid, sdk, set_merchant_status, shopper, spawn_app,
-    Shopper, TestApp,
+    count_rows, grant, jpy, merchant, only_user_id, paid, sdk, set_merchant_status, shopper,
+    spawn_app, Shopper, TestApp,
 };
-
-fn jpy(amount: &str) -> Amount {
-    Amount {
-        currency: "JPY".into(),
-        amount: amount.into(),
-    }
-}
-
-async fn grant(client: &SaifuClient, shopper: &mut Shopper) -> String {
-    let (callback, pending) = paid(client, shopper).await;
-    client
-        .complete_checkout(&callback, &pending)
-        .await
-        .unwrap()
-        .token
-}
 
 fn problem(err: SdkError) -> (u16, String, Option<String>) {
     match err {

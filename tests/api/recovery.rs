@@ -5,27 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use saifu_sdk::checkout::{Amount, MerchantCredentials};
-use saifu_sdk::{Error as SdkError, SaifuClient};
+use saifu_sdk::checkout::MerchantCredentials;
+use saifu_sdk::Error as SdkError;
 use serde_json::{json, Value};
 
-use crate::helpers::{count_rows, merchant, paid, sdk, shopper, spawn_app_with, Shopper, TestApp};
-
-fn jpy(amount: &str) -> Amount {
-    Amount {
-        currency: "JPY".into(),
-        amount: amount.into(),
-    }
-}
-
-async fn grant(client: &SaifuClient, shopper: &mut Shopper) -> String {
-    let (callback, pending) = paid(client, shopper).await;
-    client
-        .complete_checkout(&callback, &pending)
-        .await
-        .unwrap()
-        .token
-}
+use crate::helpers::{count_rows, grant, jpy, merchant, sdk, shopper, spawn_app_with, TestApp};
 
 /// Sends a payments-API POST and gives up on it after `after`, while the processor (slowed
 /// down) is still working: the wallet drops the request mid-way.

@@ -6,7 +6,7 @@ use reqwest::{Response, StatusCode};
 use saifu::audit::Actor;
 use saifu::clock::unix_now;
 use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
-use saifu_sdk::checkout::{MerchantCredentials, PaymentDetails};
+use saifu_sdk::checkout::{Amount, MerchantCredentials, PaymentDetails};
 use saifu_sdk::{MerchantConfig, PendingCheckout, SaifuClient};
 use serde_json::{json, Value};
 use url::Url;
@@ -224,4 +224,19 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
 pub async fn paid(merchant: &SaifuClient, shopper: &mut Shopper) -> (Url, PendingCheckout) {
     let (url, pending) = merchant.start_checkout(&frames()).await.unwrap();
     (shopper.pay(&url).await, pending)
+}
+
+/// `amount` yen, in the API's amount shape.
+pub fn jpy(amount: &str) -> Amount {
+    Amount::new("JPY", amount)
+}
+
+/// A payment grant for `frames()`: a checkout the shopper paid, exchanged by the merchant.
+pub async fn grant(client: &SaifuClient, shopper: &mut Shopper) -> String {
+    let (callback, pending) = paid(client, shopper).await;
+    client
+        .complete_checkout(&callback, &pending)
+        .await
+        .unwrap()
+        .token
 }
