@@ -431,4 +431,6 @@ impl Processor for SimulatedProcessor {
 }
 
 #[cfg(test)]
+mod money_tests;
+#[cfg(test)]
 mod tests;
