@@ -30,21 +30,25 @@ fn key_row(r: &AnyRow) -> Result<SigningKeyRow> {
 
 const COLUMNS: &str = "kid, private_sealed, wrapped_key, kek_version, public_x, public_y";
 
+async fn insert(conn: &mut sqlx::AnyConnection, key: &SigningKeyRow, now: i64) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO signing_keys ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(&key.kid)
+    .bind(&key.private_sealed)
+    .bind(&key.wrapped_key)
+    .bind(key.kek_version)
+    .bind(&key.public_x)
+    .bind(&key.public_y)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_signing_key(&self, key: &SigningKeyRow, now: i64) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO signing_keys ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(&key.kid)
-        .bind(&key.private_sealed)
-        .bind(&key.wrapped_key)
-        .bind(key.kek_version)
-        .bind(&key.public_x)
-        .bind(&key.public_y)
-        .bind(now)
-        .execute(&mut *self.write().await?)
-        .await?;
-        Ok(())
+        insert(&mut *self.write().await?, key, now).await
     }
 
     /// The newest key that still signs.
@@ -78,18 +82,7 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO signing_keys ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(&key.kid)
-        .bind(&key.private_sealed)
-        .bind(&key.wrapped_key)
-        .bind(key.kek_version)
-        .bind(&key.public_x)
-        .bind(&key.public_y)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert(&mut tx, key, now).await?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE kid <> $3 AND retired_at IS NULL",
         )
