@@ -49,6 +49,15 @@ pub enum Action {
     WebhookEndpointEnabled,
     WebhookEventRetried,
     ShopperSigninLocked,
+    MerchantUpdated,
+    ShopperFrozen,
+    ShopperUnfrozen,
+    AdminInvited,
+    AdminJoined,
+    AdminPasskeyAdded,
+    AdminRoleChanged,
+    AdminRemoved,
+    AdminSigninLocked,
 }
 
 impl Action {
@@ -67,6 +76,15 @@ impl Action {
             Action::WebhookEndpointEnabled => "webhook.endpoint_enabled",
             Action::WebhookEventRetried => "webhook.event_retried",
             Action::ShopperSigninLocked => "shopper.signin_locked",
+            Action::MerchantUpdated => "merchant.updated",
+            Action::ShopperFrozen => "shopper.frozen",
+            Action::ShopperUnfrozen => "shopper.unfrozen",
+            Action::AdminInvited => "admin.invited",
+            Action::AdminJoined => "admin.joined",
+            Action::AdminPasskeyAdded => "admin.passkey_added",
+            Action::AdminRoleChanged => "admin.role_changed",
+            Action::AdminRemoved => "admin.removed",
+            Action::AdminSigninLocked => "admin.signin_locked",
         }
     }
 }
