@@ -8,6 +8,7 @@ use anyhow::Context;
 use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::accounts::{Accounts, SigninLimits};
+use crate::admin::dashboard::Dashboard;
 use crate::audit::Audit;
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub idempotency: Idempotency,
     /// The audit log, for the `saifu audit` commands (changes append through their own room).
     pub audit: Audit,
+    /// The console dashboard's figures.
+    pub dashboard: Dashboard,
 }
 
 impl AppState {
@@ -121,6 +124,7 @@ impl AppState {
             config: Arc::new(config),
             idempotency,
             audit: Audit::new(store.clone()),
+            dashboard: Dashboard::new(store.clone()),
             store,
             accounts,
             vault,

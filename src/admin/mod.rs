@@ -2,6 +2,7 @@
 //! and passkeys. `role` says what each role may do; `identity` runs invitations and the
 //! passkey ceremonies.
 
+pub mod dashboard;
 pub mod role;
 
 use uuid::Uuid;

@@ -39,7 +39,13 @@ pub async fn register_demo_shop(
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         merchants
-            .set_status(&m.client_id, MerchantStatus::Verified, &Actor::Cli)
+            .set_status(
+                &m.client_id,
+                MerchantStatus::Verified,
+                None,
+                &Actor::Cli,
+                crate::clock::unix_now(),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         state

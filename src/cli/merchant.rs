@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::audit::Actor;
 use crate::config::Config;
-use crate::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
+use crate::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant, StatusReason};
 use crate::AppState;
 
 #[derive(Subcommand, Debug)]
@@ -71,12 +71,17 @@ pub enum MerchantCommand {
         #[arg(long, conflicts_with = "url")]
         none: bool,
     },
-    /// Set the vetting status: pending, verified or suspended.
+    /// Set the vetting status: pending, verified or suspended (the trust mark follows, and
+    /// the merchant is sent `merchant.trust_mark_changed`). Setting the status it already has
+    /// changes nothing.
     SetStatus {
         #[arg(long)]
         client_id: String,
         #[arg(long)]
         status: String,
+        /// Why (1 to 500 characters; required to suspend). Kept, and sent to the merchant.
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -221,14 +226,27 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
                 None => println!("{client_id} no longer receives webhooks"),
             }
         }
-        MerchantCommand::SetStatus { client_id, status } => {
+        MerchantCommand::SetStatus {
+            client_id,
+            status,
+            reason,
+        } => {
             let status = MerchantStatus::parse(&status)
                 .context("--status must be pending, verified or suspended")?;
-            merchants
-                .set_status(&client_id, status, &Actor::Cli)
+            let reason = StatusReason::parse_optional(reason.as_deref())
+                .map_err(|e| anyhow::anyhow!("--reason: {}", e.public_message()))?;
+            let changed = merchants
+                .set_status(&client_id, status, reason, &Actor::Cli, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
-            println!("{client_id} is now {}", status.as_str());
+            if changed {
+                println!("{client_id} is now {}", status.as_str());
+            } else {
+                println!(
+                    "{client_id} is already {}; nothing changed",
+                    status.as_str()
+                );
+            }
         }
     }
     Ok(())

@@ -1,5 +1,14 @@
 //! Merchants as OAuth clients: registration with exactly registered redirect URIs, client
 //! secrets kept only as digests, vetting status, and the webhook secret (wrapped by the KEK).
+//! `fields` parses what an issuer types; `status` changes the vetting status (and announces
+//! the trust mark); `edit` applies an edit of a merchant's name, domain and addresses.
+
+mod edit;
+mod fields;
+mod status;
+
+use self::fields::{merchant_name, shown_text};
+pub use self::fields::{parse_redirect_uri, MerchantEdit, StatusReason};
 
 use std::sync::Arc;
 
@@ -15,7 +24,6 @@ use crate::keys::{DataKey, KeyEncryptionKey};
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::Refusal;
 use crate::store::{NewMerchantRow, Store, StoredMerchant, WrappedTable};
-use crate::text::{code_point, hidden_character};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MerchantStatus {
@@ -51,6 +59,20 @@ pub struct Merchant {
     pub status: MerchantStatus,
     pub webhook_url: Option<String>,
     pub redirect_uris: Vec<String>,
+    /// Why the merchant has its status, as the issuer wrote it.
+    pub status_reason: Option<String>,
+    /// When the status last changed (Unix seconds); `None` if it never did.
+    pub status_changed_at: Option<i64>,
+    pub created_at: i64,
+    /// The merchant-funded points campaign: shoppers earn this percent of the base points.
+    pub points_multiplier_percent: i64,
+}
+
+impl Merchant {
+    /// Whether the consent page shows the issuer's trust mark.
+    pub fn trusted(&self) -> bool {
+        self.status == MerchantStatus::Verified
+    }
 }
 
 impl TryFrom<StoredMerchant> for Merchant {
@@ -65,6 +87,10 @@ impl TryFrom<StoredMerchant> for Merchant {
             domain: m.domain,
             webhook_url: m.webhook_url,
             redirect_uris: m.redirect_uris,
+            status_reason: m.status_reason,
+            status_changed_at: m.status_changed_at,
+            created_at: m.created_at,
+            points_multiplier_percent: m.points_multiplier_percent,
         })
     }
 }
@@ -75,37 +101,6 @@ pub struct NewMerchant {
     pub webhook_url: Option<Url>,
     pub domain: Option<String>,
     pub verified: bool,
-}
-
-/// A redirect URI a merchant may register: absolute, no fragment or credentials, and https
-/// (plain http only for loopback development hosts).
-pub fn parse_redirect_uri(raw: &str) -> std::result::Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not an absolute URL: {e}"))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err(format!("{raw:?} must use https (http only for localhost)")),
-    }
-    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("{raw:?} must have no fragment and no credentials"));
-    }
-    Ok(url)
-}
-
-/// Refuses a name or domain the consent page would show with a control or format character
-/// in it (a bidi override can make "Frame Shop" read as another shop's name).
-fn shown_text(code: &'static str, what: &str, text: &str) -> Result<()> {
-    match hidden_character(text) {
-        Some(c) => Err(Error::invalid(
-            code,
-            format!(
-                "{what} contains {}, a control or invisible formatting character; such characters are not allowed.",
-                code_point(c)
-            ),
-        )),
-        None => Ok(()),
-    }
 }
 
 fn random_b64(len: usize) -> Result<String> {
@@ -119,6 +114,10 @@ fn random_b64(len: usize) -> Result<String> {
 fn new_client_secret() -> Result<String> {
     Ok(format!("saifu_sk_{}", random_b64(32)?))
 }
+
+/// The campaign multipliers an issuer may set, in percent: none (100) to ten times.
+pub const MIN_MULTIPLIER_PERCENT: i64 = 100;
+pub const MAX_MULTIPLIER_PERCENT: i64 = 1000;
 
 #[derive(Clone)]
 pub struct Merchants {
@@ -139,14 +138,7 @@ impl Merchants {
         now: i64,
         by: &Actor,
     ) -> Result<MerchantCredentials> {
-        let name = new.name.trim();
-        shown_text("invalid_merchant_name", "The merchant name", name)?;
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(Error::invalid(
-                "invalid_merchant_name",
-                "A merchant name has 1 to 100 characters.",
-            ));
-        }
+        let name = merchant_name(&new.name)?;
         if new.redirect_uris.is_empty() {
             return Err(Error::invalid(
                 "invalid_redirect_uri",
@@ -221,6 +213,18 @@ impl Merchants {
             .transpose()
     }
 
+    /// Merchants whose name, domain or client id contains `query` (any letter case), newest
+    /// first; all of them (up to `limit`) without a query.
+    pub async fn search(&self, query: Option<&str>, limit: i64) -> Result<Vec<Merchant>> {
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        self.store
+            .search_merchants(query, limit)
+            .await?
+            .into_iter()
+            .map(Merchant::try_from)
+            .collect()
+    }
+
     pub async fn list(&self) -> Result<Vec<Merchant>> {
         self.store
             .list_merchants()
@@ -245,25 +249,6 @@ impl Merchants {
         Ok(secret)
     }
 
-    pub async fn set_status(
-        &self,
-        client_id: &str,
-        status: MerchantStatus,
-        by: &Actor,
-    ) -> Result<()> {
-        let audit = Entry::new(by, Action::MerchantStatusChanged, client_id)
-            .with("status", status.as_str());
-        self.store
-            .set_merchant_status(
-                client_id,
-                status.as_str(),
-                &audit.record(crate::clock::unix_now()),
-            )
-            .await?;
-        tracing::info!(client_id = %client_id, status = status.as_str(), "merchant status changed");
-        Ok(())
-    }
-
     /// A merchant-funded campaign: shoppers earn `percent` % of the base points there.
     pub async fn set_points_multiplier(
         &self,
@@ -271,6 +256,12 @@ impl Merchants {
         percent: i64,
         by: &Actor,
     ) -> Result<()> {
+        if !(MIN_MULTIPLIER_PERCENT..=MAX_MULTIPLIER_PERCENT).contains(&percent) {
+            return Err(Error::invalid(
+                "invalid_points_multiplier",
+                format!("A campaign multiplier is {MIN_MULTIPLIER_PERCENT} to {MAX_MULTIPLIER_PERCENT} percent (100 = no campaign)."),
+            ));
+        }
         let audit = Entry::new(by, Action::MerchantPointsMultiplierSet, client_id)
             .with("multiplier_percent", percent);
         self.store
@@ -297,42 +288,5 @@ impl Merchants {
             return Ok(None);
         }
         stored.map(|(m, _)| Merchant::try_from(m)).transpose()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirect_uris_must_be_https_or_loopback() {
-        assert!(parse_redirect_uri("https://shop.example/callback").is_ok());
-        assert!(parse_redirect_uri("http://localhost:3000/cb").is_ok());
-        assert!(parse_redirect_uri("http://127.0.0.1:3000/cb").is_ok());
-        for bad in [
-            "http://shop.example/cb",
-            "https://shop.example/cb#x",
-            "https://u:p@shop.example/cb",
-            "/cb",
-            "javascript:alert(1)",
-        ] {
-            assert!(parse_redirect_uri(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn shown_names_refuse_bidi_and_invisible_characters() {
-        assert!(shown_text("invalid_merchant_name", "The merchant name", "Frame Shop").is_ok());
-        let err = shown_text(
-            "invalid_merchant_name",
-            "The merchant name",
-            "Frame\u{202E}pohS",
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), "invalid_merchant_name");
-        assert_eq!(
-            err.public_message(),
-            "The merchant name contains U+202E, a control or invisible formatting character; such characters are not allowed."
-        );
     }
 }

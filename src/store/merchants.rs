@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::audit::{append, AuditRecord};
 use super::error::{Error, Refusal, Result};
-use super::{is_unique_violation, Store};
+use super::{is_unique_violation, Backend, Store};
 
 #[derive(Clone, Debug)]
 pub struct StoredMerchant {
@@ -16,6 +16,42 @@ pub struct StoredMerchant {
     pub webhook_url: Option<String>,
     pub redirect_uris: Vec<String>,
     pub created_at: i64,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<i64>,
+    pub points_multiplier_percent: i64,
+}
+
+/// A vetting status change, with what announces and records it. `announce` is given the
+/// previous status and renders the event body and the audit record.
+pub struct StatusChange<'a> {
+    pub client_id: &'a str,
+    pub status: &'a str,
+    pub reason: Option<&'a str>,
+    pub at: i64,
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub announce: &'a (dyn Fn(&str) -> anyhow::Result<(String, AuditRecord)> + Send + Sync),
+}
+
+/// A merchant's edited identity and addresses, as they replace the stored ones.
+pub struct MerchantRowEdit<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub domain: &'a str,
+    pub webhook_url: Option<&'a str>,
+    pub redirect_uris: &'a [String],
+}
+
+/// `text` with the LIKE wildcards (and the escape character) escaped by a backslash.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub struct NewMerchantRow<'a> {
@@ -30,7 +66,8 @@ pub struct NewMerchantRow<'a> {
     pub redirect_uris: &'a [String],
 }
 
-const COLUMNS: &str = "client_id, name, domain, status, webhook_url, created_at";
+const COLUMNS: &str = "client_id, name, domain, status, webhook_url, created_at, status_reason, \
+     status_changed_at, points_multiplier_percent";
 
 pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<StoredMerchant> {
     Ok(StoredMerchant {
@@ -41,6 +78,9 @@ pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<Sto
         webhook_url: r.try_get("webhook_url")?,
         redirect_uris,
         created_at: r.try_get("created_at")?,
+        status_reason: r.try_get("status_reason")?,
+        status_changed_at: r.try_get("status_changed_at")?,
+        points_multiplier_percent: r.try_get("points_multiplier_percent")?,
     })
 }
 
@@ -111,6 +151,7 @@ impl Store {
     ) -> Result<Option<(StoredMerchant, String)>> {
         let rows = sqlx::query(
             "SELECT m.client_id, m.name, m.domain, m.status, m.webhook_url, m.created_at,
+                    m.status_reason, m.status_changed_at, m.points_multiplier_percent,
                     m.secret_hash, r.uri
              FROM merchants m LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
              WHERE m.client_id = $1 ORDER BY r.uri",
@@ -162,19 +203,141 @@ impl Store {
         .await
     }
 
-    pub async fn set_merchant_status(
+    /// Gives the merchant `change.status` with its reason, and puts the event announcing it in
+    /// the outbox, in one transaction with `change.audit`; nothing is written when the merchant
+    /// already has that status. Gives the previous status if it changed, `None` if not.
+    pub async fn change_merchant_status(
         &self,
-        client_id: &str,
-        status: &str,
+        change: &StatusChange<'_>,
+    ) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT status FROM merchants WHERE client_id = $1 {lock}"
+        ))
+        .bind(change.client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Err(Error::NotFound);
+        };
+        let previous: String = row.try_get("status")?;
+        if previous == change.status {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE merchants SET status = $1, status_reason = $2, status_changed_at = $3
+             WHERE client_id = $4",
+        )
+        .bind(change.status)
+        .bind(change.reason)
+        .bind(change.at)
+        .bind(change.client_id)
+        .execute(&mut *tx)
+        .await?;
+        let (payload, audit) = (change.announce)(&previous).map_err(Error::Render)?;
+        super::webhooks::enqueue(
+            &mut tx,
+            &super::webhooks::NewEvent {
+                id: change.event_id,
+                client_id: change.client_id,
+                event_type: change.event_type,
+                subject_id: change.client_id,
+                payload: &payload,
+                created_at: change.at,
+                next_attempt_ms: change.at * 1000,
+            },
+        )
+        .await?;
+        append(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(Some(previous))
+    }
+
+    /// Replaces the merchant's name, domain, webhook URL and redirect URIs, and appends
+    /// `audit`, in one transaction; an unknown merchant is not found.
+    pub async fn update_merchant(
+        &self,
+        edit: &MerchantRowEdit<'_>,
         audit: &AuditRecord,
     ) -> Result<()> {
-        self.set_merchant_column(
-            "UPDATE merchants SET status = $1 WHERE client_id = $2",
-            status,
-            client_id,
-            audit,
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE merchants SET name = $1, domain = $2, webhook_url = $3 WHERE client_id = $4",
         )
-        .await
+        .bind(edit.name)
+        .bind(edit.domain)
+        .bind(edit.webhook_url)
+        .bind(edit.client_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(Error::NotFound);
+        }
+        sqlx::query("DELETE FROM merchant_redirect_uris WHERE client_id = $1")
+            .bind(edit.client_id)
+            .execute(&mut *tx)
+            .await?;
+        for uri in edit.redirect_uris {
+            sqlx::query("INSERT INTO merchant_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(edit.client_id)
+                .bind(uri)
+                .execute(&mut *tx)
+                .await?;
+        }
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Merchants whose name, domain or client id contains `query` (any letter case; `None`
+    /// matches all), newest first, at most `limit`.
+    pub async fn search_merchants(
+        &self,
+        query: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<StoredMerchant>> {
+        let pattern = match query {
+            Some(q) => format!("%{}%", escape_like(&q.to_lowercase())),
+            None => "%".to_string(),
+        };
+        let picked = COLUMNS
+            .split(',')
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {picked}, r.uri FROM
+               (SELECT {COLUMNS} FROM merchants
+                WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(domain) LIKE $1 ESCAPE '\\'
+                   OR LOWER(client_id) LIKE $1 ESCAPE '\\'
+                ORDER BY created_at DESC, client_id DESC LIMIT $2) m
+             LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
+             ORDER BY m.created_at DESC, m.client_id DESC, r.uri"
+        ))
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        let mut merchants: Vec<StoredMerchant> = Vec::new();
+        for r in &rows {
+            let id: String = r.try_get("client_id")?;
+            if merchants.last().map(|m| m.client_id != id).unwrap_or(true) {
+                merchants.push(merchant_row(r, Vec::new())?);
+            }
+            if let (Some(uri), Some(m)) =
+                (r.try_get::<Option<String>, _>("uri")?, merchants.last_mut())
+            {
+                m.redirect_uris.push(uri);
+            }
+        }
+        Ok(merchants)
     }
 
     /// Runs `sql`, an update of one merchant's column to `$1` where the client id is `$2`, and

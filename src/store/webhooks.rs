@@ -86,6 +86,16 @@ pub struct EventSummary {
     pub delivered_at: Option<i64>,
 }
 
+/// A merchant's endpoint that deliveries stopped at, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DisabledEndpoint {
+    pub client_id: String,
+    pub merchant_name: String,
+    pub url: Option<String>,
+    pub disabled_at: i64,
+    pub reason: Option<String>,
+}
+
 /// One logged attempt.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AttemptSummary {
@@ -392,6 +402,29 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         audited(tx, updated.rows_affected() == 1, audit).await
+    }
+
+    /// The endpoints deliveries stopped at (a 410, or the last attempt of an event failing),
+    /// most recently disabled first.
+    pub async fn disabled_webhook_endpoints(&self) -> Result<Vec<DisabledEndpoint>> {
+        let rows = sqlx::query(
+            "SELECT client_id, name, webhook_url, webhook_disabled_at, webhook_disabled_reason
+             FROM merchants WHERE webhook_disabled_at IS NOT NULL
+             ORDER BY webhook_disabled_at DESC, client_id",
+        )
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DisabledEndpoint {
+                    client_id: r.try_get("client_id")?,
+                    merchant_name: r.try_get("name")?,
+                    url: r.try_get("webhook_url")?,
+                    disabled_at: r.try_get("webhook_disabled_at")?,
+                    reason: r.try_get("webhook_disabled_reason")?,
+                })
+            })
+            .collect()
     }
 
     /// The merchant's most recent events, newest first.

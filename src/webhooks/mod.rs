@@ -21,7 +21,7 @@ use crate::audit::{url_detail, Action, Actor, Entry};
 use crate::clock::unix_now;
 use crate::error::{Error, Kind, Result};
 use crate::keys::KeyEncryptionKey;
-use crate::store::webhooks::EventSummary;
+use crate::store::webhooks::{AttemptSummary, DisabledEndpoint, EventSummary};
 use crate::store::Store;
 
 /// Deliveries and their events are kept this long after they end.
@@ -111,6 +111,16 @@ impl Webhooks {
         }
         self.wake();
         Ok(())
+    }
+
+    /// The endpoints deliveries stopped at, and why, most recently disabled first.
+    pub async fn disabled_endpoints(&self) -> Result<Vec<DisabledEndpoint>> {
+        Ok(self.store.disabled_webhook_endpoints().await?)
+    }
+
+    /// The logged attempts of one event, in order.
+    pub async fn attempts(&self, event_id: &str) -> Result<Vec<AttemptSummary>> {
+        Ok(self.store.webhook_attempts(event_id).await?)
     }
 
     /// The endpoint's state and the merchant's recent events.

@@ -135,7 +135,7 @@ async fn each_state_changing_cli_command_writes_one_entry_without_secrets() {
                 "verified",
             ],
             "merchant.status_changed",
-            r#"{"status":"verified"}"#,
+            r#"{"previous_status":"pending","reason":null,"status":"verified"}"#,
         ),
         (
             vec![
@@ -336,15 +336,17 @@ async fn concurrent_cli_processes_make_one_unbroken_chain() {
     let creds = merchant(&app, "Busy Shop", false).await;
     let children: Vec<_> = (0..8)
         .map(|i| {
-            let status = ["pending", "verified"][i % 2];
+            // A campaign change is recorded each time (setting a status it already has
+            // would record nothing).
+            let percent = (110 + i).to_string();
             app.cli()
                 .args([
                     "merchant",
-                    "set-status",
+                    "set-campaign",
                     "--client-id",
                     &creds.client_id,
-                    "--status",
-                    status,
+                    "--multiplier-percent",
+                    &percent,
                 ])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -388,7 +390,13 @@ async fn app_with_entries(n: usize) -> (TestApp, String) {
         app.state
             .checkout
             .merchants
-            .set_status(&creds.client_id, status, &Actor::Cli)
+            .set_status(
+                &creds.client_id,
+                status,
+                Some(saifu::merchants::StatusReason::parse("the chain test").unwrap()),
+                &Actor::Cli,
+                saifu::clock::unix_now(),
+            )
             .await
             .unwrap();
     }

@@ -90,6 +90,10 @@ pub const CLI_CODES: &[&str] = &[
     "merchant_not_found",
     "webhook_event_busy",
     "webhook_event_not_found",
+    // Merchants' vetting and campaigns (the CLI and the issuer console).
+    "invalid_status_reason",
+    "status_reason_required",
+    "invalid_points_multiplier",
 ];
 
 /// The `error` of the OAuth endpoints' RFC 6749 answers.

@@ -100,7 +100,7 @@ impl Store {
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
                     c.status AS consent_status, c.user_id, c.expires_at,
                     m.name, m.domain, m.status, m.webhook_url, m.created_at,
-                    m.points_multiplier_percent, r.uri
+                    m.status_reason, m.status_changed_at, m.points_multiplier_percent, r.uri
              FROM consents c
              LEFT JOIN merchants m ON m.client_id = c.client_id
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id

@@ -5,7 +5,7 @@
 use reqwest::{Response, StatusCode};
 use saifu::audit::Actor;
 use saifu::clock::unix_now;
-use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant};
+use saifu::merchants::{parse_redirect_uri, MerchantStatus, NewMerchant, StatusReason};
 use saifu_sdk::checkout::{Amount, MerchantCredentials, PaymentDetails};
 use saifu_sdk::{MerchantConfig, PendingCheckout, SaifuClient};
 use serde_json::{json, Value};
@@ -42,12 +42,13 @@ pub async fn merchant(app: &TestApp, name: &str, verified: bool) -> MerchantCred
     create_merchant(app, new_merchant(name, verified)).await
 }
 
-/// Verifies, suspends or reinstates a merchant, as the CLI would.
+/// Verifies, suspends or reinstates a merchant, as the CLI would (with a reason).
 pub async fn set_merchant_status(app: &TestApp, client_id: &str, status: MerchantStatus) {
+    let reason = StatusReason::parse("set by the tests").unwrap();
     app.state
         .checkout
         .merchants
-        .set_status(client_id, status, &Actor::Cli)
+        .set_status(client_id, status, Some(reason), &Actor::Cli, unix_now())
         .await
         .unwrap();
 }
