@@ -3,10 +3,12 @@
 //! passkey ceremonies.
 
 pub mod dashboard;
+pub mod identity;
 pub mod role;
 
 use uuid::Uuid;
 
+pub use self::identity::{Admins, Invitation};
 pub use self::role::{Permission, Role, ROLES};
 use crate::audit::Actor;
 use crate::error::{Error, Result};
