@@ -48,6 +48,13 @@ pub struct AppState {
     pub dashboard: Dashboard,
 }
 
+/// The merchants' service lives in the checkout; console handlers take it on its own.
+impl axum::extract::FromRef<AppState> for Merchants {
+    fn from_ref(state: &AppState) -> Self {
+        state.checkout.merchants.clone()
+    }
+}
+
 impl AppState {
     /// Opens the database, runs migrations and loads keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {

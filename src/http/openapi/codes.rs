@@ -91,6 +91,7 @@ pub const CLI_CODES: &[&str] = &[
     "webhook_event_busy",
     "webhook_event_not_found",
     // Merchants' vetting and campaigns (the CLI and the issuer console).
+    "invalid_status",
     "invalid_status_reason",
     "status_reason_required",
     "invalid_points_multiplier",
