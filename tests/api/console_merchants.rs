@@ -3,6 +3,9 @@
 //! repeat), what a suspension blocks, edits of the redirect URIs pushed requests may use,
 //! search, the dashboard's figures, and the console pages that drive them.
 
+use reqwest::{Response, StatusCode};
+use saifu::accounts::account::Email;
+use saifu::admin::Role;
 use saifu::audit::Actor;
 use saifu::clock::unix_now;
 use saifu::merchants::{MerchantEdit, MerchantStatus, NewMerchant, StatusReason};
@@ -13,8 +16,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::helpers::{
-    create_merchant, frames, grant, jpy, merchant, new_merchant, sdk, shopper, spawn_app, TestApp,
-    CALLBACK,
+    create_merchant, frames, grant, jpy, merchant, meta_csrf, new_merchant, sdk, shopper,
+    spawn_app, Browser, TestApp, TestPasskey, CALLBACK,
 };
 
 /// A merchant with a webhook URL, so that its events are put in the outbox.
@@ -394,4 +397,465 @@ async fn the_dashboard_counts_a_checkouts_payment_today_and_this_month() {
         .collect();
     assert_eq!(counts, [("pending", 1), ("verified", 1), ("suspended", 0)]);
     assert!(summary.disabled_endpoints.is_empty());
+}
+
+// ---- The console pages ----
+
+/// A browser signed in to the console as a new admin with `role`: invited, joined with a
+/// passkey, its admin session open.
+async fn console_as(app: &TestApp, role: Role, email: &str) -> (Browser, uuid::Uuid) {
+    let invitation = app
+        .state
+        .admins
+        .invite(&Email::parse(email).unwrap(), role, &Actor::Cli, unix_now())
+        .await
+        .unwrap();
+    let browser = app.browser();
+    let page = browser
+        .html(&format!("/admin/invite?token={}", invitation.token))
+        .await;
+    let csrf = meta_csrf(&page).expect("the invitation page has a csrf token");
+    let options = browser
+        .http
+        .post(browser.url("/admin/invite/begin"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({ "token": invitation.token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), StatusCode::OK);
+    let mut key = TestPasskey::new();
+    let credential = key
+        .register(&app.origin(), options.json().await.unwrap())
+        .unwrap();
+    let joined = browser
+        .http
+        .post(browser.url("/admin/invite/finish"))
+        .header("x-csrf-token", &csrf)
+        .json(&credential)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        joined.status(),
+        StatusCode::OK,
+        "{}",
+        joined.text().await.unwrap()
+    );
+    let admin = app
+        .state
+        .admins
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.email == email)
+        .unwrap();
+    (browser, admin.id)
+}
+
+/// POSTs a console form with the admin session's CSRF token, read from the dashboard.
+async fn console_post(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Response {
+    let html = browser.html("/admin").await;
+    let token = meta_csrf(&html).expect("the dashboard has a csrf token");
+    let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+    form.extend_from_slice(fields);
+    browser
+        .http
+        .post(browser.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The text of the element with `id` in `html` (its first `<code id=…>`-like occurrence).
+fn element_text(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let rest = &html[start..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].trim().to_string())
+}
+
+fn see_other_to(r: &Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_console() {
+    let app = spawn_app().await;
+    let (operator, operator_id) = console_as(&app, Role::Operator, "op@issuer.example").await;
+
+    // Register: the secrets are on the answer page only.
+    let created = console_post(
+        &operator,
+        "/admin/merchants",
+        &[
+            ("name", "Console Shop"),
+            ("domain", ""),
+            ("redirect_uris", CALLBACK),
+            ("webhook_url", "https://hooks.invalid/console"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    let client_id = element_text(&html, "client-id").unwrap();
+    let client_secret = element_text(&html, "client-secret").unwrap();
+    let webhook_secret = element_text(&html, "webhook-secret").unwrap();
+    assert!(client_secret.starts_with("saifu_sk_"));
+    assert!(webhook_secret.starts_with("whsec_"));
+    let page_path = format!("/admin/merchants/{client_id}");
+    let page = operator.html(&page_path).await;
+    assert!(page.contains("Console Shop"));
+    assert!(!page.contains(&client_secret) && !page.contains(&webhook_secret));
+    let creds = MerchantCredentials {
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+        webhook_secret,
+    };
+    let client = sdk(&app, &creds).await;
+    client.start_checkout(&frames()).await.unwrap();
+
+    // The list finds it.
+    let list = operator.html("/admin/merchants?q=console").await;
+    assert!(list.contains(&client_id));
+    assert!(!operator
+        .html("/admin/merchants?q=nothing-like-it")
+        .await
+        .contains(&client_id));
+
+    // Suspend with a reason: audited as this admin, announced, and the next PAR is refused.
+    let suspended = console_post(
+        &operator,
+        &format!("{page_path}/status"),
+        &[
+            ("status", "suspended"),
+            ("reason", "Chargeback ratio too high"),
+        ],
+    )
+    .await;
+    assert_eq!(see_other_to(&suspended), page_path);
+    let entries = audit_of(&app, &client_id, "merchant.status_changed").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor, format!("admin:{operator_id}"));
+    let events = outbox(&app, &client_id).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "merchant.trust_mark_changed");
+    assert_eq!(events[0].1["data"]["reason"], "Chargeback ratio too high");
+    assert_eq!(
+        oauth_error(client.start_checkout(&frames()).await.unwrap_err()),
+        "unauthorized_client"
+    );
+    let page = operator.html(&page_path).await;
+    assert_eq!(element_text(&page, "merchant-status").unwrap(), "suspended");
+    assert!(page.contains("Chargeback ratio too high"));
+    // Suspending without a reason is refused, with its code.
+    let refused = console_post(
+        &operator,
+        &format!("{page_path}/status"),
+        &[("status", "pending"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::SEE_OTHER,
+        "pending needs no reason"
+    );
+    let refused = console_post(
+        &operator,
+        &format!("{page_path}/status"),
+        &[("status", "suspended"), ("reason", "  ")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("status_reason_required"));
+
+    // Edit.
+    let edited = console_post(
+        &operator,
+        &page_path,
+        &[
+            ("name", "Console Shop Two"),
+            ("domain", "two.example"),
+            (
+                "redirect_uris",
+                &format!("{CALLBACK}\nhttp://localhost:3000/second"),
+            ),
+            ("webhook_url", ""),
+        ],
+    )
+    .await;
+    assert_eq!(see_other_to(&edited), page_path);
+    let m = app
+        .state
+        .checkout
+        .merchants
+        .find(&client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.name, "Console Shop Two");
+    assert_eq!(m.redirect_uris.len(), 2);
+    assert_eq!(m.webhook_url, None);
+    assert_eq!(
+        audit_of(&app, &client_id, "merchant.updated").await.len(),
+        1
+    );
+
+    // Campaign.
+    let set = console_post(
+        &operator,
+        &format!("{page_path}/campaign"),
+        &[("multiplier_percent", "250")],
+    )
+    .await;
+    assert_eq!(see_other_to(&set), page_path);
+    let m = app
+        .state
+        .checkout
+        .merchants
+        .find(&client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.points_multiplier_percent, 250);
+    let refused = console_post(
+        &operator,
+        &format!("{page_path}/campaign"),
+        &[("multiplier_percent", "5000")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    // Rotations show the new secret once; the old client secret stops working.
+    let rotated = console_post(&operator, &format!("{page_path}/rotate-secret"), &[]).await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let html = rotated.text().await.unwrap();
+    let new_secret = element_text(&html, "client-secret").unwrap();
+    assert_ne!(new_secret, client_secret);
+    assert!(element_text(&html, "webhook-secret").is_none());
+    assert!(app
+        .state
+        .checkout
+        .merchants
+        .authenticate(&client_id, &client_secret)
+        .await
+        .unwrap()
+        .is_none());
+    let rotated = console_post(
+        &operator,
+        &format!("{page_path}/rotate-webhook-secret"),
+        &[],
+    )
+    .await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let html = rotated.text().await.unwrap();
+    assert!(element_text(&html, "webhook-secret")
+        .unwrap()
+        .starts_with("whsec_"));
+    assert!(!operator.html(&page_path).await.contains(&new_secret));
+    for action in ["merchant.secret_rotated", "merchant.webhook_secret_rotated"] {
+        let entries = audit_of(&app, &client_id, action).await;
+        assert_eq!(entries.len(), 1, "{action}");
+        assert_eq!(entries[0].actor, format!("admin:{operator_id}"));
+    }
+
+    // The dashboard and the webhook pages read.
+    let dashboard = operator.html("/admin").await;
+    assert!(dashboard.contains("Whole"), "{dashboard}");
+    assert!(dashboard.contains("suspended"));
+    let hooks = operator.html(&format!("/admin/webhooks/{client_id}")).await;
+    assert!(hooks.contains("merchant.trust_mark_changed"));
+}
+
+#[tokio::test]
+async fn support_and_auditors_read_the_merchant_pages_but_every_change_is_403() {
+    let app = spawn_app().await;
+    let creds = hooked(&app, "Guarded Shop").await;
+    app.state
+        .checkout
+        .merchants
+        .set_status(
+            &creds.client_id,
+            MerchantStatus::Verified,
+            None,
+            &Actor::Cli,
+            unix_now(),
+        )
+        .await
+        .unwrap();
+    let event_id = app
+        .state
+        .webhooks
+        .overview(&creds.client_id, 5)
+        .await
+        .unwrap()
+        .events[0]
+        .id
+        .clone();
+    let page = format!("/admin/merchants/{}", creds.client_id);
+    let hooks = format!("/admin/webhooks/{}", creds.client_id);
+    for (role, email) in [
+        (Role::Support, "support@issuer.example"),
+        (Role::Auditor, "auditor@issuer.example"),
+    ] {
+        let (browser, _) = console_as(&app, role, email).await;
+        for path in [
+            "/admin",
+            "/admin/merchants",
+            page.as_str(),
+            "/admin/webhooks",
+            hooks.as_str(),
+        ] {
+            let r = browser.get_html(path).await;
+            assert_eq!(r.status(), StatusCode::OK, "{role:?} reads {path}");
+            let html = r.text().await.unwrap();
+            assert!(
+                !html.contains("/rotate-secret"),
+                "{role:?} sees no change form on {path}"
+            );
+        }
+        let before = app.state.audit.head().await.unwrap();
+        let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+            (
+                "/admin/merchants".into(),
+                vec![("name", "X"), ("redirect_uris", CALLBACK)],
+            ),
+            (
+                page.clone(),
+                vec![("name", "X"), ("redirect_uris", CALLBACK)],
+            ),
+            (
+                format!("{page}/status"),
+                vec![("status", "suspended"), ("reason", "no")],
+            ),
+            (format!("{page}/rotate-secret"), vec![]),
+            (format!("{page}/rotate-webhook-secret"), vec![]),
+            (
+                format!("{page}/campaign"),
+                vec![("multiplier_percent", "200")],
+            ),
+            (format!("{hooks}/enable"), vec![]),
+            (
+                format!("/admin/webhooks/events/{event_id}/retry"),
+                vec![("client_id", creds.client_id.as_str())],
+            ),
+        ];
+        for (path, fields) in &posts {
+            let r = console_post(&browser, path, fields).await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{role:?} POST {path}");
+            assert!(r.text().await.unwrap().contains("role_forbidden"));
+        }
+        assert_eq!(
+            app.state.audit.head().await.unwrap(),
+            before,
+            "{role:?} changed nothing"
+        );
+        assert_eq!(
+            browser.get_html("/admin/merchants/new").await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    let m = app
+        .state
+        .checkout
+        .merchants
+        .find(&creds.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.status, MerchantStatus::Verified);
+    assert_eq!(m.name, "Guarded Shop");
+}
+
+#[tokio::test]
+async fn an_operator_sees_a_disabled_endpoint_and_why_enables_it_and_retries_an_event() {
+    let app = spawn_app().await;
+    let creds = hooked(&app, "Gone Shop").await;
+    let id = creds.client_id.as_str();
+    app.state
+        .checkout
+        .merchants
+        .set_status(id, MerchantStatus::Verified, None, &Actor::Cli, unix_now())
+        .await
+        .unwrap();
+    // As the delivery worker leaves an endpoint that answered 410.
+    {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+        sqlx::query(
+            "UPDATE merchants SET webhook_disabled_at = $1, webhook_disabled_reason = $2
+             WHERE client_id = $3",
+        )
+        .bind(unix_now())
+        .bind("the endpoint answered 410 Gone")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let summary = app.state.dashboard.summary(unix_now()).await.unwrap();
+    assert_eq!(summary.disabled_endpoints.len(), 1);
+    assert_eq!(summary.disabled_endpoints[0].merchant_name, "Gone Shop");
+
+    let (operator, operator_id) = console_as(&app, Role::Operator, "hooks@issuer.example").await;
+    for path in ["/admin", "/admin/webhooks"] {
+        let html = operator.html(path).await;
+        assert!(html.contains("the endpoint answered 410 Gone"), "{path}");
+        assert!(html.contains(&format!("/admin/webhooks/{id}")), "{path}");
+    }
+    let page = format!("/admin/webhooks/{id}");
+    let html = operator.html(&page).await;
+    assert!(element_text(&html, "endpoint-state")
+        .unwrap()
+        .starts_with("disabled since"));
+    let event_id = app.state.webhooks.overview(id, 5).await.unwrap().events[0]
+        .id
+        .clone();
+    assert!(html.contains(&event_id));
+
+    let enabled = console_post(&operator, &format!("{page}/enable"), &[]).await;
+    assert_eq!(see_other_to(&enabled), page);
+    assert!(app
+        .state
+        .dashboard
+        .summary(unix_now())
+        .await
+        .unwrap()
+        .disabled_endpoints
+        .is_empty());
+    let entries = audit_of(&app, id, "webhook.endpoint_enabled").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor, format!("admin:{operator_id}"));
+
+    let retried = console_post(
+        &operator,
+        &format!("/admin/webhooks/events/{event_id}/retry"),
+        &[("client_id", id)],
+    )
+    .await;
+    assert_eq!(see_other_to(&retried), page);
+    assert_eq!(
+        audit_of(&app, &event_id, "webhook.event_retried")
+            .await
+            .len(),
+        1
+    );
+    assert!(!app
+        .state
+        .webhooks
+        .attempts(&event_id)
+        .await
+        .unwrap()
+        .is_empty());
+    let unknown = console_post(&operator, "/admin/webhooks/events/evt_nothing/retry", &[]).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

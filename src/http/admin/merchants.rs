@@ -31,7 +31,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/merchants/new", get(new_page))
         .route("/admin/merchants/{client_id}", get(show).post(edit))
         .route("/admin/merchants/{client_id}/status", post(set_status))
-        .route("/admin/merchants/{client_id}/rotate-secret", post(rotate_secret))
+        .route(
+            "/admin/merchants/{client_id}/rotate-secret",
+            post(rotate_secret),
+        )
         .route(
             "/admin/merchants/{client_id}/rotate-webhook-secret",
             post(rotate_webhook_secret),
@@ -223,9 +226,12 @@ async fn show(
         status_changed: m.status_changed_at.map(format_time).unwrap_or_default(),
         redirect_uris: m.redirect_uris.join("\n"),
         webhook_url: m.webhook_url.clone().unwrap_or_default(),
-        webhook_disabled: endpoint
-            .disabled_at
-            .map(|at| (format_time(at), endpoint.disabled_reason.unwrap_or_default())),
+        webhook_disabled: endpoint.disabled_at.map(|at| {
+            (
+                format_time(at),
+                endpoint.disabled_reason.unwrap_or_default(),
+            )
+        }),
         events: endpoint
             .events
             .into_iter()

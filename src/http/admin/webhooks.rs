@@ -146,9 +146,12 @@ async fn endpoint(
         layout: console.layout(format!("Webhooks of {}", merchant.name)),
         name: merchant.name,
         url: overview.url.unwrap_or_default(),
-        disabled: overview
-            .disabled_at
-            .map(|at| (format_time(at), overview.disabled_reason.unwrap_or_default())),
+        disabled: overview.disabled_at.map(|at| {
+            (
+                format_time(at),
+                overview.disabled_reason.unwrap_or_default(),
+            )
+        }),
         events,
         can_manage: console.admin.role.may(Permission::ManageWebhooks),
         client_id,
