@@ -122,6 +122,13 @@ async fn a_status_change_emits_one_trust_mark_event_and_one_audit_entry_and_a_re
         event.kind(),
         Some(saifu_sdk::webhooks::EventType::MerchantTrustMarkChanged)
     );
+    let change = event.trust_mark().unwrap();
+    assert_eq!(
+        (change.status.as_str(), change.previous_status.as_str()),
+        ("verified", "pending")
+    );
+    assert!(change.verified);
+    assert_eq!(change.reason.as_deref(), Some("KYC done"));
     let entries = audit_of(&app, id, "merchant.status_changed").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor, "cli");

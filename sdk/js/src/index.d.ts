@@ -134,6 +134,19 @@ export interface WebhookEvent<T = Payment> {
   data: T;
 }
 
+/** The `data` of a `merchant.trust_mark_changed` event. */
+export interface TrustMarkChange {
+  client_id: string;
+  status: 'pending' | 'verified' | 'suspended';
+  previous_status: 'pending' | 'verified' | 'suspended';
+  /** Whether the consent page shows the issuer's trust mark. */
+  verified: boolean;
+  /** The issuer's reason (always given for a suspension). */
+  reason: string | null;
+  /** Unix seconds. */
+  changed_at: number;
+}
+
 export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
 
 /** Verifies a webhook delivery; throws a SaifuError (answer 400) when it does not verify. */

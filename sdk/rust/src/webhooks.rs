@@ -245,6 +245,30 @@ impl Event {
         }
         crate::payments::Payment::deserialize(&self.data).ok()
     }
+
+    /// For `merchant.trust_mark_changed`: the merchant's new vetting status and why.
+    pub fn trust_mark(&self) -> Option<TrustMarkChange> {
+        if self.kind() != Some(EventType::MerchantTrustMarkChanged) {
+            return None;
+        }
+        TrustMarkChange::deserialize(&self.data).ok()
+    }
+}
+
+/// The `data` of a `merchant.trust_mark_changed` event: the issuer changed the merchant's
+/// vetting status (`pending`, `verified` or `suspended`); `verified` says whether the consent
+/// page shows the trust mark. A suspended merchant's new checkouts and outstanding grants are
+/// refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TrustMarkChange {
+    pub client_id: String,
+    pub status: String,
+    pub previous_status: String,
+    pub verified: bool,
+    /// The issuer's reason, if it gave one (always, for a suspension).
+    pub reason: Option<String>,
+    /// Unix seconds.
+    pub changed_at: i64,
 }
 
 /// Verifies a delivery against the current time; see [`verify_webhook_at`].
