@@ -8,6 +8,7 @@
 
 mod accounts;
 mod admin_identity;
+mod admin_roles;
 mod architecture;
 mod audit;
 mod cards;

@@ -33,6 +33,16 @@ pub const PROBLEM_CODES: &[&str] = &[
     "possible_cloned_authenticator",
     "last_passkey",
     "too_many_attempts",
+    // The issuer console: admins, invitations, roles.
+    "role_forbidden",
+    "not_an_admin",
+    "admin_exists",
+    "invalid_role",
+    "invite_not_found",
+    "invite_used",
+    "invite_expired",
+    "last_owner",
+    "invalid_date",
     // Cards.
     "invalid_card_number",
     "unsupported_brand",
