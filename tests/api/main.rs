@@ -16,6 +16,7 @@ mod crash;
 mod demo;
 mod files;
 mod forged_grants;
+mod freeze;
 mod helpers;
 mod http_basics;
 mod migrations;
