@@ -31,6 +31,8 @@ pub const ENV_KEYS: &[&str] = &[
     "sqlite_synchronous",
     "session_idle_secs",
     "session_absolute_secs",
+    "admin_session_idle_secs",
+    "admin_session_absolute_secs",
     "ceremony_ttl_secs",
     "signin_failures_per_account",
     "signin_failures_per_ip",
@@ -108,6 +110,10 @@ pub struct Config {
     pub sqlite_synchronous: String,
     pub session_idle_secs: u64,
     pub session_absolute_secs: u64,
+    /// An issuer admin's console session ends after this long without a request (15 min).
+    pub admin_session_idle_secs: u64,
+    /// An admin's console session ends this long after sign-in, whatever happens (8 h).
+    pub admin_session_absolute_secs: u64,
     pub ceremony_ttl_secs: u64,
     pub signin_failures_per_account: u32,
     pub signin_failures_per_ip: u32,
@@ -170,6 +176,8 @@ impl Default for Config {
             sqlite_synchronous: "FULL".into(),
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 60 * 60,
+            admin_session_idle_secs: 15 * 60,
+            admin_session_absolute_secs: 8 * 60 * 60,
             ceremony_ttl_secs: 5 * 60,
             signin_failures_per_account: 5,
             signin_failures_per_ip: 30,

@@ -18,6 +18,8 @@ pub enum Kind {
     NotFound,
     /// The request clashes with the current state (409).
     Conflict,
+    /// What the request names existed once and is used up or expired for good (410).
+    Gone,
     /// The body is larger than the configured limit (413).
     PayloadTooLarge,
     /// The body's media type is not accepted (415).

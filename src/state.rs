@@ -8,6 +8,7 @@ use anyhow::Context;
 use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::accounts::{Accounts, SigninLimits};
+use crate::admin::Admins;
 use crate::audit::Audit;
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub accounts: Accounts,
+    /// The issuer's admins: invitations, passkeys, roles.
+    pub admins: Admins,
     pub vault: Vault,
     pub checkout: Checkout,
     pub payments: Payments,
@@ -62,8 +65,15 @@ impl AppState {
             per_ip: config.signin_failures_per_ip,
             window_secs: config.signin_failure_window_secs as i64,
         };
+        let webauthn = Arc::new(webauthn);
         let accounts = Accounts::new(
-            Arc::new(webauthn),
+            webauthn.clone(),
+            store.clone(),
+            config.ceremony_ttl_secs as i64,
+            limits,
+        );
+        let admins = Admins::new(
+            webauthn,
             store.clone(),
             config.ceremony_ttl_secs as i64,
             limits,
@@ -123,6 +133,7 @@ impl AppState {
             audit: Audit::new(store.clone()),
             store,
             accounts,
+            admins,
             vault,
             checkout,
             payments,

@@ -473,7 +473,7 @@ impl Accounts {
 }
 
 /// Saifu passkeys are discoverable, so that sign-in needs no user name and autofill works.
-fn require_discoverable(options: &mut CreationChallengeResponse) {
+pub(crate) fn require_discoverable(options: &mut CreationChallengeResponse) {
     if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
         selection.resident_key = Some(ResidentKeyRequirement::Required);
         selection.require_resident_key = true;

@@ -15,7 +15,7 @@ pub fn counter_outcome(update: CounterUpdate) -> Result<()> {
     }
 }
 
-pub(super) fn unknown_passkey() -> Error {
+pub fn unknown_passkey() -> Error {
     Error::new(
         Kind::Unauthenticated,
         "unknown_passkey",
@@ -31,7 +31,7 @@ fn possible_clone() -> Error {
     )
 }
 
-pub(super) fn too_many_attempts() -> Error {
+pub fn too_many_attempts() -> Error {
     Error::new(
         Kind::TooManyRequests,
         "too_many_attempts",

@@ -2,10 +2,12 @@
 //! and passkeys. `role` says what each role may do; `identity` runs invitations and the
 //! passkey ceremonies.
 
+pub mod identity;
 pub mod role;
 
 use uuid::Uuid;
 
+pub use self::identity::{Admins, Invitation};
 pub use self::role::{Permission, Role, ROLES};
 use crate::audit::Actor;
 use crate::error::{Error, Result};

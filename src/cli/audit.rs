@@ -110,6 +110,7 @@ pub(super) async fn audit(config: &Config, command: AuditCommand) -> anyhow::Res
                 action,
                 target,
                 since,
+                until: None,
             };
             let entries = audit
                 .list(&filter, limit)

@@ -1,6 +1,7 @@
 //! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`,
-//! `audit` and `demo`, one module per command group.
+//! `admin`, `audit` and `demo`, one module per command group.
 
+mod admin;
 mod audit;
 mod demo;
 mod keys;
@@ -11,6 +12,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use self::admin::admin;
+pub use self::admin::AdminCommand;
 use self::audit::audit;
 pub use self::audit::AuditCommand;
 use self::demo::demo;
@@ -49,6 +52,9 @@ pub enum Command {
     /// Inspect and retry webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Invite and list issuer console admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Check the audit log's hash chain, print its head, list entries.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -85,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys(&config, command).await,
         Command::Merchant(command) => merchant(config, command).await,
         Command::Webhooks(command) => webhooks(config, command).await,
+        Command::Admin(command) => admin(config, command).await,
         Command::Audit(command) => audit(&config, command).await,
         Command::Demo {
             shop_listen,

@@ -57,8 +57,15 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
     }
     if info.status == StatusCode::UNAUTHORIZED && is_get {
         let next = path_and_query.unwrap_or_else(|| "/".into());
+        // The console has its own sign-in.
+        let signin =
+            if next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?") {
+                "/admin/signin"
+            } else {
+                "/signin"
+            };
         let target = format!(
-            "/signin?next={}",
+            "{signin}?next={}",
             url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
         );
         return Redirect::to(&target).into_response();

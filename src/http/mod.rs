@@ -3,6 +3,7 @@
 
 mod accounts;
 mod activity;
+pub mod admin;
 pub mod assets;
 mod cards;
 mod checkout;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
     let limit = config.body_limit_bytes;
     Router::new()
         .merge(wallet)
+        .merge(admin::router(&state))
         .merge(health::router())
         .merge(oauth::router())
         .merge(openapi::router())

@@ -70,6 +70,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub target: Option<String>,
     pub since: Option<i64>,
+    /// Entries made before this time (Unix seconds).
+    pub until: Option<i64>,
 }
 
 const COLUMNS: &str = "sequence, at, actor, action, target, details, prev_hash, hash";
@@ -167,12 +169,14 @@ impl Store {
             "SELECT {COLUMNS} FROM audit_log
              WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2)
                AND ($3 IS NULL OR target = $3) AND ($4 IS NULL OR at >= $4)
-             ORDER BY sequence DESC LIMIT $5"
+               AND ($5 IS NULL OR at < $5)
+             ORDER BY sequence DESC LIMIT $6"
         ))
         .bind(filter.actor.as_deref())
         .bind(filter.action.as_deref())
         .bind(filter.target.as_deref())
         .bind(filter.since)
+        .bind(filter.until)
         .bind(limit)
         .fetch_all(&mut *self.read().await?)
         .await?;

@@ -21,6 +21,10 @@ pub enum Refusal {
     AlreadyFrozen,
     /// The shopper is not frozen.
     NotFrozen,
+    /// The admin invitation was used or expired meanwhile.
+    InviteGone,
+    /// The change would leave the console without an owner.
+    LastOwner,
 }
 
 #[derive(Debug, thiserror::Error)]

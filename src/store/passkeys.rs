@@ -47,10 +47,20 @@ pub(super) async fn record_passkey_use_in(
     conn: &mut AnyConnection,
     used: &PasskeyUse,
 ) -> Result<CounterUpdate> {
-    let updated = sqlx::query(
-        "UPDATE passkeys SET sign_count = $1, credential = $2, last_used_at = $3
-         WHERE id = $4 AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))",
-    )
+    record_use_in_table(conn, used, "passkeys").await
+}
+
+/// Records a verified assertion on a passkey of `table` (shoppers' `passkeys` or
+/// `admin_passkeys`): the counter must move forward (or both stay zero).
+pub(super) async fn record_use_in_table(
+    conn: &mut AnyConnection,
+    used: &PasskeyUse,
+    table: &'static str,
+) -> Result<CounterUpdate> {
+    let updated = sqlx::query(&format!(
+        "UPDATE {table} SET sign_count = $1, credential = $2, last_used_at = $3
+         WHERE id = $4 AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))"
+    ))
     .bind(used.counter)
     .bind(&used.credential_json)
     .bind(used.at)
@@ -60,7 +70,7 @@ pub(super) async fn record_passkey_use_in(
     if updated.rows_affected() == 1 {
         return Ok(CounterUpdate::Recorded);
     }
-    let exists = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1")
+    let exists = sqlx::query(&format!("SELECT 1 AS found FROM {table} WHERE id = $1"))
         .bind(used.id.to_string())
         .fetch_optional(conn)
         .await?;

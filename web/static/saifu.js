@@ -323,6 +323,24 @@ function setupSignin(form) {
   startConditional().catch(() => {});
 }
 
+// Issuer console: the same ceremonies at the addresses the page names (data-begin,
+// data-finish). Admins use the button, not autofill; the invitation's token comes from the page.
+function setupAdminSignin(form) {
+  onSubmit(form, async () => {
+    const options = await postJSON(form.dataset.begin, { next: form.dataset.next ?? '' });
+    const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+    follow(await postJSON(form.dataset.finish, assertionJSON(cred)));
+  });
+}
+
+function setupAdminRegister(form) {
+  onSubmit(form, async () => {
+    const options = await postJSON(form.dataset.begin, form.dataset.token ? { token: form.dataset.token } : {});
+    const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    follow(await postJSON(form.dataset.finish, registrationJSON(cred)));
+  }, true);
+}
+
 // Confirm destructive plain forms (e.g. removing a passkey).
 for (const form of document.querySelectorAll('form[data-confirm]')) {
   form.addEventListener('submit', (ev) => {
@@ -339,7 +357,10 @@ document.addEventListener('input', (ev) => {
   if (target) target.textContent = '';
 });
 
-const SETUP = { signup: setupSignup, signin: setupSignin, 'add-passkey': setupAddPasskey, pay: setupPay };
+const SETUP = {
+  signup: setupSignup, signin: setupSignin, 'add-passkey': setupAddPasskey, pay: setupPay,
+  'admin-signin': setupAdminSignin, 'admin-register': setupAdminRegister,
+};
 
 for (const form of document.querySelectorAll('[data-ceremony]')) {
   const setup = SETUP[form.dataset.ceremony];
