@@ -12,6 +12,7 @@ mod audit;
 mod cards;
 mod checkout;
 mod cli;
+mod console_shoppers;
 mod crash;
 mod demo;
 mod files;
