@@ -7,6 +7,7 @@
 //! import cycle, the directions between rooms, file sizes).
 
 mod accounts;
+mod admin_identity;
 mod architecture;
 mod audit;
 mod cards;
