@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use saifu::admin::Role;
-use saifu::store::audit::AuditFilter;
+use saifu::audit::Query;
 
 use crate::helpers::{
     grant, jpy, merchant, problem_code, sdk, shopper, signed_in_admin, spawn_app, user_id_by_email,
@@ -105,9 +105,9 @@ async fn support_finds_a_shopper_sees_their_payment_and_freezes_and_unfreezes_th
         .state
         .audit
         .list(
-            &AuditFilter {
+            &Query {
                 action: Some("shopper.frozen".into()),
-                ..AuditFilter::default()
+                ..Query::default()
             },
             10,
         )
@@ -154,10 +154,10 @@ async fn support_finds_a_shopper_sees_their_payment_and_freezes_and_unfreezes_th
         .state
         .audit
         .list(
-            &AuditFilter {
+            &Query {
                 action: Some("shopper.unfrozen".into()),
                 target: Some(format!("shopper:{id}")),
-                ..AuditFilter::default()
+                ..Query::default()
             },
             10,
         )

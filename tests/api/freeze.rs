@@ -6,11 +6,10 @@
 use reqwest::StatusCode;
 use saifu::accounts::account::Email;
 use saifu::accounts::freeze::FreezeReason;
-use saifu::audit::{Actor, Verdict};
+use saifu::audit::{Actor, Query, Verdict};
 use saifu::checkout::approval::{ApprovalRequest, PaymentChoice};
 use saifu::clock::unix_now;
 use saifu::error::Kind;
-use saifu::store::audit::AuditFilter;
 use saifu_sdk::{Error as SdkError, SaifuClient};
 use serde_json::Value;
 use uuid::Uuid;
@@ -267,9 +266,9 @@ async fn freezes_are_audited_with_who_and_why_and_the_chain_stays_whole() {
         .state
         .audit
         .list(
-            &AuditFilter {
+            &Query {
                 target: Some(format!("shopper:{id}")),
-                ..AuditFilter::default()
+                ..Query::default()
             },
             10,
         )
@@ -356,7 +355,7 @@ async fn freezing_twice_unfreezing_a_shopper_not_frozen_or_an_unknown_one_change
     let last = app
         .state
         .audit
-        .list(&AuditFilter::default(), 1)
+        .list(&Query::default(), 1)
         .await
         .unwrap()
         .remove(0);
