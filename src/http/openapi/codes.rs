@@ -33,6 +33,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "possible_cloned_authenticator",
     "last_passkey",
     "too_many_attempts",
+    "account_frozen",
     // The issuer console: admins, invitations, roles.
     "role_forbidden",
     "not_an_admin",
@@ -74,6 +75,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "grant_expired",
     "grant_already_used",
     "grant_revoked",
+    "shopper_frozen",
     "card_unavailable",
     "amount_exceeds_grant",
     "amount_exceeds_authorization",
@@ -88,6 +90,10 @@ pub const PROBLEM_CODES: &[&str] = &[
     "payment_not_refundable",
     "refund_exceeds_captured",
     "processor_error",
+    // The issuer console: frozen shoppers.
+    "invalid_freeze_reason",
+    "already_frozen",
+    "not_frozen",
 ];
 
 /// Codes only `saifu` subcommands print (merchant and webhook administration).
