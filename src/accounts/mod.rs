@@ -1,10 +1,11 @@
 //! Shopper accounts and their passkeys: the WebAuthn ceremonies for sign-up, sign-in and
 //! adding a passkey, with ceremony state kept server-side and sign-in failures rate-limited.
-//! Parsed account inputs, ceremony storage, refusals and the after-sign-in return path live in
-//! the modules below.
+//! Parsed account inputs, ceremony storage, refusals, frozen accounts and the after-sign-in
+//! return path live in the modules below.
 
 pub mod account;
 pub mod ceremony;
+pub mod freeze;
 pub mod refusals;
 pub mod return_to;
 pub mod user;
@@ -25,7 +26,8 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use self::account::{DisplayName, Email, PasskeyName};
 use self::ceremony::ceremony_not_found;
 use self::refusals::{
-    counter_outcome, email_taken, refused, too_many_attempts, unknown_passkey, webauthn_error,
+    account_frozen, counter_outcome, email_taken, refused, too_many_attempts, unknown_passkey,
+    webauthn_error,
 };
 use self::user::User;
 use crate::audit::{Action, Actor, Entry};
@@ -212,7 +214,7 @@ impl Accounts {
             Ok(user) => {
                 self.store.clear_failures(&account_key_for(user.id)).await?;
             }
-            Err(err) if err.code() != "too_many_attempts" && err.kind() != Kind::Internal => {
+            Err(err) if counts_as_failure(err) => {
                 let locked = |target: String, limit: u32| {
                     Entry::new(&Actor::System, Action::ShopperSigninLocked, target)
                         .with("failures", limit)
@@ -279,10 +281,16 @@ impl Accounts {
             .finish_discoverable_authentication_v2(credential, authentication, &passkey)
             .map_err(webauthn_error)?;
         self.record_assertion(user_id, &result, now).await?;
-        self.store
+        let user = self
+            .store
             .find_user(user_id)
             .await?
-            .ok_or_else(unknown_passkey)
+            .ok_or_else(unknown_passkey)?;
+        // Said only to whoever proved they hold the passkey.
+        if user.is_frozen() {
+            return Err(account_frozen());
+        }
+        Ok(user)
     }
 
     pub async fn begin_add_passkey(
@@ -470,6 +478,12 @@ pub(crate) fn require_discoverable(options: &mut CreationChallengeResponse) {
         selection.resident_key = Some(ResidentKeyRequirement::Required);
         selection.require_resident_key = true;
     }
+}
+
+/// Whether a refused sign-in counts against the limits: not once the limits refused it, nor
+/// for our own fault, nor for a frozen account whose holder did prove their passkey.
+fn counts_as_failure(err: &Error) -> bool {
+    !matches!(err.code(), "too_many_attempts" | "account_frozen") && err.kind() != Kind::Internal
 }
 
 fn account_key_for(user_id: Uuid) -> String {

@@ -1,4 +1,5 @@
-//! Why a passkey use or a sign-in was refused: the stable codes and messages shoppers read.
+//! Why a passkey use, a sign-in or a frozen shopper's payment was refused: the stable codes and
+//! messages shoppers (and, for a frozen shopper's grant, merchants) read.
 
 use webauthn_rs::prelude::WebauthnError;
 
@@ -93,4 +94,20 @@ pub(super) fn refused(err: crate::store::Error) -> Error {
         ),
         _ => err.into(),
     }
+}
+
+/// A frozen shopper's own attempt (a sign-in, an approval) is refused with this.
+pub fn account_frozen() -> Error {
+    Error::forbidden(
+        "account_frozen",
+        "This Saifu account is frozen. Contact your card issuer's support to unfreeze it.",
+    )
+}
+
+/// A merchant's payment with a frozen shopper's grant is refused with this.
+pub fn shopper_frozen() -> Error {
+    Error::forbidden(
+        "shopper_frozen",
+        "The shopper's wallet account is frozen; this payment cannot be made.",
+    )
 }

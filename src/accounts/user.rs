@@ -10,4 +10,19 @@ pub struct User {
     pub email: String,
     pub display_name: String,
     pub created_at: i64,
+    /// Set while an issuer admin has frozen the account.
+    pub frozen: Option<Frozen>,
+}
+
+/// When and why the account was frozen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frozen {
+    pub at: i64,
+    pub reason: String,
+}
+
+impl User {
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
+    }
 }

@@ -2,7 +2,6 @@
 //! the passkey made from an invitation, passkey sign-in (user verification required, failures
 //! rate-limited like shoppers'), more passkeys, role changes and removal (never the last owner).
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -10,15 +9,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn,
+    RegisterPublicKeyCredential, Webauthn,
 };
 
-use super::{Admin, Role};
+use super::account::Admin;
+use super::role::Role;
 use crate::accounts::account::Email;
 use crate::accounts::ceremony::{self, ceremony_not_found};
-use crate::accounts::refusals::{
-    counter_outcome, too_many_attempts, unknown_passkey, webauthn_error,
-};
+use crate::accounts::refusals::webauthn_error;
 use crate::accounts::{require_discoverable, SigninLimits};
 use crate::audit::{Action, Actor, Entry};
 use crate::clock::random_token;
@@ -27,13 +25,13 @@ use crate::secrets::sha256_hex;
 use crate::store::admins::{
     NewAdmin, NewAdminPasskey, NewInvite, StoredAdmin, StoredAdminPasskey, StoredInvite,
 };
-use crate::store::{PasskeyUse, Refusal, Store};
+use crate::store::{Refusal, Store};
 
 /// How long an invitation link works.
 pub const INVITE_TTL_SECS: i64 = 24 * 60 * 60;
 
 const JOIN: &str = "admin_join";
-const SIGN_IN: &str = "admin_sign_in";
+pub(super) const SIGN_IN: &str = "admin_sign_in";
 const ADD_PASSKEY: &str = "admin_add_passkey";
 
 /// A new invitation: the token goes only into the link shown to whoever invited.
@@ -71,7 +69,7 @@ pub struct PendingInvite {
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum CeremonyState {
+pub(super) enum CeremonyState {
     Join {
         token_hash: String,
         admin_id: Uuid,
@@ -88,17 +86,17 @@ enum CeremonyState {
 
 #[derive(Clone)]
 pub struct Admins {
-    webauthn: Arc<Webauthn>,
-    store: Store,
+    pub(super) webauthn: Arc<Webauthn>,
+    pub(super) store: Store,
     ceremony_ttl_secs: i64,
-    limits: SigninLimits,
+    pub(super) limits: SigninLimits,
 }
 
 fn token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
 }
 
-fn admin_of(stored: StoredAdmin) -> Result<Admin> {
+pub(super) fn admin_of(stored: StoredAdmin) -> Result<Admin> {
     Ok(Admin {
         role: Role::parse(&stored.role).ok_or_else(|| {
             Error::internal(anyhow::anyhow!("unknown admin role {:?}", stored.role))
@@ -144,7 +142,7 @@ fn last_owner() -> Error {
     )
 }
 
-fn not_an_admin() -> Error {
+pub(super) fn not_an_admin() -> Error {
     Error::new(
         Kind::Unauthenticated,
         "not_an_admin",
@@ -300,116 +298,6 @@ impl Admins {
         admin_of(stored)
     }
 
-    pub async fn begin_sign_in(&self, now: i64) -> Result<(String, RequestChallengeResponse)> {
-        let (options, authentication) = self
-            .webauthn
-            .start_discoverable_authentication()
-            .map_err(webauthn_error)?;
-        let state = CeremonyState::SignIn { authentication };
-        Ok((self.put(SIGN_IN, &state, now).await?, options))
-    }
-
-    /// Finishes an admin sign-in. Failures count against the address and the admin, as for
-    /// shoppers; a lock-out is written to the audit log.
-    pub async fn finish_sign_in(
-        &self,
-        ceremony_id: &str,
-        credential: &PublicKeyCredential,
-        client_ip: IpAddr,
-        now: i64,
-    ) -> Result<Admin> {
-        let window = self.limits.window_secs;
-        let ip_key = format!("admin_signin:ip:{client_ip}");
-        if self.store.failures(&ip_key, now, window).await? >= i64::from(self.limits.per_ip) {
-            return Err(too_many_attempts());
-        }
-        let mut admin_key = None;
-        let outcome = self
-            .verify_sign_in(ceremony_id, credential, now, &mut admin_key)
-            .await;
-        match &outcome {
-            Ok(admin) => self.store.clear_failures(&admin_key_for(admin.id)).await?,
-            Err(err) if err.code() != "too_many_attempts" && err.kind() != Kind::Internal => {
-                let locked = |target: String, limit: u32| {
-                    Entry::new(&Actor::System, Action::AdminSigninLocked, target)
-                        .with("failures", limit)
-                        .with("window_secs", window)
-                        .record(now)
-                };
-                let ip_locked = locked(format!("ip:{client_ip}"), self.limits.per_ip);
-                self.store
-                    .record_failure(
-                        &ip_key,
-                        now,
-                        window,
-                        (i64::from(self.limits.per_ip), &ip_locked),
-                    )
-                    .await?;
-                if let Some((key, admin_id)) = &admin_key {
-                    let limit = self.limits.per_account;
-                    let admin_locked = locked(format!("admin:{admin_id}"), limit);
-                    self.store
-                        .record_failure(key, now, window, (i64::from(limit), &admin_locked))
-                        .await?;
-                }
-            }
-            Err(_) => {}
-        }
-        outcome
-    }
-
-    async fn verify_sign_in(
-        &self,
-        ceremony_id: &str,
-        credential: &PublicKeyCredential,
-        now: i64,
-        admin_key: &mut Option<(String, Uuid)>,
-    ) -> Result<Admin> {
-        let CeremonyState::SignIn { authentication } = self.take(ceremony_id, SIGN_IN, now).await?
-        else {
-            return Err(ceremony_not_found());
-        };
-        let (admin_id, credential_id) = self
-            .webauthn
-            .identify_discoverable_authentication(credential)
-            .map_err(|_| unknown_passkey())?;
-        let key = admin_key_for(admin_id);
-        if self
-            .store
-            .failures(&key, now, self.limits.window_secs)
-            .await?
-            >= i64::from(self.limits.per_account)
-        {
-            return Err(too_many_attempts());
-        }
-        let credential_id = URL_SAFE_NO_PAD.encode(credential_id);
-        let stored = self
-            .store
-            .find_admin_passkey(admin_id, &credential_id)
-            .await?
-            .ok_or_else(not_an_admin)?;
-        *admin_key = Some((key, admin_id));
-        let mut passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
-        let result = self
-            .webauthn
-            .finish_discoverable_authentication_v2(credential, authentication, &passkey)
-            .map_err(webauthn_error)?;
-        if !result.user_verified() {
-            return Err(webauthn_error(
-                webauthn_rs::prelude::WebauthnError::UserNotVerified,
-            ));
-        }
-        passkey.update_credential(&result);
-        let used = PasskeyUse {
-            id: stored.id,
-            counter: i64::from(result.counter()),
-            credential_json: serde_json::to_string(&passkey)?,
-            at: now,
-        };
-        counter_outcome(self.store.record_admin_passkey_use(&used).await?)?;
-        self.admin(admin_id).await?.ok_or_else(not_an_admin)
-    }
-
     pub async fn begin_add_passkey(
         &self,
         admin: &Admin,
@@ -551,11 +439,11 @@ impl Admins {
             .map_err(owner_refusal)
     }
 
-    async fn put(&self, kind: &str, state: &CeremonyState, now: i64) -> Result<String> {
+    pub(super) async fn put(&self, kind: &str, state: &CeremonyState, now: i64) -> Result<String> {
         ceremony::put(&self.store, kind, state, self.ceremony_ttl_secs, now).await
     }
 
-    async fn take(&self, id: &str, kind: &str, now: i64) -> Result<CeremonyState> {
+    pub(super) async fn take(&self, id: &str, kind: &str, now: i64) -> Result<CeremonyState> {
         ceremony::take(&self.store, id, kind, now).await
     }
 }
@@ -588,8 +476,4 @@ fn owner_refusal(err: crate::store::Error) -> Error {
         Some(Refusal::LastOwner) => last_owner(),
         _ => err.into(),
     }
-}
-
-fn admin_key_for(admin_id: Uuid) -> String {
-    format!("admin_signin:admin:{admin_id}")
 }

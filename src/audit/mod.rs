@@ -160,6 +160,18 @@ pub enum Verdict {
     Broken(Break),
 }
 
+/// Which entries [`Audit::list`] shows; `None` matches any.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    /// Entries made at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Entries made before this time (Unix seconds).
+    pub until: Option<i64>,
+}
+
 /// Entries read per page while verifying.
 const PAGE: i64 = 1000;
 
@@ -234,7 +246,14 @@ impl Audit {
     }
 
     /// The latest `limit` entries matching `filter`, oldest first.
-    pub async fn list(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<StoredAuditEntry>> {
-        Ok(self.store.audit_entries(filter, limit).await?)
+    pub async fn list(&self, query: &Query, limit: i64) -> Result<Vec<StoredAuditEntry>> {
+        let filter = AuditFilter {
+            actor: query.actor.clone(),
+            action: query.action.clone(),
+            target: query.target.clone(),
+            since: query.since,
+            until: query.until,
+        };
+        Ok(self.store.audit_entries(&filter, limit).await?)
     }
 }

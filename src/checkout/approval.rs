@@ -12,7 +12,7 @@ use super::consent::ConsentView;
 use super::{consent_closed, Checkout};
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
-use crate::accounts::refusals::{counter_outcome, webauthn_error};
+use crate::accounts::refusals::{account_frozen, counter_outcome, webauthn_error};
 use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
@@ -58,6 +58,9 @@ impl Checkout {
         choice: PaymentChoice,
         now: i64,
     ) -> Result<(String, RequestChallengeResponse)> {
+        if user.is_frozen() {
+            return Err(account_frozen());
+        }
         let view = self.consent(consent_id, now).await?;
         self.usable_card(user, choice.card_id).await?;
         self.check_points(user, &view, choice.points).await?;
@@ -118,6 +121,7 @@ impl Checkout {
                 )));
             }
             Approval::ConsentClosed => return Err(consent_closed()),
+            Approval::AccountFrozen => return Err(account_frozen()),
         }
         tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
         self.back_to_merchant(&view.consent.pushed, &[("code", &code)])
@@ -132,6 +136,10 @@ impl Checkout {
         request: &ApprovalRequest,
         now: i64,
     ) -> Result<(ConsentView, PasskeyUse)> {
+        // Checked again by the approval's write, which also sees a freeze made since.
+        if user.is_frozen() {
+            return Err(account_frozen());
+        }
         let state: ApprovalState =
             ceremony::read(&self.store, &request.ceremony_id, APPROVAL_CEREMONY, now).await?;
         if state.consent_id != request.consent_id || state.user_id != user.id {

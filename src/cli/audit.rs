@@ -4,10 +4,10 @@
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::audit::Query as AuditFilter;
 use crate::audit::{Audit, Head, Verdict};
 use crate::config::Config;
 use crate::open_store;
-use crate::store::audit::AuditFilter;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {

@@ -33,7 +33,8 @@ async fn activity(
     render(&ActivityPage { layout, payments })
 }
 
-fn view(p: ActivityEntry) -> PaymentView {
+/// A payment as pages show it (the card by brand and last four only).
+pub(super) fn view(p: ActivityEntry) -> PaymentView {
     PaymentView {
         merchant: p.merchant,
         amount: p.amount.format_display(),

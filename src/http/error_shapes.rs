@@ -23,6 +23,9 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_string());
+    let console = path_and_query
+        .as_deref()
+        .is_some_and(|p| p == "/admin" || p.starts_with("/admin/") || p.starts_with("/admin?"));
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -70,7 +73,7 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
         );
         return Redirect::to(&target).into_response();
     }
-    with_allow(error_page(&info), allow)
+    with_allow(error_page(&info, console), allow)
 }
 
 fn with_allow(mut response: Response, allow: Option<header::HeaderValue>) -> Response {

@@ -235,6 +235,9 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
     pub code: String,
+    /// Where the page's way on leads: the wallet's home, or the console's.
+    pub home: &'static str,
+    pub home_label: &'static str,
 }
 
 /// Renders a page template into a response.
@@ -243,7 +246,8 @@ pub fn render(template: &impl Template) -> Result<Response, Error> {
     Ok(Html(html).into_response())
 }
 
-pub fn error_page(info: &ErrorInfo) -> Response {
+/// An error as a page. A console page's error leads back to the console, not the wallet.
+pub fn error_page(info: &ErrorInfo, console: bool) -> Response {
     let title = info
         .status
         .canonical_reason()
@@ -255,6 +259,12 @@ pub fn error_page(info: &ErrorInfo) -> Response {
         title,
         message: info.message.clone(),
         code: info.code.to_string(),
+        home: if console { "/admin" } else { "/" },
+        home_label: if console {
+            "Back to the console"
+        } else {
+            "Back to Saifu home"
+        },
     };
     match page.render() {
         Ok(html) => {

@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How the history names each kind of entry.
-fn what(kind: EntryKind) -> &'static str {
+pub(super) fn what(kind: EntryKind) -> &'static str {
     match kind {
         EntryKind::Earn => "Earned",
         EntryKind::Hold => "Used for a payment",

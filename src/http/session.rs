@@ -90,7 +90,8 @@ pub async fn sign_out(session: &Session) -> Result<()> {
     Ok(())
 }
 
-/// The signed-in shopper, if any. A session past its absolute lifetime is ended here.
+/// The signed-in shopper, if any. A session past its absolute lifetime, or of a shopper who
+/// is gone or frozen, is ended here.
 pub async fn current_user(
     session: &Session,
     accounts: &Accounts,
@@ -105,8 +106,8 @@ pub async fn current_user(
         return Ok(None);
     }
     match accounts.user(user_id).await? {
-        Some(user) => Ok(Some(user)),
-        None => {
+        Some(user) if !user.is_frozen() => Ok(Some(user)),
+        _ => {
             session.flush().await?;
             Ok(None)
         }

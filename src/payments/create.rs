@@ -10,6 +10,7 @@ use super::capture::Authorized;
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
 use super::{amount_in, declined, in_progress, processor_failed, Payments, POINTS_ONLY};
+use crate::accounts::refusals::shopper_frozen;
 use crate::card::{CardNumber, Expiry};
 use crate::checkout::details::PaymentRequest;
 use crate::clock::random_token;
@@ -51,6 +52,7 @@ fn refused(why: GrantRefusal) -> Error {
             "The grant has expired: start a new checkout.",
         ),
         GrantRefusal::Unknown => Error::invalid("invalid_grant", "Unknown grant."),
+        GrantRefusal::ShopperFrozen => shopper_frozen(),
     }
 }
 
@@ -276,6 +278,10 @@ impl Payments {
             .ok_or_else(|| Error::invalid("invalid_grant", "Unknown grant."))?;
         if grant.consumed_at.is_some() {
             return Ok(Err(GrantRefusal::AlreadyUsed));
+        }
+        // Before the card is read or charged; the redemption's own write checks it again.
+        if grant.shopper_frozen {
+            return Ok(Err(GrantRefusal::ShopperFrozen));
         }
         let user_id = Uuid::parse_str(&grant.user_id).map_err(Error::internal)?;
         let card_id = Uuid::parse_str(&grant.card_id).map_err(Error::internal)?;

@@ -17,6 +17,10 @@ pub enum Refusal {
     ClientIdTaken,
     /// A shopper balance or a lot would go below zero.
     InsufficientPoints,
+    /// The shopper is frozen already.
+    AlreadyFrozen,
+    /// The shopper is not frozen.
+    NotFrozen,
     /// The admin invitation was used or expired meanwhile.
     InviteGone,
     /// The change would leave the console without an owner.

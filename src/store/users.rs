@@ -3,9 +3,30 @@
 use sqlx::Row;
 use uuid::Uuid;
 
+use sqlx::any::AnyRow;
+
+use super::audit::{append, AuditRecord};
 use super::error::{Error, Refusal, Result};
 use super::{is_unique_violation, Store, Tx};
-use crate::accounts::user::User;
+use crate::accounts::user::{Frozen, User};
+
+/// The columns `user_row` reads.
+const COLUMNS: &str = "id, email, display_name, created_at, frozen_at, frozen_reason";
+
+fn user_row(r: &AnyRow) -> Result<User> {
+    let frozen_at: Option<i64> = r.try_get("frozen_at")?;
+    let frozen_reason: Option<String> = r.try_get("frozen_reason")?;
+    Ok(User {
+        id: parse_uuid(&r.try_get::<String, _>("id")?)?,
+        email: r.try_get("email")?,
+        display_name: r.try_get("display_name")?,
+        created_at: r.try_get("created_at")?,
+        frozen: frozen_at.map(|at| Frozen {
+            at,
+            reason: frozen_reason.unwrap_or_default(),
+        }),
+    })
+}
 
 pub struct NewUser<'a> {
     pub id: Uuid,
@@ -57,6 +78,7 @@ impl Store {
             email: user.email.to_string(),
             display_name: user.display_name.to_string(),
             created_at: now,
+            frozen: None,
         })
     }
 
@@ -70,20 +92,102 @@ impl Store {
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>> {
-        let row =
-            sqlx::query("SELECT id, email, display_name, created_at FROM users WHERE id = $1")
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// The account with this normalized address.
+    pub async fn find_user_by_email(&self, email_normalized: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE email_normalized = $1"
+        ))
+        .bind(email_normalized)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// The `limit` newest accounts, newest first.
+    pub async fn newest_users(&self, limit: i64) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users ORDER BY created_at DESC, id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.iter().map(user_row).collect()
+    }
+
+    /// Freezes a shopper who is not frozen and appends `audit`, in one transaction. An
+    /// unknown shopper is not found; a frozen one is refused (`Refusal::AlreadyFrozen`); either
+    /// way nothing is written.
+    pub async fn freeze_user(
+        &self,
+        id: Uuid,
+        reason: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        self.change_frozen(
+            "UPDATE users SET frozen_at = $1, frozen_reason = $2, updated_at = $1
+             WHERE id = $3 AND frozen_at IS NULL",
+            Some(reason),
+            id,
+            now,
+            (Refusal::AlreadyFrozen, audit),
+        )
+        .await
+    }
+
+    /// Unfreezes a frozen shopper and appends `audit`, in one transaction; a shopper who is not
+    /// frozen is refused (`Refusal::NotFrozen`) and nothing is written.
+    pub async fn unfreeze_user(&self, id: Uuid, now: i64, audit: &AuditRecord) -> Result<()> {
+        self.change_frozen(
+            "UPDATE users SET frozen_at = NULL, frozen_reason = $2, updated_at = $1
+             WHERE id = $3 AND frozen_at IS NOT NULL",
+            None,
+            id,
+            now,
+            (Refusal::NotFrozen, audit),
+        )
+        .await
+    }
+
+    /// Runs `sql` (a conditional update of the shopper `$3` at `$1` with the reason `$2`) and
+    /// appends the audit record; when no row changed, tells an unknown shopper from one in the
+    /// wrong state (`unchanged`).
+    async fn change_frozen(
+        &self,
+        sql: &str,
+        reason: Option<&str>,
+        id: Uuid,
+        now: i64,
+        (unchanged, audit): (Refusal, &AuditRecord),
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(sql)
+            .bind(now)
+            .bind(reason)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT 1 AS found FROM users WHERE id = $1")
                 .bind(id.to_string())
-                .fetch_optional(&mut *self.read().await?)
+                .fetch_optional(&mut *tx)
                 .await?;
-        row.map(|r| {
-            Ok(User {
-                id: parse_uuid(&r.try_get::<String, _>("id")?)?,
-                email: r.try_get("email")?,
-                display_name: r.try_get("display_name")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
+            tx.rollback().await?;
+            return Err(match exists {
+                Some(_) => Error::Refused(unchanged),
+                None => Error::NotFound,
+            });
+        }
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

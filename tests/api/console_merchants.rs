@@ -4,20 +4,20 @@
 //! search, the dashboard's figures, and the console pages that drive them.
 
 use reqwest::{Response, StatusCode};
-use saifu::accounts::account::Email;
 use saifu::admin::Role;
 use saifu::audit::Actor;
+use saifu::audit::Query;
 use saifu::clock::unix_now;
 use saifu::merchants::{MerchantEdit, MerchantStatus, NewMerchant, StatusReason};
-use saifu::store::audit::{AuditFilter, StoredAuditEntry};
+use saifu::store::audit::StoredAuditEntry;
 use saifu_sdk::checkout::MerchantCredentials;
 use saifu_sdk::{Error as SdkError, MerchantConfig, SaifuClient};
 use serde_json::Value;
 use url::Url;
 
 use crate::helpers::{
-    create_merchant, frames, grant, jpy, merchant, meta_csrf, new_merchant, sdk, shopper,
-    spawn_app, Browser, TestApp, TestPasskey, CALLBACK,
+    create_merchant, frames, grant, jpy, merchant, new_merchant, sdk, shopper, signed_in_admin,
+    spawn_app, Browser, TestApp, CALLBACK,
 };
 
 /// A merchant with a webhook URL, so that its events are put in the outbox.
@@ -61,10 +61,10 @@ async fn audit_of(app: &TestApp, client_id: &str, action: &str) -> Vec<StoredAud
     app.state
         .audit
         .list(
-            &AuditFilter {
+            &Query {
                 action: Some(action.into()),
                 target: Some(client_id.into()),
-                ..AuditFilter::default()
+                ..Query::default()
             },
             100,
         )
@@ -408,47 +408,9 @@ async fn the_dashboard_counts_a_checkouts_payment_today_and_this_month() {
 
 // ---- The console pages ----
 
-/// A browser signed in to the console as a new admin with `role`: invited, joined with a
-/// passkey, its admin session open.
-async fn console_as(app: &TestApp, role: Role, email: &str) -> (Browser, uuid::Uuid) {
-    let invitation = app
-        .state
-        .admins
-        .invite(&Email::parse(email).unwrap(), role, &Actor::Cli, unix_now())
-        .await
-        .unwrap();
-    let browser = app.browser();
-    let page = browser
-        .html(&format!("/admin/invite?token={}", invitation.token))
-        .await;
-    let csrf = meta_csrf(&page).expect("the invitation page has a csrf token");
-    let options = browser
-        .http
-        .post(browser.url("/admin/invite/begin"))
-        .header("x-csrf-token", &csrf)
-        .json(&serde_json::json!({ "token": invitation.token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(options.status(), StatusCode::OK);
-    let mut key = TestPasskey::new();
-    let credential = key
-        .register(&app.origin(), options.json().await.unwrap())
-        .unwrap();
-    let joined = browser
-        .http
-        .post(browser.url("/admin/invite/finish"))
-        .header("x-csrf-token", &csrf)
-        .json(&credential)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        joined.status(),
-        StatusCode::OK,
-        "{}",
-        joined.text().await.unwrap()
-    );
+/// A browser signed in to the console as a new admin with `role`, and that admin's id.
+async fn console_as(app: &TestApp, role: Role) -> (Browser, uuid::Uuid) {
+    let browser = signed_in_admin(app, role).await;
     let admin = app
         .state
         .admins
@@ -456,24 +418,10 @@ async fn console_as(app: &TestApp, role: Role, email: &str) -> (Browser, uuid::U
         .await
         .unwrap()
         .into_iter()
-        .find(|a| a.email == email)
+        .filter(|a| a.role == role)
+        .max_by_key(|a| a.created_at)
         .unwrap();
     (browser, admin.id)
-}
-
-/// POSTs a console form with the admin session's CSRF token, read from the dashboard.
-async fn console_post(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Response {
-    let html = browser.html("/admin").await;
-    let token = meta_csrf(&html).expect("the dashboard has a csrf token");
-    let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
-    form.extend_from_slice(fields);
-    browser
-        .http
-        .post(browser.url(path))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The text of the element with `id` in `html` (its first `<code id=…>`-like occurrence).
@@ -493,20 +441,20 @@ fn see_other_to(r: &Response) -> String {
 #[tokio::test]
 async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_console() {
     let app = spawn_app().await;
-    let (operator, operator_id) = console_as(&app, Role::Operator, "op@issuer.example").await;
+    let (operator, operator_id) = console_as(&app, Role::Operator).await;
 
     // Register: the secrets are on the answer page only.
-    let created = console_post(
-        &operator,
-        "/admin/merchants",
-        &[
-            ("name", "Console Shop"),
-            ("domain", ""),
-            ("redirect_uris", CALLBACK),
-            ("webhook_url", "https://hooks.invalid/console"),
-        ],
-    )
-    .await;
+    let created = operator
+        .admin_post_form(
+            "/admin/merchants",
+            &[
+                ("name", "Console Shop"),
+                ("domain", ""),
+                ("redirect_uris", CALLBACK),
+                ("webhook_url", "https://hooks.invalid/console"),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), StatusCode::OK);
     let html = created.text().await.unwrap();
     let client_id = element_text(&html, "client-id").unwrap();
@@ -535,15 +483,15 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
         .contains(&client_id));
 
     // Suspend with a reason: audited as this admin, announced, and the next PAR is refused.
-    let suspended = console_post(
-        &operator,
-        &format!("{page_path}/status"),
-        &[
-            ("status", "suspended"),
-            ("reason", "Chargeback ratio too high"),
-        ],
-    )
-    .await;
+    let suspended = operator
+        .admin_post_form(
+            &format!("{page_path}/status"),
+            &[
+                ("status", "suspended"),
+                ("reason", "Chargeback ratio too high"),
+            ],
+        )
+        .await;
     assert_eq!(see_other_to(&suspended), page_path);
     let entries = audit_of(&app, &client_id, "merchant.status_changed").await;
     assert_eq!(entries.len(), 1);
@@ -560,23 +508,23 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
     assert_eq!(element_text(&page, "merchant-status").unwrap(), "suspended");
     assert!(page.contains("Chargeback ratio too high"));
     // Suspending without a reason is refused, with its code.
-    let refused = console_post(
-        &operator,
-        &format!("{page_path}/status"),
-        &[("status", "pending"), ("reason", "")],
-    )
-    .await;
+    let refused = operator
+        .admin_post_form(
+            &format!("{page_path}/status"),
+            &[("status", "pending"), ("reason", "")],
+        )
+        .await;
     assert_eq!(
         refused.status(),
         StatusCode::SEE_OTHER,
         "pending needs no reason"
     );
-    let refused = console_post(
-        &operator,
-        &format!("{page_path}/status"),
-        &[("status", "suspended"), ("reason", "  ")],
-    )
-    .await;
+    let refused = operator
+        .admin_post_form(
+            &format!("{page_path}/status"),
+            &[("status", "suspended"), ("reason", "  ")],
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused
         .text()
@@ -585,20 +533,20 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
         .contains("status_reason_required"));
 
     // Edit.
-    let edited = console_post(
-        &operator,
-        &page_path,
-        &[
-            ("name", "Console Shop Two"),
-            ("domain", "two.example"),
-            (
-                "redirect_uris",
-                &format!("{CALLBACK}\nhttp://localhost:3000/second"),
-            ),
-            ("webhook_url", ""),
-        ],
-    )
-    .await;
+    let edited = operator
+        .admin_post_form(
+            &page_path,
+            &[
+                ("name", "Console Shop Two"),
+                ("domain", "two.example"),
+                (
+                    "redirect_uris",
+                    &format!("{CALLBACK}\nhttp://localhost:3000/second"),
+                ),
+                ("webhook_url", ""),
+            ],
+        )
+        .await;
     assert_eq!(see_other_to(&edited), page_path);
     let m = app
         .state
@@ -617,12 +565,12 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
     );
 
     // Campaign.
-    let set = console_post(
-        &operator,
-        &format!("{page_path}/campaign"),
-        &[("multiplier_percent", "250")],
-    )
-    .await;
+    let set = operator
+        .admin_post_form(
+            &format!("{page_path}/campaign"),
+            &[("multiplier_percent", "250")],
+        )
+        .await;
     assert_eq!(see_other_to(&set), page_path);
     let m = app
         .state
@@ -633,16 +581,18 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
         .unwrap()
         .unwrap();
     assert_eq!(m.points_multiplier_percent, 250);
-    let refused = console_post(
-        &operator,
-        &format!("{page_path}/campaign"),
-        &[("multiplier_percent", "5000")],
-    )
-    .await;
+    let refused = operator
+        .admin_post_form(
+            &format!("{page_path}/campaign"),
+            &[("multiplier_percent", "5000")],
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 
     // Rotations show the new secret once; the old client secret stops working.
-    let rotated = console_post(&operator, &format!("{page_path}/rotate-secret"), &[]).await;
+    let rotated = operator
+        .admin_post_form(&format!("{page_path}/rotate-secret"), &[])
+        .await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let html = rotated.text().await.unwrap();
     let new_secret = element_text(&html, "client-secret").unwrap();
@@ -656,12 +606,9 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
         .await
         .unwrap()
         .is_none());
-    let rotated = console_post(
-        &operator,
-        &format!("{page_path}/rotate-webhook-secret"),
-        &[],
-    )
-    .await;
+    let rotated = operator
+        .admin_post_form(&format!("{page_path}/rotate-webhook-secret"), &[])
+        .await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let html = rotated.text().await.unwrap();
     assert!(element_text(&html, "webhook-secret")
@@ -709,11 +656,8 @@ async fn support_and_auditors_read_the_merchant_pages_but_every_change_is_403() 
         .clone();
     let page = format!("/admin/merchants/{}", creds.client_id);
     let hooks = format!("/admin/webhooks/{}", creds.client_id);
-    for (role, email) in [
-        (Role::Support, "support@issuer.example"),
-        (Role::Auditor, "auditor@issuer.example"),
-    ] {
-        let (browser, _) = console_as(&app, role, email).await;
+    for role in [Role::Support, Role::Auditor] {
+        let (browser, _) = console_as(&app, role).await;
         for path in [
             "/admin",
             "/admin/merchants",
@@ -756,7 +700,7 @@ async fn support_and_auditors_read_the_merchant_pages_but_every_change_is_403() 
             ),
         ];
         for (path, fields) in &posts {
-            let r = console_post(&browser, path, fields).await;
+            let r = browser.admin_post_form(path, fields).await;
             assert_eq!(r.status(), StatusCode::FORBIDDEN, "{role:?} POST {path}");
             assert!(r.text().await.unwrap().contains("role_forbidden"));
         }
@@ -813,7 +757,7 @@ async fn an_operator_sees_a_disabled_endpoint_and_why_enables_it_and_retries_an_
     assert_eq!(summary.disabled_endpoints.len(), 1);
     assert_eq!(summary.disabled_endpoints[0].merchant_name, "Gone Shop");
 
-    let (operator, operator_id) = console_as(&app, Role::Operator, "hooks@issuer.example").await;
+    let (operator, operator_id) = console_as(&app, Role::Operator).await;
     for path in ["/admin", "/admin/webhooks"] {
         let html = operator.html(path).await;
         assert!(html.contains("the endpoint answered 410 Gone"), "{path}");
@@ -829,7 +773,9 @@ async fn an_operator_sees_a_disabled_endpoint_and_why_enables_it_and_retries_an_
         .clone();
     assert!(html.contains(&event_id));
 
-    let enabled = console_post(&operator, &format!("{page}/enable"), &[]).await;
+    let enabled = operator
+        .admin_post_form(&format!("{page}/enable"), &[])
+        .await;
     assert_eq!(see_other_to(&enabled), page);
     assert!(app
         .state
@@ -843,12 +789,12 @@ async fn an_operator_sees_a_disabled_endpoint_and_why_enables_it_and_retries_an_
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor, format!("admin:{operator_id}"));
 
-    let retried = console_post(
-        &operator,
-        &format!("/admin/webhooks/events/{event_id}/retry"),
-        &[("client_id", id)],
-    )
-    .await;
+    let retried = operator
+        .admin_post_form(
+            &format!("/admin/webhooks/events/{event_id}/retry"),
+            &[("client_id", id)],
+        )
+        .await;
     assert_eq!(see_other_to(&retried), page);
     assert_eq!(
         audit_of(&app, &event_id, "webhook.event_retried")
@@ -863,6 +809,8 @@ async fn an_operator_sees_a_disabled_endpoint_and_why_enables_it_and_retries_an_
         .await
         .unwrap()
         .is_empty());
-    let unknown = console_post(&operator, "/admin/webhooks/events/evt_nothing/retry", &[]).await;
+    let unknown = operator
+        .admin_post_form("/admin/webhooks/events/evt_nothing/retry", &[])
+        .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

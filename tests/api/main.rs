@@ -7,16 +7,20 @@
 //! import cycle, the directions between rooms, file sizes).
 
 mod accounts;
+mod admin_identity;
+mod admin_roles;
 mod architecture;
 mod audit;
 mod cards;
 mod checkout;
 mod cli;
 mod console_merchants;
+mod console_shoppers;
 mod crash;
 mod demo;
 mod files;
 mod forged_grants;
+mod freeze;
 mod helpers;
 mod http_basics;
 mod migrations;

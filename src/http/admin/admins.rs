@@ -11,13 +11,13 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::super::pages::{format_time, render};
 use super::console::{AdminLayout, Console};
 use crate::accounts::account::Email;
 use crate::admin::{Admins, Permission, Role, ROLES};
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::http::pages::{format_time, render};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {

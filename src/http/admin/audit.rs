@@ -8,12 +8,11 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::super::pages::{format_time, render};
 use super::console::{AdminLayout, Console};
 use crate::admin::Permission;
-use crate::audit::{Audit, Verdict};
+use crate::audit::{Audit, Query as AuditFilter, Verdict};
 use crate::error::{Error, Result};
-use crate::store::audit::AuditFilter;
+use crate::http::pages::{format_time, render};
 use crate::AppState;
 
 /// Entries one page shows.

@@ -9,12 +9,12 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::super::assets::asset;
-use super::super::session::csrf_token;
 use crate::admin::{Admin, Admins, Permission};
 use crate::clock::{random_token, unix_now};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::http::assets::asset;
+use crate::http::session::csrf_token;
 
 const ADMIN_ID: &str = "admin_id";
 const AUTH_AT: &str = "admin_auth_at";

@@ -15,16 +15,16 @@ use serde_json::{json, Value};
 use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::super::error::status_of;
-use super::super::extract::Json;
-use super::super::pages::{format_time, render};
-use super::super::session::{csrf_token, remember_ceremony, take_ceremony};
 use super::console::{console_path, current_admin, establish, AdminLayout, Console};
 use crate::accounts::CeremonyKind;
 use crate::admin::Admins;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::http::error::status_of;
+use crate::http::extract::Json;
+use crate::http::pages::{format_time, render};
+use crate::http::session::{csrf_token, remember_ceremony, take_ceremony};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {

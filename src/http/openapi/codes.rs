@@ -33,6 +33,17 @@ pub const PROBLEM_CODES: &[&str] = &[
     "possible_cloned_authenticator",
     "last_passkey",
     "too_many_attempts",
+    "account_frozen",
+    // The issuer console: admins, invitations, roles.
+    "role_forbidden",
+    "not_an_admin",
+    "admin_exists",
+    "invalid_role",
+    "invite_not_found",
+    "invite_used",
+    "invite_expired",
+    "last_owner",
+    "invalid_date",
     // Cards.
     "invalid_card_number",
     "unsupported_brand",
@@ -64,6 +75,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "grant_expired",
     "grant_already_used",
     "grant_revoked",
+    "shopper_frozen",
     "card_unavailable",
     "amount_exceeds_grant",
     "amount_exceeds_authorization",
@@ -78,6 +90,10 @@ pub const PROBLEM_CODES: &[&str] = &[
     "payment_not_refundable",
     "refund_exceeds_captured",
     "processor_error",
+    // The issuer console: frozen shoppers.
+    "invalid_freeze_reason",
+    "already_frozen",
+    "not_frozen",
 ];
 
 /// Codes only `saifu` subcommands print (merchant and webhook administration).

@@ -43,6 +43,8 @@ pub struct StoredGrant {
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
     pub consumed_at: Option<i64>,
+    /// Whether the shopper it was granted by is frozen now.
+    pub shopper_frozen: bool,
 }
 
 impl Store {
@@ -115,9 +117,12 @@ impl Store {
         Ok(Err(CodeRefusal::Replayed))
     }
 
+    /// The grant, with whether its shopper is frozen (one statement).
     pub async fn find_grant(&self, jti: &str) -> Result<Option<StoredGrant>> {
         let row = sqlx::query(
-            "SELECT jti, client_id, user_id, card_id, expires_at, revoked_at, consumed_at FROM grants WHERE jti = $1",
+            "SELECT g.jti, g.client_id, g.user_id, g.card_id, g.expires_at, g.revoked_at, g.consumed_at,
+                    u.frozen_at
+             FROM grants g LEFT JOIN users u ON u.id = g.user_id WHERE g.jti = $1",
         )
         .bind(jti)
         .fetch_optional(&mut *self.read().await?)
@@ -131,6 +136,7 @@ impl Store {
                 expires_at: r.try_get("expires_at")?,
                 revoked_at: r.try_get("revoked_at")?,
                 consumed_at: r.try_get("consumed_at")?,
+                shopper_frozen: r.try_get::<Option<i64>, _>("frozen_at")?.is_some(),
             })
         })
         .transpose()

@@ -68,6 +68,8 @@ pub enum Approval {
     Passkey(CounterUpdate),
     /// The consent was no longer pending (approved, denied, or expired).
     ConsentClosed,
+    /// The shopper's account is frozen.
+    AccountFrozen,
 }
 
 /// A consent from a row whose status is in the column `status`.
@@ -129,8 +131,8 @@ impl Store {
         Ok(Some(ConsentAndMerchant { consent, merchant }))
     }
 
-    /// Approves a pending consent with a passkey assertion and stores its authorization code,
-    /// in one transaction that also takes the approval's ceremony (once) and records the
+    /// Approves a pending consent of a shopper who is not frozen with a passkey assertion and
+    /// stores its authorization code, in one transaction that also takes the approval's ceremony (once) and records the
     /// passkey's use (its counter must move forward). When the ceremony is still there but the
     /// passkey or the consent refuses, the ceremony is used up all the same.
     pub async fn approve_consent(
@@ -158,6 +160,7 @@ impl Store {
         let approved = sqlx::query(
             "UPDATE consents SET status = 'approved', user_id = $1, card_id = $2
              WHERE id = $3 AND status = 'pending' AND expires_at > $4
+               AND NOT EXISTS (SELECT 1 FROM users WHERE id = $1 AND frozen_at IS NOT NULL)
              RETURNING client_id, redirect_uri, code_challenge",
         )
         .bind(code.user_id)
@@ -167,8 +170,16 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = approved else {
+            let frozen =
+                sqlx::query("SELECT 1 AS found FROM users WHERE id = $1 AND frozen_at IS NOT NULL")
+                    .bind(code.user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             tx.commit().await?;
-            return Ok(Approval::ConsentClosed);
+            return Ok(match frozen {
+                Some(_) => Approval::AccountFrozen,
+                None => Approval::ConsentClosed,
+            });
         };
         crate::store::points::hold(
             &mut tx,

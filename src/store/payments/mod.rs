@@ -290,11 +290,14 @@ pub enum GrantRefusal {
     Revoked,
     AlreadyUsed,
     Expired,
+    /// The shopper it was granted by is frozen.
+    ShopperFrozen,
 }
 
 impl Store {
     /// Consumes the grant and records a pending payment for it, in one transaction: of any
-    /// number of concurrent redemptions, exactly one gets here.
+    /// number of concurrent redemptions, exactly one gets here. A frozen shopper's grant is
+    /// not consumed.
     pub async fn redeem_grant(
         &self,
         p: NewPayment<'_>,
@@ -303,7 +306,8 @@ impl Store {
         let mut tx = self.begin().await?;
         let consumed = sqlx::query(
             "UPDATE grants SET consumed_at = $1
-             WHERE jti = $2 AND client_id = $3 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+             WHERE jti = $2 AND client_id = $3 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+               AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.frozen_at IS NOT NULL)",
         )
         .bind(now)
         .bind(p.grant_jti)
@@ -311,11 +315,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if consumed.rows_affected() != 1 {
-            let row = sqlx::query("SELECT consumed_at, revoked_at, expires_at FROM grants WHERE jti = $1 AND client_id = $2")
-                .bind(p.grant_jti)
-                .bind(p.client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let row = sqlx::query(
+                "SELECT g.consumed_at, g.revoked_at, g.expires_at, u.frozen_at
+                 FROM grants g LEFT JOIN users u ON u.id = g.user_id
+                 WHERE g.jti = $1 AND g.client_id = $2",
+            )
+            .bind(p.grant_jti)
+            .bind(p.client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             tx.rollback().await?;
             return Ok(Err(match row {
                 None => GrantRefusal::Unknown,
@@ -324,6 +332,9 @@ impl Store {
                 }
                 Some(r) if r.try_get::<Option<i64>, _>("consumed_at")?.is_some() => {
                     GrantRefusal::AlreadyUsed
+                }
+                Some(r) if r.try_get::<Option<i64>, _>("frozen_at")?.is_some() => {
+                    GrantRefusal::ShopperFrozen
                 }
                 Some(_) => GrantRefusal::Expired,
             }));

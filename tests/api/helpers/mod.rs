@@ -2,12 +2,14 @@
 //! readers, by the checkout benchmark): the app per test, the browser, the soft passkey and
 //! the checkout fixtures.
 
+mod admin;
 mod app;
 mod browser;
 mod pages;
 mod passkey;
 mod shopper;
 
+pub use admin::*;
 pub use app::*;
 pub use browser::*;
 pub use pages::*;
