@@ -506,6 +506,10 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
     );
     let page = operator.html(&page_path).await;
     assert_eq!(element_text(&page, "merchant-status").unwrap(), "suspended");
+    assert!(
+        page.contains("merchant.status_changed"),
+        "the recent changes show it"
+    );
     assert!(page.contains("Chargeback ratio too high"));
     // Suspending without a reason is refused, with its code.
     let refused = operator

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::super::pages::{format_time, render};
 use super::console::{AdminLayout, Console};
 use crate::admin::Permission;
+use crate::audit::{Audit, Query as AuditQuery};
 use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::merchants::{
@@ -24,6 +25,8 @@ use crate::AppState;
 
 /// Merchants the list shows at most.
 const LIMIT: i64 = 200;
+/// Audit entries a merchant's page shows.
+const HISTORY: i64 = 10;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -180,6 +183,14 @@ async fn create(
     })
 }
 
+struct AuditRow {
+    sequence: i64,
+    at: String,
+    actor: String,
+    action: String,
+    details: String,
+}
+
 struct EventRow {
     id: String,
     event_type: String,
@@ -201,6 +212,7 @@ struct MerchantPage {
     webhook_url: String,
     webhook_disabled: Option<(String, String)>,
     events: Vec<EventRow>,
+    history: Vec<AuditRow>,
     can_manage: bool,
     min_percent: i64,
     max_percent: i64,
@@ -209,6 +221,7 @@ struct MerchantPage {
 async fn show(
     State(merchants): State<Merchants>,
     State(webhooks): State<Webhooks>,
+    State(audit): State<Audit>,
     console: Console,
     Path(client_id): Path<String>,
 ) -> Result<Response> {
@@ -218,6 +231,23 @@ async fn show(
         .await?
         .ok_or_else(Error::not_found)?;
     let endpoint = webhooks.overview(&client_id, 5).await?;
+    let about = AuditQuery {
+        target: Some(client_id.clone()),
+        ..AuditQuery::default()
+    };
+    let mut history: Vec<AuditRow> = audit
+        .list(&about, HISTORY)
+        .await?
+        .into_iter()
+        .map(|e| AuditRow {
+            sequence: e.sequence,
+            at: format_time(e.at),
+            actor: e.actor,
+            action: e.action,
+            details: e.details,
+        })
+        .collect();
+    history.reverse();
     render(&MerchantPage {
         layout: console.layout(m.name.clone()),
         status: m.status.as_str(),
@@ -243,6 +273,7 @@ async fn show(
                 created: format_time(e.created_at),
             })
             .collect(),
+        history,
         can_manage: console.admin.role.may(Permission::ManageMerchants),
         min_percent: MIN_MULTIPLIER_PERCENT,
         max_percent: MAX_MULTIPLIER_PERCENT,
