@@ -793,12 +793,21 @@ async fn an_operator_sees_a_disabled_endpoint_and_why_enables_it_and_retries_an_
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor, format!("admin:{operator_id}"));
 
-    let retried = operator
-        .admin_post_form(
-            &format!("/admin/webhooks/events/{event_id}/retry"),
-            &[("client_id", id)],
-        )
-        .await;
+    // Enabling woke the delivery worker, which may hold the event for a moment (409).
+    let mut tries = 0;
+    let retried = loop {
+        let r = operator
+            .admin_post_form(
+                &format!("/admin/webhooks/events/{event_id}/retry"),
+                &[("client_id", id)],
+            )
+            .await;
+        tries += 1;
+        if r.status() != StatusCode::CONFLICT || tries == 100 {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(see_other_to(&retried), page);
     assert_eq!(
         audit_of(&app, &event_id, "webhook.event_retried")
