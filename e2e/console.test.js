@@ -120,7 +120,7 @@ describe('issuer console', () => {
         page.getByRole('link', { name: 'Postcard Shop' }).click(),
       ]);
       await axeClean(page, 'merchant page');
-      await page.getByLabel('Status').selectOption('suspended');
+      await page.getByLabel('Status', { exact: true }).selectOption('suspended');
       await page.getByLabel(/^Reason/).fill('Chargebacks under investigation');
       await Promise.all([
         page.waitForURL(new RegExp(`/admin/merchants/${shop.merchant.client_id}$`)),
