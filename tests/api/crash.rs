@@ -247,11 +247,31 @@ async fn killed_with_sigkill_under_load_the_wallet_loses_and_repeats_nothing() {
             step(&base, &creds, &path, &format!("refund-{i}"), &refund).await;
         });
     }
-    // SIGKILL in the middle of the load, then a restart on the same database.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    wallet.kill();
+    // SIGKILL in the middle of the load (once some payments were captured while other steps
+    // are at the processor), then a restart on the same database. Watching the database rather
+    // than a clock keeps the kill inside the load however fast the machine is.
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let watching = Instant::now();
+    loop {
+        let midway = query_i64(
+            &pool,
+            "SELECT CASE WHEN (SELECT COUNT(*) FROM payments WHERE status = 'captured') > 2
+                          AND (SELECT COUNT(*) FROM payments WHERE operation IS NOT NULL)
+                            + (SELECT COUNT(*) FROM refunds WHERE status = 'pending') > 0
+                     THEN 1 ELSE 0 END",
+        )
+        .await;
+        if midway == 1 {
+            break;
+        }
+        assert!(
+            watching.elapsed() < Duration::from_secs(20),
+            "the load never reached the middle"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    wallet.kill();
     let in_flight = query_i64(
         &pool,
         "SELECT (SELECT COUNT(*) FROM payments WHERE operation IS NOT NULL)
