@@ -8,6 +8,7 @@ pub mod ceremony;
 pub mod freeze;
 pub mod refusals;
 pub mod return_to;
+pub mod throttle;
 pub mod user;
 
 use std::net::IpAddr;
@@ -26,12 +27,12 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use self::account::{DisplayName, Email, PasskeyName};
 use self::ceremony::ceremony_not_found;
 use self::refusals::{
-    account_frozen, counter_outcome, email_taken, refused, too_many_attempts, unknown_passkey,
-    webauthn_error,
+    account_frozen, counter_outcome, email_taken, refused, unknown_passkey, webauthn_error,
 };
+use self::throttle::Throttle;
 use self::user::User;
-use crate::audit::{Action, Actor, Entry};
-use crate::error::{Error, Kind, Result};
+use crate::audit::Action;
+use crate::error::{Error, Result};
 use crate::store::{FirstPasskey, NewUser, PasskeyUse, SessionStore, Store, StoredPasskey};
 
 /// Limits on failed sign-ins, counted in the database so that every node shares them.
@@ -87,6 +88,7 @@ pub struct Accounts {
     store: Store,
     ceremony_ttl_secs: i64,
     limits: SigninLimits,
+    throttle: Throttle,
 }
 
 impl Accounts {
@@ -96,11 +98,19 @@ impl Accounts {
         ceremony_ttl_secs: i64,
         limits: SigninLimits,
     ) -> Self {
+        let throttle = Throttle::new(
+            store.clone(),
+            limits,
+            "signin",
+            "shopper",
+            Action::ShopperSigninLocked,
+        );
         Self {
             webauthn,
             store,
             ceremony_ttl_secs,
             limits,
+            throttle,
         }
     }
 
@@ -201,45 +211,14 @@ impl Accounts {
         client_ip: IpAddr,
         now: i64,
     ) -> Result<User> {
-        let window = self.limits.window_secs;
-        let ip_key = format!("signin:ip:{client_ip}");
-        if self.store.failures(&ip_key, now, window).await? >= i64::from(self.limits.per_ip) {
-            return Err(too_many_attempts());
-        }
-        let mut account_key = None;
+        self.throttle.check_address(client_ip, now).await?;
+        let mut account = None;
         let outcome = self
-            .verify_sign_in(ceremony_id, credential, now, &mut account_key)
+            .verify_sign_in(ceremony_id, credential, now, &mut account)
             .await;
-        match &outcome {
-            Ok(user) => {
-                self.store.clear_failures(&account_key_for(user.id)).await?;
-            }
-            Err(err) if counts_as_failure(err) => {
-                let locked = |target: String, limit: u32| {
-                    Entry::new(&Actor::System, Action::ShopperSigninLocked, target)
-                        .with("failures", limit)
-                        .with("window_secs", window)
-                        .record(now)
-                };
-                let ip_locked = locked(format!("ip:{client_ip}"), self.limits.per_ip);
-                self.store
-                    .record_failure(
-                        &ip_key,
-                        now,
-                        window,
-                        (i64::from(self.limits.per_ip), &ip_locked),
-                    )
-                    .await?;
-                if let Some((key, user_id)) = &account_key {
-                    let limit = self.limits.per_account;
-                    let account_locked = locked(format!("shopper:{user_id}"), limit);
-                    self.store
-                        .record_failure(key, now, window, (i64::from(limit), &account_locked))
-                        .await?;
-                }
-            }
-            Err(_) => {}
-        }
+        self.throttle
+            .settle(outcome.as_ref().map(|u| u.id), account, client_ip, now)
+            .await?;
         outcome
     }
 
@@ -248,7 +227,7 @@ impl Accounts {
         ceremony_id: &str,
         credential: &PublicKeyCredential,
         now: i64,
-        account_key: &mut Option<(String, Uuid)>,
+        account: &mut Option<Uuid>,
     ) -> Result<User> {
         let CeremonyState::SignIn { authentication } =
             self.take(ceremony_id, CeremonyKind::SignIn, now).await?
@@ -259,16 +238,8 @@ impl Accounts {
             .webauthn
             .identify_discoverable_authentication(credential)
             .map_err(|_| unknown_passkey())?;
-        let key = account_key_for(user_id);
-        if self
-            .store
-            .failures(&key, now, self.limits.window_secs)
-            .await?
-            >= i64::from(self.limits.per_account)
-        {
-            return Err(too_many_attempts());
-        }
-        *account_key = Some((key, user_id));
+        self.throttle.check_account(user_id, now).await?;
+        *account = Some(user_id);
         let credential_id = URL_SAFE_NO_PAD.encode(credential_id);
         let stored = self
             .store
@@ -478,14 +449,4 @@ pub(crate) fn require_discoverable(options: &mut CreationChallengeResponse) {
         selection.resident_key = Some(ResidentKeyRequirement::Required);
         selection.require_resident_key = true;
     }
-}
-
-/// Whether a refused sign-in counts against the limits: not once the limits refused it, nor
-/// for our own fault, nor for a frozen account whose holder did prove their passkey.
-fn counts_as_failure(err: &Error) -> bool {
-    !matches!(err.code(), "too_many_attempts" | "account_frozen") && err.kind() != Kind::Internal
-}
-
-fn account_key_for(user_id: Uuid) -> String {
-    format!("signin:account:{user_id}")
 }

@@ -17,6 +17,7 @@ use super::role::Role;
 use crate::accounts::account::Email;
 use crate::accounts::ceremony::{self, ceremony_not_found};
 use crate::accounts::refusals::webauthn_error;
+use crate::accounts::throttle::Throttle;
 use crate::accounts::{require_discoverable, SigninLimits};
 use crate::audit::{Action, Actor, Entry};
 use crate::clock::random_token;
@@ -89,7 +90,7 @@ pub struct Admins {
     pub(super) webauthn: Arc<Webauthn>,
     pub(super) store: Store,
     ceremony_ttl_secs: i64,
-    pub(super) limits: SigninLimits,
+    pub(super) throttle: Throttle,
 }
 
 fn token_hash(token: &str) -> String {
@@ -157,11 +158,18 @@ impl Admins {
         ceremony_ttl_secs: i64,
         limits: SigninLimits,
     ) -> Self {
+        let throttle = Throttle::new(
+            store.clone(),
+            limits,
+            "admin_signin",
+            "admin",
+            Action::AdminSigninLocked,
+        );
         Self {
             webauthn,
             store,
             ceremony_ttl_secs,
-            limits,
+            throttle,
         }
     }
 

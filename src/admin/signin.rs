@@ -1,6 +1,5 @@
-//! Admin sign-in: a discoverable passkey assertion with user verification, failures counted
-//! per address and per admin in the database (every node shares them), a lock-out written to
-//! the audit log.
+//! Admin sign-in: a discoverable passkey assertion with user verification; failures are
+//! throttled like shoppers' (`accounts::throttle`), on the admins' own counters.
 
 use std::net::IpAddr;
 
@@ -11,11 +10,8 @@ use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RequestChallengeRespons
 use super::account::Admin;
 use super::identity::{not_an_admin, Admins, CeremonyState, SIGN_IN};
 use crate::accounts::ceremony::ceremony_not_found;
-use crate::accounts::refusals::{
-    counter_outcome, too_many_attempts, unknown_passkey, webauthn_error,
-};
-use crate::audit::{Action, Actor, Entry};
-use crate::error::{Kind, Result};
+use crate::accounts::refusals::{counter_outcome, unknown_passkey, webauthn_error};
+use crate::error::Result;
 use crate::store::PasskeyUse;
 
 impl Admins {
@@ -37,43 +33,14 @@ impl Admins {
         client_ip: IpAddr,
         now: i64,
     ) -> Result<Admin> {
-        let window = self.limits.window_secs;
-        let ip_key = format!("admin_signin:ip:{client_ip}");
-        if self.store.failures(&ip_key, now, window).await? >= i64::from(self.limits.per_ip) {
-            return Err(too_many_attempts());
-        }
-        let mut admin_key = None;
+        self.throttle.check_address(client_ip, now).await?;
+        let mut account = None;
         let outcome = self
-            .verify_sign_in(ceremony_id, credential, now, &mut admin_key)
+            .verify_sign_in(ceremony_id, credential, now, &mut account)
             .await;
-        match &outcome {
-            Ok(admin) => self.store.clear_failures(&admin_key_for(admin.id)).await?,
-            Err(err) if err.code() != "too_many_attempts" && err.kind() != Kind::Internal => {
-                let locked = |target: String, limit: u32| {
-                    Entry::new(&Actor::System, Action::AdminSigninLocked, target)
-                        .with("failures", limit)
-                        .with("window_secs", window)
-                        .record(now)
-                };
-                let ip_locked = locked(format!("ip:{client_ip}"), self.limits.per_ip);
-                self.store
-                    .record_failure(
-                        &ip_key,
-                        now,
-                        window,
-                        (i64::from(self.limits.per_ip), &ip_locked),
-                    )
-                    .await?;
-                if let Some((key, admin_id)) = &admin_key {
-                    let limit = self.limits.per_account;
-                    let admin_locked = locked(format!("admin:{admin_id}"), limit);
-                    self.store
-                        .record_failure(key, now, window, (i64::from(limit), &admin_locked))
-                        .await?;
-                }
-            }
-            Err(_) => {}
-        }
+        self.throttle
+            .settle(outcome.as_ref().map(|a| a.id), account, client_ip, now)
+            .await?;
         outcome
     }
 
@@ -82,7 +49,7 @@ impl Admins {
         ceremony_id: &str,
         credential: &PublicKeyCredential,
         now: i64,
-        admin_key: &mut Option<(String, Uuid)>,
+        account: &mut Option<Uuid>,
     ) -> Result<Admin> {
         let CeremonyState::SignIn { authentication } = self.take(ceremony_id, SIGN_IN, now).await?
         else {
@@ -92,22 +59,14 @@ impl Admins {
             .webauthn
             .identify_discoverable_authentication(credential)
             .map_err(|_| unknown_passkey())?;
-        let key = admin_key_for(admin_id);
-        if self
-            .store
-            .failures(&key, now, self.limits.window_secs)
-            .await?
-            >= i64::from(self.limits.per_account)
-        {
-            return Err(too_many_attempts());
-        }
+        self.throttle.check_account(admin_id, now).await?;
         let credential_id = URL_SAFE_NO_PAD.encode(credential_id);
         let stored = self
             .store
             .find_admin_passkey(admin_id, &credential_id)
             .await?
             .ok_or_else(not_an_admin)?;
-        *admin_key = Some((key, admin_id));
+        *account = Some(admin_id);
         let mut passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
         let result = self
             .webauthn
@@ -128,8 +87,4 @@ impl Admins {
         counter_outcome(self.store.record_admin_passkey_use(&used).await?)?;
         self.admin(admin_id).await?.ok_or_else(not_an_admin)
     }
-}
-
-fn admin_key_for(admin_id: Uuid) -> String {
-    format!("admin_signin:admin:{admin_id}")
 }

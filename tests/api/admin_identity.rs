@@ -400,21 +400,7 @@ async fn shopper_and_admin_sessions_never_stand_in_for_each_other() {
     let audit = shopper.browser.get_html("/admin/audit").await;
     assert_eq!(audit.status(), StatusCode::SEE_OTHER);
     // Their passkey does not open it either.
-    let begin = shopper
-        .browser
-        .admin_post_json("/admin/signin/begin", &json!({}))
-        .await;
-    let credential = shopper
-        .key
-        .assert(&shopper.origin, begin.json().await.unwrap())
-        .unwrap();
-    let refused = shopper
-        .browser
-        .admin_post_json(
-            "/admin/signin/finish",
-            &serde_json::to_value(&credential).unwrap(),
-        )
-        .await;
+    let refused = try_console(&shopper.browser, &mut shopper.key, &shopper.origin).await;
     assert_eq!(
         problem_code(refused).await,
         (StatusCode::UNAUTHORIZED, "not_an_admin".into())
@@ -506,4 +492,63 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed() {
     assert!(log.iter().any(|(_, a)| a == "admin.role_changed"));
     assert!(log.iter().any(|(_, a)| a == "admin.removed"));
     assert_eq!(count_rows(&app, "admin_passkeys").await, 1);
+}
+
+/// A console sign-in attempt with `key`.
+async fn try_console(
+    browser: &Browser,
+    key: &mut TestPasskey,
+    origin: &url::Url,
+) -> reqwest::Response {
+    let begin = browser
+        .admin_post_json("/admin/signin/begin", &json!({}))
+        .await;
+    let credential = key.assert(origin, begin.json().await.unwrap()).unwrap();
+    browser
+        .admin_post_json(
+            "/admin/signin/finish",
+            &serde_json::to_value(&credential).unwrap(),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn failed_console_sign_ins_are_throttled_apart_from_the_wallets_and_the_lock_out_is_audited()
+{
+    let app = spawn_app_with(|c| c.signin_failures_per_ip = 2).await;
+    let mut shopper = shopper(&app, "stranger@example.com").await;
+    for _ in 0..2 {
+        let refused = try_console(&shopper.browser, &mut shopper.key, &app.origin()).await;
+        assert_eq!(
+            problem_code(refused).await,
+            (StatusCode::UNAUTHORIZED, "not_an_admin".into())
+        );
+    }
+    let throttled = try_console(&shopper.browser, &mut shopper.key, &app.origin()).await;
+    assert_eq!(
+        problem_code(throttled).await,
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts".into())
+    );
+    let locked = app
+        .state
+        .audit
+        .list(
+            &Query {
+                action: Some("admin.signin_locked".into()),
+                ..Query::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0].actor, "system");
+    assert_eq!(locked[0].target, "ip:127.0.0.1");
+    // The wallet's own sign-in counts apart: the shopper still signs in.
+    let wallet = app.browser();
+    let origin = app.origin();
+    assert_eq!(
+        wallet.sign_in(&mut shopper.key, &origin).await.status(),
+        StatusCode::OK
+    );
 }
