@@ -111,13 +111,27 @@ async fn insert_passkey(
     }
 }
 
-/// Owners left if `admin_id` stopped being one.
-async fn other_owners(tx: &mut Tx, admin_id: Uuid) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM admins WHERE role = 'owner' AND id <> $1")
+/// Checks, under the audit chain's lock (held until the commit, so that concurrent changes
+/// are serialized), that the admin exists and that the console keeps an owner once the admin is
+/// no longer one (unless `stays_owner`).
+async fn owners_left(tx: &mut Tx, admin_id: Uuid, stays_owner: bool) -> Result<()> {
+    tx.lock_audit_chain().await?;
+    let current = sqlx::query("SELECT role FROM admins WHERE id = $1")
+        .bind(admin_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if stays_owner || current.try_get::<String, _>("role")? != "owner" {
+        return Ok(());
+    }
+    let others = sqlx::query("SELECT COUNT(*) AS n FROM admins WHERE role = 'owner' AND id <> $1")
         .bind(admin_id.to_string())
         .fetch_one(&mut **tx)
         .await?;
-    Ok(row.try_get("n")?)
+    if others.try_get::<i64, _>("n")? == 0 {
+        return Err(Error::Refused(Refusal::LastOwner));
+    }
+    Ok(())
 }
 
 impl Store {
@@ -272,19 +286,9 @@ impl Store {
     /// (`Refusal::LastOwner`).
     pub async fn set_admin_role(&self, id: Uuid, role: &str, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.begin().await?;
-        tx.lock_audit_chain().await?;
-        let current = sqlx::query("SELECT role FROM admins WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(current) = current else {
+        if let Err(refused) = owners_left(&mut tx, id, role == "owner").await {
             tx.rollback().await?;
-            return Err(Error::NotFound);
-        };
-        let current: String = current.try_get("role")?;
-        if current == "owner" && role != "owner" && other_owners(&mut tx, id).await? == 0 {
-            tx.rollback().await?;
-            return Err(Error::Refused(Refusal::LastOwner));
+            return Err(refused);
         }
         sqlx::query("UPDATE admins SET role = $1 WHERE id = $2")
             .bind(role)
@@ -300,19 +304,9 @@ impl Store {
     /// (`Refusal::LastOwner`).
     pub async fn remove_admin(&self, id: Uuid, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.begin().await?;
-        tx.lock_audit_chain().await?;
-        let current = sqlx::query("SELECT role FROM admins WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(current) = current else {
+        if let Err(refused) = owners_left(&mut tx, id, false).await {
             tx.rollback().await?;
-            return Err(Error::NotFound);
-        };
-        let current: String = current.try_get("role")?;
-        if current == "owner" && other_owners(&mut tx, id).await? == 0 {
-            tx.rollback().await?;
-            return Err(Error::Refused(Refusal::LastOwner));
+            return Err(refused);
         }
         sqlx::query("DELETE FROM admin_passkeys WHERE admin_id = $1")
             .bind(id.to_string())
