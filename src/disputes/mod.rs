@@ -12,7 +12,7 @@ mod view;
 
 pub use guarantee::{Guarantee, GuaranteeEntry};
 pub use open::Disputable;
-pub use types::{Answer, Decision, Dispute, Evidence, Reason, Status};
+pub use types::{Answer, Decision, Dispute, Evidence, Reason, Status, REASONS, STATUSES};
 
 use uuid::Uuid;
 

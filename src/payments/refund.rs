@@ -33,10 +33,11 @@ pub enum DisputeRefund {
 impl DisputeRefund {
     fn from_error(err: Error) -> Result<Self> {
         Ok(match err.code() {
-            "card_declined" | "payment_not_refundable" | "refund_exceeds_captured" => {
-                DisputeRefund::Refused
+            "card_declined" | "payment_not_refundable" => DisputeRefund::Refused,
+            // Another refund took the money meanwhile: the next attempt refunds what is left.
+            "processor_error" | "payment_in_progress" | "refund_exceeds_captured" => {
+                DisputeRefund::Retry
             }
-            "processor_error" | "payment_in_progress" => DisputeRefund::Retry,
             _ => return Err(err),
         })
     }
