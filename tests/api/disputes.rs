@@ -566,6 +566,13 @@ async fn the_guarantee_pays_a_suspended_merchants_disputes_up_to_the_cap() {
     assert_eq!(contributions.len(), 1);
     assert_eq!(contributions[0].actor, owner.to_string());
     c.hooks.wait_for("dispute.resolved", 2).await;
+    assert!(
+        matches!(
+            c.app.state.audit.verify(None).await.unwrap(),
+            saifu::audit::Verdict::Whole { .. }
+        ),
+        "the audit chain is whole"
+    );
 }
 
 #[tokio::test]
@@ -645,6 +652,50 @@ async fn a_failing_processor_leaves_the_dispute_resolving_until_the_reconciler_f
     );
     assert_eq!(c.points().await, 0);
     assert_eq!(c.app.state.disputes.resume(later + 5).await.unwrap(), 0);
+    c.hooks.wait_for("dispute.resolved", 1).await;
+}
+
+#[tokio::test]
+async fn the_reconciler_loop_settles_a_dispute_whose_refund_failed_for_now() {
+    let mut c = case("loop@example.com", |conf| {
+        conf.in_flight_lease_secs = 1;
+        conf.reconcile_interval_secs = 1;
+    })
+    .await;
+    let paid = c.captured().await;
+    let opened = c.open(&paid.id, None).await;
+    c.client
+        .respond_to_dispute(&opened.id, &evidence(), None)
+        .await
+        .unwrap();
+    let simulator = &c.app.state.simulator;
+    simulator.set_faulty_operation(Some("refund"));
+    simulator.set_fault_rate(1.0);
+    let decided = c.decide(&opened.id, Decision::ForShopper).await.unwrap();
+    assert_eq!(decided.status, Status::Resolving);
+    simulator.set_fault_rate(0.0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let now = c.app.state.disputes.get(&opened.id).await.unwrap();
+        if now.status == Status::Resolved {
+            assert_eq!(now.outcome.as_deref(), Some("refunded"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {:?}",
+            now.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        c.client
+            .get_payment(&paid.id)
+            .await
+            .unwrap()
+            .refunded_amount,
+        "12800"
+    );
     c.hooks.wait_for("dispute.resolved", 1).await;
 }
 
