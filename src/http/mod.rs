@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 mod cards;
 mod checkout;
+mod disputes;
 pub mod error;
 mod error_shapes;
 mod extract;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(passkeys::router())
         .merge(cards::router())
         .merge(activity::router())
+        .merge(disputes::router())
         .merge(points::router())
         .merge(checkout::router())
         .layer(middleware::from_fn_with_state(

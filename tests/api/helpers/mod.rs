@@ -5,6 +5,7 @@
 mod admin;
 mod app;
 mod browser;
+mod disputes;
 mod pages;
 mod passkey;
 mod shopper;
@@ -12,6 +13,7 @@ mod shopper;
 pub use admin::*;
 pub use app::*;
 pub use browser::*;
+pub use disputes::*;
 pub use pages::*;
 pub use passkey::*;
 pub use shopper::*;
