@@ -101,7 +101,8 @@ async fn janitor(state: AppState) {
 }
 
 /// Every `reconcile_interval_secs`: finishes payment steps and refunds whose node crashed or
-/// hung past the lease (`payments/recover.rs`). It runs at start-up too, so a restarted node
+/// hung past the lease (`payments/recover.rs`), and disputes left resolving
+/// (`disputes/decide.rs`). It runs at start-up too, so a restarted node
 /// picks up at once what its crash left.
 async fn reconciler(state: AppState) {
     let every = Duration::from_secs(state.config.reconcile_interval_secs);
@@ -118,6 +119,11 @@ async fn reconciler(state: AppState) {
                 )
             }
             Err(err) => tracing::warn!(error = %err, "reconciling money operations failed"),
+        }
+        match state.disputes.resume(clock::unix_now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(disputes = n, "resumed disputes left resolving"),
+            Err(err) => tracing::warn!(error = %err, "resuming disputes failed"),
         }
     }
 }

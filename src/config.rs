@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use url::Url;
 
-use crate::money::AmountLimits;
+use crate::money::{AmountLimits, GuaranteeCap};
 
 /// Settings that may also come from the environment, as `SAIFU_<NAME IN UPPER CASE>`.
 pub const ENV_KEYS: &[&str] = &[
@@ -47,6 +47,9 @@ pub const ENV_KEYS: &[&str] = &[
     "point_value_usd",
     "points_expiry_days",
     "max_amounts",
+    "dispute_window_days",
+    "dispute_response_days",
+    "guarantee_cap",
     "log_format",
     "webhook_worker",
     "webhook_allow_private_targets",
@@ -139,6 +142,13 @@ pub struct Config {
     /// The largest payment per currency, `JPY=10000000,USD=100000.00`; a currency left out
     /// keeps its default. Parsed when the configuration loads.
     pub max_amounts: AmountLimits,
+    /// Days after capture during which a shopper may dispute a payment.
+    pub dispute_window_days: i64,
+    /// Days a merchant has to answer a dispute (accept, or send evidence).
+    pub dispute_response_days: i64,
+    /// The most the guarantee fund pays for one dispute, per currency in major units:
+    /// `JPY=100000,USD=1000.00`; a currency left out keeps its default.
+    pub guarantee_cap: GuaranteeCap,
     /// Whether this node delivers webhooks (every node may; the outbox lease keeps them apart).
     pub webhook_worker: bool,
     /// Whether webhooks may go to private, loopback and link-local addresses. `None` means:
@@ -193,6 +203,9 @@ impl Default for Config {
             point_value_usd: 1,
             points_expiry_days: 365,
             max_amounts: AmountLimits::default(),
+            dispute_window_days: 120,
+            dispute_response_days: 7,
+            guarantee_cap: GuaranteeCap::default(),
             webhook_worker: true,
             webhook_allow_private_targets: None,
             webhook_retry_schedule: DEFAULT_WEBHOOK_SCHEDULE.into(),
@@ -276,11 +289,15 @@ impl Config {
             self.point_value_jpy,
             self.point_value_usd,
             self.points_expiry_days,
+            self.dispute_window_days,
         ]
         .iter()
         .any(|v| *v <= 0)
         {
-            bail!("points rates, values and expiry must be positive");
+            bail!("points rates, values and expiry, and dispute_window_days, must be positive");
+        }
+        if self.dispute_response_days < 0 {
+            bail!("dispute_response_days must not be negative");
         }
         parse_schedule(&self.webhook_retry_schedule).context("invalid webhook_retry_schedule")?;
         if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 60 {

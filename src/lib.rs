@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod disputes;
 pub mod error;
 pub mod http;
 pub mod idempotency;

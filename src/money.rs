@@ -220,7 +220,12 @@ impl AmountLimits {
     /// `CODE=AMOUNT` pairs separated by commas, each amount in major units with the
     /// currency's minor digits and greater than zero: `JPY=10000000,USD=100000.00`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut limits = Self::default();
+        Self::parse_over(Self::default(), text)
+    }
+
+    /// [`AmountLimits::parse`], with the currencies left out keeping `defaults`.
+    fn parse_over(defaults: Self, text: &str) -> Result<Self, String> {
+        let mut limits = defaults;
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (code, amount) = pair
                 .split_once('=')
@@ -279,6 +284,45 @@ impl std::fmt::Display for AmountLimits {
         let jpy = self.max(Currency::Jpy).to_major_string();
         let usd = self.max(Currency::Usd).to_major_string();
         write!(f, "JPY={jpy},USD={usd}")
+    }
+}
+
+/// The most the guarantee fund pays for one dispute, per currency: by default ¥100,000 and
+/// $1,000.00. Configured like [`AmountLimits`] (`SAIFU_GUARANTEE_CAP=JPY=100000,USD=1000.00`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct GuaranteeCap(AmountLimits);
+
+impl Default for GuaranteeCap {
+    fn default() -> Self {
+        Self(AmountLimits {
+            jpy: 100_000,
+            usd: 100_000,
+        })
+    }
+}
+
+impl GuaranteeCap {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        AmountLimits::parse_over(Self::default().0, text).map(Self)
+    }
+
+    /// The cap in `currency`.
+    pub fn max(&self, currency: Currency) -> Money {
+        self.0.max(currency)
+    }
+}
+
+impl TryFrom<String> for GuaranteeCap {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl std::fmt::Display for GuaranteeCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::audit::Audit;
 use crate::checkout::signing::GrantSigner;
 use crate::checkout::{Checkout, CheckoutParts, Lifetimes};
 use crate::config::Config;
+use crate::disputes::{DisputeSettings, Disputes};
 use crate::idempotency::Idempotency;
 use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
 use crate::merchants::Merchants;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub vault: Vault,
     pub checkout: Checkout,
     pub payments: Payments,
+    /// Disputes and the guarantee fund.
+    pub disputes: Disputes,
     pub points: PointsService,
     /// The simulated card processor in use (test mode), for fault injection.
     pub simulator: Arc<SimulatedProcessor>,
@@ -135,6 +138,12 @@ impl AppState {
             webhooks.clone(),
             config.in_flight_lease_secs as i64,
         );
+        let disputes = Disputes::new(
+            store.clone(),
+            payments.clone(),
+            webhooks.clone(),
+            dispute_settings(&config),
+        );
         let points = PointsService::new(store.clone(), policy);
         let idempotency = Idempotency::new(store.clone(), config.idempotency_lease_secs as i64);
         Ok(Self {
@@ -148,6 +157,7 @@ impl AppState {
             vault,
             checkout,
             payments,
+            disputes,
             points,
             simulator: processor,
             webhooks,
@@ -177,6 +187,17 @@ pub fn webhook_settings(config: &Config) -> anyhow::Result<WebhookSettings> {
         poll: Duration::from_millis(config.webhook_poll_ms),
         secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
     })
+}
+
+/// The disputes settings: windows in seconds, the guarantee's cap, the resolving lease.
+pub fn dispute_settings(config: &Config) -> DisputeSettings {
+    const DAY: i64 = 24 * 60 * 60;
+    DisputeSettings {
+        window_secs: config.dispute_window_days * DAY,
+        response_secs: config.dispute_response_days * DAY,
+        cap: config.guarantee_cap,
+        lease_secs: config.in_flight_lease_secs as i64,
+    }
 }
 
 pub fn points_policy(config: &Config) -> PointsPolicy {

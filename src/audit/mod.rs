@@ -58,6 +58,12 @@ pub enum Action {
     AdminRoleChanged,
     AdminRemoved,
     AdminSigninLocked,
+    /// An issuer admin decided a dispute.
+    DisputeDecided,
+    /// The guarantee fund paid a shopper for a dispute.
+    GuaranteePaid,
+    /// The issuer paid into the guarantee fund.
+    GuaranteeFunded,
 }
 
 impl Action {
@@ -85,6 +91,9 @@ impl Action {
             Action::AdminRoleChanged => "admin.role_changed",
             Action::AdminRemoved => "admin.removed",
             Action::AdminSigninLocked => "admin.signin_locked",
+            Action::DisputeDecided => "dispute.decided",
+            Action::GuaranteePaid => "guarantee.paid",
+            Action::GuaranteeFunded => "guarantee.funded",
         }
     }
 }

@@ -8,6 +8,7 @@ mod create;
 mod event;
 pub mod recover;
 mod refund;
+pub use refund::DisputeRefund;
 pub mod status;
 mod view;
 mod void;

@@ -18,6 +18,30 @@ use crate::points::rules::{self, RefundedPayment, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{Completion, NewRefund, RefundPoints, StoredPayment, StoredRefund};
 
+/// How a dispute's refund went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DisputeRefund {
+    /// Refunded, by this refund (`None`: nothing was left to refund).
+    Refunded(Option<String>),
+    /// Refused for good: the processor declined it, or the payment can't be refunded.
+    Refused,
+    /// Not carried out this time (the processor failed, or another node holds the refund):
+    /// try again later with the same key.
+    Retry,
+}
+
+impl DisputeRefund {
+    fn from_error(err: Error) -> Result<Self> {
+        Ok(match err.code() {
+            "card_declined" | "payment_not_refundable" | "refund_exceeds_captured" => {
+                DisputeRefund::Refused
+            }
+            "processor_error" | "payment_in_progress" => DisputeRefund::Retry,
+            _ => return Err(err),
+        })
+    }
+}
+
 impl Payments {
     /// Refunds part or all of a captured payment; refunds never exceed what was captured.
     /// Earned points are reversed and redeemed points given back, pro rata. The refund is
@@ -34,6 +58,72 @@ impl Payments {
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
         let amount = amount_of(&payment, amount)?;
+        self.refund_stored(payment, amount, request_key, now).await
+    }
+
+    /// Refunds `amount_minor` of payment `payment_id` for a dispute, without a merchant's
+    /// request: the same steps as [`Payments::refund`] (points reversed and restored pro
+    /// rata, the `payment.refunded` event), with `request_key` (`dispute:<id>`) making a
+    /// repeat resume or answer the refund made before. The amount is cut to what is left to
+    /// refund, should the merchant have refunded part meanwhile.
+    pub async fn refund_for_dispute(
+        &self,
+        payment_id: &str,
+        amount_minor: i64,
+        request_key: &str,
+        now: i64,
+    ) -> Result<DisputeRefund> {
+        if let Some(refund) = self
+            .store
+            .refund_of_request(payment_id, request_key)
+            .await?
+        {
+            let id = refund.id.clone();
+            return match self.resume_refund(refund, now).await {
+                Ok(_) => Ok(DisputeRefund::Refunded(Some(id))),
+                Err(err) => DisputeRefund::from_error(err),
+            };
+        }
+        let payment = self
+            .store
+            .payment(payment_id)
+            .await?
+            .ok_or_else(super::not_found)?;
+        let left = payment.captured_minor - payment.refunded_minor - payment.refunding_minor;
+        if payment.status == PaymentStatus::Captured && left <= 0 {
+            // Refunded meanwhile; or wait for the refunds in flight to end.
+            return Ok(match payment.refunding_minor {
+                0 => DisputeRefund::Refunded(None),
+                _ => DisputeRefund::Retry,
+            });
+        }
+        let amount = Money {
+            currency: stored_currency(&payment)?,
+            minor: amount_minor.min(left),
+        };
+        match self
+            .refund_stored(payment, amount, Some(request_key), now)
+            .await
+        {
+            Ok(_) => Ok(DisputeRefund::Refunded(
+                self.store
+                    .refund_of_request(payment_id, request_key)
+                    .await?
+                    .map(|r| r.id),
+            )),
+            Err(err) => DisputeRefund::from_error(err),
+        }
+    }
+
+    /// [`Payments::refund`] of a payment already read.
+    async fn refund_stored(
+        &self,
+        payment: StoredPayment,
+        amount: Money,
+        request_key: Option<&str>,
+        now: i64,
+    ) -> Result<Payment> {
+        let id = payment.id.as_str();
         if let Some(key) = request_key {
             if let Some(refund) = self.store.refund_of_request(id, key).await? {
                 return self.resume_refund(refund, now).await;
@@ -50,7 +140,7 @@ impl Payments {
         let new = NewRefund {
             id: &refund_id,
             payment_id: id,
-            client_id: &merchant.client_id,
+            client_id: &payment.client_id,
             amount_minor: amount.minor,
             request_key,
             lease_until,
@@ -63,8 +153,8 @@ impl Payments {
             ));
         };
         let refund = StoredRefund {
-            id: refund_id,
             payment_id: id.to_string(),
+            id: refund_id,
             amount_minor: amount.minor,
             status: "pending".into(),
             lease_until: Some(lease_until),

@@ -48,6 +48,9 @@ pub struct SimulatedProcessor {
     fault_rate: std::sync::atomic::AtomicU64,
     /// When set, only this operation (`authorize`, `capture`, …) is subject to the fault rate.
     faulty_operation: Mutex<Option<&'static str>>,
+    /// When set, this operation (`refund`, …) is declined with this code, as a card network
+    /// declines a refund to a closed account.
+    declined_operation: Mutex<Option<(&'static str, &'static str)>>,
     /// Test-card number → what verification and authorization answer.
     cards: HashMap<String, CardRule>,
     /// Authorizations, captures and saved replies, in the database.
@@ -122,6 +125,7 @@ impl SimulatedProcessor {
         Self {
             fault_rate: std::sync::atomic::AtomicU64::new(options.fault_rate.to_bits()),
             faulty_operation: Mutex::new(None),
+            declined_operation: Mutex::new(None),
             options,
             cards,
             store,
@@ -143,6 +147,15 @@ impl SimulatedProcessor {
             .faulty_operation
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = operation;
+    }
+
+    /// Declines every call of `operation` with `decline_code` (`Some(("refund",
+    /// "account_closed"))`), or none again. Declines made this way are not saved for replay.
+    pub fn set_declined_operation(&self, declined: Option<(&'static str, &'static str)>) {
+        *self
+            .declined_operation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = declined;
     }
 
     /// Operations that took effect, on every node: first-time calls that were approved.
@@ -179,6 +192,13 @@ impl SimulatedProcessor {
         }
         if self.fault(operation) {
             return Err(ProcessorError::Unavailable);
+        }
+        let decline = *self
+            .declined_operation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, code)) = decline.filter(|(op, _)| *op == operation) {
+            return declined(code);
         }
         let slot = format!("{operation}:{}", key.as_str());
         let decide = |state: SimState| {

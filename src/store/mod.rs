@@ -11,6 +11,7 @@ mod cards;
 mod ceremonies;
 pub mod checkout;
 mod conn;
+pub mod disputes;
 pub mod error;
 mod files;
 pub mod idempotency;

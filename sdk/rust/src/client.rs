@@ -665,6 +665,7 @@ impl SaifuClient {
     }
 }
 
+mod disputes_api;
 mod payments_api;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod checkout;
 pub mod client;
+pub mod disputes;
 pub mod payments;
 pub mod problem;
 pub mod webhooks;
@@ -11,6 +12,7 @@ pub use checkout::{Amount, GrantClaims, LineItem, PaymentDetails, TokenResponse}
 pub use client::{
     pkce_challenge, random_token, Error, Grant, MerchantConfig, PendingCheckout, SaifuClient,
 };
+pub use disputes::{Dispute, DisputeAnswer, DisputeEvidence};
 pub use payments::{CreatePayment, Payment};
 pub use problem::Problem;
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.

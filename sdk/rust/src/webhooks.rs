@@ -253,6 +253,31 @@ impl Event {
         }
         TrustMarkChange::deserialize(&self.data).ok()
     }
+
+    /// For `dispute.opened` and `dispute.resolved`: `data` is the dispute as it then stood.
+    pub fn dispute(&self) -> Option<crate::disputes::Dispute> {
+        if !matches!(
+            self.kind(),
+            Some(EventType::DisputeOpened | EventType::DisputeResolved)
+        ) {
+            return None;
+        }
+        crate::disputes::Dispute::deserialize(&self.data).ok()
+    }
+
+    /// For `dispute.opened`: a shopper disputes one of your payments; answer by `respond_by`.
+    pub fn dispute_opened(&self) -> Option<crate::disputes::Dispute> {
+        (self.kind() == Some(EventType::DisputeOpened))
+            .then(|| self.dispute())
+            .flatten()
+    }
+
+    /// For `dispute.resolved`: how the dispute ended (`outcome`).
+    pub fn dispute_resolved(&self) -> Option<crate::disputes::Dispute> {
+        (self.kind() == Some(EventType::DisputeResolved))
+            .then(|| self.dispute())
+            .flatten()
+    }
 }
 
 /// The `data` of a `merchant.trust_mark_changed` event: the issuer changed the merchant's
@@ -740,6 +765,24 @@ mod tests {
             None,
             "only payment.* events carry a payment"
         );
+        assert_eq!(dispute.dispute(), None, "a payment is not a dispute");
+        let dispute = Event {
+            data: serde_json::json!({
+                "id": "dsp_1", "payment_id": "pay_1", "status": "open", "reason": "not_received",
+                "description": "Never came", "amount": {"currency": "JPY", "amount": "3200"},
+                "opened_at": "2026-11-29T10:00:00Z", "respond_by": "2026-12-06T10:00:00Z",
+                "evidence": null, "responded_at": null, "decision": null, "decision_reason": null,
+                "outcome": null, "refund_id": null, "guarantee_paid": null, "unpaid": null,
+                "resolved_at": null
+            }),
+            ..dispute
+        };
+        let opened = dispute.dispute_opened().expect("a dispute.opened event");
+        assert_eq!(
+            (opened.id.as_str(), opened.amount.amount.as_str()),
+            ("dsp_1", "3200")
+        );
+        assert_eq!(dispute.dispute_resolved(), None);
     }
 
     #[test]

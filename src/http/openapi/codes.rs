@@ -90,6 +90,17 @@ pub const PROBLEM_CODES: &[&str] = &[
     "payment_not_refundable",
     "refund_exceeds_captured",
     "processor_error",
+    // Disputes and the guarantee.
+    "not_disputable",
+    "dispute_window_closed",
+    "dispute_exists",
+    "invalid_dispute_reason",
+    "invalid_dispute_description",
+    "invalid_dispute_amount",
+    "dispute_closed",
+    "response_window_closed",
+    "invalid_evidence",
+    "invalid_decision_reason",
     // The issuer console: frozen shoppers.
     "invalid_freeze_reason",
     "already_frozen",

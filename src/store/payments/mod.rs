@@ -261,6 +261,7 @@ async fn advance_in(
                 decline_code = COALESCE($5, decline_code),
                 points_earned = COALESCE($6, points_earned),
                 operation = NULL, operation_amount = NULL, operation_until = NULL,
+                captured_at = CASE WHEN $1 = 'captured' THEN COALESCE(captured_at, $7) ELSE captured_at END,
                 updated_at = $7
          WHERE id = $8 AND status = $9
          RETURNING {COLUMNS}, {WEBHOOK_URL}"

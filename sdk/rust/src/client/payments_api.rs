@@ -133,11 +133,13 @@ impl SaifuClient {
     }
 }
 
-fn encode(segment: &str) -> String {
+pub(super) fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
 
-async fn read_payment<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
+pub(super) async fn read_payment<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, Error> {
     let status = response.status();
     if status.is_success() {
         return Ok(response.json().await?);
