@@ -40,7 +40,7 @@ async fn activity(
     for d in disputes.of_shopper(user.id).await? {
         latest.entry(d.payment_id.clone()).or_insert(d);
     }
-    let window_opened_after = unix_now() - config.dispute_window_days as i64 * DAY_SECS;
+    let window_opened_after = unix_now() - config.dispute_window_days * DAY_SECS;
     let payments = payments
         .activity(user.id)
         .await?

@@ -175,38 +175,30 @@ async fn report(
     Form(typed): Form<ReportForm>,
 ) -> Result<Response> {
     let now = unix_now();
-    // Refused before the form is shown again: a payment that can't be disputed (any more).
-    let of = disputes.disputable(user.id, &payment_id, now).await?;
-    let outcome = match Reason::parse(typed.reason.trim()) {
-        Some(reason) => {
+    let opened = match Reason::parse(typed.reason.trim()) {
+        Ok(reason) => {
             let amount = Some(typed.amount.trim()).filter(|a| !a.is_empty());
             disputes
                 .open(&user, &payment_id, reason, &typed.description, amount, now)
                 .await
         }
-        None => Err(Error::invalid(
-            "invalid_dispute_reason",
-            "Choose what went wrong.",
-        )
-        .on_field("reason")),
+        Err(err) => Err(err),
     };
-    let err = match outcome {
-        Ok(opened) => return Ok(Redirect::to(&format!("/disputes/{}", opened.id)).into_response()),
-        Err(Error::Internal(cause)) => return Err(Error::Internal(cause)),
+    // A refusal of what was typed shows the form again; one of the payment itself (not
+    // theirs, not disputable, already disputed) is an error page.
+    let err = match opened {
+        Ok(d) => return Ok(Redirect::to(&format!("/disputes/{}", d.id)).into_response()),
+        Err(err) if err.field().is_none() => return Err(err),
         Err(err) => err,
     };
+    let of = disputes.disputable(user.id, &payment_id, now).await?;
     let mut errors = ReportErrors::default();
     let mut form_error = None;
     let shown = Some(field_error(&err));
-    match (err.field(), err.code()) {
-        (Some("reason"), _) | (_, "invalid_dispute_reason") => errors.reason = shown,
-        (Some("description"), _) | (_, "invalid_dispute_description") => {
-            errors.description = shown
-        }
-        (Some("amount"), _)
-        | (_, "invalid_dispute_amount" | "invalid_amount" | "amount_too_large") => {
-            errors.amount = shown
-        }
+    match err.field() {
+        Some("reason") => errors.reason = shown,
+        Some("description") => errors.description = shown,
+        Some("amount") => errors.amount = shown,
         _ => form_error = Some(err.public_message().into_owned()),
     }
     let status = status_of(err.kind());

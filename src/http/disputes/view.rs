@@ -14,12 +14,9 @@ pub fn money(minor: i64, currency: &str) -> String {
     }
 }
 
-/// A dispute's amount: minor units and currency code (the one place that reads its shape).
+/// A dispute's amount: minor units and currency code.
 pub fn amount_of(d: &Dispute) -> (i64, String) {
-    let minor = Currency::parse(&d.amount.currency)
-        .and_then(|c| Money::parse_major(c, &d.amount.amount))
-        .map_or(0, |m| m.minor);
-    (minor, d.amount.currency.clone())
+    (d.amount_minor, d.currency.clone())
 }
 
 /// The reasons a shopper can choose, in the order the form offers them.
