@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(openapi::router())
         .merge(payments::router(state.clone()))
+        .merge(disputes::router(state.clone()))
         .route("/static/{name}", get(assets::serve))
         // Replaces each route's own 405 answer, which the routes' layers (the CSRF check, the
         // payments API's authentication) would otherwise see first and refuse with 403 or

@@ -50,7 +50,7 @@ fn unauthorized() -> Response {
 }
 
 /// HTTP Basic with the merchant's client id and secret.
-async fn authenticate(
+pub(super) async fn authenticate(
     State(checkout): State<Checkout>,
     mut request: Request,
     next: Next,

@@ -39,11 +39,15 @@ use crate::AppState;
         super::payments::capture,
         super::payments::void,
         super::payments::refund,
+        super::disputes::list,
+        super::disputes::show,
+        super::disputes::respond,
     ),
     modifiers(&Contract),
     tags(
         (name = "oauth", description = "Checkout: discovery, pushed requests, the shopper's consent, the code exchange"),
         (name = "payments", description = "The payments API: redeem a grant, capture, void, refund, read"),
+        (name = "disputes", description = "Disputes shoppers opened on your payments: read them, and accept or contest each by its respond_by"),
     ),
 )]
 pub struct ApiDoc;
