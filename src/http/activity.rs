@@ -14,7 +14,7 @@ use crate::clock::unix_now;
 use crate::config::Config;
 use crate::disputes::{Disputes, Status};
 use crate::error::Result;
-use crate::http::disputes::view::status_label;
+use crate::http::dispute_pages::view::status_label;
 use crate::http::pages::{format_time, render, ActivityPage, DisputeLink, Layout, PaymentView};
 use crate::http::session::{csrf_token, CurrentUser};
 use crate::payments::activity::{ActivityEntry, ActivityStatus};

@@ -16,7 +16,7 @@ use crate::clock::unix_now;
 use crate::disputes::{Decision, Dispute, Disputes, Status};
 use crate::error::{Error, Result};
 use crate::http::admin::console::{AdminLayout, Console};
-use crate::http::disputes::view::{amount_of, money, reason_label, status_label};
+use crate::http::dispute_pages::view::{amount_of, money, reason_label, status_label};
 use crate::http::error::status_of;
 use crate::http::pages::{format_time, render};
 use crate::AppState;

@@ -14,7 +14,7 @@ use crate::clock::unix_now;
 use crate::disputes::Disputes;
 use crate::error::{Error, Result};
 use crate::http::admin::console::{AdminLayout, Console};
-use crate::http::disputes::view::money;
+use crate::http::dispute_pages::view::money;
 use crate::http::pages::{format_time, render};
 use crate::money::{Currency, Money};
 use crate::AppState;
