@@ -52,7 +52,9 @@ async fn activity(
             );
             let recent = p.created_at > window_opened_after;
             let dispute = latest.remove(&p.id);
-            let open = dispute.as_ref().is_some_and(|d| d.status != Status::Resolved);
+            let open = dispute
+                .as_ref()
+                .is_some_and(|d| d.status != Status::Resolved);
             let mut v = view(p);
             // The form itself asks the service, which has the last word.
             v.can_dispute = refundable && recent && !open;

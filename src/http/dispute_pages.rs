@@ -149,7 +149,9 @@ async fn report_page(
     CurrentUser(user): CurrentUser,
     Path(payment_id): Path<String>,
 ) -> Result<Response> {
-    let of = disputes.disputable(user.id, &payment_id, unix_now()).await?;
+    let of = disputes
+        .disputable(user.id, &payment_id, unix_now())
+        .await?;
     let filled = Filled {
         typed: ReportForm {
             amount: major(of.max_amount_minor, &of.currency),

@@ -149,7 +149,10 @@ const ACTIONS: &[Action] = &[
     // The first allowed role decides; a later one finds the dispute closed (409), still allowed.
     post(
         "/admin/disputes/{dispute}/decide",
-        &[("decision", "for_merchant"), ("reason", "Delivered, signed for")],
+        &[
+            ("decision", "for_merchant"),
+            ("reason", "Delivered, signed for"),
+        ],
         DISPUTES,
     ),
     post(

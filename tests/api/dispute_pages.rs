@@ -40,7 +40,10 @@ async fn a_shopper_reports_a_problem_from_activity_and_only_they_see_the_dispute
     let form_path = format!("/activity/{}/dispute", order.payment_id);
 
     let activity = page(me, "/activity").await;
-    assert_shows(&activity, &[&format!("href=\"{form_path}\""), "Report a problem"]);
+    assert_shows(
+        &activity,
+        &[&format!("href=\"{form_path}\""), "Report a problem"],
+    );
 
     // The form: plain reasons, the amount prefilled with all that can be disputed.
     let form = page(me, &form_path).await;
@@ -63,7 +66,10 @@ async fn a_shopper_reports_a_problem_from_activity_and_only_they_see_the_dispute
     assert!(id.starts_with("dsp_"), "{id}");
 
     let mine = page(me, "/disputes").await;
-    assert_shows(&mine, &[&format!("href=\"/disputes/{id}\""), "Frame Shop", "¥12,800"]);
+    assert_shows(
+        &mine,
+        &[&format!("href=\"/disputes/{id}\""), "Frame Shop", "¥12,800"],
+    );
     let dispute = page(me, &format!("/disputes/{id}")).await;
     assert_shows(
         &dispute,
@@ -81,16 +87,34 @@ async fn a_shopper_reports_a_problem_from_activity_and_only_they_see_the_dispute
     let activity = page(me, "/activity").await;
     assert_shows(
         &activity,
-        &[&format!("href=\"/disputes/{id}\""), "Dispute: Waiting for the shop"],
+        &[
+            &format!("href=\"/disputes/{id}\""),
+            "Dispute: Waiting for the shop",
+        ],
     );
-    assert!(!activity.contains(&format!("href=\"{form_path}\"")), "{activity}");
-    let again = report_problem(&order.shopper, &order.payment_id, "duplicate", "Twice", "100").await;
+    assert!(
+        !activity.contains(&format!("href=\"{form_path}\"")),
+        "{activity}"
+    );
+    let again = report_problem(
+        &order.shopper,
+        &order.payment_id,
+        "duplicate",
+        "Twice",
+        "100",
+    )
+    .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(count_rows(&app, "disputes").await, 1);
 
     // Another shopper: neither the dispute nor the payment's form, and bad ids are 404 too.
     let other = shopper(&app, "other@example.com").await;
-    page_with(&other.browser, &format!("/disputes/{id}"), StatusCode::NOT_FOUND).await;
+    page_with(
+        &other.browser,
+        &format!("/disputes/{id}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     page_with(&other.browser, &form_path, StatusCode::NOT_FOUND).await;
     let theirs = page(&other.browser, "/disputes").await;
     assert!(!theirs.contains(&id), "{theirs}");
@@ -110,7 +134,12 @@ async fn support_decides_for_the_shopper_and_the_shopper_sees_the_refund() {
         &json!({"evidence": {"text": "Handed to the carrier on 1 December.", "carrier": "Yamato", "tracking_number": "4455-6677"}}),
     )
     .await;
-    assert_eq!(answered.status(), StatusCode::OK, "{}", answered.text().await.unwrap());
+    assert_eq!(
+        answered.status(),
+        StatusCode::OK,
+        "{}",
+        answered.text().await.unwrap()
+    );
 
     let shopper_view = page(&order.shopper.browser, &format!("/disputes/{id}")).await;
     assert_shows(
@@ -124,7 +153,15 @@ async fn support_decides_for_the_shopper_and_the_shopper_sees_the_refund() {
 
     let support = signed_in_admin(&app, Role::Support).await;
     let list = page(&support, "/admin/disputes").await;
-    assert_shows(&list, &["href=\"/admin/disputes\"", "id=\"dispute-queue\"", &id, "Evidence received"]);
+    assert_shows(
+        &list,
+        &[
+            "href=\"/admin/disputes\"",
+            "id=\"dispute-queue\"",
+            &id,
+            "Evidence received",
+        ],
+    );
     let console = page(&support, &format!("/admin/disputes/{id}")).await;
     assert_shows(
         &console,
@@ -138,13 +175,24 @@ async fn support_decides_for_the_shopper_and_the_shopper_sees_the_refund() {
     );
 
     let decided = support
-        .admin_post_form(&format!("/admin/disputes/{id}/decide"), &[("decision", "for_shopper")])
+        .admin_post_form(
+            &format!("/admin/disputes/{id}/decide"),
+            &[("decision", "for_shopper")],
+        )
         .await;
-    assert_eq!(decided.status(), StatusCode::SEE_OTHER, "{}", decided.text().await.unwrap());
+    assert_eq!(
+        decided.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        decided.text().await.unwrap()
+    );
 
     let console = page(&support, &format!("/admin/disputes/{id}")).await;
     assert_shows(&console, &["For the shopper", "Refunded ¥12,800"]);
-    assert!(!console.contains("Decide for the shopper"), "no second decision");
+    assert!(
+        !console.contains("Decide for the shopper"),
+        "no second decision"
+    );
     let queue = page(&support, "/admin/disputes").await;
     assert_shows(&queue, &["No dispute needs a decision."]);
 
@@ -185,7 +233,10 @@ async fn support_decides_for_the_merchant_with_a_reason_the_shopper_reads() {
     let auditor = signed_in_admin(&app, Role::Auditor).await;
     let read_only = page(&auditor, &format!("/admin/disputes/{id}")).await;
     assert_shows(&read_only, &["Delivered and signed for.", "¥5,000"]);
-    assert!(!read_only.contains("Decide for the merchant"), "{read_only}");
+    assert!(
+        !read_only.contains("Decide for the merchant"),
+        "{read_only}"
+    );
 
     // For the merchant needs a reason: refused and shown on the page, nothing decided.
     let support = signed_in_admin(&app, Role::Support).await;
@@ -193,7 +244,11 @@ async fn support_decides_for_the_merchant_with_a_reason_the_shopper_reads() {
     let no_reason = support
         .admin_post_form(&path, &[("decision", "for_merchant"), ("reason", "  ")])
         .await;
-    assert!(no_reason.status().is_client_error(), "{}", no_reason.status());
+    assert!(
+        no_reason.status().is_client_error(),
+        "{}",
+        no_reason.status()
+    );
     assert_shows(&no_reason.text().await.unwrap(), &["id=\"decide-error\""]);
     let unknown = support
         .admin_post_form(&path, &[("decision", "split_it")])
@@ -204,7 +259,12 @@ async fn support_decides_for_the_merchant_with_a_reason_the_shopper_reads() {
     let decided = support
         .admin_post_form(&path, &[("decision", "for_merchant"), ("reason", reason)])
         .await;
-    assert_eq!(decided.status(), StatusCode::SEE_OTHER, "{}", decided.text().await.unwrap());
+    assert_eq!(
+        decided.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        decided.text().await.unwrap()
+    );
 
     let shown = page(&order.shopper.browser, &format!("/disputes/{id}")).await;
     assert_shows(
@@ -233,7 +293,14 @@ async fn the_forms_refusals_are_shown_next_to_the_field_and_keep_what_was_typed(
     let s = &order.shopper;
 
     // More than was paid: the amount is refused, the description and the reason are kept.
-    let over = report_problem(s, &order.payment_id, "not_as_described", "Wrong colour, scratched lens.", "99999").await;
+    let over = report_problem(
+        s,
+        &order.payment_id,
+        "not_as_described",
+        "Wrong colour, scratched lens.",
+        "99999",
+    )
+    .await;
     assert!(over.status().is_client_error(), "{}", over.status());
     let html = over.text().await.unwrap();
     assert_shows(
@@ -245,7 +312,10 @@ async fn the_forms_refusals_are_shown_next_to_the_field_and_keep_what_was_typed(
             "value=\"not_as_described\" checked",
         ],
     );
-    assert!(!html.contains("id=\"description-error\" role=\"alert\""), "{html}");
+    assert!(
+        !html.contains("id=\"description-error\" role=\"alert\""),
+        "{html}"
+    );
 
     // No description.
     let empty = report_problem(s, &order.payment_id, "not_received", "   ", "3000").await;
@@ -264,7 +334,10 @@ async fn the_forms_refusals_are_shown_next_to_the_field_and_keep_what_was_typed(
     let none = report_problem(s, &order.payment_id, "", "It broke.", "3000").await;
     assert_eq!(none.status(), StatusCode::BAD_REQUEST);
     let html = none.text().await.unwrap();
-    assert_shows(&html, &["id=\"reason-error\" role=\"alert\"", "It broke.</textarea>"]);
+    assert_shows(
+        &html,
+        &["id=\"reason-error\" role=\"alert\"", "It broke.</textarea>"],
+    );
 
     assert_eq!(count_rows(&app, "disputes").await, 0, "nothing was opened");
 }
@@ -276,16 +349,30 @@ async fn an_owner_adds_to_the_guarantee_fund_and_every_role_reads_it() {
     let empty = page(&owner, "/admin/guarantee").await;
     assert_shows(&empty, &["Nothing paid in or out yet.", "Add to the fund"]);
     let bad = owner
-        .admin_post_form("/admin/guarantee/fund", &[("currency", "JPY"), ("amount", "-5")])
+        .admin_post_form(
+            "/admin/guarantee/fund",
+            &[("currency", "JPY"), ("amount", "-5")],
+        )
         .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let added = owner
-        .admin_post_form("/admin/guarantee/fund", &[("currency", "JPY"), ("amount", "100000")])
+        .admin_post_form(
+            "/admin/guarantee/fund",
+            &[("currency", "JPY"), ("amount", "100000")],
+        )
         .await;
-    assert_eq!(added.status(), StatusCode::SEE_OTHER, "{}", added.text().await.unwrap());
+    assert_eq!(
+        added.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        added.text().await.unwrap()
+    );
 
     let operator = signed_in_admin(&app, Role::Operator).await;
     let html = page(&operator, "/admin/guarantee").await;
     assert_shows(&html, &["¥100,000", "contribution"]);
-    assert!(!html.contains("Add to the fund"), "only an owner adds money");
+    assert!(
+        !html.contains("Add to the fund"),
+        "only an owner adds money"
+    );
 }

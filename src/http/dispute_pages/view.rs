@@ -87,9 +87,7 @@ impl DisputeView {
             Status::EvidenceReceived => {
                 "The shop answered. Saifu is looking at both sides and will decide.".to_string()
             }
-            Status::Resolving => {
-                "Decided. The money is on its way to you.".to_string()
-            }
+            Status::Resolving => "Decided. The money is on its way to you.".to_string(),
             Status::Resolved => "This dispute is closed.".to_string(),
         };
         let answer = match (&d.evidence, d.decision.as_deref()) {
