@@ -60,10 +60,6 @@ impl Disputes {
                 "The time to answer this dispute has passed; the issuer decides it.",
             ));
         }
-        // The same acceptance again (a retry after a lost answer): the dispute as it stands.
-        if answer == Answer::Accept && current.decision.as_deref() == Some("merchant_accepted") {
-            return view::dispute(&current);
-        }
         Err(dispute_closed(&current.status))
     }
 }

@@ -19,6 +19,7 @@ mod console_shoppers;
 mod crash;
 mod demo;
 mod dispute_pages;
+mod disputes;
 mod files;
 mod forged_grants;
 mod freeze;
