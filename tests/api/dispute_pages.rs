@@ -2,15 +2,16 @@
 //! dispute pages (another shopper gets 404); support decides in the console, for the shopper
 //! (the refund shows in the shopper's pages) or for the merchant (with a reason the shopper
 //! reads); the form's refusals are shown next to the field with what was typed kept; the
-//! guarantee fund's page.
+//! guarantee's payout and the part over its cap; the guarantee fund's page.
 
 use reqwest::StatusCode;
 use saifu::admin::Role;
+use saifu::merchants::MerchantStatus;
 use serde_json::json;
 
 use crate::helpers::{
-    count_rows, open_dispute, paid_order, report_problem, respond, shopper, signed_in_admin,
-    spawn_app, Browser,
+    count_rows, open_dispute, paid_order, report_problem, respond, set_merchant_status, shopper,
+    signed_in_admin, spawn_app, spawn_app_with, Browser,
 };
 
 /// The page's HTML, which must answer `status`.
@@ -374,5 +375,56 @@ async fn an_owner_adds_to_the_guarantee_fund_and_every_role_reads_it() {
     assert!(
         !html.contains("Add to the fund"),
         "only an owner adds money"
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_merchants_dispute_is_paid_by_the_guarantee_and_the_part_over_the_cap_is_stated(
+) {
+    let app = spawn_app_with(|c| {
+        c.guarantee_cap = saifu::money::GuaranteeCap::parse("JPY=5000").unwrap();
+    })
+    .await;
+    let order = paid_order(&app, "guaranteed@example.com").await;
+    let id = open_dispute(&order.shopper, &order.payment_id, "12800").await;
+    set_merchant_status(&app, &order.creds.client_id, MerchantStatus::Suspended).await;
+
+    let support = signed_in_admin(&app, Role::Support).await;
+    let decided = support
+        .admin_post_form(
+            &format!("/admin/disputes/{id}/decide"),
+            &[("decision", "for_shopper")],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+
+    let console = page(&support, &format!("/admin/disputes/{id}")).await;
+    assert_shows(
+        &console,
+        &[
+            "the guarantee fund paid ¥5,000",
+            "¥7,800 over the guarantee&#39;s cap, not paid.",
+        ],
+    );
+    let shown = page(&order.shopper.browser, &format!("/disputes/{id}")).await;
+    assert_shows(
+        &shown,
+        &[
+            "Saifu decided in your favour.",
+            "the Saifu guarantee paid you ¥5,000.",
+            "¥7,800 is over the guarantee&#39;s limit for one dispute and was not paid.",
+        ],
+    );
+
+    // The fund went below zero: the console says the issuer owes it, and the payout names the
+    // dispute.
+    let fund = page(&support, "/admin/guarantee").await;
+    assert_shows(
+        &fund,
+        &[
+            "-¥5,000",
+            "The issuer owes the fund ¥5,000",
+            &format!("href=\"/admin/disputes/{id}\""),
+        ],
     );
 }
