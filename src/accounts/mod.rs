@@ -29,19 +29,12 @@ use self::ceremony::ceremony_not_found;
 use self::refusals::{
     account_frozen, counter_outcome, email_taken, refused, unknown_passkey, webauthn_error,
 };
+pub use self::throttle::SigninLimits;
 use self::throttle::Throttle;
 use self::user::User;
 use crate::audit::Action;
 use crate::error::{Error, Result};
 use crate::store::{FirstPasskey, NewUser, PasskeyUse, SessionStore, Store, StoredPasskey};
-
-/// Limits on failed sign-ins, counted in the database so that every node shares them.
-#[derive(Clone, Copy, Debug)]
-pub struct SigninLimits {
-    pub per_account: u32,
-    pub per_ip: u32,
-    pub window_secs: i64,
-}
 
 /// Which ceremony a session is running; each kind has its own slot in the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

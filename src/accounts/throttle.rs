@@ -8,10 +8,17 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use super::refusals::too_many_attempts;
-use super::SigninLimits;
 use crate::audit::{Action, Actor, Entry};
 use crate::error::{Error, Kind, Result};
 use crate::store::Store;
+
+/// Limits on failed sign-ins, counted in the database so that every node shares them.
+#[derive(Clone, Copy, Debug)]
+pub struct SigninLimits {
+    pub per_account: u32,
+    pub per_ip: u32,
+    pub window_secs: i64,
+}
 
 #[derive(Clone)]
 pub struct Throttle {

@@ -8,7 +8,8 @@ use crate::audit::{Action, Actor, Entry};
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money};
-use crate::store::disputes::{DisputeEvent, GuaranteeLine, GuaranteePosting, StoredDispute};
+use crate::store::disputes::{DisputeEvent, StoredDispute};
+use crate::store::guarantee::{GuaranteeLine, GuaranteePosting};
 
 /// The fund's balance per currency, and its latest entries.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,9 +10,9 @@ mod open;
 mod types;
 mod view;
 
-pub use self::guarantee::{Guarantee, GuaranteeEntry};
-pub use self::open::Disputable;
-pub use self::types::{Answer, Decision, Dispute, Evidence, Reason, Status};
+pub use guarantee::{Guarantee, GuaranteeEntry};
+pub use open::Disputable;
+pub use types::{Answer, Decision, Dispute, Evidence, Reason, Status};
 
 use uuid::Uuid;
 

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::audit::{append, AuditRecord};
 use super::error::Result;
+use super::guarantee::{post, GuaranteePosting};
 use super::{is_unique_violation, Store, Tx};
 
 /// A dispute as stored, with its merchant's name.
@@ -145,35 +146,6 @@ pub struct Decided<'a> {
     pub audit: &'a AuditRecord,
 }
 
-/// One entry of a guarantee posting.
-pub struct GuaranteeLine<'a> {
-    pub id: &'a str,
-    pub account: &'a str,
-    pub amount_minor: i64,
-}
-
-/// A guarantee posting: its entries sum to zero.
-pub struct GuaranteePosting<'a> {
-    pub id: &'a str,
-    pub dispute_id: Option<&'a str>,
-    pub currency: &'a str,
-    pub memo: &'a str,
-    pub at: i64,
-    pub lines: [GuaranteeLine<'a>; 2],
-}
-
-/// A ledger entry as stored.
-#[derive(Clone, Debug)]
-pub struct StoredGuaranteeEntry {
-    pub at: i64,
-    pub posting_id: String,
-    pub dispute_id: Option<String>,
-    pub account: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub memo: String,
-}
-
 /// The dispute `id` as it stands in `tx`, with its merchant's webhook URL.
 async fn dispute_in(tx: &mut Tx, id: &str) -> Result<(StoredDispute, Option<String>)> {
     let row = sqlx::query(&format!(
@@ -212,26 +184,6 @@ async fn announce(
         .await?;
     }
     Ok(dispute)
-}
-
-async fn post(tx: &mut Tx, posting: &GuaranteePosting<'_>) -> Result<()> {
-    for line in &posting.lines {
-        sqlx::query(
-            "INSERT INTO guarantee_entries (id, posting_id, dispute_id, account, amount_minor, currency, at, memo)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(line.id)
-        .bind(posting.id)
-        .bind(posting.dispute_id)
-        .bind(line.account)
-        .bind(line.amount_minor)
-        .bind(posting.currency)
-        .bind(posting.at)
-        .bind(posting.memo)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
 }
 
 impl Store {
@@ -547,57 +499,6 @@ impl Store {
         }
         let rows = query.fetch_all(&mut *self.read().await?).await?;
         rows.iter().map(dispute_row).collect()
-    }
-
-    /// Writes a contribution to the guarantee fund, with its audit entry.
-    pub async fn fund_guarantee(
-        &self,
-        posting: &GuaranteePosting<'_>,
-        audit: &AuditRecord,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        post(&mut tx, posting).await?;
-        append(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The balance of a guarantee account, per currency.
-    pub async fn guarantee_balances(&self, account: &str) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT) AS balance FROM guarantee_entries
-             WHERE account = $1 GROUP BY currency ORDER BY currency",
-        )
-        .bind(account)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("currency")?, r.try_get("balance")?)))
-            .collect()
-    }
-
-    /// The latest `limit` ledger entries, newest first.
-    pub async fn guarantee_entries(&self, limit: i64) -> Result<Vec<StoredGuaranteeEntry>> {
-        let rows = sqlx::query(
-            "SELECT at, posting_id, dispute_id, account, amount_minor, currency, memo
-             FROM guarantee_entries ORDER BY at DESC, posting_id DESC, account LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredGuaranteeEntry {
-                    at: r.try_get("at")?,
-                    posting_id: r.try_get("posting_id")?,
-                    dispute_id: r.try_get("dispute_id")?,
-                    account: r.try_get("account")?,
-                    amount_minor: r.try_get("amount_minor")?,
-                    currency: r.try_get("currency")?,
-                    memo: r.try_get("memo")?,
-                })
-            })
-            .collect()
     }
 }
 

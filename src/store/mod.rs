@@ -14,6 +14,7 @@ mod conn;
 pub mod disputes;
 pub mod error;
 mod files;
+pub mod guarantee;
 pub mod idempotency;
 mod merchants;
 mod passkeys;

@@ -157,6 +157,7 @@ export class SaifuClient {
       [jose.customFetch]: internals.fetch,
     });
     this.payments = new Payments(this, (...args) => this.#request(...args));
+    this.disputes = new Disputes((...args) => this.#request(...args));
     Object.freeze(this);
   }
 
@@ -412,10 +413,12 @@ function wireAmount(amount, what) {
   return { currency: amount.currency, amount: amount.amount };
 }
 
-const segment = (id) => {
-  if (typeof id !== 'string' || !id) throw sdkError('invalid_request', 'a payment id is needed');
+const segment = (id, what = 'a payment id') => {
+  if (typeof id !== 'string' || !id) throw sdkError('invalid_request', `${what} is needed`);
   return encodeURIComponent(id);
 };
+
+const DISPUTE_STATUSES = ['open', 'evidence_received', 'resolving', 'resolved'];
 
 /** The payments API (`/v1/payments`). Every POST carries an idempotency key, generated unless given. */
 class Payments {
@@ -470,5 +473,53 @@ class Payments {
   async findByOrderReference(orderReference) {
     if (typeof orderReference !== 'string' || !orderReference) throw sdkError('invalid_request', 'an order reference is needed');
     return this.#request('GET', '/v1/payments', { query: { order_reference: orderReference } });
+  }
+}
+
+/**
+ * The disputes API (`/v1/disputes`): the disputes shoppers opened on your payments, and your
+ * answer to each, within its `respond_by`.
+ */
+class Disputes {
+  #request;
+  constructor(request) {
+    this.#request = request;
+    Object.freeze(this);
+  }
+
+  /** Your disputes, newest first; `status` narrows them (`open`, `evidence_received`, `resolving`, `resolved`). */
+  async list({ status } = {}) {
+    if (status !== undefined && !DISPUTE_STATUSES.includes(status)) {
+      throw sdkError('invalid_request', `status must be one of ${DISPUTE_STATUSES.join(', ')}`);
+    }
+    const answer = await this.#request('GET', '/v1/disputes', { query: status === undefined ? {} : { status } });
+    return answer.disputes;
+  }
+
+  async get(disputeId) {
+    return this.#request('GET', `/v1/disputes/${segment(disputeId, 'a dispute id')}`);
+  }
+
+  /**
+   * Answers a dispute: `{ accept: true }` refunds the disputed amount at once; `{ evidence: {
+   * text, carrier?, trackingNumber? } }` sends your side to the issuer, who decides.
+   */
+  async respond(disputeId, answer, { idempotencyKey } = {}) {
+    let body;
+    if (answer?.accept === true) {
+      body = { accept: true };
+    } else if (answer?.evidence && typeof answer.evidence.text === 'string' && answer.evidence.text.trim()) {
+      const e = answer.evidence;
+      body = {
+        evidence: {
+          text: e.text,
+          ...(e.carrier ? { carrier: e.carrier } : {}),
+          ...((e.trackingNumber ?? e.tracking_number) ? { tracking_number: e.trackingNumber ?? e.tracking_number } : {}),
+        },
+      };
+    } else {
+      throw sdkError('invalid_request', 'answer { accept: true } or { evidence: { text, carrier?, trackingNumber? } }');
+    }
+    return this.#request('POST', `/v1/disputes/${segment(disputeId, 'a dispute id')}/respond`, { body, idempotencyKey });
   }
 }

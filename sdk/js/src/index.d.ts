@@ -83,6 +83,44 @@ export declare class Payments {
   findByOrderReference(orderReference: string): Promise<Payment>;
 }
 
+export type DisputeStatus = 'open' | 'evidence_received' | 'resolving' | 'resolved';
+export type DisputeReason = 'not_received' | 'not_as_described' | 'unauthorized' | 'duplicate';
+
+/** A dispute a shopper opened on one of your payments (also the `data` of `dispute.*` events). */
+export interface Dispute {
+  id: string;
+  payment_id: string;
+  status: DisputeStatus;
+  reason: DisputeReason;
+  description: string;
+  amount: Amount;
+  /** RFC 3339. */
+  opened_at: string;
+  /** RFC 3339: your answer is accepted until then. */
+  respond_by: string;
+  evidence: { text: string; carrier?: string | null; tracking_number?: string | null } | null;
+  responded_at: string | null;
+  decision: 'merchant_accepted' | 'for_shopper' | 'for_merchant' | null;
+  decision_reason: string | null;
+  outcome: 'refunded' | 'guarantee_paid' | 'rejected' | null;
+  refund_id: string | null;
+  /** Paid to the shopper from the issuer's guarantee fund, when the refund could not be made. */
+  guarantee_paid: Amount | null;
+  /** The part of the disputed amount over the guarantee's cap, not paid. */
+  unpaid: Amount | null;
+  resolved_at: string | null;
+}
+
+export type DisputeAnswer =
+  | { accept: true }
+  | { evidence: { text: string; carrier?: string; trackingNumber?: string } };
+
+export declare class Disputes {
+  list(options?: { status?: DisputeStatus }): Promise<Dispute[]>;
+  get(disputeId: string): Promise<Dispute>;
+  respond(disputeId: string, answer: DisputeAnswer, options?: PostOptions): Promise<Dispute>;
+}
+
 export declare class SaifuClient {
   private constructor();
   static discover(options: DiscoverOptions): Promise<SaifuClient>;
@@ -90,6 +128,7 @@ export declare class SaifuClient {
   readonly clientId: string;
   readonly metadata: Readonly<AuthorizationServerMetadata>;
   readonly payments: Payments;
+  readonly disputes: Disputes;
   startCheckout(details: CheckoutDetails, options: { redirectUri: string }): Promise<{ authorizationUrl: string; pending: PendingCheckout }>;
   completeCheckout(callbackUrl: string | URL, pending: PendingCheckout): Promise<Grant>;
   verifyGrant(jwt: string | Grant): Promise<GrantClaims>;
