@@ -5,12 +5,11 @@
 // this admin and a whole chain, as `saifu audit verify` does. Every console page visited passes
 // an axe-core audit and fits a phone's width.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   RESULTS_DIR,
+  axeClean,
   createMerchant,
   noHorizontalOverflow,
   runSaifu,
@@ -18,20 +17,6 @@ import {
   suiteEnv,
   withPage,
 } from './helpers.js';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-/**
- * axe-core on the page, injected through the DevTools protocol (so the page's CSP, which allows
- * no inline script, does not apply to it). Fails on any violation, naming rule and elements.
- */
-async function axeClean(page, label) {
-  await page.evaluate(await AXE_SOURCE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(found, [], `${label}: axe-core violations`);
-}
 
 /** A pushed authorization request as a merchant's server sends it; returns the response. */
 async function pushAuthorizationRequest(baseURL, merchant, redirectUri) {

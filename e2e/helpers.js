@@ -6,8 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -168,8 +170,9 @@ export function runSaifu(wallet, args, { timeoutMs = 30_000 } = {}) {
  * Register a merchant with `saifu merchant create --json`; returns the one JSON object it prints
  * on stdout: { client_id, client_secret, webhook_secret }.
  */
-export async function createMerchant(wallet, { name, redirectUri, domain, verified = true }) {
+export async function createMerchant(wallet, { name, redirectUri, domain, verified = true, webhookUrl }) {
   const args = ['merchant', 'create', '--name', name, '--redirect-uri', redirectUri, '--domain', domain];
+  if (webhookUrl) args.push('--webhook-url', webhookUrl);
   if (verified) args.push('--verified');
   args.push('--json');
   const { stdout, stderr } = await runSaifu(wallet, args);
@@ -237,6 +240,89 @@ export async function startCallbackServer() {
         }, timeoutMs).unref();
       });
       p.catch(() => {}); // a test that failed before awaiting it gets no unhandled rejection
+      return p;
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/**
+ * A merchant's webhook endpoint: a tiny HTTP server on 127.0.0.1 that checks each delivery's
+ * Standard Webhooks signature with the endpoint's secret (`whsec_…`, given with useSecret once
+ * `saifu merchant create` printed it), answers 204 to a good one and 401 to any other, and keeps
+ * the good ones' parsed bodies. Returns
+ * { url, events, refused, useSecret(secret), waitFor(type, match?), close() }.
+ */
+export async function startWebhookReceiver() {
+  let key = null;
+  const events = [];
+  const refused = [];
+  const waiters = [];
+  const signed = (headers, body) => {
+    const id = headers['webhook-id'];
+    const timestamp = headers['webhook-timestamp'];
+    const sent = String(headers['webhook-signature'] ?? '').split(' ');
+    if (!key || !id || !timestamp) return false;
+    const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
+    return sent.some((s) => {
+      const [version, sig] = s.split(',');
+      const got = Buffer.from(sig ?? '', 'base64');
+      return version === 'v1' && got.length === expected.length && timingSafeEqual(got, expected);
+    });
+  };
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (req.method !== 'POST' || !signed(req.headers, body)) {
+        refused.push({ method: req.method, url: req.url, headers: req.headers, body });
+        res.writeHead(401).end();
+        return;
+      }
+      const event = JSON.parse(body);
+      events.push(event);
+      for (const w of [...waiters]) {
+        if (w.test(event)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(event);
+        }
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${server.address().port}/webhooks`;
+  return {
+    url,
+    events,
+    refused,
+    useSecret(secret) {
+      key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+    },
+    /** The first signed event of `type` for which `match(event)` holds, past or future. */
+    waitFor(type, match = () => true, timeoutMs = 30_000) {
+      const test = (e) => e.type === type && match(e);
+      const seen = events.find(test);
+      if (seen) return Promise.resolve(seen);
+      const p = new Promise((resolve, reject) => {
+        const w = { test, resolve };
+        waiters.push(w);
+        setTimeout(() => {
+          const i = waiters.indexOf(w);
+          if (i >= 0) {
+            waiters.splice(i, 1);
+            reject(new Error(`no signed ${type} webhook within ${timeoutMs} ms (got ${JSON.stringify(events.map((e) => e.type))}, refused ${refused.length})`));
+          }
+        }, timeoutMs).unref();
+      });
+      p.catch(() => {});
       return p;
     },
     close: () => new Promise((resolve) => {
@@ -480,6 +566,21 @@ export async function noHorizontalOverflow(page, label) {
     client: document.documentElement.clientWidth,
   }));
   assert.ok(scroll <= client, `${label}: page is ${scroll}px wide in a ${client}px viewport (horizontal scrolling)`);
+}
+
+const require = createRequire(import.meta.url);
+let axeSource = null;
+
+/**
+ * axe-core on the page, injected through the DevTools protocol (so the page's CSP, which allows
+ * no inline script, does not apply to it). Fails on any violation, naming rule and elements.
+ */
+export async function axeClean(page, label) {
+  axeSource ??= readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(await axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(found, [], `${label}: axe-core violations`);
 }
 
 export async function tapTargetsBigEnough(page, label, selector = TAP_TARGETS) {

@@ -1,4 +1,8 @@
-//! The shopper's activity: payments at every merchant, with their refunds.
+//! The shopper's activity: payments at every merchant, with their refunds and disputes, and
+//! "Report a problem" on those that can still be disputed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
@@ -6,9 +10,13 @@ use axum::routing::get;
 use axum::Router;
 use tower_sessions::Session;
 
-use super::pages::{format_time, render, ActivityPage, Layout, PaymentView};
-use super::session::{csrf_token, CurrentUser};
+use crate::clock::unix_now;
+use crate::config::Config;
+use crate::disputes::{Disputes, Status};
 use crate::error::Result;
+use crate::http::dispute_pages::view::status_label;
+use crate::http::pages::{format_time, render, ActivityPage, DisputeLink, Layout, PaymentView};
+use crate::http::session::{csrf_token, CurrentUser};
 use crate::payments::activity::{ActivityEntry, ActivityStatus};
 use crate::payments::status::PaymentStatus;
 use crate::payments::Payments;
@@ -18,16 +26,44 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/activity", get(activity))
 }
 
+const DAY_SECS: i64 = 86_400;
+
 async fn activity(
     State(payments): State<Payments>,
+    State(disputes): State<Disputes>,
+    State(config): State<Arc<Config>>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
+    // The latest dispute of each payment (the list is newest first).
+    let mut latest = HashMap::new();
+    for d in disputes.of_shopper(user.id).await? {
+        latest.entry(d.payment_id.clone()).or_insert(d);
+    }
+    let window_opened_after = unix_now() - config.dispute_window_days * DAY_SECS;
     let payments = payments
         .activity(user.id)
         .await?
         .into_iter()
-        .map(view)
+        .map(|p| {
+            let refundable = matches!(
+                p.status,
+                ActivityStatus::Paid | ActivityStatus::PartlyRefunded
+            );
+            let recent = p.created_at > window_opened_after;
+            let dispute = latest.remove(&p.id);
+            let open = dispute
+                .as_ref()
+                .is_some_and(|d| d.status != Status::Resolved);
+            let mut v = view(p);
+            // The form itself asks the service, which has the last word.
+            v.can_dispute = refundable && recent && !open;
+            v.dispute = dispute.map(|d| DisputeLink {
+                status: status_label(d.status).to_string(),
+                id: d.id,
+            });
+            v
+        })
         .collect();
     let layout = Layout::new("Activity", csrf_token(&session).await?, Some(&user));
     render(&ActivityPage { layout, payments })
@@ -73,5 +109,7 @@ pub(super) fn view(p: ActivityEntry) -> PaymentView {
             })
             .collect(),
         id: p.id,
+        dispute: None,
+        can_dispute: false,
     }
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 mod cards;
 mod checkout;
+mod dispute_pages;
 mod disputes;
 pub mod error;
 mod error_shapes;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(passkeys::router())
         .merge(cards::router())
         .merge(activity::router())
+        .merge(dispute_pages::router())
         .merge(points::router())
         .merge(checkout::router())
         .layer(middleware::from_fn_with_state(

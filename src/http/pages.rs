@@ -198,6 +198,16 @@ pub struct PaymentView {
     pub points_earned: i64,
     pub points_redeemed: i64,
     pub refunds: Vec<String>,
+    /// The payment's latest dispute, linked from Activity.
+    pub dispute: Option<DisputeLink>,
+    /// Whether Activity offers "Report a problem".
+    pub can_dispute: bool,
+}
+
+pub struct DisputeLink {
+    pub id: String,
+    /// "Waiting for the shop", "Resolved", …
+    pub status: String,
 }
 
 #[derive(Template)]

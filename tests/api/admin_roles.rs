@@ -19,6 +19,7 @@ const SHOPPERS_READ: Who = Who::Only(&[Owner, Support, Auditor]);
 const SHOPPERS_FREEZE: Who = Who::Only(&[Owner, Support]);
 const ADMINS_READ: Who = Who::Only(&[Owner, Auditor]);
 const ADMINS: Who = Who::Only(&[Owner]);
+const DISPUTES: Who = Who::Only(&[Owner, Support]);
 
 impl Who {
     fn allows(self, role: Role) -> bool {
@@ -29,7 +30,7 @@ impl Who {
     }
 }
 
-/// A console action: method, path (with `{merchant}`, `{shopper}`, `{admin}` filled in), form
+/// A console action: method, path (with `{merchant}`, `{shopper}`, `{admin}`, `{dispute}` filled in), form
 /// fields, and who may do it.
 struct Action {
     post: bool,
@@ -77,6 +78,10 @@ const ACTIONS: &[Action] = &[
     ),
     get("/admin/shoppers/{shopper}", SHOPPERS_READ),
     get("/admin/admins", ADMINS_READ),
+    get("/admin/disputes", SHOPPERS_READ),
+    get("/admin/disputes?status=open", SHOPPERS_READ),
+    get("/admin/disputes/{dispute}", SHOPPERS_READ),
+    get("/admin/guarantee", Who::Everyone),
     post(
         "/admin/merchants",
         &[
@@ -141,17 +146,32 @@ const ACTIONS: &[Action] = &[
     ),
     post("/admin/admins/{admin}/role", &[("role", "support")], ADMINS),
     post("/admin/admins/{admin}/remove", &[], ADMINS),
+    // The first allowed role decides; a later one finds the dispute closed (409), still allowed.
+    post(
+        "/admin/disputes/{dispute}/decide",
+        &[
+            ("decision", "for_merchant"),
+            ("reason", "Delivered, signed for"),
+        ],
+        DISPUTES,
+    ),
+    post(
+        "/admin/guarantee/fund",
+        &[("currency", "JPY"), ("amount", "100000")],
+        ADMINS,
+    ),
 ];
 
 #[tokio::test]
 async fn every_role_may_do_exactly_what_the_role_table_says() {
     let app = spawn_app().await;
-    let merchant = merchant(&app, "Frame Shop", true).await;
-    let shopper = shopper(&app, "role-table@example.com").await;
+    let order = paid_order(&app, "role-table@example.com").await;
+    let merchant = order.creds.clone();
+    let dispute = open_dispute(&order.shopper, &order.payment_id, "12800").await;
     let shopper_id = user_id_by_email(&app, "role-table@example.com")
         .await
         .to_string();
-    drop(shopper);
+    drop(order);
 
     let mut failures = Vec::new();
     for role in ROLES {
@@ -176,7 +196,8 @@ async fn every_role_may_do_exactly_what_the_role_table_says() {
                 .path
                 .replace("{merchant}", &merchant.client_id)
                 .replace("{shopper}", &shopper_id)
-                .replace("{admin}", &target);
+                .replace("{admin}", &target)
+                .replace("{dispute}", &dispute);
             let response = if action.post {
                 let form: Vec<(&str, &str)> = action
                     .form

@@ -18,6 +18,7 @@ mod console_merchants;
 mod console_shoppers;
 mod crash;
 mod demo;
+mod dispute_pages;
 mod disputes;
 mod files;
 mod forged_grants;

@@ -6,6 +6,8 @@ mod admins;
 mod audit;
 pub mod console;
 mod dashboard;
+mod disputes;
+mod guarantee;
 mod identity;
 mod merchants;
 mod shoppers;
@@ -49,6 +51,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(merchants::router())
         .merge(webhooks::router())
         .merge(shoppers::router())
+        .merge(disputes::router())
+        .merge(guarantee::router())
         .merge(admins::router())
         .merge(audit::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))

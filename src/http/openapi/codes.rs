@@ -105,6 +105,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invalid_freeze_reason",
     "already_frozen",
     "not_frozen",
+    // The issuer console: dispute decisions.
+    "invalid_decision",
 ];
 
 /// Codes only `saifu` subcommands print (merchant and webhook administration).

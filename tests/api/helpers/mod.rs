@@ -5,6 +5,7 @@
 mod admin;
 mod app;
 mod browser;
+mod disputes;
 mod hooks;
 mod pages;
 mod passkey;
@@ -13,6 +14,7 @@ mod shopper;
 pub use admin::*;
 pub use app::*;
 pub use browser::*;
+pub use disputes::*;
 pub use hooks::*;
 pub use pages::*;
 pub use passkey::*;
