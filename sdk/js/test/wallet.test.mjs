@@ -294,8 +294,48 @@ describe('saifu-sdk against a real wallet', () => {
     env.merchant.webhook_secret = rotated;
   });
 
+  it('disputes: a shopper reports a problem; the shop lists, reads and answers it, idempotently', async () => {
+    const { grant } = await checkout('1500');
+    const payment = await env.client.payments.create({ grant });
+    assert.equal(payment.status, 'captured');
+    const page = env.shopper.page;
+    await page.goto(new URL(`/activity/${payment.id}/dispute`, env.wallet.baseURL).href);
+    await page.getByLabel("I didn't receive it").check();
+    await page.getByLabel('What happened').fill('The parcel never came.');
+    await Promise.all([
+      page.waitForURL(/\/disputes\/dsp_[^/]+$/),
+      page.getByRole('button', { name: /^Send to / }).click(),
+    ]);
+    const disputeId = new URL(page.url()).pathname.split('/').pop();
+
+    const delivery = await env.hooks.waitFor((r) => JSON.parse(r.body).type === 'dispute.opened');
+    const opened = verifyWebhook(delivery.body, delivery.headers, env.merchant.webhook_secret);
+    assert.equal(opened.data.id, disputeId);
+    assert.equal(opened.data.payment_id, payment.id);
+    assert.deepEqual(opened.data.amount, { currency: 'JPY', amount: '1500' });
+
+    const open = await env.client.disputes.list({ status: 'open' });
+    assert.ok(open.some((d) => d.id === disputeId), 'listed among the open disputes');
+    assert.deepEqual(await env.client.disputes.list({ status: 'resolved' }), []);
+    const read = await env.client.disputes.get(disputeId);
+    assert.equal(read.reason, 'not_received');
+    assert.equal(read.description, 'The parcel never came.');
+    assert.ok(Date.parse(read.respond_by) > Date.now(), 'respond_by is ahead');
+
+    const evidence = { evidence: { text: 'Delivered to the front desk.', carrier: 'Yamato', trackingNumber: '4455-6677' } };
+    const answered = await env.client.disputes.respond(disputeId, evidence, { idempotencyKey: `answer-${disputeId}` });
+    assert.equal(answered.status, 'evidence_received');
+    assert.equal(answered.evidence.tracking_number, '4455-6677');
+    // The same key replays the answer; another answer is refused.
+    assert.deepEqual(await env.client.disputes.respond(disputeId, evidence, { idempotencyKey: `answer-${disputeId}` }), answered);
+    await rejectsWith(env.client.disputes.respond(disputeId, { accept: true }), 'dispute_closed', 409);
+    await rejectsWith(env.client.disputes.get('dsp_nobody'), 'not_found', 404);
+    await rejectsWith(env.client.disputes.respond(disputeId, { evidence: { text: ' ' } }), 'invalid_request');
+    await rejectsWith(env.client.disputes.list({ status: 'lost' }), 'invalid_request');
+  });
+
   it('a suspended merchant: unauthorized_client at checkout, merchant_suspended at payment', async () => {
-    await runSaifu(env.wallet, ['merchant', 'set-status', '--client-id', env.merchant.client_id, '--status', 'suspended']);
+    await runSaifu(env.wallet, ['merchant', 'set-status', '--client-id', env.merchant.client_id, '--status', 'suspended', '--reason', 'Chargebacks under review']);
     try {
       await rejectsWith(env.client.startCheckout(JPY('100', nextOrder()), { redirectUri: env.redirectUri }), 'unauthorized_client');
       await rejectsWith(env.client.payments.create({ grant: 'x.y.z', amount: { currency: 'JPY', amount: '100' } }), 'merchant_suspended', 403);
