@@ -41,6 +41,8 @@ pub struct AppState {
     /// Disputes and the guarantee fund.
     pub disputes: Disputes,
     pub points: PointsService,
+    /// The issuer's risk limits (the checkout's).
+    pub risk: crate::risk::Risk,
     /// The simulated card processor in use (test mode), for fault injection.
     pub simulator: Arc<SimulatedProcessor>,
     pub webhooks: Webhooks,
@@ -129,7 +131,9 @@ impl AppState {
                 grant: config.grant_ttl_secs as i64,
             },
             points: policy,
+            risk: crate::risk::Risk::new(store.clone()),
         });
+        let risk = checkout.risk.clone();
         let payments = Payments::new(
             store.clone(),
             vault.clone(),
@@ -158,6 +162,7 @@ impl AppState {
             checkout,
             payments,
             disputes,
+            risk,
             points,
             simulator: processor,
             webhooks,

@@ -64,6 +64,8 @@ pub enum Action {
     GuaranteePaid,
     /// The issuer paid into the guarantee fund.
     GuaranteeFunded,
+    /// The issuer changed a currency's risk limits.
+    RiskLimitsChanged,
 }
 
 impl Action {
@@ -94,6 +96,7 @@ impl Action {
             Action::DisputeDecided => "dispute.decided",
             Action::GuaranteePaid => "guarantee.paid",
             Action::GuaranteeFunded => "guarantee.funded",
+            Action::RiskLimitsChanged => "risk.limits_changed",
         }
     }
 }

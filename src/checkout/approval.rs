@@ -8,7 +8,7 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
 
-use super::consent::ConsentView;
+use super::consent::{attempt, ConsentView};
 use super::{consent_closed, Checkout};
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
@@ -16,6 +16,7 @@ use crate::accounts::refusals::{account_frozen, counter_outcome, webauthn_error}
 use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
+use crate::risk::{count_refused, LimitRefusal};
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Approval, NewCode};
 use crate::store::PasskeyUse;
@@ -62,6 +63,9 @@ impl Checkout {
             return Err(account_frozen());
         }
         let view = self.consent(consent_id, now).await?;
+        if let Some(refused) = self.limit_refusal(user, &view, now).await? {
+            return Err(refused.error());
+        }
         self.usable_card(user, choice.card_id).await?;
         self.check_points(user, &view, choice.points).await?;
         let passkeys = self.accounts.webauthn_passkeys(user.id).await?;
@@ -122,6 +126,19 @@ impl Checkout {
             }
             Approval::ConsentClosed => return Err(consent_closed()),
             Approval::AccountFrozen => return Err(account_frozen()),
+            Approval::Limit(why) => {
+                if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
+                    tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
+                }
+                let refused = match self.limit_refusal(user, &view, now).await? {
+                    Some(refused) => refused,
+                    None => {
+                        let limits = self.risk.limits(view.payment.amount.currency).await?;
+                        count_refused(why, &limits, None)
+                    }
+                };
+                return Err(refused.error());
+            }
         }
         tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
         self.back_to_merchant(&view.consent.pushed, &[("code", &code)])
@@ -149,6 +166,10 @@ impl Checkout {
             ));
         }
         let view = self.consent(&request.consent_id, now).await?;
+        // Not binding (the approval's write counts it within the limits), but refuses early.
+        if let Some(refused) = self.limit_refusal(user, &view, now).await? {
+            return Err(refused.error());
+        }
         self.check_points(user, &view, request.choice.points)
             .await?;
         let challenge = payment_challenge(&view, request.choice, &state.nonce);
@@ -176,6 +197,12 @@ impl Checkout {
         now: i64,
     ) -> Result<(Approval, String)> {
         let code = random_token()?;
+        let user_id = user.id.to_string();
+        let (counting, _) = self
+            .risk
+            .counting(attempt(&user_id, view), now)
+            .await?
+            .map_err(LimitRefusal::error)?;
         let points = request.choice.points;
         let mut granted = view.payment.details.clone();
         granted.points_redeemed = (points > 0).then_some(points);
@@ -195,6 +222,7 @@ impl Checkout {
                     // Held until the code could no longer give a grant that is still valid.
                     hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
                     ledger: &crate::points::Rules,
+                    counting: &counting,
                 },
                 now,
             )

@@ -11,6 +11,7 @@ use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::merchants::{Merchant, MerchantStatus};
+use crate::risk::{Attempt, LimitRefusal};
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Consent, ConsentStatus};
 use crate::store::checkout::pushed::RequestUriRefusal;
@@ -138,8 +139,28 @@ impl Checkout {
         ))
     }
 
-    /// The shopper cancels: the merchant gets `error=access_denied`.
-    pub async fn deny(&self, consent_id: &str) -> Result<Url> {
+    /// Whether the risk limits refuse this shopper's approval of the consent now (the consent
+    /// page says so before the shopper confirms).
+    pub async fn limit_refusal(
+        &self,
+        user: &User,
+        view: &ConsentView,
+        now: i64,
+    ) -> Result<Option<LimitRefusal>> {
+        let user_id = user.id.to_string();
+        self.risk.check_approval(attempt(&user_id, view), now).await
+    }
+
+    /// The shopper cancels, or returns to the shop after the limits refused: the merchant gets
+    /// `error=access_denied`, with an `error_description` naming the limit in the second case.
+    pub async fn deny(&self, consent_id: &str, user: Option<&User>, now: i64) -> Result<Url> {
+        let refused = match user {
+            Some(user) => match self.consent(consent_id, now).await {
+                Ok(view) => self.limit_refusal(user, &view, now).await?,
+                Err(_) => None,
+            },
+            None => None,
+        };
         let consent = self
             .store
             .find_consent(consent_id)
@@ -148,7 +169,25 @@ impl Checkout {
         if !self.store.deny_consent(consent_id).await? {
             return Err(consent_closed());
         }
-        self.back_to_merchant(&consent.pushed, &[("error", "access_denied")])
+        match refused {
+            Some(why) => self.back_to_merchant(
+                &consent.pushed,
+                &[
+                    ("error", "access_denied"),
+                    ("error_description", &why.description()),
+                ],
+            ),
+            None => self.back_to_merchant(&consent.pushed, &[("error", "access_denied")]),
+        }
+    }
+}
+
+/// The consent's payment as the risk limits see it, for this shopper.
+pub(super) fn attempt<'a>(user_id: &'a str, view: &ConsentView) -> Attempt<'a> {
+    Attempt {
+        user_id,
+        amount: view.payment.amount,
+        merchant_verified: view.merchant.status == MerchantStatus::Verified,
     }
 }
 

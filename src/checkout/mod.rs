@@ -26,6 +26,7 @@ use crate::error::{Error, Kind, Result};
 use crate::keys::FingerprintKey;
 use crate::merchants::Merchants;
 use crate::points::PointsPolicy;
+use crate::risk::Risk;
 use crate::store::checkout::Pushed;
 use crate::store::Store;
 use crate::vault::Vault;
@@ -64,6 +65,8 @@ pub struct CheckoutParts {
     pub issuer: Url,
     pub lifetimes: Lifetimes,
     pub points: PointsPolicy,
+    /// The issuer's risk limits, checked at the consent and counted at the approval.
+    pub risk: Risk,
 }
 
 #[derive(Clone)]
@@ -78,6 +81,7 @@ pub struct Checkout {
     audience: String,
     lifetimes: Lifetimes,
     pub points: PointsPolicy,
+    pub risk: Risk,
 }
 
 impl Checkout {
@@ -97,6 +101,7 @@ impl Checkout {
             audience,
             lifetimes: parts.lifetimes,
             points: parts.points,
+            risk: parts.risk,
         }
     }
 

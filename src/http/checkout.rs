@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::merchants::MerchantStatus;
 use crate::money::{Currency, Money};
 use crate::points::PointsService;
+use crate::risk::LimitRefusal;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -135,6 +136,13 @@ async fn consent_page(
     let view = checkout.consent(&id, unix_now()).await?;
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
     let options = checkout.paying_options(user.as_ref(), &view).await?;
+    let limit_refusal = match &user {
+        Some(user) => checkout
+            .limit_refusal(user, &view, unix_now())
+            .await?
+            .map(|refused| refused.message()),
+        None => None,
+    };
     let today = time::OffsetDateTime::now_utc().date();
     let currency = view.payment.amount.currency;
     let point_value = points.policy().point_value(currency);
@@ -169,6 +177,7 @@ async fn consent_page(
         amount_minor: view.payment.amount.minor,
         currency_symbol: currency_symbol(currency),
         minor_digits: currency.minor_digits(),
+        limit_refusal,
     })
 }
 
@@ -235,16 +244,24 @@ async fn approve(
         choice: choice(&form.card_id, form.points)?,
         credential,
     };
-    let redirect = checkout.approve(&user, &request, unix_now()).await?;
-    Ok(Redirect::to(redirect.as_str()))
+    let here = format!("/checkout/{}", request.consent_id);
+    match checkout.approve(&user, &request, unix_now()).await {
+        Ok(redirect) => Ok(Redirect::to(redirect.as_str())),
+        // The consent page says which limit, and offers the way back to the shop.
+        Err(e) if LimitRefusal::is_limit(&e) => Ok(Redirect::to(&here)),
+        Err(e) => Err(e),
+    }
 }
 
 async fn cancel(
     State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
+    State(config): State<Arc<Config>>,
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
     bound(&session, &id).await?;
-    let redirect = checkout.deny(&id).await?;
+    let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
+    let redirect = checkout.deny(&id, user.as_ref(), unix_now()).await?;
     Ok(Redirect::to(redirect.as_str()))
 }

@@ -185,6 +185,8 @@ pub struct ConsentPage {
     pub amount_minor: i64,
     pub currency_symbol: String,
     pub minor_digits: u32,
+    /// Why the risk limits refuse this payment, in plain words (no pay form then).
+    pub limit_refusal: Option<String>,
 }
 
 pub struct PaymentView {

@@ -109,7 +109,7 @@ fn parse_body<T: DeserializeOwned>(body: serde_json::Value) -> Result<T> {
         (status = 400, description = "`invalid_json`, `invalid_amount`, `invalid_grant`, `grant_expired`, `idempotency_key_required`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_client`: HTTP Basic with the merchant's client id and secret is missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "`card_declined`, with a `decline_code`; the grant is spent", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`merchant_suspended`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`merchant_suspended`, `shopper_frozen`; the risk limits current now: `limit_per_payment`, `limit_unverified_merchant`, `limit_daily_total`, `limit_hourly_count` (the grant is not spent)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`grant_already_used`, `grant_revoked`, `card_unavailable`, `payment_in_progress`, `idempotency_key_in_use`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: send `application/json`", body = Problem, content_type = "application/problem+json"),

@@ -19,6 +19,7 @@ use crate::merchants::{Merchant, MerchantStatus};
 use crate::money::{Currency, Money};
 use crate::points::rules;
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
+use crate::risk::Attempt;
 use crate::store::payments::{GrantRefusal, NewPayment, Operation, StoredPayment};
 use crate::vault::StoredCard;
 
@@ -282,6 +283,15 @@ impl Payments {
         // Before the card is read or charged; the redemption's own write checks it again.
         if grant.shopper_frozen {
             return Ok(Err(GrantRefusal::ShopperFrozen));
+        }
+        // The limits current now, before the grant is consumed or the card charged.
+        let attempt = Attempt {
+            user_id: &grant.user_id,
+            amount: c.amount,
+            merchant_verified: merchant.status == MerchantStatus::Verified,
+        };
+        if let Some(refused) = self.checkout.risk.check_redemption(attempt, now).await? {
+            return Err(refused.merchant_error());
         }
         let user_id = Uuid::parse_str(&grant.user_id).map_err(Error::internal)?;
         let card_id = Uuid::parse_str(&grant.card_id).map_err(Error::internal)?;

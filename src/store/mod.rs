@@ -21,6 +21,7 @@ mod passkeys;
 pub mod payments;
 pub mod points;
 mod rate_limits;
+pub mod risk;
 mod sessions;
 pub mod signing_keys;
 pub mod simulator;

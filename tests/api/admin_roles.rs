@@ -20,6 +20,7 @@ const SHOPPERS_FREEZE: Who = Who::Only(&[Owner, Support]);
 const ADMINS_READ: Who = Who::Only(&[Owner, Auditor]);
 const ADMINS: Who = Who::Only(&[Owner]);
 const DISPUTES: Who = Who::Only(&[Owner, Support]);
+const RISK: Who = Who::Only(&[Owner, Operator]);
 
 impl Who {
     fn allows(self, role: Role) -> bool {
@@ -82,6 +83,18 @@ const ACTIONS: &[Action] = &[
     get("/admin/disputes?status=open", SHOPPERS_READ),
     get("/admin/disputes/{dispute}", SHOPPERS_READ),
     get("/admin/guarantee", Who::Everyone),
+    get("/admin/risk", Who::Everyone),
+    post(
+        "/admin/risk",
+        &[
+            ("currency", "JPY"),
+            ("per_payment", "500000"),
+            ("per_payment_unverified", "50000"),
+            ("daily_total", "1000000"),
+            ("hourly_count", "20"),
+        ],
+        RISK,
+    ),
     post(
         "/admin/merchants",
         &[

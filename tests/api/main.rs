@@ -32,4 +32,5 @@ mod passkeys;
 mod payments;
 mod points;
 mod recovery;
+mod risk;
 mod webhooks;

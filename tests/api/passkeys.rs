@@ -1,10 +1,8 @@
 //! The passkeys page: list, add, rename, remove, and the last passkey stays.
 
 use reqwest::StatusCode;
-use serde_json::json;
-use webauthn_rs_proto::CreationChallengeResponse;
 
-use crate::helpers::{problem_code, spawn_app, Browser, TestApp, TestPasskey};
+use crate::helpers::{add_passkey, problem_code, spawn_app, Browser, TestApp, TestPasskey};
 
 async fn signed_up(app: &TestApp) -> (Browser, TestPasskey) {
     let browser = app.browser();
@@ -14,33 +12,6 @@ async fn signed_up(app: &TestApp) -> (Browser, TestPasskey) {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     (browser, key)
-}
-
-async fn add_passkey(app: &TestApp, browser: &Browser, name: &str) -> TestPasskey {
-    let begin = browser
-        .post_json("/passkeys/register/begin", &json!({ "name": name }))
-        .await;
-    assert_eq!(begin.status(), StatusCode::OK);
-    let options: CreationChallengeResponse = begin.json().await.unwrap();
-    assert!(
-        !options
-            .public_key
-            .exclude_credentials
-            .as_ref()
-            .unwrap()
-            .is_empty(),
-        "existing passkeys are excluded"
-    );
-    let mut key = TestPasskey::new();
-    let credential = key.register(&app.origin(), options).unwrap();
-    let finish = browser
-        .post_json(
-            "/passkeys/register/finish",
-            &serde_json::to_value(&credential).unwrap(),
-        )
-        .await;
-    assert_eq!(finish.status(), StatusCode::OK);
-    key
 }
 
 /// The id of the passkey shown with `name`, read from its rename form.

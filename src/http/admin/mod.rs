@@ -10,6 +10,7 @@ mod disputes;
 mod guarantee;
 mod identity;
 mod merchants;
+mod risk;
 mod shoppers;
 mod webhooks;
 
@@ -53,6 +54,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(shoppers::router())
         .merge(disputes::router())
         .merge(guarantee::router())
+        .merge(risk::router())
         .merge(admins::router())
         .merge(audit::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))

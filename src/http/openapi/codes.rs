@@ -65,6 +65,11 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invalid_points",
     "insufficient_points",
     "invalid_credential",
+    // Risk limits: at the consent and approval, and again at `POST /v1/payments`.
+    "limit_per_payment",
+    "limit_unverified_merchant",
+    "limit_daily_total",
+    "limit_hourly_count",
     // The payments API.
     "invalid_client",
     "idempotency_key_required",
@@ -105,6 +110,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invalid_freeze_reason",
     "already_frozen",
     "not_frozen",
+    // The issuer console: risk limits.
+    "invalid_risk_limit",
     // The issuer console: dispute decisions.
     "invalid_decision",
 ];

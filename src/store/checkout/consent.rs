@@ -8,6 +8,7 @@ use super::{pushed_row, Pushed};
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
 use crate::store::passkeys::record_passkey_use_in;
+use crate::store::risk::{count, CountRefusal, Counting};
 use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant};
 
 /// Where a consent is in its life: `pending` until the shopper approves or cancels it.
@@ -50,6 +51,8 @@ pub struct NewCode<'a> {
     pub hold_expires_at: i64,
     /// The ledger rules that choose the lots the hold takes from.
     pub ledger: &'a dyn crate::points::ledger::Ledger,
+    /// The approval as the risk counters count it, within the limits.
+    pub counting: &'a Counting,
 }
 
 /// A consent, and its merchant with the merchant's points multiplier (percent).
@@ -70,6 +73,9 @@ pub enum Approval {
     ConsentClosed,
     /// The shopper's account is frozen.
     AccountFrozen,
+    /// Counting the approval would pass a risk limit: nothing was written, the ceremony is
+    /// still there (the caller takes it).
+    Limit(CountRefusal),
 }
 
 /// A consent from a row whose status is in the column `status`.
@@ -134,7 +140,8 @@ impl Store {
     /// Approves a pending consent of a shopper who is not frozen with a passkey assertion and
     /// stores its authorization code, in one transaction that also takes the approval's ceremony (once) and records the
     /// passkey's use (its counter must move forward). When the ceremony is still there but the
-    /// passkey or the consent refuses, the ceremony is used up all the same.
+    /// passkey or the consent refuses, the ceremony is used up all the same. The approval is
+    /// counted in the shopper's risk counters, within the limits, in the same transaction.
     pub async fn approve_consent(
         &self,
         consent_id: &str,
@@ -181,6 +188,10 @@ impl Store {
                 None => Approval::ConsentClosed,
             });
         };
+        if let Some(refused) = count(&mut tx, code.counting).await? {
+            tx.rollback().await?;
+            return Ok(Approval::Limit(refused));
+        }
         crate::store::points::hold(
             &mut tx,
             code.ledger,

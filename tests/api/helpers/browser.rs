@@ -210,3 +210,34 @@ pub fn user_verified(credential: &PublicKeyCredential) -> bool {
     let data: &[u8] = credential.response.authenticator_data.as_ref();
     data[32] & 0x04 != 0
 }
+
+/// Adds a passkey to the signed-in shopper of `browser` (on the passkeys page); the new key.
+pub async fn add_passkey(app: &TestApp, browser: &Browser, name: &str) -> TestPasskey {
+    let begin = browser
+        .post_json(
+            "/passkeys/register/begin",
+            &serde_json::json!({ "name": name }),
+        )
+        .await;
+    assert_eq!(begin.status(), StatusCode::OK);
+    let options: webauthn_rs_proto::CreationChallengeResponse = begin.json().await.unwrap();
+    assert!(
+        !options
+            .public_key
+            .exclude_credentials
+            .as_ref()
+            .unwrap()
+            .is_empty(),
+        "existing passkeys are excluded"
+    );
+    let mut key = TestPasskey::new();
+    let credential = key.register(&app.origin(), options).unwrap();
+    let finish = browser
+        .post_json(
+            "/passkeys/register/finish",
+            &serde_json::to_value(&credential).unwrap(),
+        )
+        .await;
+    assert_eq!(finish.status(), StatusCode::OK);
+    key
+}

@@ -1,0 +1,159 @@
+//! Risk limits: the issuer's caps per currency (per payment, per payment to a merchant that is
+//! not verified, a shopper's total per UTC day, a shopper's payments per UTC hour), checked
+//! when a consent is approved (where approvals are counted) and again when a grant is redeemed.
+
+mod limits;
+mod refusal;
+
+use crate::audit::{Action, Actor, Entry};
+use crate::error::Result;
+use crate::money::{Currency, Money};
+use crate::store::risk::{Counted, Counting};
+use crate::store::Store;
+
+pub use self::limits::{parse_limits, Limits, LimitsForm};
+pub use self::refusal::{count_refused, LimitRefusal};
+
+/// The currencies limits are set for, in the console's order.
+pub const CURRENCIES: [Currency; 2] = [Currency::Jpy, Currency::Usd];
+
+const DAY: i64 = 24 * 60 * 60;
+const HOUR: i64 = 60 * 60;
+
+/// The start of the UTC calendar day `now` falls in.
+pub fn day_start(now: i64) -> i64 {
+    now - now.rem_euclid(DAY)
+}
+
+/// The start of the UTC clock hour `now` falls in.
+pub fn hour_start(now: i64) -> i64 {
+    now - now.rem_euclid(HOUR)
+}
+
+/// One payment as the limits see it: its shopper, its amount, and whether its merchant is
+/// verified.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    pub user_id: &'a str,
+    pub amount: Money,
+    pub merchant_verified: bool,
+}
+
+/// The limits, read from the database on every check so that a change made in the console
+/// applies at once on every node (no cache).
+#[derive(Clone)]
+pub struct Risk {
+    store: Store,
+}
+
+impl Risk {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn limits(&self, currency: Currency) -> Result<Limits> {
+        let stored = self.store.risk_limits(currency.code()).await?;
+        Ok(Limits::from_stored(currency, &stored))
+    }
+
+    /// Every currency's limits, in the console's order.
+    pub async fn all(&self) -> Result<Vec<Limits>> {
+        let mut all = Vec::with_capacity(CURRENCIES.len());
+        for currency in CURRENCIES {
+            all.push(self.limits(currency).await?);
+        }
+        Ok(all)
+    }
+
+    /// Sets one currency's limits, audited in the same transaction.
+    pub async fn set(&self, limits: &Limits, by: &Actor, now: i64) -> Result<()> {
+        let shown = |m: Option<Money>| m.map(Money::to_major_string);
+        let audit = Entry::new(by, Action::RiskLimitsChanged, limits.currency.code())
+            .with("per_payment", shown(limits.per_payment))
+            .with(
+                "per_payment_unverified",
+                shown(limits.per_payment_unverified),
+            )
+            .with("daily_total", shown(limits.daily_total))
+            .with("hourly_count", limits.hourly_count)
+            .record(now);
+        self.store
+            .set_risk_limits(limits.currency.code(), &limits.to_stored(), now, &audit)
+            .await?;
+        tracing::info!(currency = limits.currency.code(), by = %by, "risk limits changed");
+        Ok(())
+    }
+
+    /// Whether the shopper may approve this payment now, as far as the limits go: the
+    /// per-payment caps, and whether the day's total and the hour's count have room for it.
+    /// Not binding: the approval's own transaction counts it (see [`Risk::counting`]).
+    pub async fn check_approval(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
+        let limits = self.limits(a.amount.currency).await?;
+        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
+            return Ok(Some(refused));
+        }
+        let counted = self.counted(a, now).await?;
+        Ok(limits.room_refusal(a.amount, counted, 1))
+    }
+
+    /// What the approval's transaction counts, within the limits current now; a refusal of
+    /// the per-payment caps comes first, before anything is written.
+    pub async fn counting(
+        &self,
+        a: Attempt<'_>,
+        now: i64,
+    ) -> Result<std::result::Result<(Counting, Limits), LimitRefusal>> {
+        let limits = self.limits(a.amount.currency).await?;
+        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
+            return Ok(Err(refused));
+        }
+        let counting = Counting {
+            user_id: a.user_id.to_string(),
+            currency: a.amount.currency.code(),
+            amount: a.amount.minor,
+            day_starts_at: day_start(now),
+            hour_starts_at: hour_start(now),
+            daily_total: limits.daily_total.map(|m| m.minor),
+            hourly_count: limits.hourly_count,
+        };
+        Ok(Ok((counting, limits)))
+    }
+
+    /// The re-check when a grant is redeemed: the amount within the per-payment caps current
+    /// now, and the shopper's counted day and hour (which include this payment when it was
+    /// approved in them) still within the current daily total and hourly count.
+    pub async fn check_redemption(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
+        let limits = self.limits(a.amount.currency).await?;
+        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
+            return Ok(Some(refused));
+        }
+        let counted = self.counted(a, now).await?;
+        Ok(limits.room_refusal(Money::new(a.amount.currency, 0), counted, 0))
+    }
+
+    async fn counted(&self, a: Attempt<'_>, now: i64) -> Result<Counted> {
+        Ok(self
+            .store
+            .risk_counted(
+                a.user_id,
+                a.amount.currency.code(),
+                day_start(now),
+                hour_start(now),
+            )
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_the_utc_calendar_day_and_an_hour_the_utc_clock_hour() {
+        // 2026-11-30T23:59:59Z and a second later.
+        let before = 1_796_083_199;
+        assert_eq!(day_start(before), 1_795_996_800);
+        assert_eq!(day_start(before + 1), before + 1);
+        assert_eq!(hour_start(before), before + 1 - 3600);
+    }
+}

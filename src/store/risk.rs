@@ -1,0 +1,182 @@
+//! Risk limits and the per-shopper counters: the limits per currency (read, and changed with
+//! their audit entry in one transaction), the counted totals of a shopper's windows, and the
+//! conditional counting an approval does in its own transaction.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::audit::{append, AuditRecord};
+use super::error::Result;
+use super::{Store, Tx};
+
+/// One currency's limits as stored: minor units and counts, `None` for no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoredLimits {
+    pub per_payment: Option<i64>,
+    pub per_payment_unverified: Option<i64>,
+    pub daily_total: Option<i64>,
+    pub hourly_count: Option<i64>,
+}
+
+/// A shopper's counted approvals in one currency: the UTC day's total and the UTC hour's count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counted {
+    pub day_total: i64,
+    pub hour_count: i64,
+}
+
+/// An approval to count: its shopper, currency and amount, the windows it falls in, and the
+/// limits it must stay within.
+#[derive(Clone, Debug)]
+pub struct Counting {
+    pub user_id: String,
+    pub currency: &'static str,
+    pub amount: i64,
+    pub day_starts_at: i64,
+    pub hour_starts_at: i64,
+    pub daily_total: Option<i64>,
+    pub hourly_count: Option<i64>,
+}
+
+/// Which counter refused an approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountRefusal {
+    DailyTotal,
+    HourlyCount,
+}
+
+fn limits_row(r: &AnyRow) -> Result<StoredLimits> {
+    Ok(StoredLimits {
+        per_payment: r.try_get("per_payment")?,
+        per_payment_unverified: r.try_get("per_payment_unverified")?,
+        daily_total: r.try_get("daily_total")?,
+        hourly_count: r.try_get("hourly_count")?,
+    })
+}
+
+impl Store {
+    /// The limits of `currency` (none when its row is missing).
+    pub async fn risk_limits(&self, currency: &str) -> Result<StoredLimits> {
+        let row = sqlx::query(
+            "SELECT per_payment, per_payment_unverified, daily_total, hourly_count
+             FROM risk_limits WHERE currency = $1",
+        )
+        .bind(currency)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        row.map(|r| limits_row(&r))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Sets the limits of `currency` and appends `audit`, in one transaction.
+    pub async fn set_risk_limits(
+        &self,
+        currency: &str,
+        limits: &StoredLimits,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO risk_limits (currency, per_payment, per_payment_unverified, daily_total, hourly_count, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (currency) DO UPDATE SET per_payment = $2, per_payment_unverified = $3,
+                 daily_total = $4, hourly_count = $5, updated_at = $6",
+        )
+        .bind(currency)
+        .bind(limits.per_payment)
+        .bind(limits.per_payment_unverified)
+        .bind(limits.daily_total)
+        .bind(limits.hourly_count)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What the shopper's approvals in `currency` added up to in the day and the hour starting
+    /// at the given instants.
+    pub async fn risk_counted(
+        &self,
+        user_id: &str,
+        currency: &str,
+        day_starts_at: i64,
+        hour_starts_at: i64,
+    ) -> Result<Counted> {
+        let rows = sqlx::query(
+            "SELECT span, amount_minor, payments FROM risk_counters
+             WHERE user_id = $1 AND currency = $2
+               AND ((span = 'day' AND starts_at = $3) OR (span = 'hour' AND starts_at = $4))",
+        )
+        .bind(user_id)
+        .bind(currency)
+        .bind(day_starts_at)
+        .bind(hour_starts_at)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        let mut counted = Counted::default();
+        for r in rows {
+            match r.try_get::<String, _>("span")?.as_str() {
+                "day" => counted.day_total = r.try_get("amount_minor")?,
+                _ => counted.hour_count = r.try_get("payments")?,
+            }
+        }
+        Ok(counted)
+    }
+}
+
+/// Counts an approval in `tx`: adds its amount to the shopper's day and one payment to their
+/// hour, each only while the result stays within its limit. The conditional update holds the
+/// counter's row (a row lock on PostgreSQL, which re-reads the row a concurrent approval
+/// committed; the write lock on SQLite), so concurrent approvals are counted one after another.
+/// On a refusal the caller rolls `tx` back.
+pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefusal>> {
+    // The day's cap is compared as `total <= cap - amount`: no sum can overflow.
+    let windows = [
+        (
+            "day",
+            c.day_starts_at,
+            c.daily_total,
+            "amount_minor <= $6 - $5",
+            CountRefusal::DailyTotal,
+        ),
+        (
+            "hour",
+            c.hour_starts_at,
+            c.hourly_count,
+            "payments <= $6 - 1",
+            CountRefusal::HourlyCount,
+        ),
+    ];
+    for (span, starts_at, cap, within, refusal) in windows {
+        sqlx::query(
+            "INSERT INTO risk_counters (user_id, currency, span, starts_at, amount_minor, payments)
+             VALUES ($1, $2, $3, $4, 0, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(&c.user_id)
+        .bind(c.currency)
+        .bind(span)
+        .bind(starts_at)
+        .execute(&mut **tx)
+        .await?;
+        let counted = sqlx::query(&format!(
+            "UPDATE risk_counters SET amount_minor = amount_minor + $5, payments = payments + 1
+             WHERE user_id = $1 AND currency = $2 AND span = $3 AND starts_at = $4 AND {within}"
+        ))
+        .bind(&c.user_id)
+        .bind(c.currency)
+        .bind(span)
+        .bind(starts_at)
+        .bind(c.amount)
+        .bind(cap.unwrap_or(i64::MAX))
+        .execute(&mut **tx)
+        .await?;
+        if counted.rows_affected() != 1 {
+            return Ok(Some(refusal));
+        }
+    }
+    Ok(None)
+}
