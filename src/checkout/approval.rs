@@ -16,7 +16,7 @@ use crate::accounts::refusals::{account_frozen, counter_outcome, webauthn_error}
 use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
-use crate::risk::{count_refused, LimitRefusal};
+use crate::risk::LimitRefusal;
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Approval, NewCode};
 use crate::store::PasskeyUse;
@@ -133,8 +133,9 @@ impl Checkout {
                 let refused = match self.limit_refusal(user, &view, now).await? {
                     Some(refused) => refused,
                     None => {
-                        let limits = self.risk.limits(view.payment.amount.currency).await?;
-                        count_refused(why, &limits, None)
+                        let currency = view.payment.amount.currency;
+                        let limits = self.risk.limits(currency).await?;
+                        limits.count_refused(why, crate::money::Money::new(currency, 0))
                     }
                 };
                 return Err(refused.error());

@@ -4,7 +4,7 @@
 use super::refusal::LimitRefusal;
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money};
-use crate::store::risk::{Counted, StoredLimits};
+use crate::store::risk::{CountRefusal, Counted, StoredLimits};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -129,6 +129,21 @@ impl Limits {
                 Some(LimitRefusal::HourlyCount { cap })
             }
             _ => None,
+        }
+    }
+
+    /// The refusal for a counter that refused an approval counted against these limits.
+    pub fn count_refused(&self, why: CountRefusal, counted_day: Money) -> LimitRefusal {
+        match (why, self.daily_total, self.hourly_count) {
+            (CountRefusal::DailyTotal, Some(cap), _) | (_, Some(cap), None) => {
+                LimitRefusal::DailyTotal {
+                    cap,
+                    counted: counted_day,
+                }
+            }
+            (_, _, cap) => LimitRefusal::HourlyCount {
+                cap: cap.unwrap_or(0),
+            },
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::store::risk::{Counted, Counting};
 use crate::store::Store;
 
 pub use self::limits::{parse_limits, Limits, LimitsForm};
-pub use self::refusal::{count_refused, LimitRefusal};
+pub use self::refusal::LimitRefusal;
 
 /// The currencies limits are set for, in the console's order.
 pub const CURRENCIES: [Currency; 2] = [Currency::Jpy, Currency::Usd];

@@ -3,9 +3,6 @@
 
 use crate::error::Error;
 use crate::money::Money;
-use crate::store::risk::CountRefusal;
-
-use super::Limits;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitRefusal {
@@ -19,35 +16,22 @@ pub enum LimitRefusal {
     HourlyCount { cap: i64 },
 }
 
-/// The refusal for a counter that refused an approval, with the limits it was counted against.
-pub fn count_refused(
-    why: CountRefusal,
-    limits: &Limits,
-    counted_day: Option<Money>,
-) -> LimitRefusal {
-    match (why, limits.daily_total, limits.hourly_count) {
-        (CountRefusal::DailyTotal, Some(cap), _) => LimitRefusal::DailyTotal {
-            cap,
-            counted: counted_day.unwrap_or(Money::new(limits.currency, 0)),
-        },
-        (_, _, Some(cap)) => LimitRefusal::HourlyCount { cap },
-        // A counter only refuses against a limit that is set.
-        (_, Some(cap), None) => LimitRefusal::DailyTotal {
-            cap,
-            counted: counted_day.unwrap_or(Money::new(limits.currency, 0)),
-        },
-        (_, None, None) => LimitRefusal::HourlyCount { cap: 0 },
-    }
-}
-
 impl LimitRefusal {
-    pub fn code(self) -> &'static str {
+    /// The limit's stable code, and its name.
+    pub fn code_and_name(self) -> (&'static str, &'static str) {
         match self {
-            LimitRefusal::PerPayment { .. } => "limit_per_payment",
-            LimitRefusal::UnverifiedMerchant { .. } => "limit_unverified_merchant",
-            LimitRefusal::DailyTotal { .. } => "limit_daily_total",
-            LimitRefusal::HourlyCount { .. } => "limit_hourly_count",
+            LimitRefusal::PerPayment { .. } => ("limit_per_payment", "Per-payment limit"),
+            LimitRefusal::UnverifiedMerchant { .. } => (
+                "limit_unverified_merchant",
+                "Per-payment limit for merchants not verified",
+            ),
+            LimitRefusal::DailyTotal { .. } => ("limit_daily_total", "Daily total"),
+            LimitRefusal::HourlyCount { .. } => ("limit_hourly_count", "Payments per hour"),
         }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.code_and_name().0
     }
 
     /// For the shopper, on the consent page: which limit, and the amount.
