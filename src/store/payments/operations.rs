@@ -2,7 +2,7 @@
 //! called), taken over by a retry or the reconciler once its node's lease lapsed, or ended
 //! without effect. Recording the outcome clears it (`advance_in`).
 
-use super::{payment_row, Operation, StoredPayment, COLUMNS};
+use super::row::{payment_row, Operation, StoredPayment, COLUMNS};
 use crate::payments::status::PaymentStatus;
 use crate::store::error::Result;
 use crate::store::Store;

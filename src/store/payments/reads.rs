@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{payment_row, StoredPayment, COLUMNS};
+use super::row::{payment_row, StoredPayment, COLUMNS};
 use crate::store::error::Result;
 use crate::store::Store;
 

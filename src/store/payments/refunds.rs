@@ -4,7 +4,8 @@
 
 use sqlx::Row;
 
-use super::{record_event, PaymentEvent, StoredPayment, COLUMNS};
+use super::row::{StoredPayment, COLUMNS};
+use super::{record_event, PaymentEvent};
 use crate::points::ledger::{Credit, Ledger};
 use crate::store::error::Result;
 use crate::store::{points, Store};
