@@ -92,8 +92,7 @@ impl Risk {
         if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
             return Ok(Some(refused));
         }
-        let counted = self.counted(a, now).await?;
-        Ok(limits.room_refusal(a.amount, counted, 1))
+        self.room(&limits, a, a.amount, 1, now).await
     }
 
     /// What the approval's transaction counts, within the limits current now; a refusal of
@@ -127,8 +126,26 @@ impl Risk {
         if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
             return Ok(Some(refused));
         }
+        let nothing = Money::new(a.amount.currency, 0);
+        self.room(&limits, a, nothing, 0, now).await
+    }
+
+    /// Whether the day's total and the hour's count have room for `amount` and `payments`
+    /// more. The counters are read only when a daily total or an hourly count is set: without
+    /// either, a payment's check costs one read of the limits.
+    async fn room(
+        &self,
+        limits: &Limits,
+        a: Attempt<'_>,
+        amount: Money,
+        payments: i64,
+        now: i64,
+    ) -> Result<Option<LimitRefusal>> {
+        if limits.daily_total.is_none() && limits.hourly_count.is_none() {
+            return Ok(None);
+        }
         let counted = self.counted(a, now).await?;
-        Ok(limits.room_refusal(Money::new(a.amount.currency, 0), counted, 0))
+        Ok(limits.room_refusal(amount, counted, payments))
     }
 
     async fn counted(&self, a: Attempt<'_>, now: i64) -> Result<Counted> {
