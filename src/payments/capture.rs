@@ -81,10 +81,7 @@ impl Payments {
         now: i64,
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
-        if payment.status == PaymentStatus::Captured
-            && request_key.is_some()
-            && payment.operation_key.as_deref() == request_key
-        {
+        if finished_by(&payment, Operation::Capture, request_key) {
             return view(&payment);
         }
         require_status(
@@ -94,7 +91,7 @@ impl Payments {
             "only an authorized payment can be captured",
         )?;
         let (amount, _) = self.capture_amounts(&payment, amount)?;
-        let payment = self
+        match self
             .start_operation(
                 &payment,
                 Operation::Capture,
@@ -102,12 +99,17 @@ impl Payments {
                 request_key,
                 now,
             )
-            .await?;
-        self.finish_capture(payment, now).await
+            .await?
+        {
+            Start::Begun(payment) => self.finish_capture(payment, now).await,
+            Start::Finished(payment) => view(&payment),
+        }
     }
 
     /// Records `operation` as in flight on an authorized payment, held by this node for the
-    /// lease; refused while another step is in flight.
+    /// lease; refused while another step is in flight. When the same request's step was
+    /// finished meanwhile (a retry racing the reconciler that completed it), gives the payment
+    /// as that step left it.
     pub(super) async fn start_operation(
         &self,
         payment: &StoredPayment,
@@ -115,7 +117,7 @@ impl Payments {
         amount: Option<i64>,
         request_key: Option<&str>,
         now: i64,
-    ) -> Result<StoredPayment> {
+    ) -> Result<Start> {
         let start = StartOperation {
             operation,
             amount,
@@ -128,11 +130,12 @@ impl Payments {
             .start_operation(&payment.id, authorized, start, now)
             .await?
         {
-            Some(started) => Ok(started),
+            Some(started) => Ok(Start::Begun(started)),
             None => {
                 let now_stored = self.store.payment(&payment.id).await?;
                 match now_stored {
                     Some(p) if p.status == authorized => Err(in_progress()),
+                    Some(p) if finished_by(&p, operation, request_key) => Ok(Start::Finished(p)),
                     _ => Err(Error::conflict(
                         match operation {
                             Operation::Void => "payment_not_voidable",
@@ -352,4 +355,27 @@ impl Payments {
             ),
         })
     }
+}
+
+/// A capture or void begun for a request: in flight now, or already finished by the same
+/// request (its Idempotency-Key) on this or another node.
+pub(super) enum Start {
+    Begun(StoredPayment),
+    Finished(StoredPayment),
+}
+
+/// Whether `payment` was already captured (or voided) by the request with `request_key`: a
+/// retry of that request answers the payment as it is.
+pub(super) fn finished_by(
+    payment: &StoredPayment,
+    operation: Operation,
+    request_key: Option<&str>,
+) -> bool {
+    let done = match operation {
+        Operation::Void => PaymentStatus::Voided,
+        _ => PaymentStatus::Captured,
+    };
+    payment.status == done
+        && request_key.is_some()
+        && payment.operation_key.as_deref() == request_key
 }

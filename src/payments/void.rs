@@ -3,6 +3,7 @@
 use saifu_sdk::payments::Payment;
 use saifu_sdk::webhooks::EventType;
 
+use super::capture::{finished_by, Start};
 use super::status::PaymentStatus;
 use super::view::view;
 use super::{declined, processor_failed, require_status, Payments, POINTS_ONLY};
@@ -24,10 +25,7 @@ impl Payments {
         now: i64,
     ) -> Result<Payment> {
         let payment = self.stored(merchant, id).await?;
-        if payment.status == PaymentStatus::Voided
-            && request_key.is_some()
-            && payment.operation_key.as_deref() == request_key
-        {
+        if finished_by(&payment, Operation::Void, request_key) {
             return view(&payment);
         }
         require_status(
@@ -36,10 +34,13 @@ impl Payments {
             "payment_not_voidable",
             "only an authorized payment can be voided",
         )?;
-        let payment = self
+        match self
             .start_operation(&payment, Operation::Void, None, request_key, now)
-            .await?;
-        self.finish_void(payment, now).await
+            .await?
+        {
+            Start::Begun(payment) => self.finish_void(payment, now).await,
+            Start::Finished(payment) => view(&payment),
+        }
     }
 
     /// Carries out the void in flight on `payment` with the processor key `void:<id>`, and
