@@ -45,7 +45,11 @@ pub const ENV_KEYS: &[&str] = &[
     "points_earn_usd",
     "point_value_jpy",
     "point_value_usd",
-    "points_expiry_days",
+    "points_expiry_months",
+    "points_expiry_rolling",
+    "points_min_redeem",
+    "points_max_redeem",
+    "points_max_redeem_percent",
     "max_amounts",
     "dispute_window_days",
     "dispute_response_days",
@@ -137,8 +141,16 @@ pub struct Config {
     pub point_value_jpy: i64,
     /// Cents one point is worth when redeemed.
     pub point_value_usd: i64,
-    /// Days earned points last.
-    pub points_expiry_days: i64,
+    /// Calendar months earned points last (1 to 120).
+    pub points_expiry_months: i64,
+    /// Whether any new earn extends all of a shopper's points to the new date.
+    pub points_expiry_rolling: bool,
+    /// The fewest points a payment may redeem (0: any number).
+    pub points_min_redeem: i64,
+    /// The most points a payment may redeem (none: no maximum).
+    pub points_max_redeem: Option<i64>,
+    /// The largest share of a payment's amount points may pay, in percent (1 to 100).
+    pub points_max_redeem_percent: i64,
     /// The largest payment per currency, `JPY=10000000,USD=100000.00`; a currency left out
     /// keeps its default. Parsed when the configuration loads.
     pub max_amounts: AmountLimits,
@@ -201,7 +213,11 @@ impl Default for Config {
             points_earn_usd: 100,
             point_value_jpy: 1,
             point_value_usd: 1,
-            points_expiry_days: 365,
+            points_expiry_months: 12,
+            points_expiry_rolling: false,
+            points_min_redeem: 0,
+            points_max_redeem: None,
+            points_max_redeem_percent: 100,
             max_amounts: AmountLimits::default(),
             dispute_window_days: 120,
             dispute_response_days: 7,
@@ -288,13 +304,25 @@ impl Config {
             self.points_earn_usd,
             self.point_value_jpy,
             self.point_value_usd,
-            self.points_expiry_days,
             self.dispute_window_days,
         ]
         .iter()
         .any(|v| *v <= 0)
         {
-            bail!("points rates, values and expiry, and dispute_window_days, must be positive");
+            bail!("points rates and values, and dispute_window_days, must be positive");
+        }
+        if !(1..=120).contains(&self.points_expiry_months) {
+            bail!("points_expiry_months must be between 1 and 120");
+        }
+        if !(1..=100).contains(&self.points_max_redeem_percent) {
+            bail!("points_max_redeem_percent must be between 1 and 100");
+        }
+        if self.points_min_redeem < 0
+            || self
+                .points_max_redeem
+                .is_some_and(|max| max <= 0 || max < self.points_min_redeem)
+        {
+            bail!("points_min_redeem must be 0 or more, and points_max_redeem above 0 and not below it");
         }
         if self.dispute_response_days < 0 {
             bail!("dispute_response_days must not be negative");

@@ -29,4 +29,4 @@ pub mod vault;
 pub mod webhooks;
 
 pub use app::{init_tracing, shutdown_signal, Application};
-pub use state::{key_settings, open_store, points_policy, webhook_settings, AppState};
+pub use state::{key_settings, open_store, points_first_run, webhook_settings, AppState};

@@ -19,8 +19,9 @@ use crate::idempotency::Idempotency;
 use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
 use crate::merchants::Merchants;
 use crate::payments::Payments;
-use crate::points::PointsPolicy;
+use crate::points::programme::{Expiry, Redemption};
 use crate::points::PointsService;
+use crate::points::{PointsPolicy, ProgrammeRules, Programmes};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
@@ -114,7 +115,10 @@ impl AppState {
             processor.clone(),
         );
         let webhooks = Webhooks::new(store.clone(), kek.clone(), webhook_settings(&config)?);
-        let policy = points_policy(&config);
+        let programmes = Programmes::new(store.clone());
+        programmes
+            .ensure_first(&points_first_run(&config), crate::clock::unix_now())
+            .await?;
         let signer = GrantSigner::new(store.clone(), kek.clone());
         signer.ensure_key(crate::clock::unix_now()).await?;
         let checkout = Checkout::new(CheckoutParts {
@@ -130,7 +134,7 @@ impl AppState {
                 code: config.code_ttl_secs as i64,
                 grant: config.grant_ttl_secs as i64,
             },
-            points: policy,
+            programmes,
             risk: crate::risk::Risk::new(store.clone()),
         });
         let risk = checkout.risk.clone();
@@ -138,7 +142,6 @@ impl AppState {
             store.clone(),
             vault.clone(),
             checkout.clone(),
-            policy,
             webhooks.clone(),
             config.in_flight_lease_secs as i64,
         );
@@ -148,7 +151,7 @@ impl AppState {
             webhooks.clone(),
             dispute_settings(&config),
         );
-        let points = PointsService::new(store.clone(), policy);
+        let points = PointsService::new(store.clone());
         let idempotency = Idempotency::new(store.clone(), config.idempotency_lease_secs as i64);
         Ok(Self {
             config: Arc::new(config),
@@ -205,13 +208,25 @@ pub fn dispute_settings(config: &Config) -> DisputeSettings {
     }
 }
 
-pub fn points_policy(config: &Config) -> PointsPolicy {
-    PointsPolicy {
-        earn_jpy: config.points_earn_jpy,
-        earn_usd: config.points_earn_usd,
-        value_jpy: config.point_value_jpy,
-        value_usd: config.point_value_usd,
-        expiry_secs: config.points_expiry_days * 24 * 60 * 60,
+/// The points programme the settings describe: version 1 on a wallet's first start, and
+/// never read again once the programme has a version.
+pub fn points_first_run(config: &Config) -> ProgrammeRules {
+    ProgrammeRules {
+        rates: PointsPolicy {
+            earn_jpy: config.points_earn_jpy,
+            earn_usd: config.points_earn_usd,
+            value_jpy: config.point_value_jpy,
+            value_usd: config.point_value_usd,
+        },
+        expiry: Expiry {
+            months: config.points_expiry_months,
+            rolling: config.points_expiry_rolling,
+        },
+        redemption: Redemption {
+            min_points: config.points_min_redeem,
+            max_points: config.points_max_redeem,
+            max_percent: config.points_max_redeem_percent,
+        },
     }
 }
 

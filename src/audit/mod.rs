@@ -41,7 +41,6 @@ pub enum Action {
     MerchantSecretRotated,
     MerchantWebhookSecretRotated,
     MerchantWebhookUrlSet,
-    MerchantPointsMultiplierSet,
     SigningKeyRotated,
     KekRotated,
     KekRewrapped,
@@ -66,6 +65,12 @@ pub enum Action {
     GuaranteeFunded,
     /// The issuer changed a currency's risk limits.
     RiskLimitsChanged,
+    /// The issuer made a new version of the points programme.
+    PointsProgrammeChanged,
+    /// The issuer scheduled a merchant's points campaign.
+    PointsCampaignAdded,
+    /// The issuer ended (or called off) a merchant's points campaign.
+    PointsCampaignEnded,
 }
 
 impl Action {
@@ -76,7 +81,6 @@ impl Action {
             Action::MerchantSecretRotated => "merchant.secret_rotated",
             Action::MerchantWebhookSecretRotated => "merchant.webhook_secret_rotated",
             Action::MerchantWebhookUrlSet => "merchant.webhook_url_set",
-            Action::MerchantPointsMultiplierSet => "merchant.points_multiplier_set",
             Action::SigningKeyRotated => "signing_key.rotated",
             Action::KekRotated => "kek.rotated",
             Action::KekRewrapped => "kek.rewrapped",
@@ -97,6 +101,9 @@ impl Action {
             Action::GuaranteePaid => "guarantee.paid",
             Action::GuaranteeFunded => "guarantee.funded",
             Action::RiskLimitsChanged => "risk.limits_changed",
+            Action::PointsProgrammeChanged => "points.programme_changed",
+            Action::PointsCampaignAdded => "points.campaign_added",
+            Action::PointsCampaignEnded => "points.campaign_ended",
         }
     }
 }

@@ -223,6 +223,8 @@ impl Checkout {
                     // Held until the code could no longer give a grant that is still valid.
                     hold_expires_at: now + self.lifetimes.code + self.lifetimes.grant,
                     ledger: &crate::points::Rules,
+                    programme_version: view.programme.version,
+                    multiplier_percent: view.points_multiplier_percent,
                     counting: &counting,
                 },
                 now,
@@ -236,6 +238,13 @@ impl Checkout {
         if points == 0 {
             // Using no points is always allowed: no need to read the balance.
             return Ok(());
+        }
+        if let Some(refused) = view
+            .programme
+            .rules
+            .check_redemption(view.payment.amount, points)
+        {
+            return Err(refused.error());
         }
         let (_, max) = self.redeemable_points(user, view).await?;
         if points < 0 || points > max {

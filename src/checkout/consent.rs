@@ -11,6 +11,7 @@ use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::merchants::{Merchant, MerchantStatus};
+use crate::points::Programme;
 use crate::risk::{Attempt, LimitRefusal};
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Consent, ConsentStatus};
@@ -21,8 +22,10 @@ use crate::vault::StoredCard;
 pub struct ConsentView {
     pub consent: Consent,
     pub merchant: Merchant,
-    /// The merchant's points multiplier (percent), for the earn preview.
+    /// The multiplier (percent) of the merchant's campaign in force now, for the earn preview.
     pub points_multiplier_percent: i64,
+    /// The points programme in force now: what points are worth and how many may be used.
+    pub programme: Programme,
     pub payment: PaymentRequest,
 }
 
@@ -77,7 +80,7 @@ impl Checkout {
     pub async fn consent(&self, id: &str, now: i64) -> Result<ConsentView> {
         let found = self
             .store
-            .find_consent_with_merchant(id)
+            .find_consent_with_merchant(id, now)
             .await?
             .ok_or_else(Error::not_found)?;
         let consent = found.consent;
@@ -96,10 +99,12 @@ impl Checkout {
             return Err(suspended());
         }
         let payment = stored_payment(&consent.pushed.details)?;
+        let programme = self.programmes.current().await?;
         Ok(ConsentView {
             consent,
             merchant,
             points_multiplier_percent,
+            programme,
             payment,
         })
     }
@@ -135,7 +140,9 @@ impl Checkout {
             .available;
         Ok((
             available,
-            self.points.max_redeemable(view.payment.amount, available),
+            view.programme
+                .rules
+                .max_redeemable(view.payment.amount, available),
         ))
     }
 

@@ -25,7 +25,7 @@ use crate::accounts::Accounts;
 use crate::error::{Error, Kind, Result};
 use crate::keys::FingerprintKey;
 use crate::merchants::Merchants;
-use crate::points::PointsPolicy;
+use crate::points::Programmes;
 use crate::risk::Risk;
 use crate::store::checkout::Pushed;
 use crate::store::Store;
@@ -64,7 +64,8 @@ pub struct CheckoutParts {
     /// The issuer identifier; the payments audience is its origin's `/v1/payments`.
     pub issuer: Url,
     pub lifetimes: Lifetimes,
-    pub points: PointsPolicy,
+    /// The points programme: its version in force, and the merchants' campaigns.
+    pub programmes: Programmes,
     /// The issuer's risk limits, checked at the consent and counted at the approval.
     pub risk: Risk,
 }
@@ -80,7 +81,7 @@ pub struct Checkout {
     issuer: Url,
     audience: String,
     lifetimes: Lifetimes,
-    pub points: PointsPolicy,
+    pub programmes: Programmes,
     pub risk: Risk,
 }
 
@@ -100,7 +101,7 @@ impl Checkout {
             issuer: parts.issuer,
             audience,
             lifetimes: parts.lifetimes,
-            points: parts.points,
+            programmes: parts.programmes,
             risk: parts.risk,
         }
     }

@@ -41,14 +41,6 @@ pub enum MerchantCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set the merchant-funded points campaign: earned points are multiplied by PERCENT/100
-    /// (100 = no campaign, 200 = double points). The extra points are charged to the merchant.
-    SetCampaign {
-        #[arg(long)]
-        client_id: String,
-        #[arg(long = "multiplier-percent")]
-        percent: i64,
-    },
     /// Issue a new webhook secret. The old one keeps signing next to it for the overlap, so
     /// the merchant can switch without losing events.
     RotateWebhookSecret {
@@ -172,17 +164,6 @@ pub(super) async fn merchant(config: Config, command: MerchantCommand) -> anyhow
             } else {
                 println!("client_secret: {secret}");
             }
-        }
-        MerchantCommand::SetCampaign { client_id, percent } => {
-            anyhow::ensure!(
-                (100..=1000).contains(&percent),
-                "--multiplier-percent must be between 100 and 1000"
-            );
-            merchants
-                .set_points_multiplier(&client_id, percent, &Actor::Cli)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {}", client_id, e.public_message()))?;
-            println!("{client_id} now earns shoppers {percent}% of the base points");
         }
         MerchantCommand::RotateWebhookSecret {
             client_id,

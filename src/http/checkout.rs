@@ -26,7 +26,6 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::merchants::MerchantStatus;
 use crate::money::{Currency, Money};
-use crate::points::PointsService;
 use crate::risk::LimitRefusal;
 use crate::AppState;
 
@@ -128,7 +127,6 @@ async fn consent_page(
     State(checkout): State<Checkout>,
     State(accounts): State<Accounts>,
     State(config): State<Arc<Config>>,
-    State(points): State<PointsService>,
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response> {
@@ -145,8 +143,9 @@ async fn consent_page(
     };
     let today = time::OffsetDateTime::now_utc().date();
     let currency = view.payment.amount.currency;
-    let point_value = points.policy().point_value(currency);
-    let earn_preview = points.earn_preview(view.payment.amount, view.points_multiplier_percent);
+    let rates = view.programme.rules.rates;
+    let point_value = rates.point_value(currency);
+    let earn_preview = rates.earn_preview(view.payment.amount, view.points_multiplier_percent);
     let here = format!("/checkout/{id}");
     let layout = Layout::new(
         format!("Pay {}", view.merchant.name),

@@ -64,8 +64,6 @@ pub struct Merchant {
     /// When the status last changed (Unix seconds); `None` if it never did.
     pub status_changed_at: Option<i64>,
     pub created_at: i64,
-    /// The merchant-funded points campaign: shoppers earn this percent of the base points.
-    pub points_multiplier_percent: i64,
 }
 
 impl Merchant {
@@ -90,7 +88,6 @@ impl TryFrom<StoredMerchant> for Merchant {
             status_reason: m.status_reason,
             status_changed_at: m.status_changed_at,
             created_at: m.created_at,
-            points_multiplier_percent: m.points_multiplier_percent,
         })
     }
 }
@@ -114,10 +111,6 @@ fn random_b64(len: usize) -> Result<String> {
 fn new_client_secret() -> Result<String> {
     Ok(format!("saifu_sk_{}", random_b64(32)?))
 }
-
-/// The campaign multipliers an issuer may set, in percent: none (100) to ten times.
-pub const MIN_MULTIPLIER_PERCENT: i64 = 100;
-pub const MAX_MULTIPLIER_PERCENT: i64 = 1000;
 
 #[derive(Clone)]
 pub struct Merchants {
@@ -247,32 +240,6 @@ impl Merchants {
             .await?;
         tracing::info!(client_id = %client_id, "merchant client secret rotated");
         Ok(secret)
-    }
-
-    /// A merchant-funded campaign: shoppers earn `percent` % of the base points there.
-    pub async fn set_points_multiplier(
-        &self,
-        client_id: &str,
-        percent: i64,
-        by: &Actor,
-    ) -> Result<()> {
-        if !(MIN_MULTIPLIER_PERCENT..=MAX_MULTIPLIER_PERCENT).contains(&percent) {
-            return Err(Error::invalid(
-                "invalid_points_multiplier",
-                format!("A campaign multiplier is {MIN_MULTIPLIER_PERCENT} to {MAX_MULTIPLIER_PERCENT} percent (100 = no campaign)."),
-            ));
-        }
-        let audit = Entry::new(by, Action::MerchantPointsMultiplierSet, client_id)
-            .with("multiplier_percent", percent);
-        self.store
-            .set_merchant_points_multiplier(
-                client_id,
-                percent,
-                &audit.record(crate::clock::unix_now()),
-            )
-            .await?;
-        tracing::info!(client_id = %client_id, percent, "merchant points multiplier changed");
-        Ok(())
     }
 
     /// Checks a client's credentials. Unknown clients and wrong secrets fail alike, after the

@@ -13,6 +13,7 @@ use super::{
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
 use crate::money::{AmountTooLarge, Currency, Money};
+use crate::points::lots;
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{
@@ -90,7 +91,7 @@ impl Payments {
             "payment_not_capturable",
             "only an authorized payment can be captured",
         )?;
-        let (amount, _) = self.capture_amounts(&payment, amount)?;
+        let (amount, _) = self.capture_amounts(&payment, amount).await?;
         match self
             .start_operation(
                 &payment,
@@ -153,7 +154,7 @@ impl Payments {
     /// without effect.
     pub(super) async fn finish_capture(&self, payment: StoredPayment, now: i64) -> Result<Payment> {
         let amount_minor = payment.operation_amount.unwrap_or(payment.amount_minor);
-        let (amount, card_amount) = self.amounts_of(&payment, amount_minor)?;
+        let (amount, card_amount) = self.amounts_of(&payment, amount_minor).await?;
         let authorization = payment.authorization_ref.clone().unwrap_or_default();
         match self
             .capture_at_card(&payment.id, &authorization, card_amount)
@@ -188,7 +189,7 @@ impl Payments {
         now: i64,
     ) -> Result<Payment> {
         let id = pending.id.clone();
-        let (amount, card_amount) = self.amounts_of(&pending, pending.amount_minor)?;
+        let (amount, card_amount) = self.amounts_of(&pending, pending.amount_minor).await?;
         let captured = match self
             .capture_at_card(&id, &authorized.reference, card_amount)
             .await
@@ -225,7 +226,7 @@ impl Payments {
 
     /// The amount to capture (all of it unless given), checked against the authorization and
     /// the redeemed points; and the card's part of it.
-    fn capture_amounts(
+    async fn capture_amounts(
         &self,
         payment: &StoredPayment,
         amount: Option<&Amount>,
@@ -245,14 +246,24 @@ impl Payments {
                 "The capture exceeds the authorized amount.",
             ));
         }
-        self.amounts_of(payment, amount.minor)
+        self.amounts_of(payment, amount.minor).await
     }
 
     /// `amount_minor` of the payment and the card's part of it (what the redeemed points
     /// don't pay).
-    fn amounts_of(&self, payment: &StoredPayment, amount_minor: i64) -> Result<(Money, Money)> {
+    async fn amounts_of(
+        &self,
+        payment: &StoredPayment,
+        amount_minor: i64,
+    ) -> Result<(Money, Money)> {
         let currency = stored_currency(payment)?;
-        let points_value = self.points_value(payment.points_redeemed, currency)?;
+        let points_value = self
+            .points_value(
+                payment.points_programme_version,
+                payment.points_redeemed,
+                currency,
+            )
+            .await?;
         if amount_minor < points_value {
             return Err(Error::new(
                 Kind::Unprocessable,
@@ -323,7 +334,7 @@ impl Payments {
             ));
         };
         self.webhooks.wake();
-        tracing::info!(payment_id = %id, points_earned = points.earn.lot.points, "payment captured");
+        tracing::info!(payment_id = %id, points_earned = points.earn.points(), "payment captured");
         view(&captured)
     }
 
@@ -335,23 +346,27 @@ impl Payments {
         card_amount: Money,
         now: i64,
     ) -> Result<CapturePoints<'static>> {
-        let multiplier = self
-            .store
-            .merchant_points_multiplier(&payment.client_id)
+        // The programme version and campaign the shopper approved under, whatever changed since.
+        let programme = self
+            .checkout
+            .programmes
+            .version(payment.points_programme_version)
             .await?;
-        let earned = self
-            .points
-            .checked_earned(card_amount, multiplier)
+        let rules = programme.rules;
+        let earned = rules
+            .rates
+            .checked_earned(card_amount, payment.points_multiplier_percent)
             .ok_or(AmountTooLarge::overflow(card_amount.currency))?;
         Ok(CapturePoints {
             ledger: &Rules,
             redeem: rules::payment_captured(payment.points_redeemed),
-            earn: rules::earn(
+            earn: lots::earn(
                 &payment.user_id,
                 &payment.client_id,
                 &payment.id,
                 earned,
-                now + self.points.expiry_secs,
+                rules.expires_at(now),
+                rules.expiry.rolling,
             ),
         })
     }

@@ -142,7 +142,14 @@ impl Payments {
         let currency = stored_currency(&payment)?;
         let card_amount = Money {
             currency,
-            minor: payment.amount_minor - self.points_value(payment.points_redeemed, currency)?,
+            minor: payment.amount_minor
+                - self
+                    .points_value(
+                        payment.points_programme_version,
+                        payment.points_redeemed,
+                        currency,
+                    )
+                    .await?,
         };
         let outcome = if card_amount.minor == 0 {
             Ok(Outcome::Approved {
@@ -203,7 +210,20 @@ impl Payments {
             .transpose()
             .map_err(|e| Error::internal(anyhow::anyhow!("a signed grant no longer parses: {e}")))?
             .ok_or_else(|| Error::internal(anyhow::anyhow!("a signed grant without details")))?;
-        let (amount, points_redeemed, card_amount) = self.charge(&granted, request)?;
+        let points_redeemed = granted.details.points_redeemed.unwrap_or(0);
+        // Points are worth what the programme version of the grant's approval says.
+        let version = match points_redeemed {
+            0 => None,
+            _ => self
+                .store
+                .find_grant(&claims.jti)
+                .await?
+                .and_then(|g| g.points_programme_version),
+        };
+        let points_value = self
+            .points_value(version, points_redeemed, granted.amount.currency)
+            .await?;
+        let (amount, card_amount) = self.charge(&granted, request, points_value)?;
         Ok(Checked {
             jti: claims.jti,
             granted,
@@ -213,12 +233,14 @@ impl Payments {
         })
     }
 
-    /// The amount asked (within the grant), the points redeemed, and what the card pays.
+    /// The amount asked (within the grant) and what the card pays, the redeemed points being
+    /// worth `points_value`.
     fn charge(
         &self,
         granted: &PaymentRequest,
         request: &CreatePayment,
-    ) -> Result<(Money, i64, Money)> {
+        points_value: i64,
+    ) -> Result<(Money, Money)> {
         let currency = granted.amount.currency;
         if Currency::parse(&request.amount.currency) != Some(currency) {
             return Err(Error::new(
@@ -238,8 +260,6 @@ impl Payments {
                 ),
             ));
         }
-        let points_redeemed = granted.details.points_redeemed.unwrap_or(0);
-        let points_value = self.points_value(points_redeemed, currency)?;
         if amount.minor < points_value {
             let value = Money {
                 currency,
@@ -259,7 +279,7 @@ impl Payments {
             currency,
             minor: amount.minor - points_value,
         };
-        Ok((amount, points_redeemed, card_amount))
+        Ok((amount, card_amount))
     }
 
     /// Consumes the grant once and records a pending payment, with the card it was for. The
@@ -319,6 +339,8 @@ impl Payments {
             amount_minor: c.amount.minor,
             order_reference: &c.granted.order_reference,
             points_redeemed: c.points_redeemed,
+            points_programme_version: grant.points_programme_version,
+            points_multiplier_percent: grant.points_multiplier_percent.unwrap_or(100),
             hold: rules::payment_started(c.points_redeemed),
             operation: if capture {
                 Operation::AuthorizeCapture

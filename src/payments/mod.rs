@@ -17,7 +17,6 @@ use crate::checkout::Checkout;
 use crate::error::{Error, Kind, Result};
 use crate::merchants::Merchant;
 use crate::money::{AmountTooLarge, Currency, Money, ParseAmountError};
-use crate::points::PointsPolicy;
 use crate::processor::ProcessorError;
 use crate::store::payments::StoredPayment;
 use crate::store::Store;
@@ -33,7 +32,6 @@ pub struct Payments {
     store: Store,
     vault: Vault,
     checkout: Checkout,
-    points: PointsPolicy,
     webhooks: Webhooks,
     /// How long a node holds a card-network step it started (see `recover`).
     lease_secs: i64,
@@ -109,7 +107,6 @@ impl Payments {
         store: Store,
         vault: Vault,
         checkout: Checkout,
-        points: PointsPolicy,
         webhooks: Webhooks,
         lease_secs: i64,
     ) -> Self {
@@ -117,7 +114,6 @@ impl Payments {
             store,
             vault,
             checkout,
-            points,
             webhooks,
             lease_secs,
         }
@@ -132,9 +128,19 @@ impl Payments {
         view(&self.store.payment(id).await?.ok_or_else(not_found)?)
     }
 
-    /// What `points` are worth in `currency`, refused when out of range.
-    fn points_value(&self, points: i64, currency: Currency) -> Result<i64> {
-        Ok(self.points.points_money(points, currency)?.minor)
+    /// What `points` are worth in `currency` under programme `version` (the one the payment
+    /// records), refused when out of range.
+    async fn points_value(
+        &self,
+        version: Option<i64>,
+        points: i64,
+        currency: Currency,
+    ) -> Result<i64> {
+        if points == 0 {
+            return Ok(0);
+        }
+        let programme = self.checkout.programmes.version(version).await?;
+        Ok(programme.rules.rates.points_money(points, currency)?.minor)
     }
 
     /// The merchant's payment `id` as stored (another merchant's payment is not found).

@@ -277,12 +277,21 @@ impl Payments {
             reversed,
             restored,
         });
-        let expires_at = now + self.points.expiry_secs;
+        let programme = self
+            .checkout
+            .programmes
+            .version(payment.points_programme_version)
+            .await?;
+        let expires_at = programme.rules.expires_at(now);
         Ok(RefundPoints {
             ledger: &Rules,
-            reverse: shares.reverse,
             restore: shares.restore,
-            restored: rules::restore(&payment.user_id, &payment.id, shares.restore, expires_at),
+            restored: crate::points::lots::restore(
+                &payment.user_id,
+                &payment.id,
+                shares.restore,
+                expires_at,
+            ),
         })
     }
 
@@ -295,7 +304,13 @@ impl Payments {
         amount: Money,
         before: i64,
     ) -> Result<std::result::Result<Outcome, crate::processor::ProcessorError>> {
-        let points_value = self.points_value(payment.points_redeemed, amount.currency)?;
+        let points_value = self
+            .points_value(
+                payment.points_programme_version,
+                payment.points_redeemed,
+                amount.currency,
+            )
+            .await?;
         let card_part = rules::card_share_of_refund(
             payment.captured_minor - points_value,
             before,

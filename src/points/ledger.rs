@@ -142,19 +142,125 @@ pub struct LotTake {
     pub points: i64,
 }
 
+/// Who pays for a lot's points: the issuer's programme, or the merchant whose campaign added
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Funder {
+    Issuer,
+    Merchant(String),
+}
+
+impl Funder {
+    /// The funder as `points_lots.funder` stores it.
+    pub fn key(&self) -> String {
+        match self {
+            Funder::Issuer => "issuer".into(),
+            Funder::Merchant(client) => format!("merchant:{client}"),
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "issuer" => Some(Funder::Issuer),
+            _ => raw
+                .strip_prefix("merchant:")
+                .filter(|c| !c.is_empty())
+                .map(|c| Funder::Merchant(c.to_string())),
+        }
+    }
+
+    /// The ledger account the funder's points come from, and go back to.
+    pub fn account(&self) -> Account {
+        match self {
+            Funder::Issuer => Account::Issuer,
+            Funder::Merchant(client) => Account::Campaign(client.clone()),
+        }
+    }
+}
+
+/// How a lot came to be: earned on a payment, or given back by a refund of redeemed points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LotSource {
+    Earn,
+    Restore,
+}
+
+impl LotSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LotSource::Earn => "earn",
+            LotSource::Restore => "restore",
+        }
+    }
+}
+
 /// A fresh lot to add with a crediting posting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewLot {
     pub user_id: String,
     pub points: i64,
     pub expires_at: i64,
+    pub funder: Funder,
+    pub payment_id: String,
+    pub source: LotSource,
 }
 
-/// A posting that credits a shopper, and the lot that carries the credited points.
+/// A posting that credits a shopper, the lots (one per funder) that carry the credited
+/// points, and, under rolling expiry, the date every lot of the shopper's moves to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credit {
     pub posting: Posting,
-    pub lot: NewLot,
+    pub lots: Vec<NewLot>,
+    pub extend_to: Option<i64>,
+}
+
+impl Credit {
+    /// The points the credit gives the shopper.
+    pub fn points(&self) -> i64 {
+        self.lots.iter().map(|l| l.points).sum()
+    }
+}
+
+/// A lot earned on a payment, as a refund of that payment sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentLot {
+    pub id: String,
+    pub funder: Funder,
+    /// The points credited when it was earned.
+    pub points: i64,
+    pub remaining: i64,
+    /// What refunds took back, and what they could not because the shopper had spent it.
+    pub reversed: i64,
+    pub unreversed: i64,
+}
+
+/// What one refund does to one lot of its payment: points taken back, and the part of the
+/// lot's share already spent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LotReversal {
+    pub lot_id: String,
+    pub taken: i64,
+    pub unreversed: i64,
+}
+
+/// A refund's reversal of earned points, lot by lot: the posting (none when nothing could be
+/// taken) and each lot's part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reversal {
+    pub posting: Option<Posting>,
+    pub lots: Vec<LotReversal>,
+}
+
+impl Reversal {
+    /// The refund's share of the earned points: taken back or not.
+    pub fn share(&self) -> i64 {
+        self.lots.iter().map(|l| l.taken + l.unreversed).sum()
+    }
+
+    /// The part of the share the shopper had already spent.
+    pub fn unreversed(&self) -> i64 {
+        self.lots.iter().map(|l| l.unreversed).sum()
+    }
 }
 
 /// A posting that debits a shopper's available points, and the lots it takes them from.
@@ -164,12 +270,13 @@ pub struct Debit {
     pub takes: Vec<LotTake>,
 }
 
-/// A lot past its date, with what is left of it and whose it is.
+/// A lot past its date, with what is left of it, whose it is and who funded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpiringLot {
     pub id: String,
     pub user_id: String,
     pub remaining: i64,
+    pub funder: Funder,
 }
 
 /// Why the ledger refused a move.
@@ -188,16 +295,17 @@ pub trait Ledger: Send + Sync {
     fn release(&self, hold: &HeldPoints) -> Posting;
     /// Spending held points on the payment `payment_id`.
     fn redeem(&self, hold: &HeldPoints, payment_id: &str) -> Posting;
-    /// Taking back up to `points` earned on `payment_id`, as far as `available` allows, from
-    /// `lots`; `None` when there is nothing to take.
+    /// Taking back the points earned on `payment_id` that a refund bringing its refunded total
+    /// to `refunded_minor` of `captured_minor` reverses: from the payment's own `lots`, each
+    /// its pro-rata share, as far as the lot still holds it, back to the lot's funder.
     fn reverse(
         &self,
         user_id: &str,
         payment_id: &str,
-        points: i64,
-        available: i64,
-        lots: Vec<Lot>,
-    ) -> Result<Option<Debit>, PointsRefusal>;
-    /// Expiring what is left of a lot past its date.
+        lots: &[PaymentLot],
+        refunded_minor: i64,
+        captured_minor: i64,
+    ) -> Reversal;
+    /// Expiring what is left of a lot past its date, back to its funder.
     fn expire(&self, lot: &ExpiringLot) -> Posting;
 }

@@ -3,7 +3,7 @@
 
 use crate::money::{AmountTooLarge, Currency, Money};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PointsPolicy {
     /// Minor units of spending that earn one point, per currency (JPY: ¥100; USD: 100¢).
     pub earn_jpy: i64,
@@ -11,8 +11,6 @@ pub struct PointsPolicy {
     /// Minor units one point is worth when redeemed (JPY: ¥1; USD: 1¢).
     pub value_jpy: i64,
     pub value_usd: i64,
-    /// How long earned points last.
-    pub expiry_secs: i64,
 }
 
 impl Default for PointsPolicy {
@@ -22,7 +20,6 @@ impl Default for PointsPolicy {
             earn_usd: 100,
             value_jpy: 1,
             value_usd: 1,
-            expiry_secs: 365 * 24 * 60 * 60,
         }
     }
 }
@@ -82,11 +79,11 @@ impl PointsPolicy {
             })
     }
 
-    /// The most points a payment of `amount` can use with `balance` available.
-    pub fn max_redeemable(&self, amount: Money, balance: i64) -> i64 {
-        balance
-            .max(0)
-            .min(amount.minor / self.point_value(amount.currency).max(1))
+    /// The points a payment of `amount` would earn at a campaign of `multiplier_percent`, if
+    /// the card paid all of it: what the consent page previews.
+    pub fn earn_preview(&self, amount: Money, multiplier_percent: i64) -> i64 {
+        let (base, extra) = self.earned(amount, multiplier_percent);
+        base.saturating_add(extra)
     }
 
     /// The share of `total` that corresponds to `part` of `of`, rounded down; the last refund
@@ -150,31 +147,6 @@ mod tests {
             ),
             (128, 192),
             "a 2.5x campaign"
-        );
-    }
-
-    #[test]
-    fn redemption_is_bounded_by_balance_and_amount() {
-        let p = PointsPolicy::default();
-        assert_eq!(
-            p.max_redeemable(
-                Money {
-                    currency: Currency::Jpy,
-                    minor: 500
-                },
-                1_000
-            ),
-            500
-        );
-        assert_eq!(
-            p.max_redeemable(
-                Money {
-                    currency: Currency::Jpy,
-                    minor: 5_000
-                },
-                120
-            ),
-            120
         );
     }
 

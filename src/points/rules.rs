@@ -3,8 +3,8 @@
 //! shares of a refund. Pure functions over `points::ledger` types; no SQL.
 
 use super::ledger::{
-    Account, Credit, Debit, EntryKind, ExpiringLot, HeldPoints, HoldMove, HoldState, Ledger, Lot,
-    LotTake, NewLot, PointsRefusal, Posting,
+    Account, Debit, EntryKind, ExpiringLot, HeldPoints, HoldMove, HoldState, Ledger, Lot, LotTake,
+    PaymentLot, PointsRefusal, Posting, Reversal,
 };
 use super::policy::PointsPolicy;
 
@@ -37,58 +37,16 @@ pub fn take_oldest_first(mut lots: Vec<Lot>, points: i64) -> Result<Vec<LotTake>
     Ok(taken)
 }
 
-fn posting(kind: EntryKind, payment_id: Option<&str>, legs: Vec<(Account, i64)>) -> Posting {
+pub(super) fn posting(
+    kind: EntryKind,
+    payment_id: Option<&str>,
+    legs: Vec<(Account, i64)>,
+) -> Posting {
     Posting {
         kind,
         payment_id: payment_id.map(str::to_string),
         legs,
     }
-}
-
-/// Earned points: the base from the issuer, the campaign's extra from the merchant, in a lot
-/// that expires at `expires_at`. The extra is capped so that the lot's points fit in an `i64`
-/// (`PointsPolicy::checked_earned` never gives more), keeping the posting balanced.
-pub fn earn(
-    user_id: &str,
-    client_id: &str,
-    payment_id: &str,
-    (base, extra): (i64, i64),
-    expires_at: i64,
-) -> Credit {
-    let base = base.max(0);
-    let extra = extra.clamp(0, i64::MAX - base);
-    let legs = vec![
-        (Account::Issuer, -base),
-        (Account::Campaign(client_id.to_string()), -extra),
-        (Account::Available(user_id.to_string()), base + extra),
-    ];
-    Credit {
-        posting: posting(EntryKind::Earn, Some(payment_id), legs),
-        lot: NewLot {
-            user_id: user_id.to_string(),
-            points: base + extra,
-            expires_at,
-        },
-    }
-}
-
-/// Redeemed points given back by a refund, as a fresh lot; `None` when there are none.
-pub fn restore(user_id: &str, payment_id: &str, points: i64, expires_at: i64) -> Option<Credit> {
-    (points > 0).then(|| Credit {
-        posting: posting(
-            EntryKind::Restore,
-            Some(payment_id),
-            vec![
-                (Account::Issuer, -points),
-                (Account::Available(user_id.to_string()), points),
-            ],
-        ),
-        lot: NewLot {
-            user_id: user_id.to_string(),
-            points,
-            expires_at,
-        },
-    })
 }
 
 /// A payment starts with the grant's held points (so they no longer lapse with the grant);
@@ -201,30 +159,17 @@ impl Ledger for Rules {
         &self,
         user_id: &str,
         payment_id: &str,
-        points: i64,
-        available: i64,
-        lots: Vec<Lot>,
-    ) -> Result<Option<Debit>, PointsRefusal> {
-        // Only what is still available: points already spent elsewhere stay spent.
-        let take = points.min(available).max(0);
-        if take == 0 {
-            return Ok(None);
-        }
-        let takes = take_oldest_first(lots, take)?;
-        let legs = vec![
-            (Account::Available(user_id.to_string()), -take),
-            (Account::Issuer, take),
-        ];
-        Ok(Some(Debit {
-            posting: posting(EntryKind::Reverse, Some(payment_id), legs),
-            takes,
-        }))
+        lots: &[PaymentLot],
+        refunded_minor: i64,
+        captured_minor: i64,
+    ) -> Reversal {
+        super::lots::reverse(user_id, payment_id, lots, refunded_minor, captured_minor)
     }
 
     fn expire(&self, lot: &ExpiringLot) -> Posting {
         let legs = vec![
             (Account::Available(lot.user_id.clone()), -lot.remaining),
-            (Account::Issuer, lot.remaining),
+            (lot.funder.account(), lot.remaining),
         ];
         posting(EntryKind::Expire, None, legs)
     }
@@ -289,17 +234,11 @@ mod tests {
                 .posting,
             Rules.release(&hold),
             Rules.redeem(&hold, "pay_1"),
-            earn("u", "m", "pay_1", (128, 192), 9).posting,
-            restore("u", "pay_1", 7, 9).unwrap().posting,
-            Rules
-                .reverse("u", "pay_1", 30, 100, vec![lot("a", 100, 1, 1)])
-                .unwrap()
-                .unwrap()
-                .posting,
             Rules.expire(&ExpiringLot {
                 id: "a".into(),
                 user_id: "u".into(),
                 remaining: 12,
+                funder: crate::points::ledger::Funder::Merchant("m".into()),
             }),
         ];
         for p in &postings {
@@ -319,67 +258,6 @@ mod tests {
             ]
         );
         assert_eq!(taken(&plan.takes), vec![("a", 40)]);
-    }
-
-    #[test]
-    fn earning_splits_base_from_issuer_and_extra_from_the_campaign() {
-        let credit = earn("u", "m", "pay_1", (128, 192), 9);
-        assert_eq!(
-            credit.posting.legs,
-            vec![
-                (Account::Issuer, -128),
-                (Account::Campaign("m".into()), -192),
-                (Account::Available("u".into()), 320)
-            ]
-        );
-        assert_eq!(credit.lot.points, 320);
-        assert_eq!(restore("u", "pay_1", 0, 9), None, "nothing to give back");
-    }
-
-    #[test]
-    fn earning_at_the_edge_of_i64_stays_balanced_and_never_wraps() {
-        let credit = earn("u", "m", "pay_1", (i64::MAX / 100, i64::MAX), 9);
-        assert!(credit.posting.is_balanced());
-        assert_eq!(credit.lot.points, i64::MAX);
-        assert!(credit
-            .posting
-            .legs
-            .iter()
-            .all(|(_, amount)| *amount != i64::MIN));
-        let posting = Posting {
-            kind: EntryKind::Earn,
-            payment_id: None,
-            legs: vec![
-                (Account::Issuer, i64::MAX),
-                (Account::Issuer, i64::MAX),
-                (Account::Available("u".into()), i64::MIN),
-            ],
-        };
-        assert!(!posting.is_balanced(), "summed without overflow");
-        assert_eq!(card_share_of_refund(i64::MAX, i64::MIN, 5), 5);
-        let shares = refund_shares(RefundedPayment {
-            points_earned: i64::MAX,
-            points_redeemed: i64::MAX,
-            captured_minor: i64::MAX,
-            refunded_minor: i64::MAX - 1,
-            reversed: i64::MIN,
-            restored: 0,
-        });
-        assert_eq!(shares.reverse, i64::MAX, "saturates instead of wrapping");
-    }
-
-    #[test]
-    fn a_reversal_takes_only_what_is_still_available() {
-        let lots = vec![lot("a", 10, 1, 1)];
-        let debit = Rules
-            .reverse("u", "pay_1", 30, 10, lots.clone())
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            debit.posting.legs,
-            vec![(Account::Available("u".into()), -10), (Account::Issuer, 10)]
-        );
-        assert_eq!(Rules.reverse("u", "pay_1", 30, 0, lots).unwrap(), None);
     }
 
     #[test]

@@ -2,10 +2,8 @@
 //! the earn preview shown at consent, and the janitor's expiry and lapsed-hold release. It
 //! words the ledger's refusals for the shopper.
 
-use super::policy::PointsPolicy;
 use super::rules::{self, Rules};
 use crate::error::{Error, Kind, Result};
-use crate::money::Money;
 use crate::store::points::{HistoryEntry, PointsSummary};
 use crate::store::{Refusal, Store};
 
@@ -37,16 +35,11 @@ pub struct PointsView {
 #[derive(Clone)]
 pub struct PointsService {
     store: Store,
-    policy: PointsPolicy,
 }
 
 impl PointsService {
-    pub fn new(store: Store, policy: PointsPolicy) -> Self {
-        Self { store, policy }
-    }
-
-    pub fn policy(&self) -> PointsPolicy {
-        self.policy
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
 
     /// The shopper's balances (with what expires within 30 days of `now`) and history.
@@ -55,13 +48,6 @@ impl PointsService {
             summary: self.store.points_summary(user_id, now + SOON_SECS).await?,
             history: self.store.points_history(user_id, HISTORY_LIMIT).await?,
         })
-    }
-
-    /// The points a payment of `amount` would earn at a merchant whose campaign multiplies by
-    /// `multiplier_percent`, if the card paid all of it.
-    pub fn earn_preview(&self, amount: Money, multiplier_percent: i64) -> i64 {
-        let (base, extra) = self.policy.earned(amount, multiplier_percent);
-        base.saturating_add(extra)
     }
 
     /// Expires what is left of lots past their date; returns the points expired.

@@ -18,7 +18,6 @@ pub struct StoredMerchant {
     pub created_at: i64,
     pub status_reason: Option<String>,
     pub status_changed_at: Option<i64>,
-    pub points_multiplier_percent: i64,
 }
 
 /// A vetting status change, with what announces and records it. `announce` is given the
@@ -67,7 +66,7 @@ pub struct NewMerchantRow<'a> {
 }
 
 const COLUMNS: &str = "client_id, name, domain, status, webhook_url, created_at, status_reason, \
-     status_changed_at, points_multiplier_percent";
+     status_changed_at";
 
 pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<StoredMerchant> {
     Ok(StoredMerchant {
@@ -80,7 +79,6 @@ pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<Sto
         created_at: r.try_get("created_at")?,
         status_reason: r.try_get("status_reason")?,
         status_changed_at: r.try_get("status_changed_at")?,
-        points_multiplier_percent: r.try_get("points_multiplier_percent")?,
     })
 }
 
@@ -151,7 +149,7 @@ impl Store {
     ) -> Result<Option<(StoredMerchant, String)>> {
         let rows = sqlx::query(
             "SELECT m.client_id, m.name, m.domain, m.status, m.webhook_url, m.created_at,
-                    m.status_reason, m.status_changed_at, m.points_multiplier_percent,
+                    m.status_reason, m.status_changed_at,
                     m.secret_hash, r.uri
              FROM merchants m LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
              WHERE m.client_id = $1 ORDER BY r.uri",

@@ -20,6 +20,7 @@ mod merchants;
 mod passkeys;
 pub mod payments;
 pub mod points;
+pub mod programme;
 mod rate_limits;
 pub mod risk;
 mod sessions;

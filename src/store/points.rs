@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::error::{Error, Result};
 use super::{Store, Tx};
 use crate::points::ledger::{
-    Account, Credit, Debit, EntryKind, ExpiringLot, HeldPoints, HoldMove, HoldState, Ledger, Lot,
-    PointsRefusal, Posting,
+    Account, Credit, Debit, EntryKind, ExpiringLot, Funder, HeldPoints, HoldMove, HoldState,
+    Ledger, Lot, PaymentLot, PointsRefusal, Posting, Reversal,
 };
 
 fn is_check_violation(err: &sqlx::Error) -> bool {
@@ -68,18 +68,6 @@ pub async fn post(tx: &mut Tx, posting: &Posting, now: i64) -> Result<()> {
     Ok(())
 }
 
-async fn balance_in(tx: &mut Tx, account: &Account) -> Result<i64> {
-    tx.lock_points().await?;
-    let row = sqlx::query("SELECT balance FROM points_balances WHERE account = $1")
-        .bind(account.key())
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get("balance")?,
-        None => 0,
-    })
-}
-
 /// The shopper's lots with points left, for the rules to choose from.
 async fn lots_of(tx: &mut Tx, user_id: &str) -> Result<Vec<Lot>> {
     tx.lock_points().await?;
@@ -114,19 +102,34 @@ async fn apply_debit(tx: &mut Tx, debit: &Debit, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Applies a credit: its posting, and the fresh lot that carries the points.
+/// Applies a credit: its posting, the fresh lots that carry the points, and under rolling
+/// expiry the later date for every other lot of the shopper's.
 pub async fn apply_credit(tx: &mut Tx, credit: &Credit, now: i64) -> Result<()> {
     post(tx, &credit.posting, now).await?;
-    let lot = &credit.lot;
-    if lot.points > 0 {
-        sqlx::query("INSERT INTO points_lots (id, user_id, remaining, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(Uuid::new_v4().to_string())
+    for lot in credit.lots.iter().filter(|l| l.points > 0) {
+        if let Some(date) = credit.extend_to {
+            sqlx::query(
+                "UPDATE points_lots SET expires_at = $1 WHERE user_id = $2 AND remaining > 0 AND expires_at < $1",
+            )
+            .bind(date)
             .bind(&lot.user_id)
-            .bind(lot.points)
-            .bind(lot.expires_at)
-            .bind(now)
             .execute(&mut **tx)
             .await?;
+        }
+        sqlx::query(
+            "INSERT INTO points_lots (id, user_id, remaining, points, expires_at, created_at, funder, payment_id, source)
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(&lot.user_id)
+        .bind(lot.points)
+        .bind(lot.expires_at)
+        .bind(now)
+        .bind(lot.funder.key())
+        .bind(&lot.payment_id)
+        .bind(lot.source.as_str())
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -241,28 +244,57 @@ pub async fn redeem_for_payment(
     Ok(())
 }
 
-/// Takes back up to `points` earned points, as `ledger` decides from the shopper's available
-/// balance and lots.
+/// Takes back what a refund bringing the payment's refunded total to `refunded_minor` of
+/// `captured_minor` reverses of the points earned on it, lot by lot as `ledger` decides. Gives
+/// the reversal: the refund's share, and the part of it the shopper had already spent.
 pub async fn reverse(
     tx: &mut Tx,
     ledger: &dyn Ledger,
     user_id: &str,
     payment_id: &str,
-    points: i64,
+    refunded_minor: i64,
+    captured_minor: i64,
     now: i64,
-) -> Result<()> {
-    if points <= 0 {
-        return Ok(());
+) -> Result<Reversal> {
+    tx.lock_points().await?;
+    let rows = sqlx::query(
+        "SELECT id, funder, points, remaining, reversed, unreversed FROM points_lots
+         WHERE payment_id = $1 AND source = 'earn' ORDER BY id",
+    )
+    .bind(payment_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let lots = rows
+        .iter()
+        .map(|r| {
+            let funder: String = r.try_get("funder")?;
+            Ok(PaymentLot {
+                id: r.try_get("id")?,
+                funder: Funder::parse(&funder)
+                    .ok_or_else(|| Error::Corrupt(format!("unknown lot funder {funder:?}")))?,
+                points: r.try_get("points")?,
+                remaining: r.try_get("remaining")?,
+                reversed: r.try_get("reversed")?,
+                unreversed: r.try_get("unreversed")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let reversal = ledger.reverse(user_id, payment_id, &lots, refunded_minor, captured_minor);
+    if let Some(posting) = &reversal.posting {
+        post(tx, posting, now).await?;
     }
-    let available = balance_in(tx, &Account::Available(user_id.to_string())).await?;
-    if available <= 0 {
-        return Ok(());
+    for part in &reversal.lots {
+        sqlx::query(
+            "UPDATE points_lots SET remaining = remaining - $1, reversed = reversed + $1,
+                    unreversed = unreversed + $2 WHERE id = $3",
+        )
+        .bind(part.taken)
+        .bind(part.unreversed)
+        .bind(&part.lot_id)
+        .execute(&mut **tx)
+        .await?;
     }
-    let lots = lots_of(tx, user_id).await?;
-    if let Some(debit) = ledger.reverse(user_id, payment_id, points, available, lots)? {
-        apply_debit(tx, &debit, now).await?;
-    }
-    Ok(())
+    Ok(reversal)
 }
 
 /// A shopper's points at a glance.
@@ -339,16 +371,19 @@ impl Store {
     pub async fn expire_points(&self, ledger: &dyn Ledger, now: i64) -> Result<i64> {
         let mut tx = self.begin().await?;
         tx.lock_points().await?;
-        let lots = sqlx::query("SELECT id, user_id, remaining FROM points_lots WHERE expires_at <= $1 AND remaining > 0 ORDER BY expires_at, id")
+        let lots = sqlx::query("SELECT id, user_id, remaining, funder FROM points_lots WHERE expires_at <= $1 AND remaining > 0 ORDER BY expires_at, id")
             .bind(now)
             .fetch_all(&mut *tx)
             .await?;
         let mut total = 0;
         for lot in lots {
+            let funder: String = lot.try_get("funder")?;
             let lot = ExpiringLot {
                 id: lot.try_get("id")?,
                 user_id: lot.try_get("user_id")?,
                 remaining: lot.try_get("remaining")?,
+                funder: Funder::parse(&funder)
+                    .ok_or_else(|| Error::Corrupt(format!("unknown lot funder {funder:?}")))?,
             };
             sqlx::query("UPDATE points_lots SET remaining = 0 WHERE id = $1")
                 .bind(&lot.id)
@@ -415,32 +450,5 @@ impl Store {
         .await?
         .try_get("n")?;
         Ok((sum, mismatched == 0, lots_off == 0))
-    }
-
-    pub async fn merchant_points_multiplier(&self, client_id: &str) -> Result<i64> {
-        let row =
-            sqlx::query("SELECT points_multiplier_percent FROM merchants WHERE client_id = $1")
-                .bind(client_id)
-                .fetch_optional(&mut *self.read().await?)
-                .await?;
-        Ok(match row {
-            Some(r) => r.try_get("points_multiplier_percent")?,
-            None => 100,
-        })
-    }
-
-    pub async fn set_merchant_points_multiplier(
-        &self,
-        client_id: &str,
-        percent: i64,
-        audit: &super::audit::AuditRecord,
-    ) -> Result<()> {
-        self.set_merchant_column(
-            "UPDATE merchants SET points_multiplier_percent = $1 WHERE client_id = $2",
-            percent,
-            client_id,
-            audit,
-        )
-        .await
     }
 }

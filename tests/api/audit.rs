@@ -358,8 +358,12 @@ async fn concurrent_cli_processes_make_one_unbroken_chain() {
     for _ in 0..8 {
         app.state
             .checkout
-            .merchants
-            .set_points_multiplier(&creds.client_id, 150, &Actor::Cli)
+            .programmes
+            .change(
+                &saifu::points::ProgrammeRules::default(),
+                &Actor::Cli,
+                saifu::clock::unix_now(),
+            )
             .await
             .unwrap();
     }

@@ -568,31 +568,6 @@ async fn an_operator_registers_suspends_edits_and_rotates_a_merchant_in_the_cons
         1
     );
 
-    // Campaign.
-    let set = operator
-        .admin_post_form(
-            &format!("{page_path}/campaign"),
-            &[("multiplier_percent", "250")],
-        )
-        .await;
-    assert_eq!(see_other_to(&set), page_path);
-    let m = app
-        .state
-        .checkout
-        .merchants
-        .find(&client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(m.points_multiplier_percent, 250);
-    let refused = operator
-        .admin_post_form(
-            &format!("{page_path}/campaign"),
-            &[("multiplier_percent", "5000")],
-        )
-        .await;
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-
     // Rotations show the new secret once; the old client secret stops working.
     let rotated = operator
         .admin_post_form(&format!("{page_path}/rotate-secret"), &[])

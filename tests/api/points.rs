@@ -10,7 +10,7 @@ use saifu_sdk::SaifuClient;
 use serde_json::json;
 
 use crate::helpers::{
-    assert_success, merchant, only_user_id, open_consent, sdk, shopper, spawn_app, Shopper, TestApp,
+    merchant, only_user_id, open_consent, sdk, shopper, spawn_app, Shopper, TestApp,
 };
 
 fn jpy(amount: i64) -> Amount {
@@ -171,10 +171,20 @@ async fn points_are_earned_redeemed_released_reversed_and_expire() {
 async fn a_merchant_campaign_multiplies_points_at_its_expense() {
     let app = spawn_app().await;
     let creds = merchant(&app, "Campaign Shop", true).await;
+    let now = saifu::clock::unix_now();
     app.state
         .checkout
-        .merchants
-        .set_points_multiplier(&creds.client_id, 300, &saifu::audit::Actor::Cli)
+        .programmes
+        .add_campaign(
+            &saifu::points::NewCampaign {
+                client_id: creds.client_id.clone(),
+                multiplier_percent: 300,
+                starts_at: now - 60,
+                ends_at: now + 3600,
+            },
+            &saifu::audit::Actor::Cli,
+            now,
+        )
         .await
         .unwrap();
     let client = sdk(&app, &creds).await;
@@ -349,39 +359,6 @@ async fn run_sequence(ops: Vec<Op>) {
         assert!(now.available >= 0 && now.held >= 0, "{now:?}");
         assert_ledger(&app).await;
     }
-}
-
-#[tokio::test]
-async fn the_cli_sets_a_campaign_multiplier() {
-    let app = spawn_app().await;
-    let creds = merchant(&app, "Cli Shop", true).await;
-    // Off the runtime's thread: the in-process wallet keeps serving (and committing) meanwhile.
-    let run = |percent: &str| {
-        let mut cmd = app.cli();
-        cmd.args([
-            "merchant",
-            "set-campaign",
-            "--client-id",
-            &creds.client_id,
-            "--multiplier-percent",
-            percent,
-        ]);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
-    };
-    let out = run("200").await.unwrap();
-    assert_success(&out);
-    assert_eq!(
-        app.state
-            .store
-            .merchant_points_multiplier(&creds.client_id)
-            .await
-            .unwrap(),
-        200
-    );
-    assert!(
-        !run("50").await.unwrap().status.success(),
-        "a campaign can't reduce the base rate"
-    );
 }
 
 #[tokio::test]

@@ -18,7 +18,6 @@ use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::merchants::{
     Merchant, MerchantEdit, MerchantStatus, Merchants, NewMerchant, StatusReason,
-    MAX_MULTIPLIER_PERCENT, MIN_MULTIPLIER_PERCENT,
 };
 use crate::webhooks::Webhooks;
 use crate::AppState;
@@ -42,7 +41,6 @@ pub(super) fn router() -> Router<AppState> {
             "/admin/merchants/{client_id}/rotate-webhook-secret",
             post(rotate_webhook_secret),
         )
-        .route("/admin/merchants/{client_id}/campaign", post(campaign))
 }
 
 fn page_of(client_id: &str) -> String {
@@ -214,8 +212,6 @@ struct MerchantPage {
     events: Vec<EventRow>,
     history: Vec<AuditRow>,
     can_manage: bool,
-    min_percent: i64,
-    max_percent: i64,
 }
 
 async fn show(
@@ -275,8 +271,6 @@ async fn show(
             .collect(),
         history,
         can_manage: console.admin.role.may(Permission::ManageMerchants),
-        min_percent: MIN_MULTIPLIER_PERCENT,
-        max_percent: MAX_MULTIPLIER_PERCENT,
         m,
     })
 }
@@ -384,29 +378,4 @@ async fn rotate_webhook_secret(
             overlap.as_secs() / 3600
         ),
     })
-}
-
-#[derive(Deserialize)]
-struct CampaignForm {
-    multiplier_percent: String,
-}
-
-async fn campaign(
-    State(merchants): State<Merchants>,
-    console: Console,
-    Path(client_id): Path<String>,
-    Form(form): Form<CampaignForm>,
-) -> Result<Redirect> {
-    console.require(Permission::ManageMerchants)?;
-    let percent = form.multiplier_percent.trim().parse::<i64>().map_err(|_| {
-        Error::invalid(
-            "invalid_points_multiplier",
-            "Enter the multiplier as a whole number of percent, for example 200.",
-        )
-        .on_field("multiplier_percent")
-    })?;
-    merchants
-        .set_points_multiplier(&client_id, percent, &console.admin.actor())
-        .await?;
-    Ok(Redirect::to(&page_of(&client_id)))
 }

@@ -45,6 +45,10 @@ pub struct StoredGrant {
     pub consumed_at: Option<i64>,
     /// Whether the shopper it was granted by is frozen now.
     pub shopper_frozen: bool,
+    /// The points programme version and campaign multiplier its approval used (`None` for a
+    /// grant approved before versions).
+    pub points_programme_version: Option<i64>,
+    pub points_multiplier_percent: Option<i64>,
 }
 
 impl Store {
@@ -121,8 +125,9 @@ impl Store {
     pub async fn find_grant(&self, jti: &str) -> Result<Option<StoredGrant>> {
         let row = sqlx::query(
             "SELECT g.jti, g.client_id, g.user_id, g.card_id, g.expires_at, g.revoked_at, g.consumed_at,
-                    u.frozen_at
-             FROM grants g LEFT JOIN users u ON u.id = g.user_id WHERE g.jti = $1",
+                    u.frozen_at, c.points_programme_version, c.points_multiplier_percent
+             FROM grants g LEFT JOIN users u ON u.id = g.user_id
+             LEFT JOIN consents c ON c.id = g.consent_id WHERE g.jti = $1",
         )
         .bind(jti)
         .fetch_optional(&mut *self.read().await?)
@@ -137,6 +142,8 @@ impl Store {
                 revoked_at: r.try_get("revoked_at")?,
                 consumed_at: r.try_get("consumed_at")?,
                 shopper_frozen: r.try_get::<Option<i64>, _>("frozen_at")?.is_some(),
+                points_programme_version: r.try_get("points_programme_version")?,
+                points_multiplier_percent: r.try_get("points_multiplier_percent")?,
             })
         })
         .transpose()

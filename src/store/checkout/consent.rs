@@ -48,6 +48,9 @@ pub struct NewCode<'a> {
     pub expires_at: i64,
     /// Points the shopper redeems, held from now until the payment captures or lapses.
     pub points: i64,
+    /// The points programme version the approval used, and the campaign multiplier shown.
+    pub programme_version: i64,
+    pub multiplier_percent: i64,
     pub hold_expires_at: i64,
     /// The ledger rules that choose the lots the hold takes from.
     pub ledger: &'a dyn crate::points::ledger::Ledger,
@@ -101,20 +104,29 @@ impl Store {
         row.map(|r| consent_row(&r, "status")).transpose()
     }
 
-    /// A consent with its merchant (and the merchant's redirect URIs and points multiplier),
-    /// in one statement, as every consent step needs both.
-    pub async fn find_consent_with_merchant(&self, id: &str) -> Result<Option<ConsentAndMerchant>> {
+    /// A consent with its merchant (and the merchant's redirect URIs and the points multiplier
+    /// of its campaign in force at `now`, 100 without one), in one statement, as every consent
+    /// step needs both.
+    pub async fn find_consent_with_merchant(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<ConsentAndMerchant>> {
         let rows = sqlx::query(
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
                     c.status AS consent_status, c.user_id, c.expires_at,
                     m.name, m.domain, m.status, m.webhook_url, m.created_at,
-                    m.status_reason, m.status_changed_at, m.points_multiplier_percent, r.uri
+                    m.status_reason, m.status_changed_at, r.uri,
+                    CAST(COALESCE((SELECT k.multiplier_percent FROM points_campaigns k
+                                   WHERE k.client_id = c.client_id AND k.starts_at <= $2 AND k.ends_at > $2
+                                   ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent
              FROM consents c
              LEFT JOIN merchants m ON m.client_id = c.client_id
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
              WHERE c.id = $1 ORDER BY r.uri",
         )
         .bind(id)
+        .bind(now)
         .fetch_all(&mut *self.read().await?)
         .await?;
         let Some(first) = rows.first() else {
@@ -165,7 +177,8 @@ impl Store {
             return Ok(Approval::Passkey(counter));
         }
         let approved = sqlx::query(
-            "UPDATE consents SET status = 'approved', user_id = $1, card_id = $2
+            "UPDATE consents SET status = 'approved', user_id = $1, card_id = $2,
+                    points_programme_version = $5, points_multiplier_percent = $6
              WHERE id = $3 AND status = 'pending' AND expires_at > $4
                AND NOT EXISTS (SELECT 1 FROM users WHERE id = $1 AND frozen_at IS NOT NULL)
              RETURNING client_id, redirect_uri, code_challenge",
@@ -174,6 +187,8 @@ impl Store {
         .bind(code.card_id)
         .bind(consent_id)
         .bind(now)
+        .bind(code.programme_version)
+        .bind(code.multiplier_percent)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = approved else {

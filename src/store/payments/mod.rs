@@ -31,6 +31,9 @@ pub struct NewPayment<'a> {
     pub amount_minor: i64,
     pub order_reference: &'a str,
     pub points_redeemed: i64,
+    /// The points programme version and campaign multiplier the grant's approval used.
+    pub points_programme_version: Option<i64>,
+    pub points_multiplier_percent: i64,
     /// The move that puts the grant's held points in the payment, if it redeemed any.
     pub hold: Option<HoldMove>,
     /// The step the redemption starts (authorize, or authorize and capture), held until
@@ -239,8 +242,9 @@ impl Store {
         let row = sqlx::query(&format!(
             "INSERT INTO payments (id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency,
                                    amount_minor, status, order_reference, points_redeemed, created_at, updated_at,
-                                   operation, operation_until, request_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $12, $13, $14, $15)
+                                   operation, operation_until, request_key, points_programme_version,
+                                   points_multiplier_percent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $12, $13, $14, $15, $16, $17)
              RETURNING {COLUMNS}"
         ))
         .bind(p.id)
@@ -258,6 +262,8 @@ impl Store {
         .bind(p.operation.as_str())
         .bind(p.lease_until)
         .bind(p.request_key)
+        .bind(p.points_programme_version)
+        .bind(p.points_multiplier_percent)
         .fetch_one(&mut *tx)
         .await?;
         if let Some(hold) = p.hold {
@@ -356,7 +362,7 @@ impl Store {
             record_event_for(&mut tx, &row, authorized_event, now).await?;
         }
         let change = Advance {
-            points_earned: Some(points.earn.lot.points),
+            points_earned: Some(points.earn.points()),
             ..change
         };
         let authorized = PaymentStatus::Authorized;

@@ -12,9 +12,8 @@ use crate::store::{points, Store};
 
 /// Points a refund moves back, as the points rules decided them.
 pub struct RefundPoints<'a> {
+    /// The rules that take earned points back from the payment's lots.
     pub ledger: &'a dyn Ledger,
-    /// Earned points to take back (as far as the shopper still has them).
-    pub reverse: i64,
     /// Redeemed points to give back: how many, and the credit that does it.
     pub restore: i64,
     pub restored: Option<Credit>,
@@ -173,11 +172,10 @@ impl Store {
         }
         let moved = sqlx::query(
             "UPDATE payments SET refunded_minor = refunded_minor + $1, refunding_minor = refunding_minor - $1,
-                    points_reversed = points_reversed + $2, points_restored = points_restored + $3, updated_at = $4
-             WHERE id = $5 AND refunded_minor = $6",
+                    points_restored = points_restored + $2, updated_at = $3
+             WHERE id = $4 AND refunded_minor = $5",
         )
         .bind(refund.amount_minor)
-        .bind(points.reverse)
         .bind(points.restore)
         .bind(now)
         .bind(&p.id)
@@ -188,8 +186,27 @@ impl Store {
             tx.rollback().await?;
             return Ok(Completion::Stale);
         }
-        let ledger = points.ledger;
-        points::reverse(&mut tx, ledger, &p.user_id, &p.id, points.reverse, now).await?;
+        let reversal = points::reverse(
+            &mut tx,
+            points.ledger,
+            &p.user_id,
+            &p.id,
+            p.refunded_minor + refund.amount_minor,
+            p.captured_minor,
+            now,
+        )
+        .await?;
+        if reversal.share() > 0 {
+            sqlx::query(
+                "UPDATE payments SET points_reversed = points_reversed + $1, points_unreversed = points_unreversed + $2
+                 WHERE id = $3",
+            )
+            .bind(reversal.share())
+            .bind(reversal.unreversed())
+            .bind(&p.id)
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(credit) = &points.restored {
             points::apply_credit(&mut tx, credit, now).await?;
         }

@@ -37,6 +37,10 @@ pub struct StoredPayment {
     /// or void: a retry with the same key resumes that request instead of being refused.
     pub request_key: Option<String>,
     pub operation_key: Option<String>,
+    /// The points programme version the payment uses (`None`: made before versions, the
+    /// first) and the campaign multiplier (percent) its earn uses.
+    pub points_programme_version: Option<i64>,
+    pub points_multiplier_percent: i64,
 }
 
 /// A card-network step a payment has in flight.
@@ -73,7 +77,7 @@ impl Operation {
 pub(super) const COLUMNS: &str = "id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency, amount_minor, \
      captured_minor, refunded_minor, status, decline_code, order_reference, authorization_ref, points_earned, \
      points_redeemed, created_at, refunding_minor, operation, operation_amount, operation_until, request_key, \
-     operation_key";
+     operation_key, points_programme_version, points_multiplier_percent";
 
 pub(super) fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
     Ok(StoredPayment {
@@ -98,6 +102,8 @@ pub(super) fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
         authorization_ref: r.try_get("authorization_ref")?,
         points_earned: r.try_get("points_earned")?,
         points_redeemed: r.try_get("points_redeemed")?,
+        points_programme_version: r.try_get("points_programme_version")?,
+        points_multiplier_percent: r.try_get("points_multiplier_percent")?,
         created_at: r.try_get("created_at")?,
         refunding_minor: r.try_get("refunding_minor")?,
         operation: r
