@@ -171,6 +171,7 @@ async fn consent_page(
         test_mode: checkout.test_mode(),
         points_available: options.points_available,
         points_max: options.points_max,
+        points_min: view.programme.rules.redemption.min_points,
         point_value,
         earn_preview,
         amount_minor: view.payment.amount.minor,

@@ -178,6 +178,8 @@ pub struct ConsentPage {
     pub points_available: i64,
     /// The most points this payment can use.
     pub points_max: i64,
+    /// The fewest points a payment may use (0 or 1: any number).
+    pub points_min: i64,
     /// Minor units one point is worth.
     pub point_value: i64,
     /// Points the payment earns if paid entirely by card (the script updates it).

@@ -88,7 +88,7 @@ pub struct CampaignForm {
     pub ends: String,
 }
 
-fn invalid(field: &'static str, message: &'static str) -> Error {
+fn field_error(message: &'static str, field: &'static str) -> Error {
     Error::invalid("invalid_points_campaign", message).on_field(field)
 }
 
@@ -113,40 +113,37 @@ pub fn parse_instant(text: &str) -> Option<i64> {
 pub fn parse_campaign(form: &CampaignForm, now: i64) -> Result<NewCampaign> {
     let client_id = form.client_id.trim();
     if client_id.is_empty() {
-        return Err(invalid(
-            "client_id",
+        return Err(field_error(
             "Choose the merchant that funds the campaign.",
+            "client_id",
         ));
     }
     let percent = form.multiplier_percent.trim();
     let multiplier_percent = match percent.parse::<i64>() {
         Ok(n) if MULTIPLIERS.contains(&n) && percent.chars().all(|c| c.is_ascii_digit()) => n,
         _ => {
-            return Err(invalid(
-                "multiplier_percent",
-                "Type the multiplier as a whole percentage from 101 to 1000, for example 200 for double points.",
-            ))
+            return Err(field_error("Type the multiplier as a whole percentage from 101 to 1000, for example 200 for double points.", "multiplier_percent"))
         }
     };
     let starts_at = match form.starts.trim() {
         "" => now,
         text => parse_instant(text).ok_or_else(|| {
-            invalid(
-                "starts",
+            field_error(
                 "Type the start as a date like 2026-12-01 or 2026-12-01T09:00 (UTC).",
+                "starts",
             )
         })?,
     };
     let ends_at = parse_instant(&form.ends).ok_or_else(|| {
-        invalid(
-            "ends",
+        field_error(
             "Type the end as a date like 2026-12-31 or 2026-12-31T23:59 (UTC).",
+            "ends",
         )
     })?;
     if ends_at <= starts_at || ends_at <= now {
-        return Err(invalid(
-            "ends",
+        return Err(field_error(
             "The end must be after the start and in the future.",
+            "ends",
         ));
     }
     Ok(NewCampaign {

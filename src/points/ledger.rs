@@ -84,6 +84,14 @@ pub struct Posting {
 }
 
 impl Posting {
+    pub fn new(kind: EntryKind, payment_id: Option<&str>, legs: Vec<(Account, i64)>) -> Self {
+        Self {
+            kind,
+            payment_id: payment_id.map(str::to_string),
+            legs,
+        }
+    }
+
     pub fn is_balanced(&self) -> bool {
         // Summed in i128: legs near `i64::MAX` must not overflow the check itself.
         self.legs.iter().map(|(_, a)| i128::from(*a)).sum::<i128>() == 0

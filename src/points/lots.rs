@@ -4,10 +4,10 @@
 //! points back from the payment's own lots, each to its funder. Pure functions; no SQL.
 
 use super::ledger::{
-    Account, Credit, EntryKind, Funder, LotReversal, LotSource, NewLot, PaymentLot, Reversal,
+    Account, Credit, EntryKind, Funder, LotReversal, LotSource, NewLot, PaymentLot, Posting,
+    Reversal,
 };
 use super::policy::PointsPolicy;
-use super::rules::posting;
 
 /// Earned points: the base from the issuer and the campaign's extra from the merchant, each in
 /// its own lot expiring at `expires_at`; under rolling expiry (`rolling`) every lot of the
@@ -38,7 +38,7 @@ pub fn earn(
         source: LotSource::Earn,
     };
     Credit {
-        posting: posting(EntryKind::Earn, Some(payment_id), legs),
+        posting: Posting::new(EntryKind::Earn, Some(payment_id), legs),
         lots: [lot(Funder::Issuer, base), lot(merchant, extra)]
             .into_iter()
             .filter(|l| l.points > 0)
@@ -50,7 +50,7 @@ pub fn earn(
 /// Redeemed points given back by a refund, in a fresh issuer lot; `None` when there are none.
 pub fn restore(user_id: &str, payment_id: &str, points: i64, expires_at: i64) -> Option<Credit> {
     (points > 0).then(|| Credit {
-        posting: posting(
+        posting: Posting::new(
             EntryKind::Restore,
             Some(payment_id),
             vec![
@@ -110,7 +110,7 @@ pub fn reverse(
     let posting = (taken_total > 0).then(|| {
         let mut all = vec![(Account::Available(user_id.to_string()), -taken_total)];
         all.extend(legs);
-        posting(EntryKind::Reverse, Some(payment_id), all)
+        Posting::new(EntryKind::Reverse, Some(payment_id), all)
     });
     Reversal {
         posting,

@@ -120,8 +120,7 @@ impl Programmes {
             .store
             .add_points_programme(
                 &rules.to_stored(now, by.to_string()),
-                false,
-                &audit.record(now),
+                Some(&audit.record(now)),
             )
             .await?
             .ok_or_else(|| Error::internal(anyhow::anyhow!("a programme change wrote nothing")))?;
@@ -129,19 +128,12 @@ impl Programmes {
     }
 
     /// Writes `rules` as the first version when the programme has none: the settings are
-    /// first-run defaults only, and a version made in the console or the CLI stays.
+    /// first-run defaults only, and a version made in the console or the CLI stays. Starting
+    /// the wallet is no one's change, so it is not audited; the version records `system`.
     pub async fn ensure_first(&self, rules: &ProgrammeRules, now: i64) -> Result<()> {
-        let audit = audit_rules(
-            Entry::new(&Actor::System, Action::PointsProgrammeChanged, "programme"),
-            rules,
-        );
         let written = self
             .store
-            .add_points_programme(
-                &rules.to_stored(now, Actor::System.to_string()),
-                true,
-                &audit.record(now),
-            )
+            .add_points_programme(&rules.to_stored(now, Actor::System.to_string()), None)
             .await?;
         if written.is_some() {
             tracing::info!("points programme version 1 written from the settings");

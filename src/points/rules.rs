@@ -37,18 +37,6 @@ pub fn take_oldest_first(mut lots: Vec<Lot>, points: i64) -> Result<Vec<LotTake>
     Ok(taken)
 }
 
-pub(super) fn posting(
-    kind: EntryKind,
-    payment_id: Option<&str>,
-    legs: Vec<(Account, i64)>,
-) -> Posting {
-    Posting {
-        kind,
-        payment_id: payment_id.map(str::to_string),
-        legs,
-    }
-}
-
 /// A payment starts with the grant's held points (so they no longer lapse with the grant);
 /// only a grant that redeemed points has a hold.
 pub fn payment_started(points_redeemed: i64) -> Option<HoldMove> {
@@ -134,7 +122,7 @@ impl Ledger for Rules {
             (Account::Held(user_id.to_string()), points),
         ];
         Ok(Debit {
-            posting: posting(EntryKind::Hold, None, legs),
+            posting: Posting::new(EntryKind::Hold, None, legs),
             takes,
         })
     }
@@ -144,7 +132,7 @@ impl Ledger for Rules {
             (Account::Held(hold.user_id.clone()), -hold.points),
             (Account::Available(hold.user_id.clone()), hold.points),
         ];
-        posting(EntryKind::Release, None, legs)
+        Posting::new(EntryKind::Release, None, legs)
     }
 
     fn redeem(&self, hold: &HeldPoints, payment_id: &str) -> Posting {
@@ -152,7 +140,7 @@ impl Ledger for Rules {
             (Account::Held(hold.user_id.clone()), -hold.points),
             (Account::Issuer, hold.points),
         ];
-        posting(EntryKind::Redeem, Some(payment_id), legs)
+        Posting::new(EntryKind::Redeem, Some(payment_id), legs)
     }
 
     fn reverse(
@@ -171,7 +159,7 @@ impl Ledger for Rules {
             (Account::Available(lot.user_id.clone()), -lot.remaining),
             (lot.funder.account(), lot.remaining),
         ];
-        posting(EntryKind::Expire, None, legs)
+        Posting::new(EntryKind::Expire, None, legs)
     }
 }
 

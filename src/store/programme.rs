@@ -122,17 +122,21 @@ impl Store {
     }
 
     /// Writes `programme` as the next version (its `version` is ignored) with `audit`, in one
-    /// transaction; `first_only` writes it only when no version exists yet. Gives the version
-    /// written, or `None` when `first_only` found one.
+    /// transaction; without `audit` (the first start's version from the settings, which is no
+    /// one's change) it is written only when no version exists yet. Gives the version written,
+    /// or `None` when a first version already existed.
     pub async fn add_points_programme(
         &self,
         programme: &StoredProgramme,
-        first_only: bool,
-        audit: &AuditRecord,
+        audit: Option<&AuditRecord>,
     ) -> Result<Option<i64>> {
         let mut tx = self.begin().await?;
         // The audit chain's lock comes first: it serializes programme changes on every node.
-        append(&mut tx, audit).await?;
+        // A first version races only other first starts: the primary key keeps one.
+        let first_only = audit.is_none();
+        if let Some(audit) = audit {
+            append(&mut tx, audit).await?;
+        }
         let latest: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM points_programmes")
             .fetch_one(&mut *tx)
             .await?
@@ -141,7 +145,7 @@ impl Store {
             return Ok(None);
         }
         let version = latest.unwrap_or(0) + 1;
-        sqlx::query(&format!(
+        let inserted = sqlx::query(&format!(
             "INSERT INTO points_programmes ({PROGRAMME_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
@@ -158,7 +162,14 @@ impl Store {
         .bind(programme.created_at)
         .bind(&programme.created_by)
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match inserted {
+            // Another node's first start wrote version 1 meanwhile: that one stands.
+            Err(sqlx::Error::Database(db)) if first_only && db.is_unique_violation() => {
+                return Ok(None)
+            }
+            other => other?,
+        };
         tx.commit().await?;
         Ok(Some(version))
     }

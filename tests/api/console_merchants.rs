@@ -668,10 +668,6 @@ async fn support_and_auditors_read_the_merchant_pages_but_every_change_is_403() 
             ),
             (format!("{page}/rotate-secret"), vec![]),
             (format!("{page}/rotate-webhook-secret"), vec![]),
-            (
-                format!("{page}/campaign"),
-                vec![("multiplier_percent", "200")],
-            ),
             (format!("{hooks}/enable"), vec![]),
             (
                 format!("/admin/webhooks/events/{event_id}/retry"),

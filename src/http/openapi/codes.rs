@@ -64,6 +64,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "unknown_card",
     "invalid_points",
     "insufficient_points",
+    "points_below_minimum",
+    "points_above_maximum",
     "invalid_credential",
     // Risk limits: at the consent and approval, and again at `POST /v1/payments`.
     "limit_per_payment",
@@ -130,7 +132,12 @@ pub const CLI_CODES: &[&str] = &[
     "invalid_status",
     "invalid_status_reason",
     "status_reason_required",
-    "invalid_points_multiplier",
+    // The points programme and campaigns (the CLI and the issuer console).
+    "invalid_points_programme",
+    "invalid_points_campaign",
+    "campaign_overlaps",
+    "campaign_not_found",
+    "campaign_ended",
 ];
 
 /// The `error` of the OAuth endpoints' RFC 6749 answers.
