@@ -16,6 +16,7 @@ pub mod error;
 mod files;
 pub mod guarantee;
 pub mod idempotency;
+pub mod lots_check;
 mod merchants;
 mod passkeys;
 pub mod payments;

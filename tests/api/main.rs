@@ -31,6 +31,7 @@ mod openapi;
 mod passkeys;
 mod payments;
 mod points;
+mod points_lots;
 mod recovery;
 mod risk;
 mod webhooks;

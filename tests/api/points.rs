@@ -13,7 +13,7 @@ use crate::helpers::{
     merchant, only_user_id, open_consent, sdk, shopper, spawn_app, Shopper, TestApp,
 };
 
-fn jpy(amount: i64) -> Amount {
+pub(crate) fn jpy(amount: i64) -> Amount {
     Amount {
         currency: "JPY".into(),
         amount: amount.to_string(),
@@ -28,7 +28,7 @@ async fn summary(app: &TestApp, s: &Shopper) -> saifu::store::points::PointsSumm
 }
 
 /// A checkout using `points`, approved by the shopper; returns the grant.
-async fn grant_with_points(
+pub(crate) async fn grant_with_points(
     client: &SaifuClient,
     s: &mut Shopper,
     amount: i64,
@@ -50,11 +50,19 @@ async fn grant_with_points(
     grant.token
 }
 
-async fn assert_ledger(app: &TestApp) {
+/// The ledger sums to zero, balances equal their entries, lots add up to the available
+/// balances, stay within what they were credited, and agree with their funders' accounts.
+pub(crate) async fn assert_ledger(app: &TestApp) {
     let (sum, balances_match, lots_match) = app.state.store.ledger_check().await.unwrap();
     assert_eq!(sum, 0, "the ledger sums to zero");
     assert!(balances_match, "balances equal their entries");
     assert!(lots_match, "lots add up to the available balances");
+    let lots = app.state.store.lots_check().await.unwrap();
+    assert_eq!(lots.lots_out_of_bounds, 0, "lots stay within their points");
+    assert_eq!(
+        lots.funders_off, 0,
+        "campaign accounts agree with their lots"
+    );
 }
 
 #[tokio::test]
@@ -243,6 +251,10 @@ enum Op {
     Void,
     Lapse,
     Expire,
+    /// A merchant-funded campaign of `percent` from now on (one at a time).
+    Campaign {
+        percent: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -253,12 +265,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Void),
         1 => Just(Op::Lapse),
         1 => Just(Op::Expire),
+        1 => (101i64..=400).prop_map(|percent| Op::Campaign { percent }),
     ]
 }
 
-/// Random sequences of payments, partial captures, refunds, voids, lapsed grants and expiry:
-/// the ledger always sums to zero, no shopper balance goes negative, and every payment's
-/// points match the configured rates.
+/// Random sequences of payments, partial captures, refunds, voids, lapsed grants, expiry and
+/// merchant-funded campaigns: the ledger always sums to zero, no shopper balance goes negative,
+/// lots stay within their points and agree with their funders' accounts, and every payment's
+/// points match the programme's rate and the campaign it was approved under.
 #[test]
 fn random_sequences_keep_the_ledger_balanced() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -288,6 +302,12 @@ async fn run_sequence(ops: Vec<Op>) {
     let user = only_user_id(&app).await.to_string();
     let mut last: Option<saifu_sdk::Payment> = None;
     let mut clock = unix_now();
+    // The campaign multiplier in force, and the one the last payment was approved under.
+    let (mut multiplier, mut last_multiplier) = (100, 100);
+    let earned = |card: i64, percent: i64| {
+        let base = card / 100;
+        base * percent / 100
+    };
     for op in ops {
         match op {
             Op::Pay {
@@ -309,11 +329,12 @@ async fn run_sequence(ops: Vec<Op>) {
                 if capture {
                     assert_eq!(
                         p.points_earned,
-                        (amount - points) / 100,
-                        "earned on the card part"
+                        earned(amount - points, multiplier),
+                        "earned on the card part, at the campaign's rate"
                     );
                 }
                 last = Some(p);
+                last_multiplier = multiplier;
             }
             Op::Capture { pct } => {
                 if let Some(p) = last.as_ref().filter(|p| p.status == "authorized") {
@@ -323,7 +344,10 @@ async fn run_sequence(ops: Vec<Op>) {
                         .capture(&p.id, Some(&jpy(capture)), None)
                         .await
                         .unwrap();
-                    assert_eq!(captured.points_earned, (capture - p.points_redeemed) / 100);
+                    assert_eq!(
+                        captured.points_earned,
+                        earned(capture - p.points_redeemed, last_multiplier)
+                    );
                     last = Some(captured);
                 }
             }
@@ -353,6 +377,27 @@ async fn run_sequence(ops: Vec<Op>) {
             Op::Expire => {
                 clock += 200 * 24 * 3600;
                 app.state.points.expire(clock).await.unwrap();
+            }
+            Op::Campaign { percent } => {
+                let now = unix_now();
+                if multiplier == 100 {
+                    app.state
+                        .checkout
+                        .programmes
+                        .add_campaign(
+                            &saifu::points::NewCampaign {
+                                client_id: creds.client_id.clone(),
+                                multiplier_percent: percent,
+                                starts_at: now - 1,
+                                ends_at: now + 24 * 3600,
+                            },
+                            &saifu::audit::Actor::Cli,
+                            now,
+                        )
+                        .await
+                        .unwrap();
+                    multiplier = percent;
+                }
             }
         }
         let now = app.state.store.points_summary(&user, 0).await.unwrap();
