@@ -33,4 +33,5 @@ mod payments;
 mod points;
 mod recovery;
 mod risk;
+mod statements;
 mod webhooks;
