@@ -20,8 +20,8 @@ use crate::keys::{FingerprintKey, KeyEncryptionKey, KeySettings, LocalKeyring};
 use crate::merchants::Merchants;
 use crate::payments::Payments;
 use crate::points::programme::{Expiry, Redemption};
-use crate::points::PointsService;
 use crate::points::{PointsPolicy, ProgrammeRules, Programmes};
+use crate::points::{PointsService, Statements};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
@@ -58,6 +58,14 @@ pub struct AppState {
 impl axum::extract::FromRef<AppState> for Merchants {
     fn from_ref(state: &AppState) -> Self {
         state.checkout.merchants.clone()
+    }
+}
+
+/// The points statements read the store and the checkout's programme versions (shared handles,
+/// so this is cheap per request).
+impl axum::extract::FromRef<AppState> for Statements {
+    fn from_ref(state: &AppState) -> Self {
+        Statements::new(state.store.clone(), state.checkout.programmes.clone())
     }
 }
 

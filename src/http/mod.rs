@@ -22,6 +22,7 @@ mod passkeys;
 mod payments;
 mod points;
 pub mod session;
+mod statements;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(payments::router(state.clone()))
         .merge(disputes::router(state.clone()))
+        .merge(statements::router(state.clone()))
         .route("/static/{name}", get(assets::serve))
         // Replaces each route's own 405 answer, which the routes' layers (the CSRF check, the
         // payments API's authentication) would otherwise see first and refuse with 403 or

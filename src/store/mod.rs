@@ -27,6 +27,7 @@ pub mod risk;
 mod sessions;
 pub mod signing_keys;
 pub mod simulator;
+pub mod statements;
 pub mod stats;
 mod users;
 pub mod webhooks;

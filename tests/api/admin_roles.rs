@@ -84,6 +84,8 @@ const ACTIONS: &[Action] = &[
     get("/admin/disputes/{dispute}", SHOPPERS_READ),
     get("/admin/guarantee", Who::Everyone),
     get("/admin/risk", Who::Everyone),
+    get("/admin/points/statements", Who::Everyone),
+    get("/admin/points/statements.csv?month=2000-01", Who::Everyone),
     post(
         "/admin/risk",
         &[

@@ -34,4 +34,5 @@ mod points;
 mod points_lots;
 mod recovery;
 mod risk;
+mod statements;
 mod webhooks;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{merchant, paid, sdk, shopper, spawn_app, TestApp};
 
-async fn document(app: &TestApp) -> Value {
+pub(crate) async fn document(app: &TestApp) -> Value {
     let response = reqwest::get(app.base.join("/openapi.json").unwrap())
         .await
         .unwrap();
@@ -307,7 +307,7 @@ fn every_code_the_source_answers_with_is_in_the_one_list_of_codes() {
 }
 
 /// Validates `instance` against the document's `#/components/schemas/{name}`.
-fn validate(doc: &Value, name: &str, instance: &Value) {
+pub(crate) fn validate(doc: &Value, name: &str, instance: &Value) {
     let url = "http://saifu.invalid/openapi.json";
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();

@@ -158,6 +158,7 @@ export class SaifuClient {
     });
     this.payments = new Payments(this, (...args) => this.#request(...args));
     this.disputes = new Disputes((...args) => this.#request(...args));
+    this.points = new Points((...args) => this.#request(...args));
     Object.freeze(this);
   }
 
@@ -521,5 +522,27 @@ class Disputes {
       throw sdkError('invalid_request', 'answer { accept: true } or { evidence: { text, carrier?, trackingNumber? } }');
     }
     return this.#request('POST', `/v1/disputes/${segment(disputeId, 'a dispute id')}/respond`, { body, idempotencyKey });
+  }
+}
+
+/**
+ * The points statements API (`/v1/points/statements`): your monthly statement of the points
+ * issued at your shop that your campaigns fund and the points redeemed there that the programme
+ * reimburses.
+ */
+class Points {
+  #request;
+  constructor(request) {
+    this.#request = request;
+    Object.freeze(this);
+  }
+
+  /**
+   * Your statement for `month` (`YYYY-MM`, a UTC calendar month). A month without activity has
+   * no lines; one not written `YYYY-MM`, before 2000-01 or after next month is `invalid_month`.
+   */
+  async statement(month) {
+    if (typeof month !== 'string') throw sdkError('invalid_request', 'month is a string, YYYY-MM');
+    return this.#request('GET', '/v1/points/statements', { query: { month } });
   }
 }

@@ -121,6 +121,40 @@ export declare class Disputes {
   respond(disputeId: string, answer: DisputeAnswer, options?: PostOptions): Promise<Dispute>;
 }
 
+/** One currency of a points statement; amounts at the point value of each payment's programme version. */
+export interface PointsStatementLine {
+  currency: string;
+  /** Points issued at your shop that your campaigns fund: earned less taken back by refunds. */
+  points_issued: number;
+  /** Points redeemed at your shop, which the programme reimburses: redeemed less given back by refunds. */
+  points_redeemed: number;
+  /** What you owe for `points_issued`. */
+  issued_amount: Amount;
+  /** What the programme owes you for `points_redeemed`. */
+  redeemed_amount: Amount;
+  /** `redeemed_amount − issued_amount`: positive, the programme pays you; negative (`"-128"`), you pay. */
+  net_amount: Amount;
+}
+
+/** Your points statement for one UTC calendar month, `[from, to)`. */
+export interface PointsStatement {
+  object: 'points_statement';
+  client_id: string;
+  /** `YYYY-MM`. */
+  month: string;
+  /** RFC 3339, the month's first instant. */
+  from: string;
+  /** RFC 3339, the next month's first instant (not included). */
+  to: string;
+  /** One per currency with activity; empty for a month without any. */
+  lines: PointsStatementLine[];
+}
+
+export declare class Points {
+  /** `GET /v1/points/statements?month=YYYY-MM`. */
+  statement(month: string): Promise<PointsStatement>;
+}
+
 export declare class SaifuClient {
   private constructor();
   static discover(options: DiscoverOptions): Promise<SaifuClient>;
@@ -129,6 +163,7 @@ export declare class SaifuClient {
   readonly metadata: Readonly<AuthorizationServerMetadata>;
   readonly payments: Payments;
   readonly disputes: Disputes;
+  readonly points: Points;
   startCheckout(details: CheckoutDetails, options: { redirectUri: string }): Promise<{ authorizationUrl: string; pending: PendingCheckout }>;
   completeCheckout(callbackUrl: string | URL, pending: PendingCheckout): Promise<Grant>;
   verifyGrant(jwt: string | Grant): Promise<GrantClaims>;

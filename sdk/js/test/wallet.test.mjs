@@ -50,12 +50,12 @@ describe('saifu-sdk against a real wallet', () => {
   });
 
   /** A checkout approved by the shopper in Chromium; returns the grant. */
-  async function checkout(amount, { card } = {}) {
+  async function checkout(amount, { card, points } = {}) {
     const orderReference = nextOrder();
     const { authorizationUrl, pending } = await env.client.startCheckout(JPY(amount, orderReference), { redirectUri: env.redirectUri });
     // `pending` is plain JSON for the shop's session.
     const kept = JSON.parse(JSON.stringify(pending));
-    const callbackUrl = await approveCheckout(env.shopper.page, authorizationUrl, { card, walletOrigin: env.wallet.baseURL });
+    const callbackUrl = await approveCheckout(env.shopper.page, authorizationUrl, { card, points, walletOrigin: env.wallet.baseURL });
     const grant = await env.client.completeCheckout(callbackUrl, kept);
     return { grant, orderReference, callbackUrl, pending: kept };
   }
@@ -332,6 +332,42 @@ describe('saifu-sdk against a real wallet', () => {
     await rejectsWith(env.client.disputes.get('dsp_nobody'), 'not_found', 404);
     await rejectsWith(env.client.disputes.respond(disputeId, { evidence: { text: ' ' } }), 'invalid_request');
     await rejectsWith(env.client.disputes.list({ status: 'lost' }), 'invalid_request');
+  });
+
+  it('points statements: points redeemed at the shop this month, a month without activity, refused months', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const jpyLine = (statement) => statement.lines.find((l) => l.currency === 'JPY');
+    const before = await env.client.points.statement(month);
+    assert.equal(before.object, 'points_statement');
+    assert.equal(before.client_id, env.merchant.client_id);
+    assert.equal(before.month, month);
+    assert.equal(before.from, `${month}-01T00:00:00Z`);
+    const redeemedBefore = jpyLine(before)?.points_redeemed ?? 0;
+
+    // ¥1,000 earns 10 points; 5 of them pay part of the next payment, at this shop.
+    const earned = await env.client.payments.create({ grant: (await checkout('1000')).grant });
+    assert.equal(earned.points_earned, 10);
+    const spent = await env.client.payments.create({ grant: (await checkout('500', { points: 5 })).grant });
+    assert.equal(spent.points_redeemed, 5);
+
+    const line = jpyLine(await env.client.points.statement(month));
+    const redeemed = redeemedBefore + 5;
+    // No campaign: the shop funds no points; the programme owes it ¥1 a point redeemed.
+    assert.deepEqual(line, {
+      currency: 'JPY',
+      points_issued: 0,
+      points_redeemed: redeemed,
+      issued_amount: { currency: 'JPY', amount: '0' },
+      redeemed_amount: { currency: 'JPY', amount: String(redeemed) },
+      net_amount: { currency: 'JPY', amount: String(redeemed) },
+    });
+
+    const quiet = await env.client.points.statement('2001-01');
+    assert.deepEqual(quiet.lines, []);
+    assert.equal(quiet.to, '2001-02-01T00:00:00Z');
+    await rejectsWith(env.client.points.statement('2026-13'), 'invalid_month', 400);
+    await rejectsWith(env.client.points.statement('1999-12'), 'invalid_month', 400);
+    await rejectsWith(env.client.points.statement(202611), 'invalid_request');
   });
 
   it('a suspended merchant: unauthorized_client at checkout, merchant_suspended at payment', async () => {

@@ -5,6 +5,7 @@ pub mod checkout;
 pub mod client;
 pub mod disputes;
 pub mod payments;
+pub mod points;
 pub mod problem;
 pub mod webhooks;
 
@@ -14,6 +15,7 @@ pub use client::{
 };
 pub use disputes::{Dispute, DisputeAnswer, DisputeEvidence};
 pub use payments::{CreatePayment, Payment};
+pub use points::{PointsStatement, PointsStatementLine};
 pub use problem::Problem;
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.
 pub use secrecy::SecretString;

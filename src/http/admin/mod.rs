@@ -12,6 +12,7 @@ mod identity;
 mod merchants;
 mod risk;
 mod shoppers;
+mod statements;
 mod webhooks;
 
 use axum::{middleware, Router};
@@ -55,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(disputes::router())
         .merge(guarantee::router())
         .merge(risk::router())
+        .merge(statements::router())
         .merge(admins::router())
         .merge(audit::router())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))

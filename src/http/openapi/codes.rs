@@ -97,6 +97,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "payment_not_refundable",
     "refund_exceeds_captured",
     "processor_error",
+    // Points statements (the API and the console).
+    "invalid_month",
     // Disputes and the guarantee.
     "not_disputable",
     "dispute_window_closed",

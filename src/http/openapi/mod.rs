@@ -42,12 +42,14 @@ use crate::AppState;
         super::disputes::list,
         super::disputes::show,
         super::disputes::respond,
+        super::statements::statement,
     ),
     modifiers(&Contract),
     tags(
         (name = "oauth", description = "Checkout: discovery, pushed requests, the shopper's consent, the code exchange"),
         (name = "payments", description = "The payments API: redeem a grant, capture, void, refund, read"),
         (name = "disputes", description = "Disputes shoppers opened on your payments: read them, and accept or contest each by its respond_by"),
+        (name = "points", description = "Points statements: each month, the points issued at your shop that you fund and the points redeemed there that the programme reimburses"),
     ),
 )]
 pub struct ApiDoc;
