@@ -21,6 +21,7 @@ pub mod pages;
 mod passkeys;
 mod payments;
 mod points;
+mod receipts;
 pub mod session;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(activity::router())
         .merge(dispute_pages::router())
         .merge(points::router())
+        .merge(receipts::router())
         .merge(checkout::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(openapi::router())
         .merge(payments::router(state.clone()))
+        .merge(receipts::api_router(state.clone()))
         .merge(disputes::router(state.clone()))
         .route("/static/{name}", get(assets::serve))
         // Replaces each route's own 405 answer, which the routes' layers (the CSRF check, the

@@ -667,6 +667,7 @@ impl SaifuClient {
 
 mod disputes_api;
 mod payments_api;
+mod receipts_api;
 
 #[cfg(test)]
 mod tests;

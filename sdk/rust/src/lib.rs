@@ -6,6 +6,7 @@ pub mod client;
 pub mod disputes;
 pub mod payments;
 pub mod problem;
+pub mod receipts;
 pub mod webhooks;
 
 pub use checkout::{Amount, GrantClaims, LineItem, PaymentDetails, TokenResponse};
@@ -15,6 +16,7 @@ pub use client::{
 pub use disputes::{Dispute, DisputeAnswer, DisputeEvidence};
 pub use payments::{CreatePayment, Payment};
 pub use problem::Problem;
+pub use receipts::{verify_receipt, ReceiptClaims, ReceiptError};
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.
 pub use secrecy::SecretString;
 pub use url::Url;
