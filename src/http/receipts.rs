@@ -153,7 +153,6 @@ struct VerifyPage {
     receipt: String,
     /// `valid`, `signature_invalid`, `unknown_key`, `not_a_receipt`; `None` before a check.
     verdict: Option<&'static str>,
-    reason: Option<&'static str>,
     kid: Option<String>,
     content: Option<ReceiptView>,
     error: Option<&'static str>,
@@ -169,20 +168,18 @@ async fn page(
 ) -> Result<Response> {
     let user = current_user(session, accounts, config.session_absolute_secs as i64).await?;
     let layout = Layout::new("Check a receipt", csrf_token(session).await?, user.as_ref());
-    let (verdict, reason, kid, content) = match checked {
+    let (verdict, kid, content) = match checked {
         Some(v) => (
             Some(v.verdict.as_str()),
-            v.reason,
             v.kid,
             v.claims.map(ReceiptView::of),
         ),
-        None => (None, None, None, None),
+        None => (None, None, None),
     };
     render(&VerifyPage {
         layout,
         receipt,
         verdict,
-        reason,
         kid,
         content,
         error,
