@@ -23,6 +23,7 @@ use crate::points::programme::{Expiry, Redemption};
 use crate::points::{PointsPolicy, ProgrammeRules, Programmes};
 use crate::points::{PointsService, Statements};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
+use crate::receipts::Receipts;
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
@@ -52,6 +53,8 @@ pub struct AppState {
     pub audit: Audit,
     /// The console dashboard's figures.
     pub dashboard: Dashboard,
+    /// Signed receipts of approvals: download, merchant fetch, verification.
+    pub receipts: Receipts,
 }
 
 /// The merchants' service lives in the checkout; console handlers take it on its own.
@@ -166,6 +169,7 @@ impl AppState {
             idempotency,
             audit: Audit::new(store.clone()),
             dashboard: Dashboard::new(store.clone()),
+            receipts: Receipts::new(store.clone(), checkout.signer.clone()),
             store,
             accounts,
             admins,

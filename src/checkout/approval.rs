@@ -16,6 +16,7 @@ use crate::accounts::refusals::{account_frozen, counter_outcome, webauthn_error}
 use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
+use crate::receipts::issue::{receipt_claims, Approved};
 use crate::risk::LimitRefusal;
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Approval, NewCode};
@@ -38,6 +39,12 @@ pub struct ApprovalRequest {
     pub ceremony_id: String,
     pub choice: PaymentChoice,
     pub credential: PublicKeyCredential,
+}
+
+/// What the shopper's passkey confirmed: the card, and the challenge it signed.
+struct Confirmed {
+    card: StoredCard,
+    challenge: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -102,7 +109,7 @@ impl Checkout {
     /// own transaction (which also records the passkey's counter: one commit for the step) or,
     /// when any check fails, on its own.
     pub async fn approve(&self, user: &User, request: &ApprovalRequest, now: i64) -> Result<Url> {
-        let (view, passkey) = match self.check_approval(user, request, now).await {
+        let (view, passkey, confirmed) = match self.check_approval(user, request, now).await {
             Ok(checked) => checked,
             Err(e) => {
                 // Used up all the same. Should this fail too, the ceremony still expires.
@@ -113,7 +120,7 @@ impl Checkout {
             }
         };
         let (approval, code) = self
-            .record_approval(user, request, &view, &passkey, now)
+            .record_approval(user, request, &view, &passkey, &confirmed, now)
             .await?;
         match approval {
             Approval::Approved => {}
@@ -147,13 +154,14 @@ impl Checkout {
 
     /// Everything `approve` checks before it writes: the ceremony belongs to this consent and
     /// shopper, the consent is open, the points and the card can be used, and the assertion
-    /// signs this exact payment. Gives the consent and the passkey use to record.
+    /// signs this exact payment. Gives the consent, the passkey use to record, and what was
+    /// confirmed (the card, and the challenge the passkey signed).
     async fn check_approval(
         &self,
         user: &User,
         request: &ApprovalRequest,
         now: i64,
-    ) -> Result<(ConsentView, PasskeyUse)> {
+    ) -> Result<(ConsentView, PasskeyUse, Confirmed)> {
         // Checked again by the approval's write, which also sees a freeze made since.
         if user.is_frozen() {
             return Err(account_frozen());
@@ -182,22 +190,36 @@ impl Checkout {
             .finish_passkey_authentication(&request.credential, &authentication)
             .map_err(webauthn_error)?;
         let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
-        self.usable_card(user, request.choice.card_id).await?;
-        Ok((view, passkey))
+        let card = self.usable_card(user, request.choice.card_id).await?;
+        Ok((view, passkey, Confirmed { card, challenge }))
     }
 
-    /// Approves the consent and stores a new code for it, holding the points chosen, in one
-    /// transaction that also takes the ceremony and records the passkey's use. Gives what the
-    /// store did, and the code.
+    /// Approves the consent and stores a new code for it, holding the points chosen, and its
+    /// signed receipt, in one transaction that also takes the ceremony and records the
+    /// passkey's use. Gives what the store did, and the code.
     async fn record_approval(
         &self,
         user: &User,
         request: &ApprovalRequest,
         view: &ConsentView,
         passkey: &PasskeyUse,
+        confirmed: &Confirmed,
         now: i64,
     ) -> Result<(Approval, String)> {
         let code = random_token()?;
+        let grant_jti = Uuid::new_v4().to_string();
+        let receipt = self
+            .signer
+            .sign_receipt(&receipt_claims(&Approved {
+                view,
+                card: &confirmed.card,
+                points: request.choice.points,
+                grant_jti: &grant_jti,
+                challenge: &confirmed.challenge,
+                issuer: self.issuer(),
+                now,
+            }))
+            .await?;
         let user_id = user.id.to_string();
         let (counting, _) = self
             .risk
@@ -226,6 +248,8 @@ impl Checkout {
                     programme_version: view.programme.version,
                     multiplier_percent: view.points_multiplier_percent,
                     counting: &counting,
+                    grant_jti: &grant_jti,
+                    receipt: &receipt,
                 },
                 now,
             )

@@ -117,7 +117,11 @@ impl Checkout {
     ) -> Result<TokenResponse> {
         let taken = &redemption.code;
         let (details, payment) = granted_payment(&taken.details)?;
-        let jti = Uuid::new_v4().to_string();
+        // Chosen at approval, where the receipt names it.
+        let jti = taken
+            .grant_jti
+            .clone()
+            .unwrap_or_else(|| Uuid::new_v4().to_string());
         let claims = GrantClaims {
             iss: self.issuer().to_string(),
             aud: self.audience.clone(),

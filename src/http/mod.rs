@@ -21,6 +21,7 @@ pub mod pages;
 mod passkeys;
 mod payments;
 mod points;
+mod receipts;
 pub mod session;
 mod statements;
 
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(activity::router())
         .merge(dispute_pages::router())
         .merge(points::router())
+        .merge(receipts::router())
         .merge(checkout::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -89,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(openapi::router())
         .merge(payments::router(state.clone()))
+        .merge(receipts::api_router(state.clone()))
         .merge(disputes::router(state.clone()))
         .merge(statements::router(state.clone()))
         .route("/static/{name}", get(assets::serve))

@@ -23,6 +23,7 @@ pub mod payments;
 pub mod points;
 pub mod programme;
 mod rate_limits;
+pub mod receipts;
 pub mod risk;
 mod sessions;
 pub mod signing_keys;

@@ -32,6 +32,7 @@ mod passkeys;
 mod payments;
 mod points;
 mod points_lots;
+mod receipts;
 mod recovery;
 mod risk;
 mod statements;

@@ -378,3 +378,12 @@ for (const form of document.querySelectorAll('[data-ceremony]')) {
 window.addEventListener('pageshow', (ev) => {
   if (ev.persisted) for (const form of document.querySelectorAll('[data-ceremony][aria-busy="true"]')) setBusy(form, false);
 });
+
+// Receipt check: a chosen file's text goes into the receipt box.
+for (const input of document.querySelectorAll('input[type="file"][data-receipt-file]')) {
+  input.addEventListener('change', async () => {
+    const target = document.getElementById(input.dataset.receiptFile);
+    const file = input.files && input.files[0];
+    if (target && file) target.value = (await file.text()).trim();
+  });
+}

@@ -11,6 +11,8 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const REDACTED = '[REDACTED]';
 const PAYMENT_TYPE = 'payment';
 const GRANT_TYP = 'at+jwt';
+/** A receipt's `typ`: never taken for a grant, nor a grant for a receipt. */
+const RECEIPT_TYP = 'saifu-receipt+jwt';
 const EXP_LEEWAY_SECS = 30;
 // An unknown `kid` refetches the JWKS at most once a second: a grant arrives in the answer to
 // our own token request, so an unknown `kid` is almost always a key the wallet just rotated to.
@@ -332,6 +334,29 @@ export class SaifuClient {
   }
 
   /**
+   * Verifies a receipt (from `payments.receipt`, or one a shopper sends you): ES256 only, `typ`
+   * `saifu-receipt+jwt`, a key of the wallet's JWKS, and `iss`. Returns its content.
+   */
+  async verifyReceipt(jws) {
+    if (typeof jws !== 'string') throw sdkError('receipt_verification_failed', 'invalid receipt: it is not a string');
+    try {
+      const { payload } = await jose.jwtVerify(jws.trim(), this.#jwks, {
+        algorithms: ['ES256'],
+        typ: RECEIPT_TYP,
+        issuer: this.#as.issuer,
+        requiredClaims: ['iss', 'payment_reference', 'grant_id', 'merchant', 'amount'],
+      });
+      return payload;
+    } catch (err) {
+      if (err instanceof TypeError || err?.code === 'ERR_JWKS_TIMEOUT') throw networkError(err);
+      const why = err?.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'typ'
+        ? 'its typ is not saifu-receipt+jwt'
+        : grantRejection(err);
+      throw sdkError('receipt_verification_failed', `invalid receipt: ${why}`);
+    }
+  }
+
+  /**
    * One request to the payments API, retried on network errors and 5xx answers with the same
    * idempotency key (so a retry never charges twice).
    */
@@ -468,6 +493,15 @@ class Payments {
 
   async get(paymentId) {
     return this.#request('GET', `/v1/payments/${segment(paymentId)}`);
+  }
+
+  /**
+   * The receipt the wallet signed when the shopper approved this payment: a compact JWS
+   * (`client.verifyReceipt` checks it and gives its content).
+   */
+  async receipt(paymentId) {
+    const { receipt } = await this.#request('GET', `/v1/payments/${segment(paymentId)}/receipt`);
+    return receipt;
   }
 
   /** The latest payment for one of your order references. */

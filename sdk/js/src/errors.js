@@ -8,7 +8,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  * `code` is stable and meant for programs: a problem code of the payments API
  * (`card_declined`, `payment_not_found`, …), an RFC 6749 error of the OAuth endpoints
  * (`invalid_client`, `invalid_grant`, …), or one of the SDK's own (`state_mismatch`,
- * `issuer_mismatch`, `access_denied`, `grant_verification_failed`, `network_error`,
+ * `issuer_mismatch`, `access_denied`, `grant_verification_failed`, `receipt_verification_failed`, `network_error`,
  * `webhook_signature_invalid`, …). `source` says which: `problem`, `oauth` or `sdk`.
  */
 export class SaifuError extends Error {

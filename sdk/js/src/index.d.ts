@@ -81,6 +81,28 @@ export declare class Payments {
   refund(paymentId: string, options: { amount: Amount; idempotencyKey?: string }): Promise<Payment>;
   get(paymentId: string): Promise<Payment>;
   findByOrderReference(orderReference: string): Promise<Payment>;
+  /** The receipt the wallet signed at the shopper's approval: a compact JWS. */
+  receipt(paymentId: string): Promise<string>;
+}
+
+/** What a receipt says (see the wallet's README, "Receipts"). */
+export interface ReceiptClaims {
+  iss: string;
+  iat: number;
+  receipt_version: number;
+  /** The approval (consent) the receipt is of. */
+  payment_reference: string;
+  grant_id: string;
+  merchant: { client_id: string; name: string; domain: string; status: string };
+  order_reference: string;
+  amount: Amount;
+  line_items: { name: string; quantity: number; unit_amount: string }[];
+  points_used: number;
+  /** The earn preview shown at approval; points earned are known at capture. */
+  points_earned_estimate: number;
+  card: { brand: string; last4: string };
+  /** base64url SHA-256: the challenge the shopper's passkey signed. */
+  confirmation_sha256: string;
 }
 
 export type DisputeStatus = 'open' | 'evidence_received' | 'resolving' | 'resolved';
@@ -167,6 +189,8 @@ export declare class SaifuClient {
   startCheckout(details: CheckoutDetails, options: { redirectUri: string }): Promise<{ authorizationUrl: string; pending: PendingCheckout }>;
   completeCheckout(callbackUrl: string | URL, pending: PendingCheckout): Promise<Grant>;
   verifyGrant(jwt: string | Grant): Promise<GrantClaims>;
+  /** Verifies a receipt against the wallet's JWKS; gives its content. */
+  verifyReceipt(jws: string): Promise<ReceiptClaims>;
 }
 
 /** An RFC 9457 problem document of the payments API. */

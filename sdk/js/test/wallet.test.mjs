@@ -161,6 +161,19 @@ describe('saifu-sdk against a real wallet', () => {
 
     assert.deepEqual(await payments.get(authorized.id), refunded);
     assert.deepEqual(await payments.findByOrderReference(grant.payment.order_reference), refunded);
+    // The receipt signed at approval: verified against the JWKS, never taken for a grant.
+    const receipt = await payments.receipt(authorized.id);
+    const said = await env.client.verifyReceipt(receipt);
+    assert.equal(said.grant_id, grant.claims.jti);
+    assert.equal(said.order_reference, grant.payment.order_reference);
+    assert.deepEqual(said.amount, { currency: 'JPY', amount: '12800' });
+    assert.equal(said.card.last4, '4242');
+    const [h, , sig] = receipt.split('.');
+    const changed = Buffer.from(JSON.stringify({ ...said, points_used: 1 })).toString('base64url');
+    await rejectsWith(env.client.verifyReceipt(`${h}.${changed}.${sig}`), 'receipt_verification_failed');
+    await rejectsWith(env.client.verifyReceipt(grant.token), 'receipt_verification_failed');
+    await rejectsWith(env.client.verifyGrant(receipt), 'grant_verification_failed');
+    await rejectsWith(payments.receipt('pay_doesnotexist'), 'not_found', 404);
     await rejectsWith(payments.get('pay_doesnotexist'), 'payment_not_found', 404);
     await rejectsWith(payments.findByOrderReference('no-such-order'), 'payment_not_found', 404);
 

@@ -668,6 +668,7 @@ impl SaifuClient {
 mod disputes_api;
 mod payments_api;
 mod points_api;
+mod receipts_api;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ pub mod disputes;
 pub mod payments;
 pub mod points;
 pub mod problem;
+pub mod receipts;
 pub mod webhooks;
 
 pub use checkout::{Amount, GrantClaims, LineItem, PaymentDetails, TokenResponse};
@@ -17,6 +18,7 @@ pub use disputes::{Dispute, DisputeAnswer, DisputeEvidence};
 pub use payments::{CreatePayment, Payment};
 pub use points::{PointsStatement, PointsStatementLine};
 pub use problem::Problem;
+pub use receipts::{verify_receipt, ReceiptClaims, ReceiptError};
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.
 pub use secrecy::SecretString;
 pub use url::Url;

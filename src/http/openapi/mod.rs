@@ -39,6 +39,7 @@ use crate::AppState;
         super::payments::capture,
         super::payments::void,
         super::payments::refund,
+        super::receipts::merchant_receipt,
         super::disputes::list,
         super::disputes::show,
         super::disputes::respond,

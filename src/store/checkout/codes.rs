@@ -15,6 +15,9 @@ pub struct TakenCode {
     pub card_id: String,
     pub details: String,
     pub expires_at: i64,
+    /// The id chosen at approval for the grant (the approval's receipt names it); `None` for
+    /// a code approved before receipts.
+    pub grant_jti: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -67,7 +70,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND client_id = $3 AND used_at IS NULL
-             RETURNING consent_id, redirect_uri, code_challenge, user_id, card_id, details, expires_at",
+             RETURNING consent_id, redirect_uri, code_challenge, user_id, card_id, details, expires_at, grant_jti",
         )
         .bind(now)
         .bind(code_hash)
@@ -86,6 +89,7 @@ impl Store {
                     card_id: r.try_get("card_id")?,
                     details: r.try_get("details")?,
                     expires_at: r.try_get("expires_at")?,
+                    grant_jti: r.try_get("grant_jti")?,
                 },
             }));
         }

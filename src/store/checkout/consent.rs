@@ -8,6 +8,7 @@ use super::{pushed_row, Pushed};
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
 use crate::store::passkeys::record_passkey_use_in;
+use crate::store::receipts::{insert_receipt_in, NewReceipt};
 use crate::store::risk::{count, CountRefusal, Counting};
 use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant};
 
@@ -56,6 +57,10 @@ pub struct NewCode<'a> {
     pub ledger: &'a dyn crate::points::ledger::Ledger,
     /// The approval as the risk counters count it, within the limits.
     pub counting: &'a Counting,
+    /// The id the grant issued for this code will have (the receipt names it).
+    pub grant_jti: &'a str,
+    /// The signed receipt of the approval, stored with it.
+    pub receipt: &'a str,
 }
 
 /// A consent, and its merchant with the merchant's points multiplier (percent).
@@ -150,7 +155,7 @@ impl Store {
     }
 
     /// Approves a pending consent of a shopper who is not frozen with a passkey assertion and
-    /// stores its authorization code, in one transaction that also takes the approval's ceremony (once) and records the
+    /// stores its authorization code and its signed receipt, in one transaction that also takes the approval's ceremony (once) and records the
     /// passkey's use (its counter must move forward). When the ceremony is still there but the
     /// passkey or the consent refuses, the ceremony is used up all the same. The approval is
     /// counted in the shopper's risk counters, within the limits, in the same transaction.
@@ -218,8 +223,8 @@ impl Store {
         )
         .await?;
         sqlx::query(
-            "INSERT INTO auth_codes (code_hash, consent_id, client_id, redirect_uri, code_challenge, user_id, card_id, details, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO auth_codes (code_hash, consent_id, client_id, redirect_uri, code_challenge, user_id, card_id, details, expires_at, grant_jti)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(code.code_hash)
         .bind(consent_id)
@@ -230,8 +235,18 @@ impl Store {
         .bind(code.card_id)
         .bind(code.details)
         .bind(code.expires_at)
+        .bind(code.grant_jti)
         .execute(&mut *tx)
         .await?;
+        let client_id: String = row.try_get("client_id")?;
+        let receipt = NewReceipt {
+            consent_id,
+            grant_jti: code.grant_jti,
+            user_id: code.user_id,
+            client_id: &client_id,
+            jws: code.receipt,
+        };
+        insert_receipt_in(&mut tx, &receipt, now).await?;
         tx.commit().await?;
         Ok(Approval::Approved)
     }
