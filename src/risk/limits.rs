@@ -132,17 +132,18 @@ impl Limits {
         }
     }
 
-    /// The refusal for a counter that refused an approval counted against these limits.
-    pub fn count_refused(&self, why: CountRefusal, counted_day: Money) -> LimitRefusal {
-        match (why, self.daily_total, self.hourly_count) {
-            (CountRefusal::DailyTotal, Some(cap), _) | (_, Some(cap), None) => {
-                LimitRefusal::DailyTotal {
-                    cap,
-                    counted: counted_day,
-                }
-            }
-            (_, _, cap) => LimitRefusal::HourlyCount {
-                cap: cap.unwrap_or(0),
+    /// The refusal for a counter that refused an approval counted against these limits (the
+    /// counting compares with no cap as with the largest amount or count).
+    pub fn count_refused(&self, why: CountRefusal) -> LimitRefusal {
+        match why {
+            CountRefusal::DailyTotal { counted } => LimitRefusal::DailyTotal {
+                cap: self
+                    .daily_total
+                    .unwrap_or(Money::new(self.currency, i64::MAX)),
+                counted: Money::new(self.currency, counted),
+            },
+            CountRefusal::HourlyCount => LimitRefusal::HourlyCount {
+                cap: self.hourly_count.unwrap_or(i64::MAX),
             },
         }
     }

@@ -8,7 +8,7 @@ mod refusal;
 use crate::audit::{Action, Actor, Entry};
 use crate::error::Result;
 use crate::money::{Currency, Money};
-use crate::store::risk::{Counted, Counting};
+use crate::store::risk::{CountRefusal, Counted, Counting, LimitsSeen, Recheck};
 use crate::store::Store;
 
 pub use self::limits::{parse_limits, Limits, LimitsForm};
@@ -37,6 +37,53 @@ pub struct Attempt<'a> {
     pub user_id: &'a str,
     pub amount: Money,
     pub merchant_verified: bool,
+}
+
+/// An approval the limits let through: what its transaction counts, and the limits it was
+/// checked against (which word a refusal by the counters).
+#[derive(Clone, Debug)]
+pub struct Approving {
+    pub counting: Counting,
+    pub limits: Limits,
+}
+
+impl Approving {
+    /// The refusal when the approval's transaction found no room left in the counters.
+    pub fn refused(&self, why: CountRefusal) -> LimitRefusal {
+        self.limits.count_refused(why)
+    }
+}
+
+/// A payment checked again when its grant is redeemed, inside the transaction that consumes
+/// the grant: its amount within the per-payment caps current then, and the shopper's counted
+/// day and hour (which include this payment when it was approved in them) still within the
+/// daily total and hourly count current then. A refusal leaves the grant unspent.
+#[derive(Clone, Copy, Debug)]
+pub struct Redemption<'a> {
+    pub attempt: Attempt<'a>,
+    pub now: i64,
+}
+
+impl Redemption<'_> {
+    /// Which limit refuses the payment, given what the redemption's transaction read.
+    pub fn refusal(&self, seen: &LimitsSeen) -> Option<LimitRefusal> {
+        let a = self.attempt;
+        let limits = Limits::from_stored(a.amount.currency, &seen.limits);
+        let nothing = Money::new(a.amount.currency, 0);
+        limits
+            .per_payment_refusal(a.amount, a.merchant_verified)
+            .or_else(|| limits.room_refusal(nothing, seen.counted, 0))
+    }
+}
+
+impl Recheck for Redemption<'_> {
+    fn windows(&self) -> (i64, i64) {
+        (day_start(self.now), hour_start(self.now))
+    }
+
+    fn refuses(&self, seen: &LimitsSeen) -> bool {
+        self.refusal(seen).is_some()
+    }
 }
 
 /// The limits, read from the database on every check so that a change made in the console
@@ -86,24 +133,24 @@ impl Risk {
 
     /// Whether the shopper may approve this payment now, as far as the limits go: the
     /// per-payment caps, and whether the day's total and the hour's count have room for it.
-    /// Not binding: the approval's own transaction counts it (see [`Risk::counting`]).
+    /// Not binding: the approval's own transaction counts it (see [`Risk::approval`]).
     pub async fn check_approval(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
-        let limits = self.limits(a.amount.currency).await?;
-        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
-            return Ok(Some(refused));
-        }
-        self.room(&limits, a, a.amount, 1, now).await
+        Ok(self.approval(a, now).await?.err())
     }
 
-    /// What the approval's transaction counts, within the limits current now; a refusal of
-    /// the per-payment caps comes first, before anything is written.
-    pub async fn counting(
+    /// An approval's check and what its transaction counts, from one read of the limits: a
+    /// refusal by the per-payment caps, or by the day's total or the hour's count as counted
+    /// now, comes before anything is written; else the counting, within these same limits.
+    pub async fn approval(
         &self,
         a: Attempt<'_>,
         now: i64,
-    ) -> Result<std::result::Result<(Counting, Limits), LimitRefusal>> {
+    ) -> Result<std::result::Result<Approving, LimitRefusal>> {
         let limits = self.limits(a.amount.currency).await?;
         if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
+            return Ok(Err(refused));
+        }
+        if let Some(refused) = self.room(&limits, a, a.amount, 1, now).await? {
             return Ok(Err(refused));
         }
         let counting = Counting {
@@ -115,19 +162,7 @@ impl Risk {
             daily_total: limits.daily_total.map(|m| m.minor),
             hourly_count: limits.hourly_count,
         };
-        Ok(Ok((counting, limits)))
-    }
-
-    /// The re-check when a grant is redeemed: the amount within the per-payment caps current
-    /// now, and the shopper's counted day and hour (which include this payment when it was
-    /// approved in them) still within the current daily total and hourly count.
-    pub async fn check_redemption(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
-        let limits = self.limits(a.amount.currency).await?;
-        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
-            return Ok(Some(refused));
-        }
-        let nothing = Money::new(a.amount.currency, 0);
-        self.room(&limits, a, nothing, 0, now).await
+        Ok(Ok(Approving { counting, limits }))
     }
 
     /// Whether the day's total and the hour's count have room for `amount` and `payments`
