@@ -2,7 +2,10 @@
 //! code, on the consent page (and `access_denied` naming it at the merchant's callback), and
 //! again at `POST /v1/payments` after it was lowered; the daily total starts afresh at UTC
 //! midnight; concurrent approvals on two nodes never pass a cap together; changes in the
-//! console are audited.
+//! console are audited. `redemption` checks the redemption's re-check is made in the
+//! transaction that consumes the grant.
+
+mod redemption;
 
 use reqwest::StatusCode;
 use saifu::admin::Role;
