@@ -22,6 +22,7 @@ use crate::payments::Payments;
 use crate::points::PointsPolicy;
 use crate::points::PointsService;
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
+use crate::risk::{parse_limits, Limits, LimitsForm};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
@@ -63,6 +64,7 @@ impl axum::extract::FromRef<AppState> for Merchants {
 impl AppState {
     /// Opens the database, runs migrations and loads keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let first_run = first_run_limits(&config)?;
         let keys = key_settings(&config);
         let keyring = LocalKeyring::load(&keys)?;
         let fingerprints = FingerprintKey::load(&keys)?;
@@ -134,6 +136,8 @@ impl AppState {
             risk: crate::risk::Risk::new(store.clone()),
         });
         let risk = checkout.risk.clone();
+        risk.set_first_run(&first_run, crate::clock::unix_now())
+            .await?;
         let payments = Payments::new(
             store.clone(),
             vault.clone(),
@@ -213,6 +217,51 @@ pub fn points_policy(config: &Config) -> PointsPolicy {
         value_usd: config.point_value_usd,
         expiry_secs: config.points_expiry_days * 24 * 60 * 60,
     }
+}
+
+/// The first-run risk limits the settings give (`SAIFU_RISK_*`), for each currency they name,
+/// checked as the console checks its form; an invalid one stops start-up, naming its setting.
+pub fn first_run_limits(config: &Config) -> anyhow::Result<Vec<Limits>> {
+    let count = config.risk_hourly_count.map(|n| n.to_string());
+    let amounts = [
+        (
+            "JPY",
+            &config.risk_per_payment_jpy,
+            &config.risk_per_payment_unverified_jpy,
+            &config.risk_daily_total_jpy,
+        ),
+        (
+            "USD",
+            &config.risk_per_payment_usd,
+            &config.risk_per_payment_unverified_usd,
+            &config.risk_daily_total_usd,
+        ),
+    ];
+    let mut first_run = Vec::new();
+    for (currency, per_payment, unverified, daily_total) in amounts {
+        let typed = |setting: &Option<String>| setting.clone().unwrap_or_default();
+        let form = LimitsForm {
+            currency: currency.into(),
+            per_payment: typed(per_payment),
+            per_payment_unverified: typed(unverified),
+            daily_total: typed(daily_total),
+            hourly_count: typed(&count),
+        };
+        let limits = parse_limits(&form).map_err(|e| {
+            let setting = match e.field() {
+                Some("hourly_count") => "SAIFU_RISK_HOURLY_COUNT".to_string(),
+                field => format!(
+                    "SAIFU_RISK_{}_{currency}",
+                    field.unwrap_or_default().to_ascii_uppercase()
+                ),
+            };
+            anyhow::anyhow!("{setting}: {}", e.public_message())
+        })?;
+        if limits.any() {
+            first_run.push(limits);
+        }
+    }
+    Ok(first_run)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {

@@ -75,6 +75,27 @@ pub fn parse_limits(form: &LimitsForm) -> Result<Limits> {
 }
 
 impl Limits {
+    /// The limits as the console's form shows them: amounts in the currency's units, blank
+    /// for no limit.
+    pub fn to_form(&self) -> LimitsForm {
+        let typed = |m: Option<Money>| m.map(Money::to_major_string).unwrap_or_default();
+        LimitsForm {
+            currency: self.currency.code().to_string(),
+            per_payment: typed(self.per_payment),
+            per_payment_unverified: typed(self.per_payment_unverified),
+            daily_total: typed(self.daily_total),
+            hourly_count: self.hourly_count.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.per_payment.is_some()
+            || self.per_payment_unverified.is_some()
+            || self.daily_total.is_some()
+            || self.hourly_count.is_some()
+    }
+
     pub(super) fn from_stored(currency: Currency, s: &StoredLimits) -> Self {
         let money = |minor: Option<i64>| minor.map(|m| Money::new(currency, m));
         Self {

@@ -114,20 +114,35 @@ impl Risk {
 
     /// Sets one currency's limits, audited in the same transaction.
     pub async fn set(&self, limits: &Limits, by: &Actor, now: i64) -> Result<()> {
-        let shown = |m: Option<Money>| m.map(Money::to_major_string);
-        let audit = Entry::new(by, Action::RiskLimitsChanged, limits.currency.code())
-            .with("per_payment", shown(limits.per_payment))
-            .with(
-                "per_payment_unverified",
-                shown(limits.per_payment_unverified),
-            )
-            .with("daily_total", shown(limits.daily_total))
-            .with("hourly_count", limits.hourly_count)
-            .record(now);
+        let audit = changed(limits, by, now);
         self.store
             .set_risk_limits(limits.currency.code(), &limits.to_stored(), now, &audit)
             .await?;
         tracing::info!(currency = limits.currency.code(), by = %by, "risk limits changed");
+        Ok(())
+    }
+
+    /// Sets the first-run limits from the settings, at start-up: each currency's only while
+    /// its limits were never set (by these, the console or the CLI), audited as the wallet
+    /// itself; after that the settings are ignored.
+    pub async fn set_first_run(&self, first_run: &[Limits], now: i64) -> Result<()> {
+        for limits in first_run {
+            let currency = limits.currency.code();
+            let audit = changed(limits, &Actor::System, now);
+            let stored = limits.to_stored();
+            if self
+                .store
+                .set_risk_limits_if_never_set(currency, &stored, now, &audit)
+                .await?
+            {
+                tracing::info!(currency, "risk limits set from the first-run settings");
+            } else {
+                tracing::info!(
+                    currency,
+                    "risk limits were set before: the first-run settings are ignored"
+                );
+            }
+        }
         Ok(())
     }
 
@@ -194,6 +209,20 @@ impl Risk {
             )
             .await?)
     }
+}
+
+/// The audit entry of a change of `limits`.
+fn changed(limits: &Limits, by: &Actor, now: i64) -> crate::store::audit::AuditRecord {
+    let shown = |m: Option<Money>| m.map(Money::to_major_string);
+    Entry::new(by, Action::RiskLimitsChanged, limits.currency.code())
+        .with("per_payment", shown(limits.per_payment))
+        .with(
+            "per_payment_unverified",
+            shown(limits.per_payment_unverified),
+        )
+        .with("daily_total", shown(limits.daily_total))
+        .with("hourly_count", limits.hourly_count)
+        .record(now)
 }
 
 #[cfg(test)]

@@ -98,13 +98,46 @@ impl Store {
         now: i64,
         audit: &AuditRecord,
     ) -> Result<()> {
+        self.write_risk_limits(currency, limits, now, audit, "")
+            .await
+            .map(|_| ())
+    }
+
+    /// As [`Store::set_risk_limits`], only while the limits of `currency` were never set
+    /// (`updated_at = 0`, as the migration seeds them); `false`, with nothing written, once
+    /// they were. Of several nodes starting together, one sets them.
+    pub async fn set_risk_limits_if_never_set(
+        &self,
+        currency: &str,
+        limits: &StoredLimits,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        self.write_risk_limits(
+            currency,
+            limits,
+            now,
+            audit,
+            "WHERE risk_limits.updated_at = 0",
+        )
+        .await
+    }
+
+    async fn write_risk_limits(
+        &self,
+        currency: &str,
+        limits: &StoredLimits,
+        now: i64,
+        audit: &AuditRecord,
+        only: &str,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        let written = sqlx::query(&format!(
             "INSERT INTO risk_limits (currency, per_payment, per_payment_unverified, daily_total, hourly_count, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (currency) DO UPDATE SET per_payment = $2, per_payment_unverified = $3,
-                 daily_total = $4, hourly_count = $5, updated_at = $6",
-        )
+                 daily_total = $4, hourly_count = $5, updated_at = $6 {only}"
+        ))
         .bind(currency)
         .bind(limits.per_payment)
         .bind(limits.per_payment_unverified)
@@ -113,9 +146,13 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if written.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         append(&mut tx, audit).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// What the shopper's approvals in `currency` added up to in the day and the hour starting
