@@ -1,11 +1,12 @@
 //! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`,
-//! `admin`, `audit` and `demo`, one module per command group.
+//! `admin`, `audit`, `risk` and `demo`, one module per command group.
 
 mod admin;
 mod audit;
 mod demo;
 mod keys;
 mod merchant;
+mod risk;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ use self::keys::keys;
 pub use self::keys::KeysCommand;
 use self::merchant::merchant;
 pub use self::merchant::MerchantCommand;
+use self::risk::risk;
+pub use self::risk::RiskCommand;
 use self::webhooks::webhooks;
 pub use self::webhooks::WebhooksCommand;
 use crate::config::Config;
@@ -58,6 +61,9 @@ pub enum Command {
     /// Check the audit log's hash chain, print its head, list entries.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Show and change the issuer's risk limits per currency.
+    #[command(subcommand)]
+    Risk(RiskCommand),
     /// Run the wallet and the demo shop together, with the shop registered as a verified
     /// merchant, so a whole checkout can be clicked through in a browser.
     Demo {
@@ -93,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(command) => webhooks(config, command).await,
         Command::Admin(command) => admin(config, command).await,
         Command::Audit(command) => audit(&config, command).await,
+        Command::Risk(command) => risk(config, command).await,
         Command::Demo {
             shop_listen,
             shop_url,

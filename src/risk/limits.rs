@@ -29,12 +29,28 @@ pub struct LimitsForm {
     pub hourly_count: String,
 }
 
+/// A change of some of one currency's limits, each typed as in the console's form: `None`
+/// keeps the limit as it is, `Some("")` removes it.
+#[derive(Clone, Debug, Default)]
+pub struct LimitsChange {
+    pub currency: String,
+    pub per_payment: Option<String>,
+    pub per_payment_unverified: Option<String>,
+    pub daily_total: Option<String>,
+    pub hourly_count: Option<String>,
+}
+
+/// A currency limits are set for, as typed.
+pub fn parse_currency(text: &str) -> Result<Currency> {
+    Currency::parse(text.trim()).ok_or_else(|| {
+        Error::invalid("invalid_risk_limit", "Choose JPY or USD.").on_field("currency")
+    })
+}
+
 /// Parses the console's form: each amount with the currency's exact decimals and above zero,
 /// the count a whole number above zero; blank is no limit.
 pub fn parse_limits(form: &LimitsForm) -> Result<Limits> {
-    let currency = Currency::parse(form.currency.trim()).ok_or_else(|| {
-        Error::invalid("invalid_risk_limit", "Choose JPY or USD.").on_field("currency")
-    })?;
+    let currency = parse_currency(&form.currency)?;
     let amount = |text: &str, field: &'static str| -> Result<Option<Money>> {
         let text = text.trim();
         if text.is_empty() {
@@ -72,6 +88,26 @@ pub fn parse_limits(form: &LimitsForm) -> Result<Limits> {
         daily_total: amount(&form.daily_total, "daily_total")?,
         hourly_count,
     })
+}
+
+impl LimitsChange {
+    /// `form` with the limits this change names replaced.
+    pub fn applied_to(&self, mut form: LimitsForm) -> LimitsForm {
+        for (slot, new) in [
+            (&mut form.per_payment, &self.per_payment),
+            (
+                &mut form.per_payment_unverified,
+                &self.per_payment_unverified,
+            ),
+            (&mut form.daily_total, &self.daily_total),
+            (&mut form.hourly_count, &self.hourly_count),
+        ] {
+            if let Some(new) = new {
+                slot.clone_from(new);
+            }
+        }
+        form
+    }
 }
 
 impl Limits {

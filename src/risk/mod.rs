@@ -11,7 +11,7 @@ use crate::money::{Currency, Money};
 use crate::store::risk::{CountRefusal, Counted, Counting, LimitsSeen, Recheck};
 use crate::store::Store;
 
-pub use self::limits::{parse_limits, Limits, LimitsForm};
+pub use self::limits::{parse_currency, parse_limits, Limits, LimitsChange, LimitsForm};
 pub use self::refusal::LimitRefusal;
 
 /// The currencies limits are set for, in the console's order.
@@ -120,6 +120,15 @@ impl Risk {
             .await?;
         tracing::info!(currency = limits.currency.code(), by = %by, "risk limits changed");
         Ok(())
+    }
+
+    /// Changes the limits `change` names and keeps the others, checked as the console's form
+    /// is; gives the currency's limits now.
+    pub async fn change(&self, change: &LimitsChange, by: &Actor, now: i64) -> Result<Limits> {
+        let current = self.limits(parse_currency(&change.currency)?).await?;
+        let limits = parse_limits(&change.applied_to(current.to_form()))?;
+        self.set(&limits, by, now).await?;
+        Ok(limits)
     }
 
     /// Sets the first-run limits from the settings, at start-up: each currency's only while

@@ -4,8 +4,9 @@
 //! midnight; concurrent approvals on two nodes never pass a cap together; changes in the
 //! console are audited. `redemption` checks the redemption's re-check is made in the
 //! transaction that consumes the grant, `first_run` the limits the settings give a new
-//! database.
+//! database, `cli` the `saifu risk` commands.
 
+mod cli;
 mod first_run;
 mod redemption;
 
