@@ -11,7 +11,8 @@ use crate::money::{Currency, Money};
 use crate::store::risk::{CountRefusal, Counted, Counting, LimitsSeen, Recheck};
 use crate::store::Store;
 
-pub use self::limits::{parse_currency, parse_limits, Limits, LimitsChange, LimitsForm};
+use self::limits::parse_currency;
+pub use self::limits::{parse_limits, Limits, LimitsChange, LimitsForm};
 pub use self::refusal::LimitRefusal;
 
 /// The currencies limits are set for, in the console's order.
@@ -174,7 +175,7 @@ impl Risk {
         if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
             return Ok(Err(refused));
         }
-        if let Some(refused) = self.room(&limits, a, a.amount, 1, now).await? {
+        if let Some(refused) = self.room(&limits, a, now).await? {
             return Ok(Err(refused));
         }
         let counting = Counting {
@@ -189,22 +190,20 @@ impl Risk {
         Ok(Ok(Approving { counting, limits }))
     }
 
-    /// Whether the day's total and the hour's count have room for `amount` and `payments`
-    /// more. The counters are read only when a daily total or an hourly count is set: without
-    /// either, a payment's check costs one read of the limits.
+    /// Whether the day's total and the hour's count have room for one more payment of
+    /// `a.amount`. The counters are read only when a daily total or an hourly count is set:
+    /// without either, a payment's check costs one read of the limits.
     async fn room(
         &self,
         limits: &Limits,
         a: Attempt<'_>,
-        amount: Money,
-        payments: i64,
         now: i64,
     ) -> Result<Option<LimitRefusal>> {
         if limits.daily_total.is_none() && limits.hourly_count.is_none() {
             return Ok(None);
         }
         let counted = self.counted(a, now).await?;
-        Ok(limits.room_refusal(amount, counted, payments))
+        Ok(limits.room_refusal(a.amount, counted, 1))
     }
 
     async fn counted(&self, a: Attempt<'_>, now: i64) -> Result<Counted> {
