@@ -54,6 +54,13 @@ pub const ENV_KEYS: &[&str] = &[
     "dispute_window_days",
     "dispute_response_days",
     "guarantee_cap",
+    "risk_per_payment_jpy",
+    "risk_per_payment_unverified_jpy",
+    "risk_daily_total_jpy",
+    "risk_per_payment_usd",
+    "risk_per_payment_unverified_usd",
+    "risk_daily_total_usd",
+    "risk_hourly_count",
     "log_format",
     "webhook_worker",
     "webhook_allow_private_targets",
@@ -61,6 +68,17 @@ pub const ENV_KEYS: &[&str] = &[
     "webhook_timeout_secs",
     "webhook_poll_ms",
     "webhook_secret_overlap_secs",
+];
+
+/// Settings read from the environment as typed, even when they look like a number: amounts in
+/// a currency's units, whose decimals count (`120.50` is not the number 120.5).
+const TEXT_KEYS: &[&str] = &[
+    "risk_per_payment_jpy",
+    "risk_per_payment_unverified_jpy",
+    "risk_daily_total_jpy",
+    "risk_per_payment_usd",
+    "risk_per_payment_unverified_usd",
+    "risk_daily_total_usd",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -161,6 +179,18 @@ pub struct Config {
     /// The most the guarantee fund pays for one dispute, per currency in major units:
     /// `JPY=100000,USD=1000.00`; a currency left out keeps its default.
     pub guarantee_cap: GuaranteeCap,
+    /// First-run risk limits (README, "Risk limits"): set at start-up for a currency whose
+    /// limits were never set, and ignored once they were. Amounts as the console takes them,
+    /// in the currency's units (`50000`, `120.50`); checked as the console checks them when
+    /// the wallet starts.
+    pub risk_per_payment_jpy: Option<String>,
+    pub risk_per_payment_unverified_jpy: Option<String>,
+    pub risk_daily_total_jpy: Option<String>,
+    pub risk_per_payment_usd: Option<String>,
+    pub risk_per_payment_unverified_usd: Option<String>,
+    pub risk_daily_total_usd: Option<String>,
+    /// First-run payments per hour per shopper, for every currency.
+    pub risk_hourly_count: Option<i64>,
     /// Whether this node delivers webhooks (every node may; the outbox lease keeps them apart).
     pub webhook_worker: bool,
     /// Whether webhooks may go to private, loopback and link-local addresses. `None` means:
@@ -222,6 +252,13 @@ impl Default for Config {
             dispute_window_days: 120,
             dispute_response_days: 7,
             guarantee_cap: GuaranteeCap::default(),
+            risk_per_payment_jpy: None,
+            risk_per_payment_unverified_jpy: None,
+            risk_daily_total_jpy: None,
+            risk_per_payment_usd: None,
+            risk_per_payment_unverified_usd: None,
+            risk_daily_total_usd: None,
+            risk_hourly_count: None,
             webhook_worker: true,
             webhook_allow_private_targets: None,
             webhook_retry_schedule: DEFAULT_WEBHOOK_SCHEDULE.into(),
@@ -391,13 +428,14 @@ impl Config {
 }
 
 /// Overlays `SAIFU_*` variables on the table. Values are read as TOML scalars when they parse
-/// as one (numbers, booleans), and as plain strings otherwise.
+/// as one (numbers, booleans), and as plain strings otherwise (always for [`TEXT_KEYS`]).
 fn merge_env(table: &mut toml::Table, var: impl Fn(&str) -> Option<String>) {
     for key in ENV_KEYS {
         let name = format!("SAIFU_{}", key.to_ascii_uppercase());
         if let Some(raw) = var(&name) {
             let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
                 .ok()
+                .filter(|_| !TEXT_KEYS.contains(key))
                 .and_then(|mut t| t.remove("v"))
                 .filter(|v| v.is_integer() || v.is_float() || v.is_bool())
                 .unwrap_or(toml::Value::String(raw));
@@ -571,6 +609,26 @@ mod tests {
             load_with("", &[("SAIFU_MAX_AMOUNTS", "1000")]).is_err(),
             "a number, read as TOML"
         );
+    }
+
+    #[test]
+    fn risk_amounts_keep_their_decimals_and_the_hourly_count_is_a_number() {
+        let config = load_with(
+            "risk_per_payment_jpy = \"70000\"",
+            &[
+                ("SAIFU_RISK_PER_PAYMENT_USD", "120.50"),
+                ("SAIFU_RISK_DAILY_TOTAL_JPY", "50000"),
+                ("SAIFU_RISK_HOURLY_COUNT", "10"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.risk_per_payment_usd.as_deref(), Some("120.50"));
+        assert_eq!(config.risk_daily_total_jpy.as_deref(), Some("50000"));
+        assert_eq!(config.risk_per_payment_jpy.as_deref(), Some("70000"));
+        assert_eq!(config.risk_per_payment_unverified_jpy, None);
+        assert_eq!(config.risk_hourly_count, Some(10));
+        let err = load_with("", &[("SAIFU_RISK_HOURLY_COUNT", "ten")]).unwrap_err();
+        assert!(format!("{err:#}").contains("risk_hourly_count"), "{err:#}");
     }
 
     #[test]

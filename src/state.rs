@@ -24,6 +24,7 @@ use crate::points::{PointsPolicy, ProgrammeRules, Programmes};
 use crate::points::{PointsService, Statements};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::receipts::Receipts;
+use crate::risk::{parse_limits, Limits, LimitsForm};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
@@ -75,6 +76,7 @@ impl axum::extract::FromRef<AppState> for Statements {
 impl AppState {
     /// Opens the database, runs migrations and loads keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let first_run = first_run_limits(&config)?;
         let keys = key_settings(&config);
         let keyring = LocalKeyring::load(&keys)?;
         let fingerprints = FingerprintKey::load(&keys)?;
@@ -149,6 +151,8 @@ impl AppState {
             risk: crate::risk::Risk::new(store.clone()),
         });
         let risk = checkout.risk.clone();
+        risk.set_first_run(&first_run, crate::clock::unix_now())
+            .await?;
         let payments = Payments::new(
             store.clone(),
             vault.clone(),
@@ -240,6 +244,51 @@ pub fn points_first_run(config: &Config) -> ProgrammeRules {
             max_percent: config.points_max_redeem_percent,
         },
     }
+}
+
+/// The first-run risk limits the settings give (`SAIFU_RISK_*`), for each currency they name,
+/// checked as the console checks its form; an invalid one stops start-up, naming its setting.
+pub fn first_run_limits(config: &Config) -> anyhow::Result<Vec<Limits>> {
+    let count = config.risk_hourly_count.map(|n| n.to_string());
+    let amounts = [
+        (
+            "JPY",
+            &config.risk_per_payment_jpy,
+            &config.risk_per_payment_unverified_jpy,
+            &config.risk_daily_total_jpy,
+        ),
+        (
+            "USD",
+            &config.risk_per_payment_usd,
+            &config.risk_per_payment_unverified_usd,
+            &config.risk_daily_total_usd,
+        ),
+    ];
+    let mut first_run = Vec::new();
+    for (currency, per_payment, unverified, daily_total) in amounts {
+        let typed = |setting: &Option<String>| setting.clone().unwrap_or_default();
+        let form = LimitsForm {
+            currency: currency.into(),
+            per_payment: typed(per_payment),
+            per_payment_unverified: typed(unverified),
+            daily_total: typed(daily_total),
+            hourly_count: typed(&count),
+        };
+        let limits = parse_limits(&form).map_err(|e| {
+            let setting = match e.field() {
+                Some("hourly_count") => "SAIFU_RISK_HOURLY_COUNT".to_string(),
+                field => format!(
+                    "SAIFU_RISK_{}_{currency}",
+                    field.unwrap_or_default().to_ascii_uppercase()
+                ),
+            };
+            anyhow::anyhow!("{setting}: {}", e.public_message())
+        })?;
+        if limits.any() {
+            first_run.push(limits);
+        }
+    }
+    Ok(first_run)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {

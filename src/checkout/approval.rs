@@ -17,7 +17,7 @@ use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::receipts::issue::{receipt_claims, Approved};
-use crate::risk::LimitRefusal;
+use crate::risk::{Approving, LimitRefusal};
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Approval, NewCode};
 use crate::store::PasskeyUse;
@@ -41,8 +41,12 @@ pub struct ApprovalRequest {
     pub credential: PublicKeyCredential,
 }
 
-/// What the shopper's passkey confirmed: the card, and the challenge it signed.
-struct Confirmed {
+/// An approval checked and ready to record: its consent, the passkey use, what the limits
+/// let through, the card, and the challenge the passkey signed.
+struct Checked {
+    view: ConsentView,
+    passkey: PasskeyUse,
+    approving: Approving,
     card: StoredCard,
     challenge: Vec<u8>,
 }
@@ -109,7 +113,7 @@ impl Checkout {
     /// own transaction (which also records the passkey's counter: one commit for the step) or,
     /// when any check fails, on its own.
     pub async fn approve(&self, user: &User, request: &ApprovalRequest, now: i64) -> Result<Url> {
-        let (view, passkey, confirmed) = match self.check_approval(user, request, now).await {
+        let checked = match self.check_approval(user, request, now).await {
             Ok(checked) => checked,
             Err(e) => {
                 // Used up all the same. Should this fail too, the ceremony still expires.
@@ -119,9 +123,7 @@ impl Checkout {
                 return Err(e);
             }
         };
-        let (approval, code) = self
-            .record_approval(user, request, &view, &passkey, &confirmed, now)
-            .await?;
+        let (approval, code) = self.record_approval(user, request, &checked, now).await?;
         match approval {
             Approval::Approved => {}
             Approval::CeremonyGone => return Err(ceremony_not_found()),
@@ -137,31 +139,23 @@ impl Checkout {
                 if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
                     tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
                 }
-                let refused = match self.limit_refusal(user, &view, now).await? {
-                    Some(refused) => refused,
-                    None => {
-                        let currency = view.payment.amount.currency;
-                        let limits = self.risk.limits(currency).await?;
-                        limits.count_refused(why, crate::money::Money::new(currency, 0))
-                    }
-                };
-                return Err(refused.error());
+                return Err(checked.approving.refused(why).error());
             }
         }
-        tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
-        self.back_to_merchant(&view.consent.pushed, &[("code", &code)])
+        let pushed = &checked.view.consent.pushed;
+        tracing::info!(client_id = %pushed.client_id, user_id = %user.id, "payment approved");
+        self.back_to_merchant(pushed, &[("code", &code)])
     }
 
     /// Everything `approve` checks before it writes: the ceremony belongs to this consent and
-    /// shopper, the consent is open, the points and the card can be used, and the assertion
-    /// signs this exact payment. Gives the consent, the passkey use to record, and what was
-    /// confirmed (the card, and the challenge the passkey signed).
+    /// shopper, the consent is open, the limits let it through, the points and the card can be
+    /// used, and the assertion signs this exact payment. Gives what to record.
     async fn check_approval(
         &self,
         user: &User,
         request: &ApprovalRequest,
         now: i64,
-    ) -> Result<(ConsentView, PasskeyUse, Confirmed)> {
+    ) -> Result<Checked> {
         // Checked again by the approval's write, which also sees a freeze made since.
         if user.is_frozen() {
             return Err(account_frozen());
@@ -175,10 +169,14 @@ impl Checkout {
             ));
         }
         let view = self.consent(&request.consent_id, now).await?;
-        // Not binding (the approval's write counts it within the limits), but refuses early.
-        if let Some(refused) = self.limit_refusal(user, &view, now).await? {
-            return Err(refused.error());
-        }
+        // The one read of the limits: it refuses early, and the approval's write counts the
+        // payment within these limits (that write is what binds).
+        let user_id = user.id.to_string();
+        let approving = self
+            .risk
+            .approval(attempt(&user_id, &view), now)
+            .await?
+            .map_err(LimitRefusal::error)?;
         self.check_points(user, &view, request.choice.points)
             .await?;
         let challenge = payment_challenge(&view, request.choice, &state.nonce);
@@ -191,7 +189,13 @@ impl Checkout {
             .map_err(webauthn_error)?;
         let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
         let card = self.usable_card(user, request.choice.card_id).await?;
-        Ok((view, passkey, Confirmed { card, challenge }))
+        Ok(Checked {
+            view,
+            passkey,
+            approving,
+            card,
+            challenge,
+        })
     }
 
     /// Approves the consent and stores a new code for it, holding the points chosen, and its
@@ -201,40 +205,33 @@ impl Checkout {
         &self,
         user: &User,
         request: &ApprovalRequest,
-        view: &ConsentView,
-        passkey: &PasskeyUse,
-        confirmed: &Confirmed,
+        checked: &Checked,
         now: i64,
     ) -> Result<(Approval, String)> {
         let code = random_token()?;
         let grant_jti = Uuid::new_v4().to_string();
+        let view = &checked.view;
         let receipt = self
             .signer
             .sign_receipt(&receipt_claims(&Approved {
                 view,
-                card: &confirmed.card,
+                card: &checked.card,
                 points: request.choice.points,
                 grant_jti: &grant_jti,
-                challenge: &confirmed.challenge,
+                challenge: &checked.challenge,
                 issuer: self.issuer(),
                 now,
             }))
             .await?;
-        let user_id = user.id.to_string();
-        let (counting, _) = self
-            .risk
-            .counting(attempt(&user_id, view), now)
-            .await?
-            .map_err(LimitRefusal::error)?;
         let points = request.choice.points;
-        let mut granted = view.payment.details.clone();
+        let mut granted = checked.view.payment.details.clone();
         granted.points_redeemed = (points > 0).then_some(points);
         let approval = self
             .store
             .approve_consent(
                 &request.consent_id,
                 &request.ceremony_id,
-                passkey,
+                &checked.passkey,
                 NewCode {
                     code_hash: &sha256_hex(code.as_bytes()),
                     user_id: &user.id.to_string(),
@@ -247,7 +244,7 @@ impl Checkout {
                     ledger: &crate::points::Rules,
                     programme_version: view.programme.version,
                     multiplier_percent: view.points_multiplier_percent,
-                    counting: &counting,
+                    counting: &checked.approving.counting,
                     grant_jti: &grant_jti,
                     receipt: &receipt,
                 },

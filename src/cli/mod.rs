@@ -1,5 +1,5 @@
 //! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`,
-//! `admin`, `audit`, `receipt` and `demo`, one module per command group.
+//! `admin`, `audit`, `receipt`, `risk` and `demo`, one module per command group.
 
 mod admin;
 mod audit;
@@ -7,6 +7,7 @@ mod demo;
 mod keys;
 mod merchant;
 mod receipt;
+mod risk;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ use self::merchant::merchant;
 pub use self::merchant::MerchantCommand;
 use self::receipt::receipt;
 pub use self::receipt::ReceiptCommand;
+use self::risk::risk;
+pub use self::risk::RiskCommand;
 use self::webhooks::webhooks;
 pub use self::webhooks::WebhooksCommand;
 use crate::config::Config;
@@ -64,6 +67,9 @@ pub enum Command {
     /// Verify a signed receipt (offline with --jwks).
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Show and change the issuer's risk limits per currency.
+    #[command(subcommand)]
+    Risk(RiskCommand),
     /// Run the wallet and the demo shop together, with the shop registered as a verified
     /// merchant, so a whole checkout can be clicked through in a browser.
     Demo {
@@ -100,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(command) => admin(config, command).await,
         Command::Audit(command) => audit(&config, command).await,
         Command::Receipt(command) => receipt(&config, command).await,
+        Command::Risk(command) => risk(config, command).await,
         Command::Demo {
             shop_listen,
             shop_url,

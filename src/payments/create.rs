@@ -19,8 +19,8 @@ use crate::merchants::{Merchant, MerchantStatus};
 use crate::money::{Currency, Money};
 use crate::points::rules;
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
-use crate::risk::Attempt;
-use crate::store::payments::{GrantRefusal, NewPayment, Operation, StoredPayment};
+use crate::risk::{Attempt, Redemption};
+use crate::store::payments::{GrantRefusal, NewPayment, NotRedeemed, Operation, StoredPayment};
 use crate::vault::StoredCard;
 
 /// A request checked against its grant: what to charge, and to whom.
@@ -282,8 +282,10 @@ impl Payments {
         Ok((amount, card_amount))
     }
 
-    /// Consumes the grant once and records a pending payment, with the card it was for. The
-    /// payment records the step it starts, held by this node for the lease.
+    /// Consumes the grant once, within the risk limits current then, and records a pending
+    /// payment, with the card it was for. The payment records the step it starts, held by this
+    /// node for the lease. A refusal by the limits is the merchant's error; the grant stays
+    /// unspent.
     async fn redeem(
         &self,
         merchant: &Merchant,
@@ -304,15 +306,6 @@ impl Payments {
         if grant.shopper_frozen {
             return Ok(Err(GrantRefusal::ShopperFrozen));
         }
-        // The limits current now, before the grant is consumed or the card charged.
-        let attempt = Attempt {
-            user_id: &grant.user_id,
-            amount: c.amount,
-            merchant_verified: merchant.status == MerchantStatus::Verified,
-        };
-        if let Some(refused) = self.checkout.risk.check_redemption(attempt, now).await? {
-            return Err(refused.merchant_error());
-        }
         let user_id = Uuid::parse_str(&grant.user_id).map_err(Error::internal)?;
         let card_id = Uuid::parse_str(&grant.card_id).map_err(Error::internal)?;
         let (card, number) = self
@@ -327,6 +320,16 @@ impl Payments {
                 _ => e,
             })?;
         let id = format!("pay_{}", &random_token()?[..22]);
+        // Checked again by the limits current in the transaction that consumes the grant,
+        // before the card is charged.
+        let limits = Redemption {
+            attempt: Attempt {
+                user_id: &grant.user_id,
+                amount: c.amount,
+                merchant_verified: merchant.status == MerchantStatus::Verified,
+            },
+            now,
+        };
         let new = NewPayment {
             id: &id,
             client_id: &merchant.client_id,
@@ -349,10 +352,21 @@ impl Payments {
             },
             lease_until: now + self.lease_secs,
             request_key,
+            limits: &limits,
         };
         let pending = match self.store.redeem_grant(new, now).await? {
             Ok(pending) => pending,
-            Err(why) => return Ok(Err(why)),
+            Err(NotRedeemed::Grant(why)) => return Ok(Err(why)),
+            Err(NotRedeemed::Limits(seen)) => {
+                return Err(limits.refusal(&seen).map_or_else(
+                    || {
+                        Error::internal(anyhow::anyhow!(
+                            "limits refused a redemption but name no limit"
+                        ))
+                    },
+                    |refused| refused.merchant_error(),
+                ))
+            }
         };
         let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
             .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;

@@ -29,12 +29,28 @@ pub struct LimitsForm {
     pub hourly_count: String,
 }
 
+/// A change of some of one currency's limits, each typed as in the console's form: `None`
+/// keeps the limit as it is, `Some("")` removes it.
+#[derive(Clone, Debug, Default)]
+pub struct LimitsChange {
+    pub currency: String,
+    pub per_payment: Option<String>,
+    pub per_payment_unverified: Option<String>,
+    pub daily_total: Option<String>,
+    pub hourly_count: Option<String>,
+}
+
+/// A currency limits are set for, as typed.
+pub fn parse_currency(text: &str) -> Result<Currency> {
+    Currency::parse(text.trim()).ok_or_else(|| {
+        Error::invalid("invalid_risk_limit", "Choose JPY or USD.").on_field("currency")
+    })
+}
+
 /// Parses the console's form: each amount with the currency's exact decimals and above zero,
 /// the count a whole number above zero; blank is no limit.
 pub fn parse_limits(form: &LimitsForm) -> Result<Limits> {
-    let currency = Currency::parse(form.currency.trim()).ok_or_else(|| {
-        Error::invalid("invalid_risk_limit", "Choose JPY or USD.").on_field("currency")
-    })?;
+    let currency = parse_currency(&form.currency)?;
     let amount = |text: &str, field: &'static str| -> Result<Option<Money>> {
         let text = text.trim();
         if text.is_empty() {
@@ -74,7 +90,48 @@ pub fn parse_limits(form: &LimitsForm) -> Result<Limits> {
     })
 }
 
+impl LimitsChange {
+    /// `form` with the limits this change names replaced.
+    pub fn applied_to(&self, mut form: LimitsForm) -> LimitsForm {
+        for (slot, new) in [
+            (&mut form.per_payment, &self.per_payment),
+            (
+                &mut form.per_payment_unverified,
+                &self.per_payment_unverified,
+            ),
+            (&mut form.daily_total, &self.daily_total),
+            (&mut form.hourly_count, &self.hourly_count),
+        ] {
+            if let Some(new) = new {
+                slot.clone_from(new);
+            }
+        }
+        form
+    }
+}
+
 impl Limits {
+    /// The limits as the console's form shows them: amounts in the currency's units, blank
+    /// for no limit.
+    pub fn to_form(&self) -> LimitsForm {
+        let typed = |m: Option<Money>| m.map(Money::to_major_string).unwrap_or_default();
+        LimitsForm {
+            currency: self.currency.code().to_string(),
+            per_payment: typed(self.per_payment),
+            per_payment_unverified: typed(self.per_payment_unverified),
+            daily_total: typed(self.daily_total),
+            hourly_count: self.hourly_count.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.per_payment.is_some()
+            || self.per_payment_unverified.is_some()
+            || self.daily_total.is_some()
+            || self.hourly_count.is_some()
+    }
+
     pub(super) fn from_stored(currency: Currency, s: &StoredLimits) -> Self {
         let money = |minor: Option<i64>| minor.map(|m| Money::new(currency, m));
         Self {
@@ -132,17 +189,18 @@ impl Limits {
         }
     }
 
-    /// The refusal for a counter that refused an approval counted against these limits.
-    pub fn count_refused(&self, why: CountRefusal, counted_day: Money) -> LimitRefusal {
-        match (why, self.daily_total, self.hourly_count) {
-            (CountRefusal::DailyTotal, Some(cap), _) | (_, Some(cap), None) => {
-                LimitRefusal::DailyTotal {
-                    cap,
-                    counted: counted_day,
-                }
-            }
-            (_, _, cap) => LimitRefusal::HourlyCount {
-                cap: cap.unwrap_or(0),
+    /// The refusal for a counter that refused an approval counted against these limits (the
+    /// counting compares with no cap as with the largest amount or count).
+    pub fn count_refused(&self, why: CountRefusal) -> LimitRefusal {
+        match why {
+            CountRefusal::DailyTotal { counted } => LimitRefusal::DailyTotal {
+                cap: self
+                    .daily_total
+                    .unwrap_or(Money::new(self.currency, i64::MAX)),
+                counted: Money::new(self.currency, counted),
+            },
+            CountRefusal::HourlyCount => LimitRefusal::HourlyCount {
+                cap: self.hourly_count.unwrap_or(i64::MAX),
             },
         }
     }

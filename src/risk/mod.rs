@@ -8,10 +8,11 @@ mod refusal;
 use crate::audit::{Action, Actor, Entry};
 use crate::error::Result;
 use crate::money::{Currency, Money};
-use crate::store::risk::{Counted, Counting};
+use crate::store::risk::{CountRefusal, Counted, Counting, LimitsSeen, Recheck};
 use crate::store::Store;
 
-pub use self::limits::{parse_limits, Limits, LimitsForm};
+use self::limits::parse_currency;
+pub use self::limits::{parse_limits, Limits, LimitsChange, LimitsForm};
 pub use self::refusal::LimitRefusal;
 
 /// The currencies limits are set for, in the console's order.
@@ -37,6 +38,53 @@ pub struct Attempt<'a> {
     pub user_id: &'a str,
     pub amount: Money,
     pub merchant_verified: bool,
+}
+
+/// An approval the limits let through: what its transaction counts, and the limits it was
+/// checked against (which word a refusal by the counters).
+#[derive(Clone, Debug)]
+pub struct Approving {
+    pub counting: Counting,
+    pub limits: Limits,
+}
+
+impl Approving {
+    /// The refusal when the approval's transaction found no room left in the counters.
+    pub fn refused(&self, why: CountRefusal) -> LimitRefusal {
+        self.limits.count_refused(why)
+    }
+}
+
+/// A payment checked again when its grant is redeemed, inside the transaction that consumes
+/// the grant: its amount within the per-payment caps current then, and the shopper's counted
+/// day and hour (which include this payment when it was approved in them) still within the
+/// daily total and hourly count current then. A refusal leaves the grant unspent.
+#[derive(Clone, Copy, Debug)]
+pub struct Redemption<'a> {
+    pub attempt: Attempt<'a>,
+    pub now: i64,
+}
+
+impl Redemption<'_> {
+    /// Which limit refuses the payment, given what the redemption's transaction read.
+    pub fn refusal(&self, seen: &LimitsSeen) -> Option<LimitRefusal> {
+        let a = self.attempt;
+        let limits = Limits::from_stored(a.amount.currency, &seen.limits);
+        let nothing = Money::new(a.amount.currency, 0);
+        limits
+            .per_payment_refusal(a.amount, a.merchant_verified)
+            .or_else(|| limits.room_refusal(nothing, seen.counted, 0))
+    }
+}
+
+impl Recheck for Redemption<'_> {
+    fn windows(&self) -> (i64, i64) {
+        (day_start(self.now), hour_start(self.now))
+    }
+
+    fn refuses(&self, seen: &LimitsSeen) -> bool {
+        self.refusal(seen).is_some()
+    }
 }
 
 /// The limits, read from the database on every check so that a change made in the console
@@ -67,16 +115,7 @@ impl Risk {
 
     /// Sets one currency's limits, audited in the same transaction.
     pub async fn set(&self, limits: &Limits, by: &Actor, now: i64) -> Result<()> {
-        let shown = |m: Option<Money>| m.map(Money::to_major_string);
-        let audit = Entry::new(by, Action::RiskLimitsChanged, limits.currency.code())
-            .with("per_payment", shown(limits.per_payment))
-            .with(
-                "per_payment_unverified",
-                shown(limits.per_payment_unverified),
-            )
-            .with("daily_total", shown(limits.daily_total))
-            .with("hourly_count", limits.hourly_count)
-            .record(now);
+        let audit = changed(limits, by, now);
         self.store
             .set_risk_limits(limits.currency.code(), &limits.to_stored(), now, &audit)
             .await?;
@@ -84,26 +123,59 @@ impl Risk {
         Ok(())
     }
 
-    /// Whether the shopper may approve this payment now, as far as the limits go: the
-    /// per-payment caps, and whether the day's total and the hour's count have room for it.
-    /// Not binding: the approval's own transaction counts it (see [`Risk::counting`]).
-    pub async fn check_approval(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
-        let limits = self.limits(a.amount.currency).await?;
-        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
-            return Ok(Some(refused));
-        }
-        self.room(&limits, a, a.amount, 1, now).await
+    /// Changes the limits `change` names and keeps the others, checked as the console's form
+    /// is; gives the currency's limits now.
+    pub async fn change(&self, change: &LimitsChange, by: &Actor, now: i64) -> Result<Limits> {
+        let current = self.limits(parse_currency(&change.currency)?).await?;
+        let limits = parse_limits(&change.applied_to(current.to_form()))?;
+        self.set(&limits, by, now).await?;
+        Ok(limits)
     }
 
-    /// What the approval's transaction counts, within the limits current now; a refusal of
-    /// the per-payment caps comes first, before anything is written.
-    pub async fn counting(
+    /// Sets the first-run limits from the settings, at start-up: each currency's only while
+    /// its limits were never set (by these, the console or the CLI), audited as the wallet
+    /// itself; after that the settings are ignored.
+    pub async fn set_first_run(&self, first_run: &[Limits], now: i64) -> Result<()> {
+        for limits in first_run {
+            let currency = limits.currency.code();
+            let audit = changed(limits, &Actor::System, now);
+            let stored = limits.to_stored();
+            if self
+                .store
+                .set_risk_limits_if_never_set(currency, &stored, now, &audit)
+                .await?
+            {
+                tracing::info!(currency, "risk limits set from the first-run settings");
+            } else {
+                tracing::info!(
+                    currency,
+                    "risk limits were set before: the first-run settings are ignored"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the shopper may approve this payment now, as far as the limits go: the
+    /// per-payment caps, and whether the day's total and the hour's count have room for it.
+    /// Not binding: the approval's own transaction counts it (see [`Risk::approval`]).
+    pub async fn check_approval(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
+        Ok(self.approval(a, now).await?.err())
+    }
+
+    /// An approval's check and what its transaction counts, from one read of the limits: a
+    /// refusal by the per-payment caps, or by the day's total or the hour's count as counted
+    /// now, comes before anything is written; else the counting, within these same limits.
+    pub async fn approval(
         &self,
         a: Attempt<'_>,
         now: i64,
-    ) -> Result<std::result::Result<(Counting, Limits), LimitRefusal>> {
+    ) -> Result<std::result::Result<Approving, LimitRefusal>> {
         let limits = self.limits(a.amount.currency).await?;
         if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
+            return Ok(Err(refused));
+        }
+        if let Some(refused) = self.room(&limits, a, now).await? {
             return Ok(Err(refused));
         }
         let counting = Counting {
@@ -115,37 +187,23 @@ impl Risk {
             daily_total: limits.daily_total.map(|m| m.minor),
             hourly_count: limits.hourly_count,
         };
-        Ok(Ok((counting, limits)))
+        Ok(Ok(Approving { counting, limits }))
     }
 
-    /// The re-check when a grant is redeemed: the amount within the per-payment caps current
-    /// now, and the shopper's counted day and hour (which include this payment when it was
-    /// approved in them) still within the current daily total and hourly count.
-    pub async fn check_redemption(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
-        let limits = self.limits(a.amount.currency).await?;
-        if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
-            return Ok(Some(refused));
-        }
-        let nothing = Money::new(a.amount.currency, 0);
-        self.room(&limits, a, nothing, 0, now).await
-    }
-
-    /// Whether the day's total and the hour's count have room for `amount` and `payments`
-    /// more. The counters are read only when a daily total or an hourly count is set: without
-    /// either, a payment's check costs one read of the limits.
+    /// Whether the day's total and the hour's count have room for one more payment of
+    /// `a.amount`. The counters are read only when a daily total or an hourly count is set:
+    /// without either, a payment's check costs one read of the limits.
     async fn room(
         &self,
         limits: &Limits,
         a: Attempt<'_>,
-        amount: Money,
-        payments: i64,
         now: i64,
     ) -> Result<Option<LimitRefusal>> {
         if limits.daily_total.is_none() && limits.hourly_count.is_none() {
             return Ok(None);
         }
         let counted = self.counted(a, now).await?;
-        Ok(limits.room_refusal(amount, counted, payments))
+        Ok(limits.room_refusal(a.amount, counted, 1))
     }
 
     async fn counted(&self, a: Attempt<'_>, now: i64) -> Result<Counted> {
@@ -159,6 +217,20 @@ impl Risk {
             )
             .await?)
     }
+}
+
+/// The audit entry of a change of `limits`.
+fn changed(limits: &Limits, by: &Actor, now: i64) -> crate::store::audit::AuditRecord {
+    let shown = |m: Option<Money>| m.map(Money::to_major_string);
+    Entry::new(by, Action::RiskLimitsChanged, limits.currency.code())
+        .with("per_payment", shown(limits.per_payment))
+        .with(
+            "per_payment_unverified",
+            shown(limits.per_payment_unverified),
+        )
+        .with("daily_total", shown(limits.daily_total))
+        .with("hourly_count", limits.hourly_count)
+        .record(now)
 }
 
 #[cfg(test)]

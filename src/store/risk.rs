@@ -1,13 +1,14 @@
 //! Risk limits and the per-shopper counters: the limits per currency (read, and changed with
-//! their audit entry in one transaction), the counted totals of a shopper's windows, and the
-//! conditional counting an approval does in its own transaction.
+//! their audit entry in one transaction), the counted totals of a shopper's windows, the
+//! conditional counting an approval does in its own transaction, and the re-check a
+//! redemption makes in the transaction that consumes its grant.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::{append, AuditRecord};
 use super::error::Result;
-use super::{Store, Tx};
+use super::{Backend, Store, Tx};
 
 /// One currency's limits as stored: minor units and counts, `None` for no limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,11 +39,31 @@ pub struct Counting {
     pub hourly_count: Option<i64>,
 }
 
-/// Which counter refused an approval.
+/// Which counter refused an approval; for the day, with what it had counted (in the
+/// approval's transaction, so the shopper is told the total that refused them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CountRefusal {
-    DailyTotal,
+    DailyTotal { counted: i64 },
     HourlyCount,
+}
+
+/// The limits of a payment's currency and the shopper's counters of the current UTC day and
+/// hour, as the transaction that redeems its grant read them. The counters are read only when
+/// a daily total or an hourly count is set (else they are zero here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitsSeen {
+    pub limits: StoredLimits,
+    pub counted: Counted,
+}
+
+/// The domain's re-check of a payment whose grant is redeemed, which the store applies to what
+/// the redemption's transaction reads (as it applies the points ledger's rules, not knowing
+/// them).
+pub trait Recheck: Send + Sync {
+    /// The starts of the shopper's UTC day and hour whose counters matter.
+    fn windows(&self) -> (i64, i64);
+    /// Whether the limits refuse the payment, given what the transaction read.
+    fn refuses(&self, seen: &LimitsSeen) -> bool;
 }
 
 fn limits_row(r: &AnyRow) -> Result<StoredLimits> {
@@ -77,13 +98,46 @@ impl Store {
         now: i64,
         audit: &AuditRecord,
     ) -> Result<()> {
+        self.write_risk_limits(currency, limits, now, audit, "")
+            .await
+            .map(|_| ())
+    }
+
+    /// As [`Store::set_risk_limits`], only while the limits of `currency` were never set
+    /// (`updated_at = 0`, as the migration seeds them); `false`, with nothing written, once
+    /// they were. Of several nodes starting together, one sets them.
+    pub async fn set_risk_limits_if_never_set(
+        &self,
+        currency: &str,
+        limits: &StoredLimits,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        self.write_risk_limits(
+            currency,
+            limits,
+            now,
+            audit,
+            "WHERE risk_limits.updated_at = 0",
+        )
+        .await
+    }
+
+    async fn write_risk_limits(
+        &self,
+        currency: &str,
+        limits: &StoredLimits,
+        now: i64,
+        audit: &AuditRecord,
+        only: &str,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        let written = sqlx::query(&format!(
             "INSERT INTO risk_limits (currency, per_payment, per_payment_unverified, daily_total, hourly_count, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (currency) DO UPDATE SET per_payment = $2, per_payment_unverified = $3,
-                 daily_total = $4, hourly_count = $5, updated_at = $6",
-        )
+                 daily_total = $4, hourly_count = $5, updated_at = $6 {only}"
+        ))
         .bind(currency)
         .bind(limits.per_payment)
         .bind(limits.per_payment_unverified)
@@ -92,9 +146,13 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if written.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         append(&mut tx, audit).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// What the shopper's approvals in `currency` added up to in the day and the hour starting
@@ -106,26 +164,73 @@ impl Store {
         day_starts_at: i64,
         hour_starts_at: i64,
     ) -> Result<Counted> {
-        let rows = sqlx::query(
-            "SELECT span, amount_minor, payments FROM risk_counters
-             WHERE user_id = $1 AND currency = $2
-               AND ((span = 'day' AND starts_at = $3) OR (span = 'hour' AND starts_at = $4))",
-        )
-        .bind(user_id)
-        .bind(currency)
-        .bind(day_starts_at)
-        .bind(hour_starts_at)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        let mut counted = Counted::default();
-        for r in rows {
-            match r.try_get::<String, _>("span")?.as_str() {
-                "day" => counted.day_total = r.try_get("amount_minor")?,
-                _ => counted.hour_count = r.try_get("payments")?,
-            }
-        }
-        Ok(counted)
+        let rows = sqlx::query(COUNTED)
+            .bind(user_id)
+            .bind(currency)
+            .bind(day_starts_at)
+            .bind(hour_starts_at)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        counted_of(&rows)
     }
+}
+
+const COUNTED: &str = "SELECT span, amount_minor, payments FROM risk_counters
+     WHERE user_id = $1 AND currency = $2
+       AND ((span = 'day' AND starts_at = $3) OR (span = 'hour' AND starts_at = $4))";
+
+fn counted_of(rows: &[AnyRow]) -> Result<Counted> {
+    let mut counted = Counted::default();
+    for r in rows {
+        match r.try_get::<String, _>("span")?.as_str() {
+            "day" => counted.day_total = r.try_get("amount_minor")?,
+            _ => counted.hour_count = r.try_get("payments")?,
+        }
+    }
+    Ok(counted)
+}
+
+/// The redemption's re-check in `tx`, the transaction that consumes the grant: reads the
+/// limits of `currency` and, when they set a daily total or an hourly count, the shopper's
+/// counters, and gives what it read when `check` refuses the payment. On PostgreSQL the
+/// limits' row is read `FOR SHARE`, so a change of the limits waits for this transaction and
+/// one committed meanwhile is the one read: every redemption is checked against the limits
+/// either before or after a change, never in between. (SQLite's transaction holds the one write
+/// lock already.)
+pub(crate) async fn recheck(
+    tx: &mut Tx,
+    backend: Backend,
+    user_id: &str,
+    currency: &str,
+    check: &dyn Recheck,
+) -> Result<Option<LimitsSeen>> {
+    let lock = match backend {
+        Backend::Postgres => "FOR SHARE",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT per_payment, per_payment_unverified, daily_total, hourly_count
+         FROM risk_limits WHERE currency = $1 {lock}"
+    ))
+    .bind(currency)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let limits = row.map(|r| limits_row(&r)).transpose()?.unwrap_or_default();
+    let counted = if limits.daily_total.is_some() || limits.hourly_count.is_some() {
+        let (day, hour) = check.windows();
+        let rows = sqlx::query(COUNTED)
+            .bind(user_id)
+            .bind(currency)
+            .bind(day)
+            .bind(hour)
+            .fetch_all(&mut **tx)
+            .await?;
+        counted_of(&rows)?
+    } else {
+        Counted::default()
+    };
+    let seen = LimitsSeen { limits, counted };
+    Ok(check.refuses(&seen).then_some(seen))
 }
 
 /// Counts an approval in `tx`: adds its amount to the shopper's day and one payment to their
@@ -141,17 +246,15 @@ pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefus
             c.day_starts_at,
             c.daily_total,
             "amount_minor <= $6 - $5",
-            CountRefusal::DailyTotal,
         ),
         (
             "hour",
             c.hour_starts_at,
             c.hourly_count,
             "payments <= $6 - 1",
-            CountRefusal::HourlyCount,
         ),
     ];
-    for (span, starts_at, cap, within, refusal) in windows {
+    for (span, starts_at, cap, within) in windows {
         sqlx::query(
             "INSERT INTO risk_counters (user_id, currency, span, starts_at, amount_minor, payments)
              VALUES ($1, $2, $3, $4, 0, 0) ON CONFLICT DO NOTHING",
@@ -174,9 +277,23 @@ pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefus
         .bind(cap.unwrap_or(i64::MAX))
         .execute(&mut **tx)
         .await?;
-        if counted.rows_affected() != 1 {
-            return Ok(Some(refusal));
+        if counted.rows_affected() == 1 {
+            continue;
         }
+        if span == "hour" {
+            return Ok(Some(CountRefusal::HourlyCount));
+        }
+        let counted = sqlx::query(
+            "SELECT amount_minor FROM risk_counters
+             WHERE user_id = $1 AND currency = $2 AND span = 'day' AND starts_at = $3",
+        )
+        .bind(&c.user_id)
+        .bind(c.currency)
+        .bind(starts_at)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("amount_minor")?;
+        return Ok(Some(CountRefusal::DailyTotal { counted }));
     }
     Ok(None)
 }

@@ -32,13 +32,13 @@ struct LimitsView {
 
 impl LimitsView {
     fn of(l: &Limits) -> Self {
-        let typed = |m: Option<Money>| m.map(Money::to_major_string).unwrap_or_default();
+        let form = l.to_form();
         Self {
             currency: l.currency.code(),
-            per_payment: typed(l.per_payment),
-            per_payment_unverified: typed(l.per_payment_unverified),
-            daily_total: typed(l.daily_total),
-            hourly_count: l.hourly_count.map(|n| n.to_string()).unwrap_or_default(),
+            per_payment: form.per_payment,
+            per_payment_unverified: form.per_payment_unverified,
+            daily_total: form.daily_total,
+            hourly_count: form.hourly_count,
             example: Money::new(l.currency, 5_000_000).to_major_string(),
         }
     }

@@ -15,6 +15,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::error::{Error, Result};
+use super::risk::{recheck, LimitsSeen, Recheck};
 use super::{Store, Tx};
 use crate::payments::status::PaymentStatus;
 use crate::points::ledger::{Credit, HoldMove, Ledger};
@@ -41,6 +42,8 @@ pub struct NewPayment<'a> {
     pub operation: Operation,
     pub lease_until: i64,
     pub request_key: Option<&'a str>,
+    /// The risk limits' re-check, made in the transaction that consumes the grant.
+    pub limits: &'a dyn Recheck,
 }
 
 /// A payment's next state and what the processor said.
@@ -194,15 +197,23 @@ pub enum GrantRefusal {
     ShopperFrozen,
 }
 
+/// Why a redemption wrote nothing: the grant refused, or the risk limits read in its
+/// transaction did (the grant stays unspent).
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotRedeemed {
+    Grant(GrantRefusal),
+    Limits(LimitsSeen),
+}
+
 impl Store {
     /// Consumes the grant and records a pending payment for it, in one transaction: of any
     /// number of concurrent redemptions, exactly one gets here. A frozen shopper's grant is
-    /// not consumed.
+    /// not consumed, nor one the risk limits current in the transaction refuse.
     pub async fn redeem_grant(
         &self,
         p: NewPayment<'_>,
         now: i64,
-    ) -> Result<std::result::Result<StoredPayment, GrantRefusal>> {
+    ) -> Result<std::result::Result<StoredPayment, NotRedeemed>> {
         let mut tx = self.begin().await?;
         let consumed = sqlx::query(
             "UPDATE grants SET consumed_at = $1
@@ -225,7 +236,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             tx.rollback().await?;
-            return Ok(Err(match row {
+            return Ok(Err(NotRedeemed::Grant(match row {
                 None => GrantRefusal::Unknown,
                 Some(r) if r.try_get::<Option<i64>, _>("revoked_at")?.is_some() => {
                     GrantRefusal::Revoked
@@ -237,7 +248,12 @@ impl Store {
                     GrantRefusal::ShopperFrozen
                 }
                 Some(_) => GrantRefusal::Expired,
-            }));
+            })));
+        }
+        let limits = recheck(&mut tx, self.backend, p.user_id, p.currency, p.limits).await?;
+        if let Some(seen) = limits {
+            tx.rollback().await?;
+            return Ok(Err(NotRedeemed::Limits(seen)));
         }
         let row = sqlx::query(&format!(
             "INSERT INTO payments (id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency,

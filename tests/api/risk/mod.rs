@@ -2,7 +2,13 @@
 //! code, on the consent page (and `access_denied` naming it at the merchant's callback), and
 //! again at `POST /v1/payments` after it was lowered; the daily total starts afresh at UTC
 //! midnight; concurrent approvals on two nodes never pass a cap together; changes in the
-//! console are audited.
+//! console are audited. `redemption` checks the redemption's re-check is made in the
+//! transaction that consumes the grant, `first_run` the limits the settings give a new
+//! database, `cli` the `saifu risk` commands.
+
+mod cli;
+mod first_run;
+mod redemption;
 
 use reqwest::StatusCode;
 use saifu::admin::Role;
@@ -11,6 +17,7 @@ use saifu::checkout::approval::{ApprovalRequest, PaymentChoice};
 use saifu::clock::unix_now;
 use saifu::money::{Currency, Money};
 use saifu::risk::{day_start, hour_start, Limits};
+use saifu::store::audit::StoredAuditEntry;
 use saifu_sdk::checkout::PaymentDetails;
 use saifu_sdk::{Error as SdkError, SaifuClient};
 use url::Url;
@@ -74,6 +81,15 @@ async fn approve_at(
         credential,
     };
     app.state.checkout.approve(&user, &request, now).await
+}
+
+/// Every change of the limits in the audit log, oldest first.
+async fn limit_changes(app: &TestApp) -> Vec<StoredAuditEntry> {
+    let query = Query {
+        action: Some("risk.limits_changed".into()),
+        ..Query::default()
+    };
+    app.state.audit.list(&query, 100).await.unwrap()
 }
 
 fn sdk_problem(err: SdkError) -> (u16, String) {
