@@ -88,7 +88,8 @@ pub struct CampaignForm {
     pub ends: String,
 }
 
-fn invalid(field: &'static str, message: &'static str) -> Error {
+/// A refusal of the form's `field`, the message first (what the admin reads).
+fn invalid(message: &'static str, field: &'static str) -> Error {
     Error::invalid("invalid_points_campaign", message).on_field(field)
 }
 
@@ -114,8 +115,8 @@ pub fn parse_campaign(form: &CampaignForm, now: i64) -> Result<NewCampaign> {
     let client_id = form.client_id.trim();
     if client_id.is_empty() {
         return Err(invalid(
-            "client_id",
             "Choose the merchant that funds the campaign.",
+            "client_id",
         ));
     }
     let percent = form.multiplier_percent.trim();
@@ -123,8 +124,8 @@ pub fn parse_campaign(form: &CampaignForm, now: i64) -> Result<NewCampaign> {
         Ok(n) if MULTIPLIERS.contains(&n) && percent.chars().all(|c| c.is_ascii_digit()) => n,
         _ => {
             return Err(invalid(
-                "multiplier_percent",
                 "Type the multiplier as a whole percentage from 101 to 1000, for example 200 for double points.",
+                "multiplier_percent",
             ))
         }
     };
@@ -132,21 +133,21 @@ pub fn parse_campaign(form: &CampaignForm, now: i64) -> Result<NewCampaign> {
         "" => now,
         text => parse_instant(text).ok_or_else(|| {
             invalid(
-                "starts",
                 "Type the start as a date like 2026-12-01 or 2026-12-01T09:00 (UTC).",
+                "starts",
             )
         })?,
     };
     let ends_at = parse_instant(&form.ends).ok_or_else(|| {
         invalid(
-            "ends",
             "Type the end as a date like 2026-12-31 or 2026-12-31T23:59 (UTC).",
+            "ends",
         )
     })?;
     if ends_at <= starts_at || ends_at <= now {
         return Err(invalid(
-            "ends",
             "The end must be after the start and in the future.",
+            "ends",
         ));
     }
     Ok(NewCampaign {

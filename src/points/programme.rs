@@ -230,7 +230,8 @@ impl ProgrammeForm {
     }
 }
 
-fn invalid(field: &'static str, message: &'static str) -> Error {
+/// A refusal of the form's `field`, the message first (what the admin reads).
+fn invalid(message: &'static str, field: &'static str) -> Error {
     Error::invalid("invalid_points_programme", message).on_field(field)
 }
 
@@ -244,7 +245,7 @@ fn whole(
     let text = text.trim();
     match text.parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) && text.chars().all(|c| c.is_ascii_digit()) => Ok(n),
-        _ => Err(invalid(field, message)),
+        _ => Err(invalid(message, field)),
     }
 }
 
@@ -252,11 +253,11 @@ fn amount(currency: Currency, text: &str, field: &'static str) -> Result<i64> {
     match Money::parse_major(currency, text.trim()) {
         Some(m) if m.minor > 0 => Ok(m.minor),
         _ => Err(invalid(
-            field,
             match currency.minor_digits() {
                 0 => "Type a whole amount of yen above zero, like 100.",
                 _ => "Type an amount above zero with cents, like 1.00.",
             },
+            field,
         )),
     }
 }
@@ -287,14 +288,14 @@ pub fn parse_programme(form: &ProgrammeForm) -> Result<ProgrammeRules> {
     };
     if max_points.is_some_and(|max| max < min_points) {
         return Err(invalid(
-            "max_redeem_points",
             "The maximum must not be below the minimum.",
+            "max_redeem_points",
         ));
     }
     let rolling = match form.expiry.trim() {
         "" | "fixed" => false,
         "rolling" => true,
-        _ => return Err(invalid("expiry", "Choose fixed or rolling expiry.")),
+        _ => return Err(invalid("Choose fixed or rolling expiry.", "expiry")),
     };
     Ok(ProgrammeRules {
         rates: PointsPolicy {

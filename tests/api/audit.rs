@@ -1,6 +1,8 @@
 //! The audit log: every state-changing CLI command (and a sign-in lock-out) writes exactly one
 //! entry, without secrets; concurrent changes make one unbroken chain; and `saifu audit
 //! verify` names the first entry an edit, a deletion, a reseal or a rewritten history broke.
+//! A new wallet's log starts with one entry: the points programme's first version, written from
+//! the settings by the system.
 
 use reqwest::StatusCode;
 use saifu::audit::chain::seal;
@@ -16,6 +18,20 @@ use crate::helpers::{
 /// The whole log, in order, read back through the store.
 async fn entries(app: &TestApp) -> Vec<StoredAuditEntry> {
     app.state.store.audit_chain_page(0, 10_000).await.unwrap()
+}
+
+/// Checks that `first` is what starting a new wallet records: the points programme's version
+/// 1, by the system.
+fn first_run(first: &StoredAuditEntry) {
+    assert_eq!(
+        (
+            first.sequence,
+            first.actor.as_str(),
+            first.action.as_str(),
+            first.target.as_str()
+        ),
+        (1, "system", "points.programme_changed", "programme")
+    );
 }
 
 /// Runs the CLI on the app's database, off the runtime's thread (the server in this process
@@ -94,7 +110,12 @@ fn one_entry<'a>(
 async fn each_state_changing_cli_command_writes_one_entry_without_secrets() {
     let app = spawn_app().await;
     let before = entries(&app).await;
-    assert!(before.is_empty(), "starting the wallet records nothing");
+    assert_eq!(
+        before.len(),
+        1,
+        "starting the wallet records its first programme"
+    );
+    first_run(&before[0]);
 
     let created: Value = serde_json::from_str(
         &saifu(
@@ -140,18 +161,6 @@ async fn each_state_changing_cli_command_writes_one_entry_without_secrets() {
         (
             vec![
                 "merchant",
-                "set-campaign",
-                "--client-id",
-                &id,
-                "--multiplier-percent",
-                "200",
-            ],
-            "merchant.points_multiplier_set",
-            r#"{"multiplier_percent":200}"#,
-        ),
-        (
-            vec![
-                "merchant",
                 "set-webhook-url",
                 "--client-id",
                 &id,
@@ -179,6 +188,62 @@ async fn each_state_changing_cli_command_writes_one_entry_without_secrets() {
         let entry = one_entry(&before, &after, action, id, &secrets);
         assert_eq!(entry.details, details, "{action}");
     }
+
+    // The points programme and a campaign of the merchant's.
+    let before = entries(&app).await;
+    saifu(
+        &app,
+        &["points", "set", "--earn-jpy", "200", "--max-redeem", "500"],
+    )
+    .await;
+    let after = entries(&app).await;
+    let entry = one_entry(
+        &before,
+        &after,
+        "points.programme_changed",
+        "programme",
+        &secrets,
+    );
+    assert_eq!(
+        entry.details,
+        r#"{"earn_jpy":200,"earn_usd":100,"expiry_months":12,"expiry_rolling":false,"max_redeem_percent":100,"max_redeem_points":500,"min_redeem_points":0,"value_jpy":1,"value_usd":1}"#
+    );
+    let before = entries(&app).await;
+    let added: Value = serde_json::from_str(
+        &saifu(
+            &app,
+            &[
+                "points",
+                "campaign",
+                "add",
+                "--client-id",
+                id,
+                "--multiplier-percent",
+                "200",
+                "--starts",
+                "2099-01-01",
+                "--ends",
+                "2099-02-01",
+                "--json",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    let campaign = added["id"].as_str().unwrap();
+    let after = entries(&app).await;
+    let entry = one_entry(&before, &after, "points.campaign_added", id, &secrets);
+    assert_eq!(
+        entry.details,
+        format!(
+            r#"{{"campaign_id":"{campaign}","ends_at":4073587200,"multiplier_percent":200,"starts_at":4070908800}}"#
+        )
+    );
+    let before = entries(&app).await;
+    saifu(&app, &["points", "campaign", "end", "--id", campaign]).await;
+    let after = entries(&app).await;
+    let entry = one_entry(&before, &after, "points.campaign_ended", campaign, &secrets);
+    assert_eq!(entry.details, "{}");
 
     // Commands that print a secret: the secret is not in the entry.
     let before = entries(&app).await;
@@ -289,13 +354,14 @@ async fn a_sign_in_lock_out_is_recorded_once_by_the_system() {
     }
     let user = user_id_by_email(&app, "mio@example.com").await;
     let log = entries(&app).await;
-    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log.len(), 2, "{log:?}");
+    first_run(&log[0]);
     assert_eq!(
-        (log[0].actor.as_str(), log[0].action.as_str()),
+        (log[1].actor.as_str(), log[1].action.as_str()),
         ("system", "shopper.signin_locked")
     );
-    assert_eq!(log[0].target, format!("shopper:{user}"));
-    assert_eq!(log[0].details, r#"{"failures":2,"window_secs":900}"#);
+    assert_eq!(log[1].target, format!("shopper:{user}"));
+    assert_eq!(log[1].details, r#"{"failures":2,"window_secs":900}"#);
 }
 
 #[tokio::test]
@@ -319,15 +385,17 @@ async fn fifty_concurrent_audited_changes_make_one_unbroken_chain() {
     for t in tasks {
         t.await.unwrap();
     }
+    // The 50 after the first programme's entry.
     let log = entries(&app).await;
+    first_run(&log[0]);
     assert_eq!(
         log.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        (1..=50).collect::<Vec<_>>()
+        (1..=51).collect::<Vec<_>>()
     );
     let Verdict::Whole { head } = app.state.audit.verify(None).await.unwrap() else {
         panic!("the chain is broken");
     };
-    assert_eq!(head.sequence, 50);
+    assert_eq!(head.sequence, 51);
 }
 
 #[tokio::test]
@@ -336,17 +404,23 @@ async fn concurrent_cli_processes_make_one_unbroken_chain() {
     let creds = merchant(&app, "Busy Shop", false).await;
     let children: Vec<_> = (0..8)
         .map(|i| {
-            // A campaign change is recorded each time (setting a status it already has
-            // would record nothing).
-            let percent = (110 + i).to_string();
+            // A campaign is recorded each time: one day each, so none overlaps another
+            // (setting a status it already has would record nothing).
+            let starts = format!("2099-01-{:02}", i + 1);
+            let ends = format!("2099-01-{:02}", i + 2);
             app.cli()
                 .args([
-                    "merchant",
-                    "set-campaign",
+                    "points",
+                    "campaign",
+                    "add",
                     "--client-id",
                     &creds.client_id,
                     "--multiplier-percent",
-                    &percent,
+                    "150",
+                    "--starts",
+                    &starts,
+                    "--ends",
+                    &ends,
                 ])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -374,19 +448,31 @@ async fn concurrent_cli_processes_make_one_unbroken_chain() {
             .collect::<Vec<_>>()
     });
     assert_eq!(waited.await.unwrap(), [true; 8]);
+    // The first programme, the merchant, 8 campaigns and 8 programme versions.
     let log = entries(&app).await;
-    assert_eq!(log.len(), 17);
+    assert_eq!(log.len(), 18);
+    assert_eq!(
+        app.state
+            .checkout
+            .programmes
+            .campaigns(Some(&creds.client_id))
+            .await
+            .unwrap()
+            .len(),
+        8
+    );
     let verified: Value =
         serde_json::from_str(&saifu(&app, &["audit", "verify", "--json"]).await).unwrap();
     assert_eq!(verified["ok"], true, "{verified}");
-    assert_eq!(verified["head"]["sequence"], 17);
+    assert_eq!(verified["head"]["sequence"], 18);
 }
 
-/// An app whose log holds `n` entries (status changes of one merchant).
+/// An app whose log holds `n` entries (at least 2): the programme's first version, a merchant's
+/// creation, then its status changes.
 async fn app_with_entries(n: usize) -> (TestApp, String) {
     let app = spawn_app().await;
     let creds = merchant(&app, "Chain Shop", false).await;
-    for i in 1..n {
+    for i in 2..n {
         let status = [
             saifu::merchants::MerchantStatus::Verified,
             saifu::merchants::MerchantStatus::Suspended,
@@ -513,7 +599,7 @@ async fn a_checkpoint_detects_a_rewritten_or_cut_history() {
 
 #[tokio::test]
 async fn audit_list_filters_by_action_and_target() {
-    let (app, id) = app_with_entries(4).await;
+    let (app, id) = app_with_entries(5).await;
     let other = merchant(&app, "Other Shop", true).await;
     let listed: Value = serde_json::from_str(
         &saifu(

@@ -28,7 +28,7 @@ async fn summary(app: &TestApp, s: &Shopper) -> saifu::store::points::PointsSumm
 }
 
 /// A checkout using `points`, approved by the shopper; returns the grant.
-async fn grant_with_points(
+pub(crate) async fn grant_with_points(
     client: &SaifuClient,
     s: &mut Shopper,
     amount: i64,
