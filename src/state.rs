@@ -73,6 +73,14 @@ impl axum::extract::FromRef<AppState> for Statements {
     }
 }
 
+/// The points programme's service lives in the checkout too; the console's points pages take
+/// it on its own.
+impl axum::extract::FromRef<AppState> for Programmes {
+    fn from_ref(state: &AppState) -> Self {
+        state.checkout.programmes.clone()
+    }
+}
+
 impl AppState {
     /// Opens the database, runs migrations and loads keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {

@@ -1,11 +1,12 @@
-//! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `webhooks`,
-//! `admin`, `audit`, `receipt`, `risk` and `demo`, one module per command group.
+//! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `points`,
+//! `webhooks`, `admin`, `audit`, `receipt`, `risk` and `demo`, one module per command group.
 
 mod admin;
 mod audit;
 mod demo;
 mod keys;
 mod merchant;
+mod points;
 mod receipt;
 mod risk;
 mod webhooks;
@@ -24,6 +25,8 @@ use self::keys::keys;
 pub use self::keys::KeysCommand;
 use self::merchant::merchant;
 pub use self::merchant::MerchantCommand;
+use self::points::points;
+pub use self::points::{CampaignCommand, PointsCommand};
 use self::receipt::receipt;
 pub use self::receipt::ReceiptCommand;
 use self::risk::risk;
@@ -55,6 +58,9 @@ pub enum Command {
     /// Register and manage merchants (OAuth clients).
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// The points programme (its versions) and merchants' points campaigns.
+    #[command(subcommand)]
+    Points(PointsCommand),
     /// Inspect and retry webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -102,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(command) => keys(&config, command).await,
         Command::Merchant(command) => merchant(config, command).await,
+        Command::Points(command) => points(config, command).await,
         Command::Webhooks(command) => webhooks(config, command).await,
         Command::Admin(command) => admin(config, command).await,
         Command::Audit(command) => audit(&config, command).await,

@@ -88,7 +88,8 @@ pub struct CampaignForm {
     pub ends: String,
 }
 
-fn field_error(message: &'static str, field: &'static str) -> Error {
+/// A refusal of the form's `field`, the message first (what the admin reads).
+fn invalid(message: &'static str, field: &'static str) -> Error {
     Error::invalid("invalid_points_campaign", message).on_field(field)
 }
 
@@ -113,7 +114,7 @@ pub fn parse_instant(text: &str) -> Option<i64> {
 pub fn parse_campaign(form: &CampaignForm, now: i64) -> Result<NewCampaign> {
     let client_id = form.client_id.trim();
     if client_id.is_empty() {
-        return Err(field_error(
+        return Err(invalid(
             "Choose the merchant that funds the campaign.",
             "client_id",
         ));
@@ -122,26 +123,29 @@ pub fn parse_campaign(form: &CampaignForm, now: i64) -> Result<NewCampaign> {
     let multiplier_percent = match percent.parse::<i64>() {
         Ok(n) if MULTIPLIERS.contains(&n) && percent.chars().all(|c| c.is_ascii_digit()) => n,
         _ => {
-            return Err(field_error("Type the multiplier as a whole percentage from 101 to 1000, for example 200 for double points.", "multiplier_percent"))
+            return Err(invalid(
+                "Type the multiplier as a whole percentage from 101 to 1000, for example 200 for double points.",
+                "multiplier_percent",
+            ))
         }
     };
     let starts_at = match form.starts.trim() {
         "" => now,
         text => parse_instant(text).ok_or_else(|| {
-            field_error(
+            invalid(
                 "Type the start as a date like 2026-12-01 or 2026-12-01T09:00 (UTC).",
                 "starts",
             )
         })?,
     };
     let ends_at = parse_instant(&form.ends).ok_or_else(|| {
-        field_error(
+        invalid(
             "Type the end as a date like 2026-12-31 or 2026-12-31T23:59 (UTC).",
             "ends",
         )
     })?;
     if ends_at <= starts_at || ends_at <= now {
-        return Err(field_error(
+        return Err(invalid(
             "The end must be after the start and in the future.",
             "ends",
         ));

@@ -230,7 +230,8 @@ impl ProgrammeForm {
     }
 }
 
-fn field_error(message: &'static str, field: &'static str) -> Error {
+/// A refusal of the form's `field`, the message first (what the admin reads).
+fn invalid(message: &'static str, field: &'static str) -> Error {
     Error::invalid("invalid_points_programme", message).on_field(field)
 }
 
@@ -244,14 +245,14 @@ fn whole(
     let text = text.trim();
     match text.parse::<i64>() {
         Ok(n) if (min..=max).contains(&n) && text.chars().all(|c| c.is_ascii_digit()) => Ok(n),
-        _ => Err(field_error(message, field)),
+        _ => Err(invalid(message, field)),
     }
 }
 
 fn amount(currency: Currency, text: &str, field: &'static str) -> Result<i64> {
     match Money::parse_major(currency, text.trim()) {
         Some(m) if m.minor > 0 => Ok(m.minor),
-        _ => Err(field_error(
+        _ => Err(invalid(
             match currency.minor_digits() {
                 0 => "Type a whole amount of yen above zero, like 100.",
                 _ => "Type an amount above zero with cents, like 1.00.",
@@ -286,7 +287,7 @@ pub fn parse_programme(form: &ProgrammeForm) -> Result<ProgrammeRules> {
         )?),
     };
     if max_points.is_some_and(|max| max < min_points) {
-        return Err(field_error(
+        return Err(invalid(
             "The maximum must not be below the minimum.",
             "max_redeem_points",
         ));
@@ -294,7 +295,7 @@ pub fn parse_programme(form: &ProgrammeForm) -> Result<ProgrammeRules> {
     let rolling = match form.expiry.trim() {
         "" | "fixed" => false,
         "rolling" => true,
-        _ => return Err(field_error("Choose fixed or rolling expiry.", "expiry")),
+        _ => return Err(invalid("Choose fixed or rolling expiry.", "expiry")),
     };
     Ok(ProgrammeRules {
         rates: PointsPolicy {

@@ -21,6 +21,7 @@ const ADMINS_READ: Who = Who::Only(&[Owner, Auditor]);
 const ADMINS: Who = Who::Only(&[Owner]);
 const DISPUTES: Who = Who::Only(&[Owner, Support]);
 const RISK: Who = Who::Only(&[Owner, Operator]);
+const POINTS: Who = Who::Only(&[Owner, Operator]);
 
 impl Who {
     fn allows(self, role: Role) -> bool {
@@ -31,8 +32,8 @@ impl Who {
     }
 }
 
-/// A console action: method, path (with `{merchant}`, `{shopper}`, `{admin}`, `{dispute}` filled in), form
-/// fields, and who may do it.
+/// A console action: method, path (with `{merchant}`, `{shopper}`, `{admin}`, `{dispute}`,
+/// `{campaign}` filled in), form fields, and who may do it.
 struct Action {
     post: bool,
     path: &'static str,
@@ -133,11 +134,40 @@ const ACTIONS: &[Action] = &[
         &[],
         MERCHANTS,
     ),
-    post(
-        "/admin/merchants/{merchant}/campaign",
-        &[("multiplier_percent", "150")],
-        MERCHANTS,
+    get("/admin/points", Who::Everyone),
+    get("/admin/points/campaigns", Who::Everyone),
+    get(
+        "/admin/points/campaigns?client_id={merchant}",
+        Who::Everyone,
     ),
+    post(
+        "/admin/points",
+        &[
+            ("earn_jpy", "100"),
+            ("earn_usd", "1.00"),
+            ("value_jpy", "1"),
+            ("value_usd", "0.01"),
+            ("expiry_months", "12"),
+            ("expiry", "fixed"),
+            ("min_redeem_points", "0"),
+            ("max_redeem_points", ""),
+            ("max_redeem_percent", "100"),
+        ],
+        POINTS,
+    ),
+    // The first allowed role adds it; a later one finds it overlapping (409), still allowed.
+    post(
+        "/admin/points/campaigns",
+        &[
+            ("client_id", "{merchant}"),
+            ("multiplier_percent", "150"),
+            ("starts", ""),
+            ("ends", "2098-01-01T00:00"),
+        ],
+        POINTS,
+    ),
+    // The first allowed role calls it off; a later one finds no such campaign (404).
+    post("/admin/points/campaigns/{campaign}/end", &[], POINTS),
     post("/admin/webhooks/{merchant}/enable", &[], MERCHANTS),
     post(
         "/admin/webhooks/events/evt_role_table/retry",
@@ -183,6 +213,24 @@ async fn every_role_may_do_exactly_what_the_role_table_says() {
     let order = paid_order(&app, "role-table@example.com").await;
     let merchant = order.creds.clone();
     let dispute = open_dispute(&order.shopper, &order.payment_id, "12800").await;
+    let now = saifu::clock::unix_now();
+    let campaign = app
+        .state
+        .checkout
+        .programmes
+        .add_campaign(
+            &saifu::points::NewCampaign {
+                client_id: merchant.client_id.clone(),
+                multiplier_percent: 200,
+                starts_at: 4_070_908_800, // 2099-01-01, after the one the table adds
+                ends_at: 4_073_587_200,
+            },
+            &saifu::audit::Actor::Cli,
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
     let shopper_id = user_id_by_email(&app, "role-table@example.com")
         .await
         .to_string();
@@ -212,7 +260,8 @@ async fn every_role_may_do_exactly_what_the_role_table_says() {
                 .replace("{merchant}", &merchant.client_id)
                 .replace("{shopper}", &shopper_id)
                 .replace("{admin}", &target)
-                .replace("{dispute}", &dispute);
+                .replace("{dispute}", &dispute)
+                .replace("{campaign}", &campaign);
             let response = if action.post {
                 let form: Vec<(&str, &str)> = action
                     .form
@@ -220,10 +269,10 @@ async fn every_role_may_do_exactly_what_the_role_table_says() {
                     .map(|(k, v)| {
                         (
                             *k,
-                            if *v == "{invitee}" {
-                                invitee.as_str()
-                            } else {
-                                *v
+                            match *v {
+                                "{invitee}" => invitee.as_str(),
+                                "{merchant}" => merchant.client_id.as_str(),
+                                other => other,
                             },
                         )
                     })

@@ -140,18 +140,6 @@ async fn each_state_changing_cli_command_writes_one_entry_without_secrets() {
         (
             vec![
                 "merchant",
-                "set-campaign",
-                "--client-id",
-                &id,
-                "--multiplier-percent",
-                "200",
-            ],
-            "merchant.points_multiplier_set",
-            r#"{"multiplier_percent":200}"#,
-        ),
-        (
-            vec![
-                "merchant",
                 "set-webhook-url",
                 "--client-id",
                 &id,
@@ -179,6 +167,62 @@ async fn each_state_changing_cli_command_writes_one_entry_without_secrets() {
         let entry = one_entry(&before, &after, action, id, &secrets);
         assert_eq!(entry.details, details, "{action}");
     }
+
+    // The points programme and a campaign of the merchant's.
+    let before = entries(&app).await;
+    saifu(
+        &app,
+        &["points", "set", "--earn-jpy", "200", "--max-redeem", "500"],
+    )
+    .await;
+    let after = entries(&app).await;
+    let entry = one_entry(
+        &before,
+        &after,
+        "points.programme_changed",
+        "programme",
+        &secrets,
+    );
+    assert_eq!(
+        entry.details,
+        r#"{"earn_jpy":200,"earn_usd":100,"expiry_months":12,"expiry_rolling":false,"max_redeem_percent":100,"max_redeem_points":500,"min_redeem_points":0,"value_jpy":1,"value_usd":1}"#
+    );
+    let before = entries(&app).await;
+    let added: Value = serde_json::from_str(
+        &saifu(
+            &app,
+            &[
+                "points",
+                "campaign",
+                "add",
+                "--client-id",
+                id,
+                "--multiplier-percent",
+                "200",
+                "--starts",
+                "2099-01-01",
+                "--ends",
+                "2099-02-01",
+                "--json",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    let campaign = added["id"].as_str().unwrap();
+    let after = entries(&app).await;
+    let entry = one_entry(&before, &after, "points.campaign_added", id, &secrets);
+    assert_eq!(
+        entry.details,
+        format!(
+            r#"{{"campaign_id":"{campaign}","ends_at":4073587200,"multiplier_percent":200,"starts_at":4070908800}}"#
+        )
+    );
+    let before = entries(&app).await;
+    saifu(&app, &["points", "campaign", "end", "--id", campaign]).await;
+    let after = entries(&app).await;
+    let entry = one_entry(&before, &after, "points.campaign_ended", campaign, &secrets);
+    assert_eq!(entry.details, "{}");
 
     // Commands that print a secret: the secret is not in the entry.
     let before = entries(&app).await;
@@ -336,17 +380,23 @@ async fn concurrent_cli_processes_make_one_unbroken_chain() {
     let creds = merchant(&app, "Busy Shop", false).await;
     let children: Vec<_> = (0..8)
         .map(|i| {
-            // A campaign change is recorded each time (setting a status it already has
-            // would record nothing).
-            let percent = (110 + i).to_string();
+            // A campaign is recorded each time: one day each, so none overlaps another
+            // (setting a status it already has would record nothing).
+            let starts = format!("2099-01-{:02}", i + 1);
+            let ends = format!("2099-01-{:02}", i + 2);
             app.cli()
                 .args([
-                    "merchant",
-                    "set-campaign",
+                    "points",
+                    "campaign",
+                    "add",
                     "--client-id",
                     &creds.client_id,
                     "--multiplier-percent",
-                    &percent,
+                    "150",
+                    "--starts",
+                    &starts,
+                    "--ends",
+                    &ends,
                 ])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -374,15 +424,26 @@ async fn concurrent_cli_processes_make_one_unbroken_chain() {
             .collect::<Vec<_>>()
     });
     assert_eq!(waited.await.unwrap(), [true; 8]);
+    // The merchant, 8 campaigns and 8 programme versions.
     let log = entries(&app).await;
     assert_eq!(log.len(), 17);
+    assert_eq!(
+        app.state
+            .checkout
+            .programmes
+            .campaigns(Some(&creds.client_id))
+            .await
+            .unwrap()
+            .len(),
+        8
+    );
     let verified: Value =
         serde_json::from_str(&saifu(&app, &["audit", "verify", "--json"]).await).unwrap();
     assert_eq!(verified["ok"], true, "{verified}");
     assert_eq!(verified["head"]["sequence"], 17);
 }
 
-/// An app whose log holds `n` entries (status changes of one merchant).
+/// An app whose log holds `n` entries: a merchant's creation, then its status changes.
 async fn app_with_entries(n: usize) -> (TestApp, String) {
     let app = spawn_app().await;
     let creds = merchant(&app, "Chain Shop", false).await;

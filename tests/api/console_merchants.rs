@@ -668,6 +668,14 @@ async fn support_and_auditors_read_the_merchant_pages_but_every_change_is_403() 
             ),
             (format!("{page}/rotate-secret"), vec![]),
             (format!("{page}/rotate-webhook-secret"), vec![]),
+            (
+                "/admin/points/campaigns".into(),
+                vec![
+                    ("client_id", creds.client_id.as_str()),
+                    ("multiplier_percent", "200"),
+                    ("ends", "2098-01-01T00:00"),
+                ],
+            ),
             (format!("{hooks}/enable"), vec![]),
             (
                 format!("/admin/webhooks/events/{event_id}/retry"),

@@ -15,6 +15,7 @@ mod cards;
 mod checkout;
 mod cli;
 mod console_merchants;
+mod console_points;
 mod console_shoppers;
 mod crash;
 mod demo;

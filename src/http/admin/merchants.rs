@@ -1,7 +1,7 @@
 //! The console's Merchants section: the list with search, registering a merchant (its
 //! secrets shown once, on the answer page, never in a URL), and one merchant's page with its
-//! edit, vetting status (with a reason; the trust mark follows), secret rotations and points
-//! campaign. Reading needs `ReadConsole`; every change needs `ManageMerchants`.
+//! edit, vetting status (with a reason; the trust mark follows), secret rotations and a link to
+//! its points campaigns. Reading needs `ReadConsole`; every change needs `ManageMerchants`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};

@@ -4,12 +4,14 @@
 
 mod admins;
 mod audit;
+mod campaigns;
 pub mod console;
 mod dashboard;
 mod disputes;
 mod guarantee;
 mod identity;
 mod merchants;
+mod points;
 mod risk;
 mod shoppers;
 mod statements;
@@ -55,6 +57,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(shoppers::router())
         .merge(disputes::router())
         .merge(guarantee::router())
+        .merge(points::router())
+        .merge(campaigns::router())
         .merge(risk::router())
         .merge(statements::router())
         .merge(admins::router())

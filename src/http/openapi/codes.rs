@@ -118,6 +118,12 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invalid_risk_limit",
     // The issuer console: dispute decisions.
     "invalid_decision",
+    // The issuer console and the CLI: the points programme and merchants' campaigns.
+    "invalid_points_programme",
+    "invalid_points_campaign",
+    "campaign_overlaps",
+    "campaign_not_found",
+    "campaign_ended",
 ];
 
 /// Codes only `saifu` subcommands print (merchant and webhook administration).
@@ -130,16 +136,10 @@ pub const CLI_CODES: &[&str] = &[
     "merchant_not_found",
     "webhook_event_busy",
     "webhook_event_not_found",
-    // Merchants' vetting and campaigns (the CLI and the issuer console).
+    // Merchants' vetting (the CLI and the issuer console).
     "invalid_status",
     "invalid_status_reason",
     "status_reason_required",
-    // The points programme and campaigns (the CLI and the issuer console).
-    "invalid_points_programme",
-    "invalid_points_campaign",
-    "campaign_overlaps",
-    "campaign_not_found",
-    "campaign_ended",
 ];
 
 /// The `error` of the OAuth endpoints' RFC 6749 answers.
