@@ -22,6 +22,7 @@ pub mod points;
 pub mod processor;
 pub mod risk;
 pub mod secrets;
+pub mod shops;
 mod state;
 pub mod store;
 pub mod text;

@@ -63,6 +63,9 @@ impl Checkout {
             return Err(account_frozen());
         }
         let view = self.consent(consent_id, now).await?;
+        if let Some(refused) = self.shop_refusal(user, &view, now).await? {
+            return Err(refused.error());
+        }
         if let Some(refused) = self.limit_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
@@ -140,6 +143,18 @@ impl Checkout {
                 };
                 return Err(refused.error());
             }
+            Approval::Shop(why) => {
+                if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
+                    tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
+                }
+                let refused = match self.shop_refusal(user, &view, now).await? {
+                    Some(refused) => refused,
+                    None => self
+                        .shops
+                        .count_refused(why, &view.merchant, view.payment.amount),
+                };
+                return Err(refused.error());
+            }
         }
         tracing::info!(client_id = %view.consent.pushed.client_id, user_id = %user.id, "payment approved");
         self.back_to_merchant(&view.consent.pushed, &[("code", &code)])
@@ -168,6 +183,9 @@ impl Checkout {
         }
         let view = self.consent(&request.consent_id, now).await?;
         // Not binding (the approval's write counts it within the limits), but refuses early.
+        if let Some(refused) = self.shop_refusal(user, &view, now).await? {
+            return Err(refused.error());
+        }
         if let Some(refused) = self.limit_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
@@ -204,6 +222,14 @@ impl Checkout {
             .counting(attempt(&user_id, view), now)
             .await?
             .map_err(LimitRefusal::error)?;
+        // Counted at the shop until the code could no longer give a grant that is still valid.
+        let shop = self.shops.counting(
+            &user_id,
+            &view.merchant,
+            view.payment.amount,
+            now,
+            now + self.lifetimes.code + self.lifetimes.grant,
+        );
         let points = request.choice.points;
         let mut granted = view.payment.details.clone();
         granted.points_redeemed = (points > 0).then_some(points);
@@ -226,6 +252,7 @@ impl Checkout {
                     programme_version: view.programme.version,
                     multiplier_percent: view.points_multiplier_percent,
                     counting: &counting,
+                    shop: &shop,
                 },
                 now,
             )

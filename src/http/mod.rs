@@ -22,6 +22,7 @@ mod passkeys;
 mod payments;
 mod points;
 pub mod session;
+mod shops;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(activity::router())
         .merge(dispute_pages::router())
         .merge(points::router())
+        .merge(shops::router())
         .merge(checkout::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -25,6 +25,7 @@ pub mod programme;
 mod rate_limits;
 pub mod risk;
 mod sessions;
+pub mod shops;
 pub mod signing_keys;
 pub mod simulator;
 pub mod stats;
