@@ -54,7 +54,10 @@ impl ShopRefusal {
 
     /// The refusal as an error: 403 with its code and the shopper's words.
     pub fn error(&self) -> Error {
-        Error::forbidden(self.code(), self.message())
+        match self {
+            ShopRefusal::Blocked { .. } => Error::forbidden("shop_blocked", self.message()),
+            ShopRefusal::Cap { .. } => Error::forbidden("shop_cap_exceeded", self.message()),
+        }
     }
 
     /// Whether an error was made by [`ShopRefusal::error`].
