@@ -184,7 +184,7 @@ impl Store {
     ) -> Result<i64> {
         let mut conn = self.read().await?;
         counted_at(
-            &mut *conn,
+            &mut conn,
             user_id,
             client_id,
             currency,
@@ -335,7 +335,7 @@ pub(crate) async fn count_approval(
     if let Some(cap) = cap {
         let cap: i64 = cap.try_get("cap_minor")?;
         let counted = counted_at(
-            &mut **tx,
+            tx,
             &c.user_id,
             &c.client_id,
             c.currency,
