@@ -23,6 +23,7 @@ pub mod processor;
 pub mod receipts;
 pub mod risk;
 pub mod secrets;
+pub mod shops;
 mod state;
 pub mod store;
 pub mod text;

@@ -74,6 +74,9 @@ impl Checkout {
             return Err(account_frozen());
         }
         let view = self.consent(consent_id, now).await?;
+        if let Some(refused) = self.shop_refusal(user, &view, now).await? {
+            return Err(refused.error());
+        }
         if let Some(refused) = self.limit_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
@@ -141,6 +144,20 @@ impl Checkout {
                 }
                 return Err(checked.approving.refused(why).error());
             }
+            Approval::Shop(why) => {
+                if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
+                    tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
+                }
+                let refused = match self.shop_refusal(user, &checked.view, now).await? {
+                    Some(refused) => refused,
+                    None => self.shops.count_refused(
+                        why,
+                        &checked.view.merchant,
+                        checked.view.payment.amount,
+                    ),
+                };
+                return Err(refused.error());
+            }
         }
         let pushed = &checked.view.consent.pushed;
         tracing::info!(client_id = %pushed.client_id, user_id = %user.id, "payment approved");
@@ -169,6 +186,10 @@ impl Checkout {
             ));
         }
         let view = self.consent(&request.consent_id, now).await?;
+        // Not binding (the approval's write counts it within the shopper's cap), but refuses early.
+        if let Some(refused) = self.shop_refusal(user, &view, now).await? {
+            return Err(refused.error());
+        }
         // The one read of the limits: it refuses early, and the approval's write counts the
         // payment within these limits (that write is what binds).
         let user_id = user.id.to_string();
@@ -223,6 +244,15 @@ impl Checkout {
                 now,
             }))
             .await?;
+        let user_id = user.id.to_string();
+        // Counted at the shop until the code could no longer give a grant that is still valid.
+        let shop = self.shops.counting(
+            &user_id,
+            &view.merchant,
+            view.payment.amount,
+            now,
+            now + self.lifetimes.code + self.lifetimes.grant,
+        );
         let points = request.choice.points;
         let mut granted = checked.view.payment.details.clone();
         granted.points_redeemed = (points > 0).then_some(points);
@@ -247,6 +277,7 @@ impl Checkout {
                     counting: &checked.approving.counting,
                     grant_jti: &grant_jti,
                     receipt: &receipt,
+                    shop: &shop,
                 },
                 now,
             )

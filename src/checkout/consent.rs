@@ -14,6 +14,7 @@ use crate::merchants::{Merchant, MerchantStatus};
 use crate::points::Programme;
 use crate::risk::{Attempt, LimitRefusal};
 use crate::secrets::sha256_hex;
+use crate::shops::ShopRefusal;
 use crate::store::checkout::consent::{Consent, ConsentStatus};
 use crate::store::checkout::pushed::RequestUriRefusal;
 use crate::vault::StoredCard;
@@ -158,12 +159,32 @@ impl Checkout {
         self.risk.check_approval(attempt(&user_id, view), now).await
     }
 
+    /// Whether the shopper's own settings for this shop (a block, a monthly cap) refuse this
+    /// payment now (the consent page says so before the shopper confirms).
+    pub async fn shop_refusal(
+        &self,
+        user: &User,
+        view: &ConsentView,
+        now: i64,
+    ) -> Result<Option<ShopRefusal>> {
+        let user_id = user.id.to_string();
+        self.shops
+            .check(&user_id, &view.merchant, view.payment.amount, now)
+            .await
+    }
+
     /// The shopper cancels, or returns to the shop after the limits refused: the merchant gets
     /// `error=access_denied`, with an `error_description` naming the limit in the second case.
     pub async fn deny(&self, consent_id: &str, user: Option<&User>, now: i64) -> Result<Url> {
         let refused = match user {
             Some(user) => match self.consent(consent_id, now).await {
-                Ok(view) => self.limit_refusal(user, &view, now).await?,
+                Ok(view) => match self.shop_refusal(user, &view, now).await? {
+                    Some(why) => Some(why.description()),
+                    None => self
+                        .limit_refusal(user, &view, now)
+                        .await?
+                        .map(LimitRefusal::description),
+                },
                 Err(_) => None,
             },
             None => None,
@@ -179,10 +200,7 @@ impl Checkout {
         match refused {
             Some(why) => self.back_to_merchant(
                 &consent.pushed,
-                &[
-                    ("error", "access_denied"),
-                    ("error_description", &why.description()),
-                ],
+                &[("error", "access_denied"), ("error_description", &why)],
             ),
             None => self.back_to_merchant(&consent.pushed, &[("error", "access_denied")]),
         }

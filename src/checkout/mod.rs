@@ -27,6 +27,7 @@ use crate::keys::FingerprintKey;
 use crate::merchants::Merchants;
 use crate::points::Programmes;
 use crate::risk::Risk;
+use crate::shops::Shops;
 use crate::store::checkout::Pushed;
 use crate::store::Store;
 use crate::vault::Vault;
@@ -83,6 +84,8 @@ pub struct Checkout {
     lifetimes: Lifetimes,
     pub programmes: Programmes,
     pub risk: Risk,
+    /// The shopper's connected shops: their blocks and monthly caps.
+    pub shops: Shops,
 }
 
 impl Checkout {
@@ -92,7 +95,7 @@ impl Checkout {
             parts.issuer.origin().ascii_serialization()
         );
         Self {
-            store: parts.store,
+            store: parts.store.clone(),
             merchants: parts.merchants,
             signer: parts.signer,
             accounts: parts.accounts,
@@ -103,6 +106,7 @@ impl Checkout {
             lifetimes: parts.lifetimes,
             programmes: parts.programmes,
             risk: parts.risk,
+            shops: Shops::new(parts.store.clone()),
         }
     }
 

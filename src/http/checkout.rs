@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::merchants::MerchantStatus;
 use crate::money::{Currency, Money};
 use crate::risk::LimitRefusal;
+use crate::shops::ShopRefusal;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -135,10 +136,13 @@ async fn consent_page(
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
     let options = checkout.paying_options(user.as_ref(), &view).await?;
     let limit_refusal = match &user {
-        Some(user) => checkout
-            .limit_refusal(user, &view, unix_now())
-            .await?
-            .map(|refused| refused.message()),
+        Some(user) => match checkout.shop_refusal(user, &view, unix_now()).await? {
+            Some(refused) => Some(refused.message()),
+            None => checkout
+                .limit_refusal(user, &view, unix_now())
+                .await?
+                .map(|refused| refused.message()),
+        },
         None => None,
     };
     let today = time::OffsetDateTime::now_utc().date();
@@ -248,7 +252,9 @@ async fn approve(
     match checkout.approve(&user, &request, unix_now()).await {
         Ok(redirect) => Ok(Redirect::to(redirect.as_str())),
         // The consent page says which limit, and offers the way back to the shop.
-        Err(e) if LimitRefusal::is_limit(&e) => Ok(Redirect::to(&here)),
+        Err(e) if LimitRefusal::is_limit(&e) || ShopRefusal::is_refusal(&e) => {
+            Ok(Redirect::to(&here))
+        }
         Err(e) => Err(e),
     }
 }

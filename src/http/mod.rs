@@ -23,6 +23,7 @@ mod payments;
 mod points;
 mod receipts;
 pub mod session;
+mod shops;
 mod statements;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dispute_pages::router())
         .merge(points::router())
         .merge(receipts::router())
+        .merge(shops::router())
         .merge(checkout::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -26,6 +26,7 @@ mod rate_limits;
 pub mod receipts;
 pub mod risk;
 mod sessions;
+pub mod shops;
 pub mod signing_keys;
 pub mod simulator;
 pub mod statements;

@@ -14,6 +14,7 @@ mod audit;
 mod cards;
 mod checkout;
 mod cli;
+mod connected_shops;
 mod console_merchants;
 mod console_points;
 mod console_shoppers;

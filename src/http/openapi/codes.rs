@@ -72,6 +72,10 @@ pub const PROBLEM_CODES: &[&str] = &[
     "limit_unverified_merchant",
     "limit_daily_total",
     "limit_hourly_count",
+    // Connected shops: the shopper's block and monthly caps, at the consent and approval.
+    "shop_blocked",
+    "shop_cap_exceeded",
+    "invalid_shop_cap",
     // The payments API.
     "invalid_client",
     "idempotency_key_required",

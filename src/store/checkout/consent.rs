@@ -10,6 +10,7 @@ use crate::store::merchants::merchant_row;
 use crate::store::passkeys::record_passkey_use_in;
 use crate::store::receipts::{insert_receipt_in, NewReceipt};
 use crate::store::risk::{count, CountRefusal, Counting};
+use crate::store::shops::{count_approval, ShopCountRefusal, ShopCounting};
 use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant};
 
 /// Where a consent is in its life: `pending` until the shopper approves or cancels it.
@@ -61,6 +62,8 @@ pub struct NewCode<'a> {
     pub grant_jti: &'a str,
     /// The signed receipt of the approval, stored with it.
     pub receipt: &'a str,
+    /// The approval as its shop counts it, within the shopper's cap there.
+    pub shop: &'a ShopCounting,
 }
 
 /// A consent, and its merchant with the merchant's points multiplier (percent).
@@ -84,6 +87,9 @@ pub enum Approval {
     /// Counting the approval would pass a risk limit: nothing was written, the ceremony is
     /// still there (the caller takes it).
     Limit(CountRefusal),
+    /// The shopper blocked the shop, or counting the approval would pass their monthly cap
+    /// there: as with `Limit`, nothing was written.
+    Shop(ShopCountRefusal),
 }
 
 /// A consent from a row whose status is in the column `status`.
@@ -211,6 +217,10 @@ impl Store {
         if let Some(refused) = count(&mut tx, code.counting).await? {
             tx.rollback().await?;
             return Ok(Approval::Limit(refused));
+        }
+        if let Some(refused) = count_approval(&mut tx, consent_id, code.shop, now).await? {
+            tx.rollback().await?;
+            return Ok(Approval::Shop(refused));
         }
         crate::store::points::hold(
             &mut tx,
