@@ -20,6 +20,7 @@ pub mod money;
 pub mod payments;
 pub mod points;
 pub mod processor;
+pub mod recovery;
 pub mod risk;
 pub mod secrets;
 mod state;

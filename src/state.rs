@@ -23,6 +23,7 @@ use crate::points::programme::{Expiry, Redemption};
 use crate::points::PointsService;
 use crate::points::{PointsPolicy, ProgrammeRules, Programmes};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
+use crate::recovery::Recovery;
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub accounts: Accounts,
+    /// Account recovery: recovery codes and recoveries started by support.
+    pub recovery: Recovery,
     /// The issuer's admins: invitations, passkeys, roles.
     pub admins: Admins,
     pub vault: Vault,
@@ -153,10 +156,12 @@ impl AppState {
         );
         let points = PointsService::new(store.clone());
         let idempotency = Idempotency::new(store.clone(), config.idempotency_lease_secs as i64);
+        let recovery = Recovery::new(store.clone(), limits, config.recovery_cooldown_secs as i64);
         Ok(Self {
             config: Arc::new(config),
             idempotency,
             audit: Audit::new(store.clone()),
+            recovery,
             dashboard: Dashboard::new(store.clone()),
             store,
             accounts,

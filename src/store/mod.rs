@@ -23,6 +23,7 @@ pub mod payments;
 pub mod points;
 pub mod programme;
 mod rate_limits;
+pub mod recovery_codes;
 pub mod risk;
 mod sessions;
 pub mod signing_keys;

@@ -11,6 +11,7 @@ mod guarantee;
 mod identity;
 mod merchants;
 mod risk;
+mod shopper_recovery;
 mod shoppers;
 mod webhooks;
 
@@ -52,6 +53,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(merchants::router())
         .merge(webhooks::router())
         .merge(shoppers::router())
+        .merge(shopper_recovery::router())
         .merge(disputes::router())
         .merge(guarantee::router())
         .merge(risk::router())
