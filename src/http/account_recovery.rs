@@ -221,20 +221,21 @@ async fn link_page(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response> {
     let state = recovery.link(&q.token, unix_now()).await;
-    link_response(&session, q.token, state).await
+    link_response(&session, q.token, state, None).await
 }
 
 async fn link_response(
     session: &Session,
     token: String,
     state: Result<LinkState>,
+    refused: Option<&Error>,
 ) -> Result<Response> {
     let mut page = LinkPage {
         layout: Layout::new("Recover your account", csrf_token(session).await?, None),
         token,
         waiting_until: None,
         ready_until: None,
-        error: None,
+        error: refused.map(shown),
     };
     let status = match state {
         Ok(LinkState::Waiting { usable_at }) => {
@@ -271,11 +272,11 @@ async fn link_sign_in(
         }
         Err(err) if err.code() == "recovery_not_ready" => {
             let state = recovery.link(&form.token, now).await;
-            let mut response = link_response(&session, form.token, state).await?;
+            let mut response = link_response(&session, form.token, state, Some(&err)).await?;
             *response.status_mut() = status_of(err.kind());
             Ok(response)
         }
-        Err(err) => link_response(&session, form.token, Err(err)).await,
+        Err(err) => link_response(&session, form.token, Err(err), None).await,
     }
 }
 
