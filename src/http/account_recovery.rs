@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::http::error::status_of;
 use crate::http::extract::{Form, Json};
 use crate::http::pages::{format_time, render, Layout};
+pub use crate::http::recovery_views::{HomeRecovery, SecurityLine};
 use crate::http::session::{csrf_token, establish, remember_ceremony, take_ceremony, CurrentUser};
 use crate::recovery::{event, LinkState, Recovery};
 use crate::AppState;
@@ -91,17 +92,6 @@ struct CodesPage {
     codes: Vec<String>,
     has_codes: bool,
     left: usize,
-}
-
-/// The recovery part of the wallet home.
-#[derive(Default)]
-pub struct HomeRecovery {
-    /// The first codes, shown once right after sign-up.
-    pub codes: Vec<String>,
-    /// The shopper has no recovery codes.
-    pub missing: bool,
-    /// When recoveries were cancelled by the shopper's passkey sign-ins.
-    pub cancelled: Vec<String>,
 }
 
 fn shown(err: &Error) -> FieldError {
@@ -384,12 +374,6 @@ pub async fn home(session: &Session, recovery: &Recovery, user: &User) -> Result
             .map(format_time)
             .collect(),
     })
-}
-
-/// One line of the Activity page's "Account security" list.
-pub struct SecurityLine {
-    pub what: &'static str,
-    pub when: String,
 }
 
 /// The shopper's latest account-security events, worded for the Activity page.

@@ -22,6 +22,7 @@ pub mod pages;
 mod passkeys;
 mod payments;
 mod points;
+mod recovery_views;
 pub mod session;
 
 use axum::extract::{DefaultBodyLimit, FromRef, Request};

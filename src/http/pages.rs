@@ -50,7 +50,7 @@ impl Layout {
 pub struct IndexPage {
     pub layout: Layout,
     pub passkey_count: usize,
-    pub recovery: super::account_recovery::HomeRecovery,
+    pub recovery: super::recovery_views::HomeRecovery,
 }
 
 #[derive(Template)]
@@ -221,7 +221,7 @@ pub struct ActivityPage {
     pub layout: Layout,
     pub payments: Vec<PaymentView>,
     /// The "Account security" list.
-    pub security: Vec<super::account_recovery::SecurityLine>,
+    pub security: Vec<super::recovery_views::SecurityLine>,
 }
 
 pub struct PointsEntryView {
