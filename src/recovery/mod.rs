@@ -116,23 +116,26 @@ impl Recovery {
     }
 
     /// Makes a new set of codes for the shopper, replacing the old set whole; the codes as the
-    /// shopper is shown them (once: only their hashes are kept).
+    /// shopper is shown them (once: only their hashes are kept). A replacement is audited; the
+    /// first set, part of signing up (which is not audited either), is not.
     pub async fn new_codes(&self, user_id: Uuid, now: i64) -> Result<Vec<String>> {
         let set = blocking(codes::new_set).await?;
         let first = !self.store.has_recovery_codes(user_id).await?;
-        let entry = Entry::new(
-            &Actor::Shopper(user_id),
-            Action::ShopperRecoveryCodesReplaced,
-            target(user_id),
-        )
-        .with("first_set", first);
+        let audit = (!first).then(|| {
+            Entry::new(
+                &Actor::Shopper(user_id),
+                Action::ShopperRecoveryCodesReplaced,
+                target(user_id),
+            )
+            .record(now)
+        });
         let event = if first {
             event::CODES_CREATED
         } else {
             event::CODES_REPLACED
         };
         self.store
-            .replace_recovery_codes(user_id, &set.hashes, now, (event, &entry.record(now)))
+            .replace_recovery_codes(user_id, &set.hashes, now, (event, audit.as_ref()))
             .await?;
         tracing::info!(user_id = %user_id, "recovery codes made");
         Ok(set.codes.iter().map(RecoveryCode::display).collect())

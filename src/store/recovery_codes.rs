@@ -90,13 +90,14 @@ async fn raise_epoch_in(tx: &mut Tx, user_id: Uuid, now: i64) -> Result<()> {
 }
 
 impl Store {
-    /// Replaces the shopper's codes with `hashes`, records `event` and appends `audit`.
+    /// Replaces the shopper's codes with `hashes`, records `event` and appends `audit` (when
+    /// given).
     pub async fn replace_recovery_codes(
         &self,
         user_id: Uuid,
         hashes: &[String],
         now: i64,
-        (event, audit): (&str, &AuditRecord),
+        (event, audit): (&str, Option<&AuditRecord>),
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
@@ -115,7 +116,9 @@ impl Store {
             .await?;
         }
         event_in(&mut tx, user_id, event, now).await?;
-        append(&mut tx, audit).await?;
+        if let Some(audit) = audit {
+            append(&mut tx, audit).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
