@@ -37,6 +37,7 @@ pub const ENV_KEYS: &[&str] = &[
     "signin_failures_per_account",
     "signin_failures_per_ip",
     "signin_failure_window_secs",
+    "recovery_cooldown_secs",
     "body_limit_bytes",
     "request_ttl_secs",
     "code_ttl_secs",
@@ -143,6 +144,9 @@ pub struct Config {
     pub signin_failures_per_account: u32,
     pub signin_failures_per_ip: u32,
     pub signin_failure_window_secs: u64,
+    /// How long a recovery started by the issuer's support waits before its link works; a
+    /// passkey sign-in meanwhile cancels it (24 h).
+    pub recovery_cooldown_secs: u64,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
     /// Lifetime of a pushed authorization request and its consent (at most 600).
@@ -234,6 +238,7 @@ impl Default for Config {
             signin_failures_per_account: 5,
             signin_failures_per_ip: 30,
             signin_failure_window_secs: 15 * 60,
+            recovery_cooldown_secs: 24 * 60 * 60,
             body_limit_bytes: 64 * 1024,
             log_format: LogFormat::Pretty,
             request_ttl_secs: 600,
@@ -379,6 +384,9 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.processor_fault_rate) {
             bail!("processor_fault_rate must be between 0.0 and 1.0");
+        }
+        if self.recovery_cooldown_secs > 30 * 24 * 60 * 60 {
+            bail!("recovery_cooldown_secs must be at most 2592000 (30 days)");
         }
         if self.env == Environment::Production {
             let local = self.issuer.host_str() == Some("localhost");

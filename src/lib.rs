@@ -21,6 +21,7 @@ pub mod payments;
 pub mod points;
 pub mod processor;
 pub mod receipts;
+pub mod recovery;
 pub mod risk;
 pub mod secrets;
 pub mod shops;

@@ -24,6 +24,7 @@ use crate::points::{PointsPolicy, ProgrammeRules, Programmes};
 use crate::points::{PointsService, Statements};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::receipts::Receipts;
+use crate::recovery::Recovery;
 use crate::risk::{parse_limits, Limits, LimitsForm};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub accounts: Accounts,
+    /// Account recovery: recovery codes and recoveries started by support.
+    pub recovery: Recovery,
     /// The issuer's admins: invitations, passkeys, roles.
     pub admins: Admins,
     pub vault: Vault,
@@ -176,10 +179,12 @@ impl AppState {
         );
         let points = PointsService::new(store.clone());
         let idempotency = Idempotency::new(store.clone(), config.idempotency_lease_secs as i64);
+        let recovery = Recovery::new(store.clone(), limits, config.recovery_cooldown_secs as i64);
         Ok(Self {
             config: Arc::new(config),
             idempotency,
             audit: Audit::new(store.clone()),
+            recovery,
             dashboard: Dashboard::new(store.clone()),
             receipts: Receipts::new(store.clone(), checkout.signer.clone()),
             store,

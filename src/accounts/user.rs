@@ -12,6 +12,8 @@ pub struct User {
     pub created_at: i64,
     /// Set while an issuer admin has frozen the account.
     pub frozen: Option<Frozen>,
+    /// Raised by each account recovery: a session signed in under an older epoch has ended.
+    pub session_epoch: i64,
 }
 
 /// When and why the account was frozen.

@@ -10,7 +10,7 @@ pub enum Role {
     Owner,
     /// Merchants, webhooks, points programmes and risk limits.
     Operator,
-    /// Shoppers and their payments (read, freeze, unfreeze), and disputes.
+    /// Shoppers and their payments (read, freeze, unfreeze, start a recovery), and disputes.
     Support,
     /// Reads everything, changes nothing.
     Auditor,
@@ -43,7 +43,7 @@ impl Role {
             ),
             Role::Support => matches!(
                 what,
-                ReadConsole | ReadShoppers | FreezeShoppers | ManageDisputes
+                ReadConsole | ReadShoppers | FreezeShoppers | RecoverShoppers | ManageDisputes
             ),
             Role::Auditor => matches!(what, ReadConsole | ReadShoppers | ReadAdmins),
         }
@@ -75,6 +75,9 @@ pub enum Permission {
     ManageRisk,
     /// Freeze and unfreeze shoppers: owner, support.
     FreezeShoppers,
+    /// Start a recovery (a link that works after a cool-down) for a shopper who lost their
+    /// passkeys: owner, support.
+    RecoverShoppers,
     /// Decide disputes: owner, support.
     ManageDisputes,
     /// Invite admins, change their roles, remove them: owner.
@@ -106,12 +109,16 @@ mod tests {
             Permission::ManagePoints,
             Permission::ManageRisk,
             Permission::FreezeShoppers,
+            Permission::RecoverShoppers,
             Permission::ManageDisputes,
             Permission::ManageAdmins,
         ] {
             assert!(!Role::Auditor.may(change), "{change:?}");
         }
         assert!(!Role::Operator.may(Permission::FreezeShoppers));
+        assert!(!Role::Operator.may(Permission::RecoverShoppers));
+        assert!(Role::Support.may(Permission::RecoverShoppers));
+        assert!(Role::Owner.may(Permission::RecoverShoppers));
         assert!(!Role::Support.may(Permission::ManageMerchants));
     }
 }

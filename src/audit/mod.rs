@@ -21,6 +21,8 @@ pub enum Actor {
     System,
     /// An issuer admin, by id.
     Admin(String),
+    /// A shopper, for changes they make to their own account's security.
+    Shopper(uuid::Uuid),
 }
 
 impl std::fmt::Display for Actor {
@@ -29,6 +31,7 @@ impl std::fmt::Display for Actor {
             Actor::Cli => f.write_str("cli"),
             Actor::System => f.write_str("system"),
             Actor::Admin(id) => write!(f, "admin:{id}"),
+            Actor::Shopper(id) => write!(f, "shopper:{id}"),
         }
     }
 }
@@ -71,6 +74,18 @@ pub enum Action {
     PointsCampaignAdded,
     /// The issuer ended (or called off) a merchant's points campaign.
     PointsCampaignEnded,
+    /// A shopper made a new set of recovery codes (the old set stops working).
+    ShopperRecoveryCodesReplaced,
+    /// A shopper signed in with a recovery code.
+    ShopperRecoveryCodeUsed,
+    /// Failed recovery-code sign-ins reached a limit.
+    ShopperRecoveryLocked,
+    /// An issuer admin started a recovery for a shopper.
+    ShopperRecoveryStarted,
+    /// A pending recovery was cancelled (by the shopper's passkey sign-in, or an admin).
+    ShopperRecoveryCancelled,
+    /// A shopper signed in with a recovery link after its cool-down.
+    ShopperRecoveryCompleted,
 }
 
 impl Action {
@@ -104,6 +119,12 @@ impl Action {
             Action::PointsProgrammeChanged => "points.programme_changed",
             Action::PointsCampaignAdded => "points.campaign_added",
             Action::PointsCampaignEnded => "points.campaign_ended",
+            Action::ShopperRecoveryCodesReplaced => "shopper.recovery_codes_replaced",
+            Action::ShopperRecoveryCodeUsed => "shopper.recovery_code_used",
+            Action::ShopperRecoveryLocked => "shopper.recovery_locked",
+            Action::ShopperRecoveryStarted => "shopper.recovery_started",
+            Action::ShopperRecoveryCancelled => "shopper.recovery_cancelled",
+            Action::ShopperRecoveryCompleted => "shopper.recovery_completed",
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::accounts::CeremonyKind;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::Result;
+use crate::recovery::Recovery;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -109,6 +110,7 @@ async fn sign_up_finish(
         .await?;
     let next = take_return_to(&session).await?;
     establish(&session, &user).await?;
+    super::account_recovery::codes_due(&session).await?;
     tracing::info!(user_id = %user.id, "account created");
     Ok(axum::Json(json!({ "redirect": next.as_str() })))
 }
@@ -141,6 +143,7 @@ async fn sign_in_begin(
 
 async fn sign_in_finish(
     State(accounts): State<Accounts>,
+    State(recovery): State<Recovery>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(credential): Json<PublicKeyCredential>,
@@ -149,6 +152,8 @@ async fn sign_in_finish(
     let user = accounts
         .finish_sign_in(&ceremony, &credential, peer.ip(), unix_now())
         .await?;
+    // Holding a passkey cancels a recovery still waiting out its cool-down.
+    recovery.passkey_signed_in(user.id, unix_now()).await?;
     let next = take_return_to(&session).await?;
     establish(&session, &user).await?;
     tracing::info!(user_id = %user.id, "signed in");

@@ -14,12 +14,14 @@ use crate::clock::unix_now;
 use crate::config::Config;
 use crate::disputes::{Disputes, Status};
 use crate::error::Result;
+use crate::http::account_recovery;
 use crate::http::dispute_pages::view::status_label;
 use crate::http::pages::{format_time, render, ActivityPage, DisputeLink, Layout, PaymentView};
 use crate::http::session::{csrf_token, CurrentUser};
 use crate::payments::activity::{ActivityEntry, ActivityStatus};
 use crate::payments::status::PaymentStatus;
 use crate::payments::Payments;
+use crate::recovery::Recovery;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,6 +34,7 @@ async fn activity(
     State(payments): State<Payments>,
     State(disputes): State<Disputes>,
     State(config): State<Arc<Config>>,
+    State(recovery): State<Recovery>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
@@ -66,7 +69,12 @@ async fn activity(
         })
         .collect();
     let layout = Layout::new("Activity", csrf_token(&session).await?, Some(&user));
-    render(&ActivityPage { layout, payments })
+    let security = account_recovery::security(&recovery, &user).await?;
+    render(&ActivityPage {
+        layout,
+        payments,
+        security,
+    })
 }
 
 /// A payment as pages show it (the card by brand and last four only).

@@ -8,11 +8,13 @@ use axum::routing::get;
 use axum::Router;
 use tower_sessions::Session;
 
+use super::account_recovery::{self, HomeRecovery};
 use super::pages::{render, IndexPage, Layout};
 use super::session::{csrf_token, current_user};
 use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::error::Result;
+use crate::recovery::Recovery;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -22,12 +24,16 @@ pub fn router() -> Router<AppState> {
 async fn home(
     State(accounts): State<Accounts>,
     State(config): State<Arc<Config>>,
+    State(recovery): State<Recovery>,
     session: Session,
 ) -> Result<Response> {
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
-    let passkey_count = match &user {
-        Some(u) => accounts.passkeys(u.id).await?.len(),
-        None => 0,
+    let (passkey_count, recovery) = match &user {
+        Some(u) => (
+            accounts.passkeys(u.id).await?.len(),
+            account_recovery::home(&session, &recovery, u).await?,
+        ),
+        None => (0, HomeRecovery::default()),
     };
     let title = if user.is_some() {
         "Your wallet"
@@ -38,5 +44,6 @@ async fn home(
     render(&IndexPage {
         layout,
         passkey_count,
+        recovery,
     })
 }

@@ -1,6 +1,7 @@
 //! The HTTP layer: thin routers, one module per area, and the middleware every request
 //! passes through (request ids, tracing, body limits, security headers, error shapes).
 
+mod account_recovery;
 mod accounts;
 mod activity;
 pub mod admin;
@@ -22,6 +23,7 @@ mod passkeys;
 mod payments;
 mod points;
 mod receipts;
+mod recovery_views;
 pub mod session;
 mod shops;
 mod statements;
@@ -71,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     let wallet = Router::new()
         .merge(home::router())
         .merge(accounts::router())
+        .merge(account_recovery::router())
         .merge(passkeys::router())
         .merge(cards::router())
         .merge(activity::router())

@@ -50,6 +50,7 @@ impl Layout {
 pub struct IndexPage {
     pub layout: Layout,
     pub passkey_count: usize,
+    pub recovery: super::recovery_views::HomeRecovery,
 }
 
 #[derive(Template)]
@@ -219,6 +220,8 @@ pub struct DisputeLink {
 pub struct ActivityPage {
     pub layout: Layout,
     pub payments: Vec<PaymentView>,
+    /// The "Account security" list.
+    pub security: Vec<super::recovery_views::SecurityLine>,
 }
 
 pub struct PointsEntryView {

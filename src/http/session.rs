@@ -24,6 +24,8 @@ use crate::secrets::constant_time_eq;
 
 const USER_ID: &str = "user_id";
 const AUTH_AT: &str = "auth_at";
+/// The account's session epoch at sign-in: a recovery raises it, ending the session.
+const EPOCH: &str = "epoch";
 const CSRF: &str = "csrf";
 const RETURN_TO: &str = "return_to";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -81,6 +83,7 @@ pub async fn establish(session: &Session, user: &User) -> Result<()> {
     session.cycle_id().await?;
     session.insert(USER_ID, user.id).await?;
     session.insert(AUTH_AT, unix_now()).await?;
+    session.insert(EPOCH, user.session_epoch).await?;
     session.insert(CSRF, random_token()?).await?;
     Ok(())
 }
@@ -90,8 +93,8 @@ pub async fn sign_out(session: &Session) -> Result<()> {
     Ok(())
 }
 
-/// The signed-in shopper, if any. A session past its absolute lifetime, or of a shopper who
-/// is gone or frozen, is ended here.
+/// The signed-in shopper, if any. A session past its absolute lifetime, of a shopper who is
+/// gone or frozen, or signed in before the account was recovered, is ended here.
 pub async fn current_user(
     session: &Session,
     accounts: &Accounts,
@@ -105,8 +108,9 @@ pub async fn current_user(
         session.flush().await?;
         return Ok(None);
     }
+    let epoch = session.get::<i64>(EPOCH).await?.unwrap_or(0);
     match accounts.user(user_id).await? {
-        Some(user) if !user.is_frozen() => Ok(Some(user)),
+        Some(user) if !user.is_frozen() && user.session_epoch == epoch => Ok(Some(user)),
         _ => {
             session.flush().await?;
             Ok(None)

@@ -24,6 +24,7 @@ pub mod points;
 pub mod programme;
 mod rate_limits;
 pub mod receipts;
+pub mod recovery_codes;
 pub mod risk;
 mod sessions;
 pub mod shops;

@@ -11,7 +11,8 @@ use super::{is_unique_violation, Store, Tx};
 use crate::accounts::user::{Frozen, User};
 
 /// The columns `user_row` reads.
-const COLUMNS: &str = "id, email, display_name, created_at, frozen_at, frozen_reason";
+const COLUMNS: &str =
+    "id, email, display_name, created_at, frozen_at, frozen_reason, session_epoch";
 
 fn user_row(r: &AnyRow) -> Result<User> {
     let frozen_at: Option<i64> = r.try_get("frozen_at")?;
@@ -25,6 +26,7 @@ fn user_row(r: &AnyRow) -> Result<User> {
             at,
             reason: frozen_reason.unwrap_or_default(),
         }),
+        session_epoch: r.try_get("session_epoch")?,
     })
 }
 
@@ -79,6 +81,7 @@ impl Store {
             display_name: user.display_name.to_string(),
             created_at: now,
             frozen: None,
+            session_epoch: 0,
         })
     }
 

@@ -17,6 +17,7 @@ use Role::{Auditor, Operator, Owner, Support};
 const MERCHANTS: Who = Who::Only(&[Owner, Operator]);
 const SHOPPERS_READ: Who = Who::Only(&[Owner, Support, Auditor]);
 const SHOPPERS_FREEZE: Who = Who::Only(&[Owner, Support]);
+const SHOPPERS_RECOVER: Who = Who::Only(&[Owner, Support]);
 const ADMINS_READ: Who = Who::Only(&[Owner, Auditor]);
 const ADMINS: Who = Who::Only(&[Owner]);
 const DISPUTES: Who = Who::Only(&[Owner, Support]);
@@ -184,6 +185,7 @@ const ACTIONS: &[Action] = &[
         &[("reason", "Phone recovered")],
         SHOPPERS_FREEZE,
     ),
+    post("/admin/shoppers/{shopper}/recovery", &[], SHOPPERS_RECOVER),
     post(
         "/admin/admins/invite",
         &[("email", "{invitee}"), ("role", "auditor")],

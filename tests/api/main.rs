@@ -6,6 +6,7 @@
 //! `files` the modes of the files the wallet writes, and `architecture` the layout's rules (no
 //! import cycle, the directions between rooms, file sizes).
 
+mod account_recovery;
 mod accounts;
 mod admin_identity;
 mod admin_roles;

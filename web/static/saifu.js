@@ -361,6 +361,8 @@ const SETUP = {
   signup: setupSignup, signin: setupSignin, 'add-passkey': setupAddPasskey, pay: setupPay,
   'admin-signin': setupAdminSignin, 'admin-register': setupAdminRegister,
 };
+// After a recovery sign-in: the new passkey, at the addresses the page names.
+SETUP['recover-passkey'] = setupAdminRegister;
 
 for (const form of document.querySelectorAll('[data-ceremony]')) {
   const setup = SETUP[form.dataset.ceremony];

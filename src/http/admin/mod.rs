@@ -13,6 +13,7 @@ mod identity;
 mod merchants;
 mod points;
 mod risk;
+mod shopper_recovery;
 mod shoppers;
 mod statements;
 mod webhooks;
@@ -55,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(merchants::router())
         .merge(webhooks::router())
         .merge(shoppers::router())
+        .merge(shopper_recovery::router())
         .merge(disputes::router())
         .merge(guarantee::router())
         .merge(points::router())

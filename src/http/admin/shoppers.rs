@@ -14,6 +14,7 @@ use super::super::activity;
 use super::super::pages::{format_time, render, PaymentView, PointsEntryView};
 use super::super::points::what;
 use super::console::{AdminLayout, Console};
+use super::shopper_recovery::{pending, RecoveryView};
 use crate::accounts::account::Email;
 use crate::accounts::freeze::FreezeReason;
 use crate::accounts::user::User;
@@ -23,6 +24,7 @@ use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::payments::Payments;
 use crate::points::PointsService;
+use crate::recovery::Recovery;
 use crate::AppState;
 
 /// Shoppers listed when nothing is searched.
@@ -87,6 +89,8 @@ struct ShopperPage {
     points_expiring_soon: i64,
     points_history: Vec<PointsEntryView>,
     can_freeze: bool,
+    can_recover: bool,
+    recovery: Option<RecoveryView>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +133,7 @@ async fn shopper(
     State(accounts): State<Accounts>,
     State(payments): State<Payments>,
     State(points): State<PointsService>,
+    State(recovery): State<Recovery>,
     console: Console,
     Path(id): Path<String>,
 ) -> Result<Response> {
@@ -164,6 +169,8 @@ async fn shopper(
     render(&ShopperPage {
         layout: console.layout(format!("Shopper {}", user.email)),
         can_freeze: console.admin.role.may(Permission::FreezeShoppers),
+        can_recover: console.admin.role.may(Permission::RecoverShoppers),
+        recovery: pending(&recovery, user.id).await?,
         shopper: ShopperRow::of(user),
         frozen,
         payments,

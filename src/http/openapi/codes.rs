@@ -34,6 +34,10 @@ pub const PROBLEM_CODES: &[&str] = &[
     "last_passkey",
     "too_many_attempts",
     "account_frozen",
+    // Account recovery: recovery codes and recovery links.
+    "invalid_recovery_code",
+    "recovery_link_invalid",
+    "recovery_not_ready",
     // The issuer console: admins, invitations, roles.
     "role_forbidden",
     "not_an_admin",
