@@ -3,6 +3,7 @@
 
 mod accounts;
 mod activity;
+mod addresses;
 pub mod admin;
 pub mod assets;
 mod cards;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(passkeys::router())
         .merge(cards::router())
+        .merge(addresses::router())
         .merge(activity::router())
         .merge(dispute_pages::router())
         .merge(points::router())

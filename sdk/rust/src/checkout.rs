@@ -54,6 +54,46 @@ pub struct PaymentDetails {
     /// Points the shopper redeemed at consent; only in granted details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_redeemed: Option<i64>,
+    /// `{"required": true}` asks the shopper for a shipping address; in granted details it
+    /// also carries the address the shopper chose for this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Shipping>,
+}
+
+/// The `shipping` member of payment details. Unknown members are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Shipping {
+    /// The shopper must choose an address to approve the payment.
+    pub required: bool,
+    /// The address the shopper chose, as it was at approval; only in granted details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<ShippingAddress>,
+}
+
+/// A shipping address as the merchant receives it: a copy made when the shopper approved,
+/// which later edits in the wallet do not change. Addresses are in Japan for now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShippingAddress {
+    /// The recipient.
+    pub name: String,
+    /// `NNN-NNNN`.
+    #[cfg_attr(feature = "openapi", schema(example = "100-0001"))]
+    pub postal_code: String,
+    /// One of the 47 prefectures, in romaji (`Tokyo`, `Hokkaido`, `Osaka`).
+    pub prefecture: String,
+    /// City, ward, town or village.
+    pub city: String,
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    /// Digits, with a leading `+` when international (`09012345678`, `+819012345678`).
+    pub phone: String,
+    /// ISO 3166-1 alpha-2; `JP`.
+    #[cfg_attr(feature = "openapi", schema(example = "JP"))]
+    pub country: String,
 }
 
 impl PaymentDetails {
@@ -67,7 +107,22 @@ impl PaymentDetails {
             order_reference: order_reference.into(),
             line_items: Vec::new(),
             points_redeemed: None,
+            shipping: None,
         }
+    }
+
+    /// Asks the shopper for a shipping address (`"shipping": {"required": true}`).
+    pub fn require_shipping(mut self) -> Self {
+        self.shipping = Some(Shipping {
+            required: true,
+            address: None,
+        });
+        self
+    }
+
+    /// In granted details: the address the shopper chose for this order.
+    pub fn shipping_address(&self) -> Option<&ShippingAddress> {
+        self.shipping.as_ref().and_then(|s| s.address.as_ref())
     }
 
     pub fn with_item(mut self, name: &str, quantity: u32, unit_amount: &str) -> Self {
