@@ -7,6 +7,7 @@
 //! import cycle, the directions between rooms, file sizes).
 
 mod accounts;
+mod addresses;
 mod admin_identity;
 mod admin_roles;
 mod architecture;
