@@ -72,6 +72,21 @@ pub struct AddressInput {
     pub country: String,
 }
 
+/// One of the shopper's saved addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedAddress {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub postal_code: String,
+    pub prefecture: String,
+    pub city: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub phone: String,
+    pub country: String,
+    pub is_default: bool,
+}
+
 /// A checked address, normalized: postal code `NNN-NNNN`, the prefecture's own spelling, the
 /// phone as digits (with a leading `+` when international), no empty second line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +101,7 @@ pub struct Address {
     pub country: String,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+fn refused(message: impl Into<String>, field: &'static str) -> Error {
     Error::invalid("invalid_address", message.into()).on_field(field)
 }
 
@@ -131,21 +146,21 @@ fn text(
 ) -> Result<String, Error> {
     let value = raw.trim();
     if let Some(c) = hidden_character(value) {
-        return Err(invalid(
-            field,
+        return Err(refused(
             format!(
                 "Remove the invisible character ({}) from {what}.",
                 code_point(c)
             ),
+            field,
         ));
     }
     if required && value.is_empty() {
-        return Err(invalid(field, format!("Enter {what}.")));
+        return Err(refused(format!("Enter {what}."), field));
     }
     if value.chars().count() > max {
-        return Err(invalid(
-            field,
+        return Err(refused(
             format!("Use at most {max} characters for {what}."),
+            field,
         ));
     }
     Ok(value.to_string())
@@ -177,9 +192,9 @@ fn postal_code(raw: &str) -> Result<String, Error> {
         _ => false,
     };
     if !shape_ok {
-        return Err(invalid(
-            "postal_code",
+        return Err(refused(
             "Enter the postal code as 7 digits, like 100-0001.",
+            "postal_code",
         ));
     }
     Ok(format!("{}-{}", &digits[..3], &digits[3..]))
@@ -191,7 +206,7 @@ fn prefecture(raw: &str) -> Result<String, Error> {
         .iter()
         .find(|p| p.eq_ignore_ascii_case(typed))
         .map(|p| p.to_string())
-        .ok_or_else(|| invalid("prefecture", "Choose a prefecture."))
+        .ok_or_else(|| refused("Choose a prefecture.", "prefecture"))
 }
 
 /// A Japanese number of 10 or 11 digits (`03-1234-5678`, `090-1234-5678`), or an
@@ -216,9 +231,10 @@ fn phone(raw: &str) -> Result<String, Error> {
         (10..=11).contains(&digits.len())
     };
     if !allowed || !length_ok {
-        return Err(invalid(
+        return Err(refused(
+            "Enter a phone number of 10 or 11 digits, like 090-1234-5678, or start with + for a \
+             number outside Japan.",
             "phone",
-            "Enter a phone number of 10 or 11 digits, like 090-1234-5678, or start with + for a number outside Japan.",
         ));
     }
     Ok(if plus { format!("+{digits}") } else { digits })
@@ -228,9 +244,9 @@ fn country(raw: &str) -> Result<String, Error> {
     match raw.trim() {
         "" => Ok(JAPAN.into()),
         c if c.eq_ignore_ascii_case(JAPAN) => Ok(JAPAN.into()),
-        _ => Err(invalid(
-            "country",
+        _ => Err(refused(
             "Saifu keeps addresses in Japan only, for now.",
+            "country",
         )),
     }
 }

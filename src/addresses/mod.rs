@@ -7,10 +7,9 @@ pub mod address;
 use saifu_sdk::checkout::ShippingAddress;
 use uuid::Uuid;
 
-pub use self::address::{Address, AddressInput, PREFECTURES};
+pub use self::address::{Address, AddressInput, SavedAddress, PREFECTURES};
 use crate::error::{Error, Result};
-use crate::store::addresses::AddressFields;
-pub use crate::store::addresses::StoredAddress;
+use crate::store::addresses::{AddressFields, StoredAddress};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -31,19 +30,35 @@ fn fields(a: &Address) -> AddressFields<'_> {
     }
 }
 
+fn saved(a: StoredAddress) -> SavedAddress {
+    SavedAddress {
+        id: a.id,
+        name: a.name,
+        postal_code: a.postal_code,
+        prefecture: a.prefecture,
+        city: a.city,
+        line1: a.line1,
+        line2: a.line2,
+        phone: a.phone,
+        country: a.country,
+        is_default: a.is_default,
+    }
+}
+
 impl Addresses {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
 
     /// The shopper's addresses, the default first.
-    pub async fn list(&self, user_id: Uuid) -> Result<Vec<StoredAddress>> {
-        Ok(self.store.list_addresses(user_id).await?)
+    pub async fn list(&self, user_id: Uuid) -> Result<Vec<SavedAddress>> {
+        let stored = self.store.list_addresses(user_id).await?;
+        Ok(stored.into_iter().map(saved).collect())
     }
 
     /// One of the shopper's addresses; another shopper's is not found.
-    pub async fn find(&self, user_id: Uuid, id: Uuid) -> Result<StoredAddress> {
-        Ok(self.store.find_address(user_id, id).await?)
+    pub async fn find(&self, user_id: Uuid, id: Uuid) -> Result<SavedAddress> {
+        Ok(saved(self.store.find_address(user_id, id).await?))
     }
 
     /// Adds a checked address; the first one (or one the shopper asks for) is the default.
@@ -53,13 +68,13 @@ impl Addresses {
         address: &Address,
         make_default: bool,
         now: i64,
-    ) -> Result<StoredAddress> {
+    ) -> Result<SavedAddress> {
         let stored = self
             .store
             .insert_address(user_id, fields(address), make_default, now)
             .await?;
         tracing::info!(user_id = %user_id, address_id = %stored.id, "address added");
-        Ok(stored)
+        Ok(saved(stored))
     }
 
     /// Changes an address. Payments already approved keep the copy they were made with.
@@ -69,11 +84,12 @@ impl Addresses {
         id: Uuid,
         address: &Address,
         now: i64,
-    ) -> Result<StoredAddress> {
-        Ok(self
+    ) -> Result<SavedAddress> {
+        let stored = self
             .store
             .update_address(user_id, id, fields(address), now)
-            .await?)
+            .await?;
+        Ok(saved(stored))
     }
 
     pub async fn remove(&self, user_id: Uuid, id: Uuid, now: i64) -> Result<()> {
@@ -85,7 +101,7 @@ impl Addresses {
     }
 
     /// The address the shopper chose at a checkout, if it is theirs.
-    pub async fn chosen(&self, user_id: Uuid, id: Uuid) -> Result<StoredAddress> {
+    pub async fn chosen(&self, user_id: Uuid, id: Uuid) -> Result<SavedAddress> {
         self.find(user_id, id).await.map_err(|e| match e.code() {
             "not_found" => unknown_address(),
             _ => e,
@@ -94,7 +110,7 @@ impl Addresses {
 }
 
 /// The address as the merchant receives it: its fields copied, not a reference.
-pub fn snapshot(stored: &StoredAddress) -> ShippingAddress {
+pub fn snapshot(stored: &SavedAddress) -> ShippingAddress {
     ShippingAddress {
         name: stored.name.clone(),
         postal_code: stored.postal_code.clone(),

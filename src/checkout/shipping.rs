@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::consent::ConsentView;
 use super::Checkout;
 use crate::accounts::user::User;
-use crate::addresses::{address_required, snapshot, Addresses, StoredAddress};
+use crate::addresses::{address_required, snapshot, Addresses, SavedAddress};
 use crate::error::Result;
 
 impl Checkout {
@@ -21,7 +21,7 @@ impl Checkout {
         &self,
         user: Option<&User>,
         view: &ConsentView,
-    ) -> Result<Vec<StoredAddress>> {
+    ) -> Result<Vec<SavedAddress>> {
         match user {
             Some(user) if view.payment.shipping_required => self.addresses().list(user.id).await,
             _ => Ok(Vec::new()),

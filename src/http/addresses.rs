@@ -17,7 +17,7 @@ use super::session::{csrf_token, CurrentUser};
 use crate::accounts::return_to::ReturnTo;
 use crate::accounts::user::User;
 use crate::addresses::address::JAPAN;
-use crate::addresses::{Address, AddressInput, Addresses, StoredAddress, PREFECTURES};
+use crate::addresses::{Address, AddressInput, Addresses, SavedAddress, PREFECTURES};
 use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::AppState;
@@ -103,7 +103,7 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
             .find(|e| e.field() == Some(field))
             .map(|e| e.public_message().into_owned())
     };
-    let text = |id, label, value: &str, autocomplete, maxlength| FieldView {
+    let text = |label, id, value: &str, autocomplete, maxlength| FieldView {
         id,
         label,
         value: value.to_string(),
@@ -118,13 +118,13 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
     let mut prefectures = vec![(String::new(), "Choose a prefecture".to_string())];
     prefectures.extend(PREFECTURES.iter().map(|p| (p.to_string(), p.to_string())));
     vec![
-        text("name", "Full name", &input.name, "shipping name", 100),
+        text("Full name", "name", &input.name, "shipping name", 100),
         FieldView {
             hint: "7 digits, like 100-0001.",
             inputmode: "numeric",
             ..text(
-                "postal_code",
                 "Postal code",
+                "postal_code",
                 &input.postal_code,
                 "shipping postal-code",
                 10,
@@ -133,16 +133,16 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
         FieldView {
             options: prefectures,
             ..text(
-                "prefecture",
                 "Prefecture",
+                "prefecture",
                 &input.prefecture,
                 "shipping address-level1",
                 20,
             )
         },
         text(
-            "city",
             "City, ward, town or village",
+            "city",
             &input.city,
             "shipping address-level2",
             100,
@@ -150,8 +150,8 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
         FieldView {
             hint: "Block, building number and so on.",
             ..text(
-                "line1",
                 "Address",
+                "line1",
                 &input.line1,
                 "shipping address-line1",
                 200,
@@ -161,8 +161,8 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
             required: false,
             hint: "Building name, room number (optional).",
             ..text(
-                "line2",
                 "Address line 2",
+                "line2",
                 &input.line2,
                 "shipping address-line2",
                 200,
@@ -171,12 +171,12 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
         FieldView {
             hint: "10 or 11 digits, like 090-1234-5678. The shop may call it about the delivery.",
             inputmode: "tel",
-            ..text("phone", "Phone", &input.phone, "shipping tel", 20)
+            ..text("Phone", "phone", &input.phone, "shipping tel", 20)
         },
         FieldView {
             hint: "Saifu keeps addresses in Japan only, for now.",
             options: vec![(JAPAN.to_string(), "Japan".to_string())],
-            ..text("country", "Country", &input.country, "shipping country", 2)
+            ..text("Country", "country", &input.country, "shipping country", 2)
         },
     ]
 }
@@ -236,7 +236,7 @@ fn parse_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::not_found())
 }
 
-fn input_of(a: &StoredAddress) -> AddressInput {
+fn input_of(a: &SavedAddress) -> AddressInput {
     AddressInput {
         name: a.name.clone(),
         postal_code: a.postal_code.clone(),

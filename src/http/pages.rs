@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::assets::asset;
 use super::error::ErrorInfo;
 use crate::accounts::user::User;
-use crate::addresses::StoredAddress;
+use crate::addresses::SavedAddress;
 use crate::card::{Brand, Expiry};
 use crate::error::Error;
 use crate::vault::StoredCard;
@@ -162,7 +162,7 @@ pub struct AddressView {
 }
 
 impl AddressView {
-    pub fn of(a: &StoredAddress) -> Self {
+    pub fn of(a: &SavedAddress) -> Self {
         let mut summary = format!(
             "〒{} {}, {}, {}",
             a.postal_code, a.prefecture, a.city, a.line1
