@@ -254,6 +254,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn require_shipping_asks_and_granted_details_carry_the_address() {
+        let asked = PaymentDetails::new("JPY", "3200", "A-1").require_shipping();
+        let wire = serde_json::to_value(&asked).unwrap();
+        assert_eq!(wire["shipping"], serde_json::json!({"required": true}));
+        assert_eq!(asked.shipping_address(), None);
+        let plain = serde_json::to_value(PaymentDetails::new("JPY", "3200", "A-1")).unwrap();
+        assert!(plain.get("shipping").is_none());
+
+        let granted: PaymentDetails = serde_json::from_value(serde_json::json!({
+            "type": "payment", "instructed_amount": {"currency": "JPY", "amount": "3200"},
+            "order_reference": "A-1",
+            "shipping": {"required": true, "address": {"name": "Aiko Tanaka", "postal_code": "150-0001",
+                "prefecture": "Tokyo", "city": "Shibuya-ku", "line1": "1-2-3 Jingumae",
+                "phone": "09012345678", "country": "JP"}}
+        }))
+        .unwrap();
+        let address = granted.shipping_address().unwrap();
+        assert_eq!(
+            (address.postal_code.as_str(), address.line2.as_deref()),
+            ("150-0001", None)
+        );
+        let unknown =
+            serde_json::from_value::<Shipping>(serde_json::json!({"required": true, "x": 1}));
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `x`"));
+    }
+
+    #[test]
     fn debug_output_hides_grants_and_secrets() {
         let token = TokenResponse {
             access_token: "eyJhbGciOiJFUzI1NiJ9.secret.sig".into(),
