@@ -2,6 +2,7 @@
 //! runs, so tests and the CLI start the same server.
 
 pub mod accounts;
+pub mod addresses;
 pub mod admin;
 mod app;
 pub mod audit;

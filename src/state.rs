@@ -84,6 +84,13 @@ impl axum::extract::FromRef<AppState> for Programmes {
     }
 }
 
+/// The shopper's addresses are kept in the store; their handlers take the service on its own.
+impl axum::extract::FromRef<AppState> for crate::addresses::Addresses {
+    fn from_ref(state: &AppState) -> Self {
+        crate::addresses::Addresses::new(state.store.clone())
+    }
+}
+
 impl AppState {
     /// Opens the database, runs migrations and loads keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {

@@ -1,8 +1,10 @@
 //! Step 3, the approval: the shopper confirms the payment with a passkey whose challenge is a
-//! digest of the exact payment, the card and points chosen, and a fresh nonce. A confirmed
+//! digest of the exact payment, the card and points chosen, the shipping address chosen (when
+//! the merchant asks for one), and a fresh nonce. A confirmed
 //! consent gives the merchant a one-time authorization code.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use saifu_sdk::checkout::ShippingAddress;
 use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
@@ -25,11 +27,13 @@ use crate::vault::StoredCard;
 
 const APPROVAL_CEREMONY: &str = "payment_approval";
 
-/// How the shopper chose to pay: one of their cards, and the points to use (0 for none).
+/// How the shopper chose to pay: one of their cards, and the points to use (0 for none); and
+/// where to ship, when the merchant asks for an address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PaymentChoice {
     pub card_id: Uuid,
     pub points: i64,
+    pub address_id: Option<Uuid>,
 }
 
 /// A submitted confirmation: the consent, the ceremony that was started for it, what the
@@ -49,6 +53,8 @@ struct Checked {
     approving: Approving,
     card: StoredCard,
     challenge: Vec<u8>,
+    /// The copy of the chosen shipping address, when the merchant asked for one.
+    shipping: Option<ShippingAddress>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -82,6 +88,7 @@ impl Checkout {
         }
         self.usable_card(user, choice.card_id).await?;
         self.check_points(user, &view, choice.points).await?;
+        let shipping = self.shipping_choice(user, &view, choice.address_id).await?;
         let passkeys = self.accounts.webauthn_passkeys(user.id).await?;
         let (mut options, authentication) = self
             .accounts
@@ -89,7 +96,7 @@ impl Checkout {
             .start_passkey_authentication(&passkeys)
             .map_err(webauthn_error)?;
         let nonce = random_token()?;
-        let challenge = payment_challenge(&view, choice, &nonce);
+        let challenge = payment_challenge(&view, choice, shipping.as_ref(), &nonce);
         options.public_key.challenge = challenge.clone();
         let state = ApprovalState {
             consent_id: consent_id.to_string(),
@@ -166,7 +173,8 @@ impl Checkout {
 
     /// Everything `approve` checks before it writes: the ceremony belongs to this consent and
     /// shopper, the consent is open, the limits let it through, the points and the card can be
-    /// used, and the assertion signs this exact payment. Gives what to record.
+    /// used, and the assertion signs this exact payment (and shipping address). Gives what to
+    /// record.
     async fn check_approval(
         &self,
         user: &User,
@@ -200,7 +208,10 @@ impl Checkout {
             .map_err(LimitRefusal::error)?;
         self.check_points(user, &view, request.choice.points)
             .await?;
-        let challenge = payment_challenge(&view, request.choice, &state.nonce);
+        let shipping = self
+            .shipping_choice(user, &view, request.choice.address_id)
+            .await?;
+        let challenge = payment_challenge(&view, request.choice, shipping.as_ref(), &state.nonce);
         let authentication: PasskeyAuthentication =
             serde_json::from_value(with_challenge(state.authentication, &challenge)?)?;
         let result = self
@@ -216,6 +227,7 @@ impl Checkout {
             approving,
             card,
             challenge,
+            shipping,
         })
     }
 
@@ -256,6 +268,11 @@ impl Checkout {
         let points = request.choice.points;
         let mut granted = checked.view.payment.details.clone();
         granted.points_redeemed = (points > 0).then_some(points);
+        let shipping = checked.shipping.clone();
+        let shipping_json = shipping.as_ref().map(serde_json::to_string).transpose()?;
+        if let Some(asked) = granted.shipping.as_mut() {
+            asked.address = shipping;
+        }
         let approval = self
             .store
             .approve_consent(
@@ -267,6 +284,7 @@ impl Checkout {
                     user_id: &user.id.to_string(),
                     card_id: &request.choice.card_id.to_string(),
                     details: &serde_json::to_string(&[granted])?,
+                    shipping_address: shipping_json.as_deref(),
                     expires_at: now + self.lifetimes.code,
                     points,
                     // Held until the code could no longer give a grant that is still valid.
@@ -347,8 +365,14 @@ fn with_challenge(
 }
 
 /// The WebAuthn challenge for approving exactly this payment: SHA-256 over length-prefixed
-/// fields (merchant, amount, currency, order reference, card, points, nonce).
-fn payment_challenge(view: &ConsentView, choice: PaymentChoice, nonce: &str) -> Vec<u8> {
+/// fields (merchant, amount, currency, order reference, card, points, the digest of the
+/// shipping address or `-` without one, nonce).
+fn payment_challenge(
+    view: &ConsentView,
+    choice: PaymentChoice,
+    shipping: Option<&ShippingAddress>,
+    nonce: &str,
+) -> Vec<u8> {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let fields = [
         "saifu/payment-confirmation/v1".to_string(),
@@ -358,6 +382,7 @@ fn payment_challenge(view: &ConsentView, choice: PaymentChoice, nonce: &str) -> 
         view.payment.order_reference.clone(),
         choice.card_id.to_string(),
         choice.points.to_string(),
+        shipping.map_or_else(|| "-".to_string(), crate::addresses::digest),
         nonce.to_string(),
     ];
     for field in &fields {

@@ -2,8 +2,10 @@
 //! a supported currency, amounts with exactly the currency's minor digits and within the
 //! wallet's limit, line items that sum to the total (in checked arithmetic), and no text the
 //! consent page could show as something else (control and format characters are refused).
+//! `shipping` is `{"required": true}` or `{"required": false}` (the same as leaving it out);
+//! its `address` is the wallet's to fill in, at approval.
 
-use saifu_sdk::checkout::{Amount, LineItem, PaymentDetails, PAYMENT_TYPE};
+use saifu_sdk::checkout::{Amount, LineItem, PaymentDetails, Shipping, PAYMENT_TYPE};
 
 use crate::money::{AmountLimits, Currency, Money, ParseAmountError};
 use crate::text::{code_point, hidden_character};
@@ -14,6 +16,8 @@ pub struct PaymentRequest {
     pub amount: Money,
     pub order_reference: String,
     pub details: PaymentDetails,
+    /// The merchant asks for a shipping address.
+    pub shipping_required: bool,
 }
 
 /// Why `authorization_details` were refused; the text goes to the merchant.
@@ -56,11 +60,16 @@ impl PaymentRequest {
         Ok(request)
     }
 
-    /// Details as granted: like a request, but `points_redeemed` may be set.
+    /// Details as granted: like a request, but `points_redeemed` and the shipping address
+    /// may be set.
     pub fn from_granted(mut details: PaymentDetails) -> Result<Self, DetailsError> {
         let points = details.points_redeemed.take();
+        let address = details.shipping.as_mut().and_then(|s| s.address.take());
         let mut parsed = Self::from_details(details)?;
         parsed.details.points_redeemed = points;
+        if let Some(shipping) = parsed.details.shipping.as_mut() {
+            shipping.address = address;
+        }
         Ok(parsed)
     }
 
@@ -73,6 +82,7 @@ impl PaymentRequest {
         let amount = parse_amount(&details.instructed_amount)?;
         let reference = parse_reference(&details.order_reference)?;
         let items = parse_line_items(amount, &details.line_items)?;
+        let shipping = parse_shipping(details.shipping.as_ref())?;
         let normalized = PaymentDetails {
             type_: PAYMENT_TYPE.into(),
             instructed_amount: Amount {
@@ -82,11 +92,16 @@ impl PaymentRequest {
             order_reference: reference.clone(),
             line_items: items,
             points_redeemed: None,
+            shipping: shipping.then_some(Shipping {
+                required: true,
+                address: None,
+            }),
         };
         Ok(Self {
             amount,
             order_reference: reference,
             details: normalized,
+            shipping_required: shipping,
         })
     }
 }
@@ -108,6 +123,18 @@ fn parse_amount(instructed: &Amount) -> Result<Money, DetailsError> {
         return Err(refuse("the amount must be greater than zero"));
     }
     Ok(amount)
+}
+
+/// Whether the merchant asks for a shipping address. Unknown members of `shipping` were
+/// refused when the details were read; an `address` is the wallet's to add.
+fn parse_shipping(shipping: Option<&Shipping>) -> Result<bool, DetailsError> {
+    match shipping {
+        None => Ok(false),
+        Some(s) if s.address.is_some() => Err(refuse(
+            "shipping.address is set by the wallet, not in a request",
+        )),
+        Some(s) => Ok(s.required),
+    }
 }
 
 fn parse_reference(raw: &str) -> Result<String, DetailsError> {
@@ -314,6 +341,42 @@ mod tests {
             parse(&with("注文-1", "Café 財布")).is_ok(),
             "any script is fine"
         );
+    }
+
+    fn shipping(member: serde_json::Value) -> Result<PaymentRequest, DetailsError> {
+        parse(&serde_json::json!([{"type": "payment", "instructed_amount": {"currency": "JPY", "amount": "100"},
+            "order_reference": "A-1", "shipping": member}]).to_string())
+    }
+
+    #[test]
+    fn shipping_is_required_true_or_false_and_nothing_else() {
+        let asked = shipping(serde_json::json!({"required": true})).unwrap();
+        assert!(asked.shipping_required);
+        assert_eq!(
+            serde_json::to_value(&asked.details).unwrap()["shipping"],
+            serde_json::json!({"required": true})
+        );
+        let not = shipping(serde_json::json!({"required": false})).unwrap();
+        assert!(!not.shipping_required);
+        assert!(not.details.shipping.is_none(), "normalized away");
+        assert!(!parse(&amount("JPY", "100")).unwrap().shipping_required);
+        for (member, expected) in [
+            (
+                serde_json::json!({"required": true, "gift": true}),
+                "unknown field `gift`",
+            ),
+            (serde_json::json!({}), "missing field `required`"),
+            (serde_json::json!({"required": "yes"}), "invalid type"),
+            (serde_json::json!(true), "invalid type"),
+            (
+                serde_json::json!({"required": true, "address": {"name": "A", "postal_code": "100-0001",
+                    "prefecture": "Tokyo", "city": "Chiyoda", "line1": "1-1", "phone": "0312345678", "country": "JP"}}),
+                "shipping.address is set by the wallet",
+            ),
+        ] {
+            let err = shipping(member.clone()).unwrap_err();
+            assert!(err.0.contains(expected), "{member}: {err}");
+        }
     }
 
     fn amount(currency: &str, amount: &str) -> String {

@@ -11,6 +11,7 @@ pub mod failure;
 mod grant;
 pub mod pkce;
 pub mod pushed;
+mod shipping;
 pub mod signing;
 pub mod token;
 

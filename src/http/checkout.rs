@@ -15,7 +15,7 @@ use uuid::Uuid;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::extract::{Form, Json};
-use super::pages::{render, CardView, ConsentPage, ItemView, Layout};
+use super::pages::{render, AddressView, CardView, ConsentPage, ItemView, Layout};
 use super::session::{ceremony_id, csrf_token, current_user, remember_ceremony, CurrentUser};
 use crate::accounts::{Accounts, CeremonyKind};
 use crate::checkout::approval::{ApprovalRequest, PaymentChoice};
@@ -135,6 +135,7 @@ async fn consent_page(
     let view = checkout.consent(&id, unix_now()).await?;
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
     let options = checkout.paying_options(user.as_ref(), &view).await?;
+    let addresses = checkout.shipping_options(user.as_ref(), &view).await?;
     let limit_refusal = match &user {
         Some(user) => match checkout.shop_refusal(user, &view, unix_now()).await? {
             Some(refused) => Some(refused.message()),
@@ -182,6 +183,8 @@ async fn consent_page(
         currency_symbol: currency_symbol(currency),
         minor_digits: currency.minor_digits(),
         limit_refusal,
+        shipping_required: view.payment.shipping_required,
+        addresses: addresses.iter().map(AddressView::of).collect(),
     })
 }
 
@@ -190,14 +193,25 @@ struct BeginApproval {
     card_id: String,
     #[serde(default)]
     points: i64,
+    #[serde(default)]
+    address_id: Option<String>,
 }
 
-/// The card and points the shopper chose, as posted.
-fn choice(card_id: &str, points: i64) -> Result<PaymentChoice> {
+/// The card, points and shipping address the shopper chose, as posted (an empty address is
+/// none).
+fn choice(card_id: &str, points: i64, address_id: Option<&str>) -> Result<PaymentChoice> {
     let card_id = Uuid::parse_str(card_id).map_err(|_| {
         Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
     })?;
-    Ok(PaymentChoice { card_id, points })
+    let address_id = match address_id.map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| crate::addresses::unknown_address())?),
+    };
+    Ok(PaymentChoice {
+        card_id,
+        points,
+        address_id,
+    })
 }
 
 async fn begin(
@@ -208,7 +222,7 @@ async fn begin(
     Json(body): Json<BeginApproval>,
 ) -> Result<Response> {
     bound(&session, &id).await?;
-    let choice = choice(&body.card_id, body.points)?;
+    let choice = choice(&body.card_id, body.points, body.address_id.as_deref())?;
     let (ceremony, options) = checkout
         .begin_approval(&id, &user, choice, unix_now())
         .await?;
@@ -216,12 +230,15 @@ async fn begin(
     Ok(axum::Json(options).into_response())
 }
 
-/// The consent form: the chosen card, points, and the passkey's signed answer.
+/// The consent form: the chosen card, points, shipping address, and the passkey's signed
+/// answer.
 #[derive(Deserialize)]
 struct ApproveForm {
     card_id: String,
     #[serde(default)]
     points: i64,
+    #[serde(default)]
+    address_id: Option<String>,
     credential: String,
 }
 
@@ -245,7 +262,7 @@ async fn approve(
     let request = ApprovalRequest {
         consent_id: id,
         ceremony_id: ceremony,
-        choice: choice(&form.card_id, form.points)?,
+        choice: choice(&form.card_id, form.points, form.address_id.as_deref())?,
         credential,
     };
     let here = format!("/checkout/{}", request.consent_id);

@@ -4,6 +4,7 @@
 mod account_recovery;
 mod accounts;
 mod activity;
+mod addresses;
 pub mod admin;
 pub mod assets;
 mod cards;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account_recovery::router())
         .merge(passkeys::router())
         .merge(cards::router())
+        .merge(addresses::router())
         .merge(activity::router())
         .merge(dispute_pages::router())
         .merge(points::router())

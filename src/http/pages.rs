@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::assets::asset;
 use super::error::ErrorInfo;
 use crate::accounts::user::User;
+use crate::addresses::SavedAddress;
 use crate::card::{Brand, Expiry};
 use crate::error::Error;
 use crate::vault::StoredCard;
@@ -151,6 +152,36 @@ pub struct AddCardPage {
     pub test_mode: bool,
 }
 
+/// A shipping address for display: on the addresses page and in the consent's chooser.
+pub struct AddressView {
+    pub id: String,
+    pub name: String,
+    /// "〒100-0001 Tokyo, Chiyoda-ku, 1-1 Chiyoda, Building 2"
+    pub summary: String,
+    pub phone: String,
+    pub is_default: bool,
+}
+
+impl AddressView {
+    pub fn of(a: &SavedAddress) -> Self {
+        let mut summary = format!(
+            "〒{} {}, {}, {}",
+            a.postal_code, a.prefecture, a.city, a.line1
+        );
+        if let Some(line2) = &a.line2 {
+            summary.push_str(", ");
+            summary.push_str(line2);
+        }
+        Self {
+            id: a.id.to_string(),
+            name: a.name.clone(),
+            summary,
+            phone: a.phone.clone(),
+            is_default: a.is_default,
+        }
+    }
+}
+
 pub struct ItemView {
     pub name: String,
     pub quantity: u32,
@@ -190,6 +221,9 @@ pub struct ConsentPage {
     pub minor_digits: u32,
     /// Why the risk limits refuse this payment, in plain words (no pay form then).
     pub limit_refusal: Option<String>,
+    /// The merchant asks for a shipping address: the chooser shows `addresses`.
+    pub shipping_required: bool,
+    pub addresses: Vec<AddressView>,
 }
 
 pub struct PaymentView {

@@ -5,6 +5,7 @@
 //! refusals as `Refusal`s and leaves their wording to the services.
 
 mod activity;
+pub mod addresses;
 pub mod admins;
 pub mod audit;
 mod cards;

@@ -156,6 +156,7 @@ async fn a_frozen_shopper_cannot_approve_a_consent() {
     let choice = PaymentChoice {
         card_id: card.parse().unwrap(),
         points: 0,
+        address_id: None,
     };
     let (ceremony_id, options) = app
         .state

@@ -8,6 +8,7 @@
 
 mod account_recovery;
 mod accounts;
+mod addresses;
 mod admin_identity;
 mod admin_roles;
 mod architecture;

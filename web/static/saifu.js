@@ -232,7 +232,7 @@ function setupAddPasskey(form) {
 }
 
 // Payment confirmation: the passkey signs a challenge derived from this exact payment (shop,
-// amount, card, points); the signed answer is then posted with the form, and the wallet
+// amount, card, points, shipping address); the signed answer is then posted with the form, and the wallet
 // answers with the redirect back to the shop.
 function setupPay(form) {
   onSubmit(form, async () => {
@@ -240,6 +240,7 @@ function setupPay(form) {
     const options = await postJSON(`/checkout/${encodeURIComponent(form.dataset.consent)}/begin`, {
       card_id: String(data.get('card_id') ?? ''),
       points: Number(data.get('points') ?? 0),
+      address_id: String(data.get('address_id') ?? ''),
     });
     const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
     form.querySelector('input[name="credential"]').value = JSON.stringify(assertionJSON(cred));

@@ -50,6 +50,14 @@ export class Grant {
     return this.claims.authorization_details?.[0] ?? null;
   }
 
+  /**
+   * The shipping address the shopper chose for this order, when the checkout asked for one
+   * (`requireShipping`): a copy made at approval, from the signed details. Otherwise null.
+   */
+  get shippingAddress() {
+    return this.payment?.shipping?.address ?? null;
+  }
+
   toJSON() {
     return { token: REDACTED, expiresIn: this.expiresIn, authorizationDetails: this.authorizationDetails, claims: this.claims };
   }
@@ -409,7 +417,10 @@ export class SaifuClient {
   }
 }
 
-/** `{ currency, amount, orderReference, lineItems }` or wire-style `authorization_details`. */
+/**
+ * `{ currency, amount, orderReference, lineItems, requireShipping }` or wire-style
+ * `authorization_details` (with `shipping: { required: true }`, passed on for the wallet to check).
+ */
 function normalizeDetails(d) {
   if (!d || typeof d !== 'object') throw sdkError('invalid_request', 'the payment details are missing');
   const amount = d.instructed_amount ?? { currency: d.currency, amount: d.amount };
@@ -428,6 +439,7 @@ function normalizeDetails(d) {
     instructed_amount: { currency: amount.currency, amount: amount.amount },
     order_reference: orderReference,
     ...(items.length ? { line_items: items } : {}),
+    ...(d.shipping !== undefined ? { shipping: d.shipping } : d.requireShipping ? { shipping: { required: true } } : {}),
   };
 }
 

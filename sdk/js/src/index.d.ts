@@ -10,10 +10,32 @@ export interface PaymentDetails {
   line_items?: LineItem[];
   /** Points the shopper redeemed at consent; only in granted details. */
   points_redeemed?: number;
+  /** `{ required: true }` asks the shopper for an address; granted details carry the one chosen. */
+  shipping?: Shipping;
+}
+/** A shipping address as the merchant receives it: a copy made at approval (Japan only for now). */
+export interface ShippingAddress {
+  name: string;
+  /** `NNN-NNNN`. */
+  postal_code: string;
+  /** One of the 47 prefectures, in romaji: `Tokyo`, `Hokkaido`, `Osaka`. */
+  prefecture: string;
+  city: string;
+  line1: string;
+  line2?: string;
+  /** Digits, with a leading `+` when international. */
+  phone: string;
+  /** ISO 3166-1 alpha-2: `JP`. */
+  country: string;
+}
+export interface Shipping {
+  required: boolean;
+  /** Only in granted details. */
+  address?: ShippingAddress;
 }
 /** What `startCheckout` takes: JS-style fields, or a wire-style `PaymentDetails`. */
 export type CheckoutDetails =
-  | { currency: string; amount: string; orderReference: string; lineItems?: { name: string; quantity: number; unitAmount: string }[] }
+  | { currency: string; amount: string; orderReference: string; lineItems?: { name: string; quantity: number; unitAmount: string }[]; requireShipping?: boolean }
   | PaymentDetails;
 
 /** Plain JSON to keep in the shopper's session between startCheckout and the callback. Holds the PKCE verifier: keep it server-side. */
@@ -33,6 +55,8 @@ export declare class Grant {
   claims: GrantClaims;
   /** The signed payment details. */
   readonly payment: PaymentDetails | null;
+  /** The address the shopper chose for this order, when the checkout asked for one (`requireShipping`). */
+  readonly shippingAddress: ShippingAddress | null;
 }
 
 export interface Payment {

@@ -271,6 +271,21 @@ export async function approveCheckout(page, authorizationUrl, { card = '4242 424
     await page.waitForURL((u) => u.pathname === consentPath);
   }
   await radio.check();
+  // A checkout that asks for a shipping address, from a shopper who has none yet.
+  const addAddress = page.getByRole('link', { name: 'Add an address' });
+  if ((await addAddress.count()) && !(await page.locator('input[name="address_id"]').count())) {
+    await addAddress.click();
+    await page.waitForURL((u) => u.pathname === '/addresses/new');
+    await page.getByLabel('Full name').fill('Aiko Tanaka');
+    await page.getByLabel('Postal code').fill('100-0001');
+    await page.getByLabel('Prefecture').selectOption('Tokyo');
+    await page.getByLabel('City, ward, town or village').fill('Chiyoda-ku');
+    await page.getByLabel('Address', { exact: true }).fill('1-1 Chiyoda');
+    await page.getByLabel('Phone').fill('090-1234-5678');
+    await page.getByRole('button', { name: 'Add address' }).click();
+    await page.waitForURL((u) => u.pathname === consentPath);
+    await page.getByRole('radio', { name: new RegExp(`•••• ${last4}\\b`) }).check();
+  }
   if (points !== undefined) await page.getByLabel(/^Points to use/).fill(String(points));
   await page.getByRole('button', { name: /^Pay / }).click();
   await page.waitForURL((u) => u.origin !== walletOrigin);

@@ -121,6 +121,28 @@ describe('saifu-sdk against a real wallet', () => {
     await rejectsWith(env.client.payments.create({ grant }), 'grant_revoked', 409);
   });
 
+  it('requireShipping: the shopper chooses an address at the consent and the grant carries it', async () => {
+    const orderReference = nextOrder();
+    const { authorizationUrl, pending } = await env.client.startCheckout(
+      { ...JPY('3200', orderReference), requireShipping: true }, { redirectUri: env.redirectUri });
+    const callbackUrl = await approveCheckout(env.shopper.page, authorizationUrl, { walletOrigin: env.wallet.baseURL });
+    const grant = await env.client.completeCheckout(callbackUrl, pending);
+    assert.deepEqual(grant.shippingAddress, {
+      name: 'Aiko Tanaka', postal_code: '100-0001', prefecture: 'Tokyo', city: 'Chiyoda-ku',
+      line1: '1-1 Chiyoda', phone: '09012345678', country: 'JP',
+    });
+    assert.equal(grant.payment.shipping.required, true);
+    assert.deepEqual(grant.authorizationDetails[0].shipping, grant.payment.shipping);
+    // Unknown members of `shipping` are the wallet's to refuse.
+    await rejectsWith(env.client.startCheckout(
+      { ...JPY('3200', nextOrder()), type: 'payment', shipping: { required: true, giftWrap: true } },
+      { redirectUri: env.redirectUri }), 'invalid_authorization_details', 400);
+    // Without requireShipping there is no address.
+    const { grant: plain } = await checkout('500');
+    assert.equal(plain.shippingAddress, null);
+    assert.equal(plain.payment.shipping, undefined);
+  });
+
   it('pays: authorize, idempotent replay, capture, refund, and the API\'s refusals', async () => {
     const { grant } = await checkout('12800');
     const payments = env.client.payments;

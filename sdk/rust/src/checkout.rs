@@ -54,6 +54,46 @@ pub struct PaymentDetails {
     /// Points the shopper redeemed at consent; only in granted details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_redeemed: Option<i64>,
+    /// `{"required": true}` asks the shopper for a shipping address; in granted details it
+    /// also carries the address the shopper chose for this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Shipping>,
+}
+
+/// The `shipping` member of payment details. Unknown members are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Shipping {
+    /// The shopper must choose an address to approve the payment.
+    pub required: bool,
+    /// The address the shopper chose, as it was at approval; only in granted details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<ShippingAddress>,
+}
+
+/// A shipping address as the merchant receives it: a copy made when the shopper approved,
+/// which later edits in the wallet do not change. Addresses are in Japan for now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShippingAddress {
+    /// The recipient.
+    pub name: String,
+    /// `NNN-NNNN`.
+    #[cfg_attr(feature = "openapi", schema(example = "100-0001"))]
+    pub postal_code: String,
+    /// One of the 47 prefectures, in romaji (`Tokyo`, `Hokkaido`, `Osaka`).
+    pub prefecture: String,
+    /// City, ward, town or village.
+    pub city: String,
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    /// Digits, with a leading `+` when international (`09012345678`, `+819012345678`).
+    pub phone: String,
+    /// ISO 3166-1 alpha-2; `JP`.
+    #[cfg_attr(feature = "openapi", schema(example = "JP"))]
+    pub country: String,
 }
 
 impl PaymentDetails {
@@ -67,7 +107,22 @@ impl PaymentDetails {
             order_reference: order_reference.into(),
             line_items: Vec::new(),
             points_redeemed: None,
+            shipping: None,
         }
+    }
+
+    /// Asks the shopper for a shipping address (`"shipping": {"required": true}`).
+    pub fn require_shipping(mut self) -> Self {
+        self.shipping = Some(Shipping {
+            required: true,
+            address: None,
+        });
+        self
+    }
+
+    /// In granted details: the address the shopper chose for this order.
+    pub fn shipping_address(&self) -> Option<&ShippingAddress> {
+        self.shipping.as_ref().and_then(|s| s.address.as_ref())
     }
 
     pub fn with_item(mut self, name: &str, quantity: u32, unit_amount: &str) -> Self {
@@ -197,6 +252,36 @@ impl std::fmt::Debug for MerchantCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn require_shipping_asks_and_granted_details_carry_the_address() {
+        let asked = PaymentDetails::new("JPY", "3200", "A-1").require_shipping();
+        let wire = serde_json::to_value(&asked).unwrap();
+        assert_eq!(wire["shipping"], serde_json::json!({"required": true}));
+        assert_eq!(asked.shipping_address(), None);
+        let plain = serde_json::to_value(PaymentDetails::new("JPY", "3200", "A-1")).unwrap();
+        assert!(plain.get("shipping").is_none());
+
+        let granted: PaymentDetails = serde_json::from_value(serde_json::json!({
+            "type": "payment", "instructed_amount": {"currency": "JPY", "amount": "3200"},
+            "order_reference": "A-1",
+            "shipping": {"required": true, "address": {"name": "Aiko Tanaka", "postal_code": "150-0001",
+                "prefecture": "Tokyo", "city": "Shibuya-ku", "line1": "1-2-3 Jingumae",
+                "phone": "09012345678", "country": "JP"}}
+        }))
+        .unwrap();
+        let address = granted.shipping_address().unwrap();
+        assert_eq!(
+            (address.postal_code.as_str(), address.line2.as_deref()),
+            ("150-0001", None)
+        );
+        let unknown =
+            serde_json::from_value::<Shipping>(serde_json::json!({"required": true, "x": 1}));
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `x`"));
+    }
 
     #[test]
     fn debug_output_hides_grants_and_secrets() {

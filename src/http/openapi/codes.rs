@@ -71,6 +71,10 @@ pub const PROBLEM_CODES: &[&str] = &[
     "points_below_minimum",
     "points_above_maximum",
     "invalid_credential",
+    // Shipping addresses: kept in the wallet, chosen at a consent.
+    "invalid_address",
+    "address_required",
+    "unknown_address",
     // Risk limits: at the consent and approval, and again at `POST /v1/payments`.
     "limit_per_payment",
     "limit_unverified_merchant",

@@ -47,6 +47,8 @@ pub struct NewCode<'a> {
     pub card_id: &'a str,
     /// Granted details (the request's, plus what the shopper chose).
     pub details: &'a str,
+    /// The copy (JSON) of the shipping address chosen, kept on the consent.
+    pub shipping_address: Option<&'a str>,
     pub expires_at: i64,
     /// Points the shopper redeems, held from now until the payment captures or lapses.
     pub points: i64,
@@ -189,7 +191,8 @@ impl Store {
         }
         let approved = sqlx::query(
             "UPDATE consents SET status = 'approved', user_id = $1, card_id = $2,
-                    points_programme_version = $5, points_multiplier_percent = $6
+                    points_programme_version = $5, points_multiplier_percent = $6,
+                    shipping_address = $7
              WHERE id = $3 AND status = 'pending' AND expires_at > $4
                AND NOT EXISTS (SELECT 1 FROM users WHERE id = $1 AND frozen_at IS NOT NULL)
              RETURNING client_id, redirect_uri, code_challenge",
@@ -200,6 +203,7 @@ impl Store {
         .bind(now)
         .bind(code.programme_version)
         .bind(code.multiplier_percent)
+        .bind(code.shipping_address)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = approved else {

@@ -67,6 +67,7 @@ async fn approve_at(
     let choice = PaymentChoice {
         card_id: card,
         points: 0,
+        address_id: None,
     };
     let (ceremony_id, options) = app
         .state
