@@ -16,7 +16,8 @@ CREATE TABLE addresses (
     country     TEXT NOT NULL DEFAULT 'JP',
     is_default  BIGINT NOT NULL DEFAULT 0,
     created_at  BIGINT NOT NULL,
-    updated_at  BIGINT NOT NULL
+    updated_at  BIGINT NOT NULL,
+    position    BIGINT NOT NULL             -- the order they were added in, per shopper
 );
 CREATE INDEX addresses_user_id ON addresses (user_id);
 -- At most one default address per shopper.

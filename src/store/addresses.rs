@@ -66,7 +66,7 @@ impl Store {
     pub async fn list_addresses(&self, user_id: Uuid) -> Result<Vec<StoredAddress>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM addresses WHERE user_id = $1
-             ORDER BY is_default DESC, created_at, id"
+             ORDER BY is_default DESC, position"
         ))
         .bind(user_id.to_string())
         .fetch_all(&mut *self.read().await?)
@@ -114,8 +114,9 @@ impl Store {
         }
         let row = sqlx::query(&format!(
             "INSERT INTO addresses (id, user_id, name, postal_code, prefecture, city, line1, line2,
-                                    phone, country, is_default, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                                    phone, country, is_default, created_at, updated_at, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12,
+                     (SELECT COALESCE(MAX(position), 0) + 1 FROM addresses WHERE user_id = $2))
              RETURNING {COLUMNS}"
         ))
         .bind(id.to_string())
@@ -182,7 +183,7 @@ impl Store {
         if deleted.try_get::<i64, _>("is_default")? == 1 {
             sqlx::query(
                 "UPDATE addresses SET is_default = 1 WHERE id = (
-                   SELECT id FROM addresses WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
+                   SELECT id FROM addresses WHERE user_id = $1 ORDER BY position LIMIT 1)",
             )
             .bind(user_id.to_string())
             .execute(&mut *tx)
