@@ -404,6 +404,59 @@ async fn run_sequence(ops: Vec<Op>) {
         assert!(now.available >= 0 && now.held >= 0, "{now:?}");
         assert_ledger(&app).await;
     }
+    assert_statement(&app, &creds.client_id).await;
+}
+
+/// The merchant's statement for this month agrees with the ledger: points issued are its
+/// campaign's lots less what refunds took back (minus its campaign entries of earns and
+/// reversals), points redeemed the programme's entries of its payments' redemptions less what
+/// refunds gave back, each worth the default programme's ¥1.
+async fn assert_statement(app: &TestApp, client_id: &str) {
+    use sqlx::Row;
+    let month = saifu::points::statement::StatementMonth::containing(unix_now()).unwrap();
+    let statement = saifu::points::Statements::new(
+        app.state.store.clone(),
+        app.state.checkout.programmes.clone(),
+    )
+    .of_merchant(client_id, month)
+    .await
+    .unwrap();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let sum = |sql: &'static str| {
+        let pool = pool.clone();
+        let client_id = client_id.to_string();
+        async move {
+            sqlx::query(sql)
+                .bind(client_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<i64, _>("n")
+        }
+    };
+    let issued = sum(
+        "SELECT CAST(COALESCE(SUM(points - reversed), 0) AS BIGINT) AS n FROM points_lots
+         WHERE funder = 'merchant:' || $1",
+    )
+    .await;
+    let funded_entries = sum(
+        "SELECT CAST(COALESCE(-SUM(amount), 0) AS BIGINT) AS n FROM points_entries
+         WHERE account = 'merchant:' || $1 || ':campaign' AND kind IN ('earn', 'reverse')",
+    )
+    .await;
+    let redeemed = sum(
+        "SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS n FROM points_entries e
+         JOIN payments p ON p.id = e.payment_id
+         WHERE e.account = 'issuer:liability' AND e.kind IN ('redeem', 'restore') AND p.client_id = $1",
+    )
+    .await;
+    assert_eq!(issued, funded_entries, "lots and entries agree");
+    let (line_issued, line_redeemed, net) = statement
+        .lines
+        .first()
+        .map_or((0, 0, 0), |l| (l.points_issued, l.points_redeemed, l.net.minor));
+    assert_eq!((line_issued, line_redeemed), (issued, redeemed), "{statement:?}");
+    assert_eq!(net, redeemed - issued, "at ¥1 a point");
 }
 
 #[tokio::test]
