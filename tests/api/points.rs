@@ -451,11 +451,14 @@ async fn assert_statement(app: &TestApp, client_id: &str) {
     )
     .await;
     assert_eq!(issued, funded_entries, "lots and entries agree");
-    let (line_issued, line_redeemed, net) = statement
-        .lines
-        .first()
-        .map_or((0, 0, 0), |l| (l.points_issued, l.points_redeemed, l.net.minor));
-    assert_eq!((line_issued, line_redeemed), (issued, redeemed), "{statement:?}");
+    let (line_issued, line_redeemed, net) = statement.lines.first().map_or((0, 0, 0), |l| {
+        (l.points_issued, l.points_redeemed, l.net.minor)
+    });
+    assert_eq!(
+        (line_issued, line_redeemed),
+        (issued, redeemed),
+        "{statement:?}"
+    );
     assert_eq!(net, redeemed - issued, "at ¥1 a point");
 }
 
