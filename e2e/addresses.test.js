@@ -156,6 +156,8 @@ describe('shipping addresses', () => {
         const arrived = shop.callback.waitFor('/callback');
         await page.getByRole('button', { name: `Pay ${TOTAL}`, exact: true }).click();
         const callbackUrl = new URL(await arrived);
+        // The browser is still arriving at the shop: let it land before going anywhere else.
+        await page.waitForURL((url) => url.pathname === '/callback', { waitUntil: 'load' });
         const params = oauth.validateAuthResponse(shop.as, shop.client, callbackUrl, checkout.state);
         const tokenResponse = await oauth.authorizationCodeGrantRequest(
           shop.as, shop.client, shop.auth, params, shop.redirectUri, checkout.codeVerifier, INSECURE,

@@ -97,6 +97,8 @@ describe('connected shops', () => {
     const callback = shop.callback.waitFor('/callback');
     await page.getByRole('button', { name: `Pay ${total}`, exact: true }).click();
     const url = new URL(await callback);
+    // The browser is still arriving at the shop: let it land before going anywhere else.
+    await page.waitForURL((u) => u.pathname === '/callback', { waitUntil: 'load' });
     assert.ok(url.searchParams.get('code'), `a code for the shop: ${url}`);
     return url;
   }

@@ -115,12 +115,14 @@ describe('points statements', () => {
       await page.goto(first.authorizationUrl.href);
       let arrived = shop.callback.waitFor('/callback');
       await page.getByRole('button', { name: 'Pay ¥3,200', exact: true }).click();
+      await page.waitForURL((u) => u.pathname === '/callback', { waitUntil: 'load' });
       assert.equal((await capture(first, await arrived)).points_earned, 32);
       const second = await startCheckout('1000', 'S-2');
       await page.goto(second.authorizationUrl.href);
       await page.getByLabel(/^Points to use/).fill('20');
       arrived = shop.callback.waitFor('/callback');
       await page.getByRole('button', { name: /^Pay / }).click();
+      await page.waitForURL((u) => u.pathname === '/callback', { waitUntil: 'load' });
       assert.equal((await capture(second, await arrived)).points_redeemed, 20);
 
       // 2. The merchant's statement: 20 points redeemed, which the programme owes it.
