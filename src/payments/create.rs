@@ -20,12 +20,16 @@ use crate::money::{Currency, Money};
 use crate::points::rules;
 use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
 use crate::risk::{Attempt, Redemption};
+use crate::store::checkout::codes::StoredGrant;
 use crate::store::payments::{GrantRefusal, NewPayment, NotRedeemed, Operation, StoredPayment};
 use crate::vault::StoredCard;
 
 /// A request checked against its grant: what to charge, and to whom.
 struct Checked {
     jti: String,
+    /// The grant as stored: its shopper, card, state, and the programme version it was
+    /// approved under (read once, for the charge and the redemption).
+    grant: StoredGrant,
     granted: PaymentRequest,
     amount: Money,
     points_redeemed: i64,
@@ -211,21 +215,23 @@ impl Payments {
             .map_err(|e| Error::internal(anyhow::anyhow!("a signed grant no longer parses: {e}")))?
             .ok_or_else(|| Error::internal(anyhow::anyhow!("a signed grant without details")))?;
         let points_redeemed = granted.details.points_redeemed.unwrap_or(0);
+        let grant = self
+            .store
+            .find_grant(&claims.jti)
+            .await?
+            .ok_or_else(|| Error::invalid("invalid_grant", "Unknown grant."))?;
         // Points are worth what the programme version of the grant's approval says.
-        let version = match points_redeemed {
-            0 => None,
-            _ => self
-                .store
-                .find_grant(&claims.jti)
-                .await?
-                .and_then(|g| g.points_programme_version),
-        };
         let points_value = self
-            .points_value(version, points_redeemed, granted.amount.currency)
+            .points_value(
+                grant.points_programme_version,
+                points_redeemed,
+                granted.amount.currency,
+            )
             .await?;
         let (amount, card_amount) = self.charge(&granted, request, points_value)?;
         Ok(Checked {
             jti: claims.jti,
+            grant,
             granted,
             amount,
             points_redeemed,
@@ -294,11 +300,7 @@ impl Payments {
         request_key: Option<&str>,
         now: i64,
     ) -> Result<std::result::Result<Redeemed, GrantRefusal>> {
-        let grant = self
-            .store
-            .find_grant(&c.jti)
-            .await?
-            .ok_or_else(|| Error::invalid("invalid_grant", "Unknown grant."))?;
+        let grant = &c.grant;
         if grant.consumed_at.is_some() {
             return Ok(Err(GrantRefusal::AlreadyUsed));
         }
