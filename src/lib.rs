@@ -14,6 +14,7 @@ pub mod config;
 pub mod disputes;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod idempotency;
 pub mod keys;
 pub mod merchants;

@@ -17,6 +17,7 @@ mod extract;
 mod health;
 mod home;
 mod idempotency;
+mod language;
 mod oauth;
 pub mod openapi;
 pub mod pages;
@@ -84,11 +85,13 @@ pub fn router(state: AppState) -> Router {
         .merge(receipts::router())
         .merge(shops::router())
         .merge(checkout::router())
+        .merge(language::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::csrf_guard,
         ))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(middleware::from_fn(language::prefs));
 
     let limit = config.body_limit_bytes;
     Router::new()

@@ -10,6 +10,7 @@ use crate::accounts::user::User;
 use crate::addresses::SavedAddress;
 use crate::card::{Brand, Expiry};
 use crate::error::Error;
+use crate::i18n::Tr;
 use crate::vault::StoredCard;
 
 pub struct UserView {
@@ -25,6 +26,10 @@ pub struct Layout {
     pub css_integrity: String,
     pub js_href: String,
     pub js_integrity: String,
+    /// The request's language and time zone (see `crate::i18n`).
+    pub tr: Tr,
+    /// This page's path and query, where the language switcher comes back to.
+    pub here: String,
 }
 
 impl Layout {
@@ -42,6 +47,8 @@ impl Layout {
             css_integrity: css.integrity.clone(),
             js_href: js.href.clone(),
             js_integrity: js.integrity.clone(),
+            tr: Tr::current(),
+            here: crate::i18n::current_path(),
         }
     }
 }
@@ -330,11 +337,8 @@ pub fn error_page(info: &ErrorInfo, console: bool) -> Response {
     }
 }
 
-/// Formats a Unix time for display, in UTC.
+/// Formats a Unix time for display: in the shopper's language and time zone on wallet pages,
+/// in English and UTC elsewhere (the console).
 pub fn format_time(unix: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
+    Tr::current().time(unix)
 }

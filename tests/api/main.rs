@@ -29,6 +29,7 @@ mod forged_grants;
 mod freeze;
 mod helpers;
 mod http_basics;
+mod language;
 mod migrations;
 mod nodes;
 mod openapi;

@@ -14,6 +14,9 @@ pub const PROBLEM_CODES: &[&str] = &[
     "unsupported_media_type",
     "request_timeout",
     "csrf_failed",
+    // The shopper's language and time zone.
+    "unsupported_language",
+    "unknown_time_zone",
     "internal_error",
     // Shoppers' accounts and passkeys.
     "unauthenticated",
