@@ -37,6 +37,7 @@
 //! `handlers` the routes, one module per area.
 
 mod handlers;
+mod i18n;
 mod pages;
 mod shop;
 mod store;

@@ -194,13 +194,15 @@ pub(crate) fn is_order_reference(value: &str) -> bool {
     })
 }
 
-/// The payment the wallet is asked for: one line item per cart line, summing to the total.
+/// The payment the wallet is asked for: one line item per cart line, summing to the total. The
+/// items are named in the shopper's language, as the shop's pages name them.
 pub(crate) fn payment_details(reference: &str, lines: &[Line]) -> PaymentDetails {
+    let tr = crate::i18n::Tr::current();
     lines.iter().fold(
         PaymentDetails::new(CURRENCY, &total(lines).amount_string(), reference),
         |details, line| {
             details.with_item(
-                line.product.name,
+                &tr.product_name(line.product),
                 line.quantity,
                 &line.product.price.amount_string(),
             )

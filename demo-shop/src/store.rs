@@ -47,6 +47,8 @@ pub(crate) struct Order {
     pub(crate) state: OrderState,
     /// What the wallet's signed webhooks said about the payment.
     pub(crate) wallet: WalletNotices,
+    /// When the order was placed, as the order pages show it.
+    pub(crate) placed_at: jiff::Timestamp,
     created: Instant,
 }
 
@@ -86,9 +88,11 @@ pub(crate) enum OrderState {
     Declined {
         decline_code: String,
     },
-    /// The wallet refused the payment for good (the grant expired, say).
+    /// The wallet refused the payment for good (the grant expired, say): its problem code, and
+    /// its explanation (in English) when it gave one.
     Failed {
-        reason: String,
+        code: String,
+        reason: Option<String>,
     },
 }
 
@@ -149,6 +153,7 @@ impl Store {
                     problem: None,
                 },
                 wallet: WalletNotices::default(),
+                placed_at: jiff::Timestamp::now(),
                 created: now,
             },
         );

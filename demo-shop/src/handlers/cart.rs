@@ -11,7 +11,8 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::{cart_cookie, html, see_other};
-use crate::pages::{self, Chrome, Next};
+use crate::i18n::Tr;
+use crate::pages::{self, Chrome};
 use crate::shop::{self, CartError, Product, MAX_QUANTITY};
 use crate::Shop;
 
@@ -38,10 +39,7 @@ pub(super) async fn cart(State(shop): State<Shop>, jar: CookieJar) -> Response {
             .and_then(|id| store.session(id, Instant::now()))
             .map(|s| s.cart.clone())
             .unwrap_or_default();
-        let chrome = Chrome {
-            base: shop.base(),
-            cart_count: cart.count(),
-        };
+        let chrome = Chrome::new(shop.base(), cart.count());
         let orders = session
             .as_deref()
             .map(|id| store.orders_of(id))
@@ -56,15 +54,16 @@ pub(super) async fn add(
     jar: CookieJar,
     form: Result<Form<ProductForm>, FormRejection>,
 ) -> Response {
+    let tr = Tr::current();
     let Some(product) = product_of(form) else {
         return shop.message(
             StatusCode::BAD_REQUEST,
             cart_cookie(&jar).as_deref(),
-            "Unknown product",
-            "The shop does not sell that product.",
-            Next {
+            &tr.t("shop-unknown-product-title"),
+            &tr.t("shop-unknown-product-text"),
+            crate::pages::Next {
                 href: shop.link(""),
-                label: "See the products",
+                label: tr.t("shop-see-products"),
             },
         );
     };
@@ -82,10 +81,13 @@ pub(super) async fn add(
         Err(CartError::TooMany) => shop.message(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(&session),
-            "That is the most we can sell",
-            &format!(
-                "You can buy at most {MAX_QUANTITY} of each product, and your cart already has {MAX_QUANTITY} of the {}.",
-                product.name
+            &tr.t("shop-too-many-title"),
+            &tr.args(
+                "shop-too-many-text",
+                [
+                    ("max", MAX_QUANTITY.to_string().as_str()),
+                    ("product", tr.product_name(product).as_str()),
+                ],
             ),
             shop.back_to_cart(),
         ),
@@ -103,11 +105,12 @@ pub(super) async fn remove(
 ) -> Response {
     let session = cart_cookie(&jar);
     let Some(product) = product_of(form) else {
+        let tr = Tr::current();
         return shop.message(
             StatusCode::BAD_REQUEST,
             session.as_deref(),
-            "Unknown product",
-            "The shop does not sell that product.",
+            &tr.t("shop-unknown-product-title"),
+            &tr.t("shop-unknown-product-text"),
             shop.back_to_cart(),
         );
     };

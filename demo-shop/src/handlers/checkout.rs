@@ -11,6 +11,7 @@ use saifu_sdk::{Amount, Error};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{cart_cookie, is_transient, see_other};
+use crate::i18n::Tr;
 use crate::shop::{self, CURRENCY};
 use crate::store::{CheckoutInProgress, OrderState};
 use crate::Shop;
@@ -18,37 +19,31 @@ use crate::Shop;
 impl Shop {
     /// The error page for a checkout that could not be started or completed.
     fn checkout_failed(&self, session: Option<&str>, err: &Error) -> Response {
+        let tr = Tr::current();
         if is_transient(err) {
             tracing::warn!(error = %err, "the wallet failed during a checkout");
             return self.message(
                 StatusCode::BAD_GATEWAY,
                 session,
-                "Saifu could not be reached",
-                "The payment could not be completed because the Saifu wallet did not answer. Nothing was charged. Please try again.",
+                &tr.t("shop-unreachable-title"),
+                &tr.t("shop-unreachable-text"),
                 self.back_to_cart(),
             );
         }
         tracing::info!(error = %err, "a checkout could not be completed");
         let text = match err {
-            Error::OAuth { error, .. } if error == "invalid_grant" => {
-                "This checkout expired or was already completed. Nothing was charged. Please pay again from your cart.".to_owned()
-            }
-            Error::OAuth { error, .. } => format!(
-                "Saifu refused the checkout ({error}). Nothing was charged. Please try again from your cart."
-            ),
-            Error::Authorization { error, .. } => format!(
-                "Saifu ended the checkout ({error}). Nothing was charged. Please try again from your cart."
-            ),
+            Error::OAuth { error, .. } if error == "invalid_grant" => "shop-checkout-expired",
+            Error::OAuth { .. } | Error::Authorization { .. } => "shop-checkout-refused",
             Error::StateMismatch | Error::IssuerMismatch | Error::MissingCode => {
-                "This answer from Saifu does not belong to the checkout in this browser, so the shop ignored it. Nothing was charged. Please pay again from your cart.".to_owned()
+                "shop-checkout-mismatch"
             }
-            _ => "The payment could not be completed. Nothing was charged. Please try again from your cart.".to_owned(),
+            _ => "shop-checkout-generic",
         };
         self.message(
             StatusCode::BAD_REQUEST,
             session,
-            "Checkout not completed",
-            &text,
+            &tr.t("shop-checkout-failed-title"),
+            &tr.t(text),
             self.back_to_cart(),
         )
     }
@@ -104,25 +99,27 @@ fn unpaid_outcome(err: Error, grant: SecretString) -> OrderState {
         },
         Error::Problem { code, .. } if code == "idempotency_key_in_use" => OrderState::Unpaid {
             grant,
-            problem: Some("Your payment is still being processed.".into()),
+            problem: Some("shop-problem-processing".into()),
         },
         err if is_transient(&err) => {
             tracing::warn!(error = %err, "paying an order failed; the grant is kept for a retry");
             OrderState::Unpaid {
                 grant,
-                problem: Some("Saifu could not complete the payment just now.".into()),
+                problem: Some("shop-problem-unavailable".into()),
             }
         }
         Error::Problem { code, detail, .. } => {
             tracing::info!(code = %code, "the wallet refused a payment");
             OrderState::Failed {
-                reason: detail.unwrap_or_else(|| format!("Saifu refused the payment ({code}).")),
+                code,
+                reason: detail,
             }
         }
         err => {
             tracing::warn!(error = %err, "paying an order failed");
             OrderState::Failed {
-                reason: "Saifu refused the payment.".into(),
+                code: "payment_refused".into(),
+                reason: None,
             }
         }
     }
@@ -175,11 +172,12 @@ pub(super) async fn callback(
             .and_then(|s| s.checkout.take())
     });
     let (Some(session), Some(checkout)) = (session, in_progress) else {
+        let tr = Tr::current();
         return shop.message(
             StatusCode::BAD_REQUEST,
             cart_cookie(&jar).as_deref(),
-            "No checkout in progress",
-            "This browser has no payment waiting for Saifu's answer: it may have been completed already, or started in another browser. Nothing was charged by this page.",
+            &tr.t("shop-no-checkout-title"),
+            &tr.t("shop-no-checkout-text"),
             shop.back_to_cart(),
         );
     };
@@ -193,11 +191,12 @@ pub(super) async fn callback(
     {
         Ok(grant) => grant,
         Err(Error::Denied) => {
+            let tr = Tr::current();
             return shop.message(
                 StatusCode::OK,
                 Some(&session),
-                "Payment cancelled",
-                "You cancelled the payment in Saifu, so nothing was charged. Your items are still in your cart.",
+                &tr.t("shop-cancelled-title"),
+                &tr.t("shop-cancelled-text"),
                 shop.back_to_cart(),
             );
         }
@@ -210,11 +209,12 @@ pub(super) async fn callback(
         != Some((&asked.order_reference, &asked.instructed_amount))
     {
         tracing::warn!(order = %checkout.reference, "the wallet granted another payment than the one asked for");
+        let tr = Tr::current();
         return shop.message(
             StatusCode::BAD_GATEWAY,
             Some(&session),
-            "Checkout not completed",
-            "Saifu approved a different payment than this order, so the shop did not take it. Nothing was charged. Please pay again from your cart.",
+            &tr.t("shop-checkout-failed-title"),
+            &tr.t("shop-checkout-different"),
             shop.back_to_cart(),
         );
     }

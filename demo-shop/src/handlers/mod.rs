@@ -5,6 +5,7 @@
 
 mod cart;
 mod checkout;
+mod language;
 mod orders;
 mod webhook;
 
@@ -25,6 +26,7 @@ use axum::Router;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use saifu_sdk::Error;
 
+use crate::i18n::Tr;
 use crate::pages::{self, Chrome, Next};
 use crate::shop::CATALOG;
 use crate::store::Store;
@@ -36,6 +38,11 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/style.css", get(style))
+        .route("/icon.svg", get(icon))
+        .route(
+            "/language",
+            post(language::choose).route_layer(form.clone()),
+        )
         .route("/cart", get(cart::cart))
         .route("/cart/add", post(cart::add).route_layer(form.clone()))
         .route("/cart/remove", post(cart::remove).route_layer(form.clone()))
@@ -44,6 +51,7 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
             post(checkout::checkout).route_layer(form.clone()),
         )
         .route("/callback", get(checkout::callback))
+        .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::order))
         .route(
             "/orders/{id}/pay",
@@ -51,10 +59,11 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
         )
         .route(
             "/orders/{id}/refund",
-            post(orders::refund).route_layer(form),
+            get(orders::confirm_refund).merge(post(orders::refund).route_layer(form)),
         )
         .route("/webhooks/saifu", post(webhook::webhook))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(language::prefs))
         .layer(axum::middleware::map_response(move |response: Response| {
             let csp = csp.clone();
             async move { with_security_headers(response, csp) }
@@ -151,10 +160,7 @@ impl Shop {
     }
 
     fn chrome(&self, session: Option<&str>) -> Chrome<'_> {
-        Chrome {
-            base: self.base(),
-            cart_count: self.cart_count(session),
-        }
+        Chrome::new(self.base(), self.cart_count(session))
     }
 
     fn message(
@@ -169,23 +175,28 @@ impl Shop {
         html(status, page)
     }
 
-    fn back_to_cart(&self) -> Next<'static> {
+    fn back_to_cart(&self) -> Next {
         Next {
             href: self.link("cart"),
-            label: "Back to your cart",
+            label: Tr::current().t("shop-back-to-cart"),
+        }
+    }
+
+    fn to_the_shop(&self) -> Next {
+        Next {
+            href: self.link(""),
+            label: Tr::current().t("shop-go-to-shop"),
         }
     }
 
     fn not_found(&self, session: Option<&str>) -> Response {
+        let tr = Tr::current();
         self.message(
             StatusCode::NOT_FOUND,
             session,
-            "Page not found",
-            "There is nothing here. Orders can only be seen from the browser that placed them.",
-            Next {
-                href: self.link(""),
-                label: "Go to the shop",
-            },
+            &tr.t("shop-not-found-title"),
+            &tr.t("shop-not-found-text"),
+            self.to_the_shop(),
         )
     }
 
@@ -197,18 +208,14 @@ impl Shop {
         if origin.as_bytes() == self.0.origin.as_bytes() {
             return None;
         }
+        let tr = Tr::current();
+        let url = format!("{}{}", self.0.origin, self.0.base_path);
         Some(self.message(
             StatusCode::FORBIDDEN,
             None,
-            "Request refused",
-            &format!(
-                "This form was sent from another site, so the shop ignored it. Open the shop at {}{} and try again.",
-                self.0.origin, self.0.base_path
-            ),
-            Next {
-                href: self.link(""),
-                label: "Go to the shop",
-            },
+            &tr.t("shop-refused-title"),
+            &tr.args("shop-refused-text", [("url", url.as_str())]),
+            self.to_the_shop(),
         ))
     }
 
@@ -256,6 +263,20 @@ async fn style() -> Response {
             ),
         ],
         pages::STYLE,
+    )
+        .into_response()
+}
+
+async fn icon() -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        pages::ICON,
     )
         .into_response()
 }

@@ -1,9 +1,12 @@
-//! The order's routes: its page, "try again" and the refund.
+//! The orders' routes: the list, an order's page, "try again", and the refund with its
+//! confirmation.
 
 use std::time::Instant;
 
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
+use axum::Form;
+use serde::Deserialize;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
@@ -11,8 +14,9 @@ use saifu_sdk::checkout::Amount;
 use saifu_sdk::Error;
 
 use super::{cart_cookie, html, is_transient, see_other};
+use crate::i18n::Tr;
 use crate::pages::{self, Chrome, Next};
-use crate::shop;
+use crate::shop::{self, Yen};
 use crate::store::OrderState;
 use crate::Shop;
 
@@ -36,10 +40,7 @@ pub(super) async fn order(
             .and_then(|id| store.session(id, Instant::now()))
             .map_or(0, |s| s.cart.count());
         let order = store.order(&reference, session.as_deref())?;
-        let chrome = Chrome {
-            base: shop.base(),
-            cart_count,
-        };
+        let chrome = Chrome::new(shop.base(), cart_count);
         Some(pages::order(
             &chrome,
             order,
@@ -50,6 +51,69 @@ pub(super) async fn order(
         Some(page) => html(StatusCode::OK, page),
         None => shop.not_found(session.as_deref()),
     }
+}
+
+/// `GET /orders`: the browser's orders, newest first.
+pub(super) async fn list(State(shop): State<Shop>, jar: CookieJar) -> Response {
+    let session = cart_cookie(&jar);
+    let page = {
+        let mut store = shop.store();
+        let cart_count = session
+            .as_deref()
+            .and_then(|id| store.session(id, Instant::now()))
+            .map_or(0, |s| s.cart.count());
+        let orders = session
+            .as_deref()
+            .map(|id| store.orders_of(id))
+            .unwrap_or_default();
+        pages::orders(&Chrome::new(shop.base(), cart_count), &orders)
+    };
+    html(StatusCode::OK, page)
+}
+
+/// `GET /orders/{id}/refund`: what a refund would give back where, and the button that does
+/// it; the order's page when nothing is left to refund.
+pub(super) async fn confirm_refund(
+    State(shop): State<Shop>,
+    jar: CookieJar,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let session = cart_cookie(&jar);
+    let Some(reference) = reference(path) else {
+        return shop.not_found(session.as_deref());
+    };
+    let page = {
+        let mut store = shop.store();
+        let cart_count = session
+            .as_deref()
+            .and_then(|id| store.session(id, Instant::now()))
+            .map_or(0, |s| s.cart.count());
+        let Some(order) = store.order(&reference, session.as_deref()) else {
+            drop(store);
+            return shop.not_found(session.as_deref());
+        };
+        match &order.state {
+            OrderState::Paid(payment) => pages::refundable(payment).map(|left| {
+                pages::refund_confirmation(
+                    &Chrome::new(shop.base(), cart_count),
+                    order,
+                    payment,
+                    left,
+                )
+            }),
+            _ => None,
+        }
+    };
+    match page {
+        Some(page) => html(StatusCode::OK, page),
+        None => see_other(&shop.order_link(&reference)),
+    }
+}
+
+/// The confirmation's form: the amount the shopper saw and confirmed.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefundForm {
+    amount: Option<String>,
 }
 
 pub(super) async fn retry_payment(
@@ -67,11 +131,18 @@ pub(super) async fn retry_payment(
     see_other(&shop.order_link(&reference))
 }
 
+/// `POST /orders/{id}/refund`: refunds what is left, when that is the amount the confirmation
+/// showed (form field `amount`); anything else goes back to the confirmation, refunding nothing.
 pub(super) async fn refund(
     State(shop): State<Shop>,
     jar: CookieJar,
     path: Result<Path<String>, PathRejection>,
+    form: Result<Form<RefundForm>, FormRejection>,
 ) -> Response {
+    let confirmed = form
+        .ok()
+        .and_then(|Form(form)| form.amount)
+        .and_then(|amount| Yen::parse(&amount));
     let session = cart_cookie(&jar);
     let Some(reference) = reference(path) else {
         return shop.not_found(session.as_deref());
@@ -93,6 +164,10 @@ pub(super) async fn refund(
     let Some((payment_id, left)) = refundable else {
         return see_other(&shop.order_link(&reference));
     };
+    // Not confirmed, or confirmed for another amount than is left now: confirm again.
+    if confirmed != Some(left) {
+        return see_other(&format!("{}/refund", shop.order_link(&reference)));
+    }
     // Keyed by what is refunded, so a double click refunds once.
     let key = format!("refund:{payment_id}:{}", left.amount_string());
     match shop
@@ -113,9 +188,10 @@ pub(super) async fn refund(
             see_other(&shop.order_link(&reference))
         }
         Err(err) => {
+            let tr = Tr::current();
             let next = Next {
                 href: shop.order_link(&reference),
-                label: "Back to the order",
+                label: tr.t("shop-back-to-order"),
             };
             let session = session.as_deref();
             match err {
@@ -126,12 +202,17 @@ pub(super) async fn refund(
                 } => shop.message(
                     StatusCode::PAYMENT_REQUIRED,
                     session,
-                    "Refund declined",
-                    &format!(
-                        "The refund did not go through. {}",
-                        pages::decline_sentence(
-                            decline_code.as_deref().unwrap_or("generic_decline")
-                        )
+                    &tr.t("shop-refund-declined-title"),
+                    &tr.args(
+                        "shop-refund-declined-text",
+                        [(
+                            "sentence",
+                            pages::decline_sentence(
+                                &tr,
+                                decline_code.as_deref().unwrap_or("generic_decline"),
+                            )
+                            .as_str(),
+                        )],
                     ),
                     next,
                 ),
@@ -140,24 +221,28 @@ pub(super) async fn refund(
                     shop.message(
                         StatusCode::BAD_GATEWAY,
                         session,
-                        "Refund not completed",
-                        "Saifu could not complete the refund just now, so nothing was refunded. Please try again.",
+                        &tr.t("shop-refund-failed-title"),
+                        &tr.t("shop-refund-unavailable"),
                         next,
                     )
                 }
                 err => {
                     tracing::warn!(error = %err, "the wallet refused a refund");
-                    let detail = match &err {
-                        Error::Problem {
-                            detail: Some(detail),
-                            ..
-                        } => detail.clone(),
-                        _ => "Saifu refused the refund.".into(),
+                    // The wallet explains in English: an English page shows its words.
+                    let detail = match (&err, tr.locale()) {
+                        (
+                            Error::Problem {
+                                detail: Some(detail),
+                                ..
+                            },
+                            crate::i18n::Locale::En,
+                        ) => detail.clone(),
+                        _ => tr.t("shop-refund-refused"),
                     };
                     shop.message(
                         StatusCode::CONFLICT,
                         session,
-                        "Refund not completed",
+                        &tr.t("shop-refund-failed-title"),
                         &detail,
                         next,
                     )
