@@ -217,6 +217,7 @@ impl Tr {
     }
 
     /// In `locale`, in the shop's own time zone.
+    #[cfg(test)]
     pub(crate) fn of(locale: Locale) -> Self {
         Self::new(Prefs {
             locale,
@@ -233,7 +234,11 @@ impl Tr {
         self.prefs.locale.code()
     }
 
-    fn lookup(&self, id: &str, args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>) -> Option<String> {
+    fn lookup(
+        &self,
+        id: &str,
+        args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>,
+    ) -> Option<String> {
         TEXTS.try_lookup_complete(&self.prefs.locale.id(), id, args)
     }
 
@@ -248,7 +253,7 @@ impl Tr {
             .unwrap_or_else(|| fallback.to_string())
     }
 
-    /// The message `id` with named arguments: `tr.args("shop-paid", [("amount", "¥1,800")])`.
+    /// The message `id` with named arguments: `tr.args("shop-order-paid-notice", [("amount", "¥1,800")])`.
     pub(crate) fn args<'a>(&self, id: &str, args: impl AsRef<[(&'a str, &'a str)]>) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
             .as_ref()

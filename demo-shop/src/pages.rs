@@ -147,13 +147,7 @@ pub(crate) fn cart(chrome: &Chrome, cart: &Cart, orders: &[&Order]) -> String {
     render(&CartPage {
         chrome,
         empty: cart.is_empty(),
-        table: LinesTable::new(
-            tr,
-            cart.lines(),
-            cart.total(),
-            "shop-cart-caption",
-            true,
-        ),
+        table: LinesTable::new(tr, cart.lines(), cart.total(), "shop-cart-caption", true),
         pay_label: tr.args(
             "shop-pay-with-saifu",
             [("amount", tr.yen(cart.total()).as_str())],
@@ -264,12 +258,10 @@ impl Split {
         }
         let total = Yen::parse(&payment.amount)?;
         let points = payment.points_redeemed.max(0);
-        let points_value = Yen(
-            u64::try_from(points)
-                .ok()?
-                .checked_mul(POINT_VALUE_YEN)?
-                .min(total.0),
-        );
+        let points_value = Yen(u64::try_from(points)
+            .ok()?
+            .checked_mul(POINT_VALUE_YEN)?
+            .min(total.0));
         Some(Split {
             total,
             points,
@@ -414,13 +406,19 @@ fn card_words(tr: &Tr, payment: &Payment) -> String {
 fn paid_view(tr: &Tr, order: &Order, payment: &Payment, webhooks: bool) -> PaidView {
     let status = payment_status(payment);
     let (heading, notice) = if status == Status::Refunded {
-        (tr.t("shop-order-refunded-heading"), refund_sentence(tr, payment))
+        (
+            tr.t("shop-order-refunded-heading"),
+            refund_sentence(tr, payment),
+        )
     } else {
         (
             tr.t("shop-order-thanks"),
             tr.args(
                 "shop-order-paid-notice",
-                [("amount", money(tr, payment, &payment.captured_amount).as_str())],
+                [(
+                    "amount",
+                    money(tr, payment, &payment.captured_amount).as_str(),
+                )],
             ),
         )
     };
@@ -461,14 +459,16 @@ pub(crate) fn order(chrome: &Chrome, order: &Order, webhooks: bool) -> String {
         OrderState::Paid(payment) => {
             Outcome::Paid(Box::new(paid_view(tr, order, payment, webhooks)))
         }
-        OrderState::Unpaid { problem, .. } => Outcome::Unpaid(tr.args(
-            "shop-unpaid-text",
-            [(
-                "problem",
-                tr.t(problem.as_deref().unwrap_or("shop-problem-pending"))
-                    .as_str(),
-            )],
-        )),
+        OrderState::Unpaid { problem, .. } => Outcome::Unpaid(
+            tr.args(
+                "shop-unpaid-text",
+                [(
+                    "problem",
+                    tr.t(problem.as_deref().unwrap_or("shop-problem-pending"))
+                        .as_str(),
+                )],
+            ),
+        ),
         OrderState::Declined { decline_code } => Outcome::Declined(tr.args(
             "shop-declined-text",
             [("sentence", decline_sentence(tr, decline_code).as_str())],
@@ -485,16 +485,13 @@ pub(crate) fn order(chrome: &Chrome, order: &Order, webhooks: bool) -> String {
     };
     render(&OrderPage {
         chrome,
-        title: tr.args("shop-order-title", [("reference", order.reference.as_str())]),
+        title: tr.args(
+            "shop-order-title",
+            [("reference", order.reference.as_str())],
+        ),
         reference: &order.reference,
         placed: tr.time(order.placed_at),
-        table: LinesTable::new(
-            tr,
-            &order.lines,
-            order.total,
-            "shop-order-caption",
-            false,
-        ),
+        table: LinesTable::new(tr, &order.lines, order.total, "shop-order-caption", false),
         outcome,
     })
 }
@@ -550,7 +547,10 @@ pub(crate) fn refund_confirmation(
     }
     render(&RefundPage {
         chrome,
-        title: tr.args("shop-refund-title", [("reference", order.reference.as_str())]),
+        title: tr.args(
+            "shop-refund-title",
+            [("reference", order.reference.as_str())],
+        ),
         reference: &order.reference,
         amount: left,
         intro: tr.args(
@@ -633,7 +633,10 @@ fn refund_sentence(tr: &Tr, payment: &Payment) -> String {
         _ => tr.args(
             "shop-refund-done-card",
             [
-                ("amount", money(tr, payment, &payment.refunded_amount).as_str()),
+                (
+                    "amount",
+                    money(tr, payment, &payment.refunded_amount).as_str(),
+                ),
                 ("card", card.as_str()),
             ],
         ),

@@ -11,11 +11,13 @@ use saifu_sdk::payments::{CardSummary, Payment};
 use saifu_sdk::webhooks::{Event, EventType};
 use secrecy::SecretString;
 
-use super::pages::{self, Chrome, Next};
+use super::i18n::{Locale, Tr};
+use super::pages::{self, Chrome, Next, Split, Status};
 use super::shop::{self, Cart, CartError, Line, Product, Yen, CATALOG, MAX_QUANTITY};
 use super::store::{OrderState, Store, WebhookOutcome};
 
 mod flow;
+mod i18n;
 
 fn product(id: &str) -> &'static Product {
     shop::product(id).unwrap()
@@ -231,7 +233,7 @@ fn yen_shows_grouped_with_the_sign_and_travels_as_plain_digits() {
 fn escaped(text: &str) -> String {
     let next = Next {
         href: "/".into(),
-        label: "Go to the shop",
+        label: "Go to the shop".into(),
     };
     let page = pages::message(&chrome(), "Title", text, &next);
     let shown = page
@@ -267,9 +269,15 @@ fn assert_no_raw_markup(page: &str) {
 }
 
 fn chrome() -> Chrome<'static> {
+    chrome_in(Locale::En)
+}
+
+fn chrome_in(locale: Locale) -> Chrome<'static> {
     Chrome {
         base: "/",
         cart_count: 1,
+        tr: Tr::of(locale),
+        here: "/".into(),
     }
 }
 
@@ -325,7 +333,8 @@ fn product_names_and_payment_fields_are_escaped_in_the_cart_and_the_order() {
             decline_code: "<script>".into(),
         },
         OrderState::Failed {
-            reason: "<script>".into(),
+            code: "<script>".into(),
+            reason: Some("<script>".into()),
         },
     ] {
         let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
@@ -389,10 +398,13 @@ fn the_order_page_shows_card_points_status_and_the_refund_button_until_refunded(
         "¥1,800",
         "Visa ending in 4242",
         "<dt>Points earned</dt><dd>18 points</dd>",
-        "<dt>Points redeemed</dt><dd>50 points</dd>",
-        "<dt>Payment status</dt><dd>captured</dd>",
-        r#"action="/orders/DEMO-0123456789AB/refund""#,
-        "Refund this order (¥1,800)",
+        "<dt>Status</dt><dd>Paid</dd>",
+        // Total − points = card.
+        r#"<tr><th scope="row">Total</th><td class="num">¥1,800</td></tr>"#,
+        r#"<tr><th scope="row">Points used (50 points)</th><td class="num">−¥50</td></tr>"#,
+        r#"<tr><th scope="row">Charged to your card</th><td class="num total">¥1,750</td></tr>"#,
+        // The refund is a link to its confirmation, not a bare button.
+        r#"href="/orders/DEMO-0123456789AB/refund">Refund this order (¥1,800)</a>"#,
     ] {
         assert!(page.contains(shown), "{shown} in {page}");
     }
@@ -400,10 +412,7 @@ fn the_order_page_shows_card_points_status_and_the_refund_button_until_refunded(
     payment.refunded_amount = "1800".into();
     order.state = OrderState::Paid(Box::new(payment));
     let page = pages::order(&chrome(), order, false);
-    assert!(
-        page.contains("<dt>Payment status</dt><dd>refunded</dd>"),
-        "{page}"
-    );
+    assert!(page.contains("<dt>Status</dt><dd>Refunded</dd>"), "{page}");
     // 50 of the ¥1,800 were paid with points: those go back to the wallet, the rest to the card.
     assert!(
         page.contains("We refunded ¥1,750 to your Visa ending in 4242 and returned 50 points to your Saifu wallet."),
@@ -421,24 +430,226 @@ fn refundable_is_what_is_captured_and_not_yet_refunded() {
     authorized.status = "authorized".into();
     assert_eq!(pages::refundable(&authorized), None);
 
-    assert_eq!(pages::payment_status(&paid("1800", "0")), "captured");
+    assert_eq!(pages::payment_status(&paid("1800", "0")), Status::Paid);
     assert_eq!(
         pages::payment_status(&paid("1800", "800")),
-        "partially refunded"
+        Status::PartlyRefunded(Yen(800))
     );
-    assert_eq!(pages::payment_status(&paid("1800", "1800")), "refunded");
-    assert_eq!(pages::payment_status(&authorized), "authorized");
+    assert_eq!(
+        pages::payment_status(&paid("1800", "1800")),
+        Status::Refunded
+    );
+    assert_eq!(pages::payment_status(&authorized), Status::Pending);
+    let en = Tr::of(Locale::En);
+    let ja = Tr::of(Locale::Ja);
+    let partly = Status::PartlyRefunded(Yen(500));
+    assert_eq!(partly.words(&en, Yen(1800)), "Refunded ¥500 of ¥1,800");
+    assert_eq!(
+        partly.words(&ja, Yen(1800)),
+        "¥1,800 のうち ¥500 を返金済み"
+    );
+    assert_eq!(Status::Paid.words(&en, Yen(1800)), "Paid");
+    assert_eq!(Status::Paid.words(&ja, Yen(1800)), "支払い済み");
+    assert_eq!(Status::Pending.words(&en, Yen(1800)), "Payment pending");
 }
 
 #[test]
-fn a_decline_is_a_sentence_that_names_its_code() {
+fn a_decline_is_a_sentence_in_the_shoppers_words_and_language() {
+    let en = Tr::of(Locale::En);
+    let ja = Tr::of(Locale::Ja);
     assert_eq!(
-        pages::decline_sentence("insufficient_funds"),
-        "Your card was declined because the card does not have enough funds (decline code: insufficient_funds)."
+        pages::decline_sentence(&en, "insufficient_funds"),
+        "Your card was declined: the card does not have enough funds."
     );
-    let stolen = pages::decline_sentence("stolen_card");
-    assert!(stolen.contains("(decline code: stolen_card)."), "{stolen}");
-    assert!(stolen.starts_with("Your card was declined because "));
+    assert_eq!(
+        pages::decline_sentence(&ja, "insufficient_funds"),
+        "カードが承認されませんでした: カードの利用可能額が不足しています。"
+    );
+    // An unknown code gets the general sentence, without the raw code.
+    let stolen = pages::decline_sentence(&en, "stolen_card");
+    assert_eq!(
+        stolen,
+        "Your card was declined: the card issuer would not approve it."
+    );
+}
+
+#[test]
+fn a_payment_with_points_splits_into_points_and_card_and_a_refund_gives_points_back_first() {
+    let mut payment = paid("1800", "0");
+    payment.points_redeemed = 64;
+    let split = Split::of(&payment).unwrap();
+    assert_eq!(
+        split,
+        Split {
+            total: Yen(1800),
+            points: 64,
+            points_value: Yen(64),
+            card: Yen(1736),
+        }
+    );
+    assert_eq!(split.total.0 - split.points_value.0, split.card.0);
+    // The whole refund: 64 points back, ¥1,736 to the card.
+    assert_eq!(split.refund(Yen(0), Yen(1800)), (Yen(1736), Yen(64)));
+    // A part first gives the points back, then the card.
+    assert_eq!(split.refund(Yen(0), Yen(50)), (Yen(0), Yen(50)));
+    assert_eq!(split.refund(Yen(50), Yen(1750)), (Yen(1736), Yen(14)));
+    // Without points, all goes to the card.
+    let plain = Split::of(&paid("1800", "0")).unwrap();
+    assert_eq!(plain.card, Yen(1800));
+    assert_eq!(plain.refund(Yen(0), Yen(1800)), (Yen(1800), Yen(0)));
+    // Points worth more than the total pay it all, never a negative card amount.
+    payment.points_redeemed = 5000;
+    assert_eq!(Split::of(&payment).unwrap().card, Yen(0));
+    payment.currency = "USD".into();
+    assert_eq!(Split::of(&payment), None);
+}
+
+#[test]
+fn the_refund_confirmation_says_what_goes_back_where_and_posts_the_amount() {
+    let now = Instant::now();
+    let (mut store, owner) = store_with_paid_order(now);
+    let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+    let mut payment = paid("1800", "0");
+    payment.card.brand = "visa".into();
+    payment.points_redeemed = 64;
+    payment.points_earned = 17;
+    let page = pages::refund_confirmation(&chrome(), order, &payment, Yen(1800));
+    for shown in [
+        "<h1>Refund this order?</h1>",
+        "You are about to refund ¥1,800 for order DEMO-0123456789AB.",
+        "<li>¥1,736 goes back to your Visa ending in 4242.</li>",
+        "<li>64 points go back to your Saifu wallet.</li>",
+        "<li>The 17 points this order earned are taken back from your Saifu wallet.</li>",
+        r#"<form method="post" action="/orders/DEMO-0123456789AB/refund" class="refund">"#,
+        r#"<input type="hidden" name="amount" value="1800">"#,
+        "<button type=\"submit\">Refund ¥1,800</button>",
+        r#"<a href="/orders/DEMO-0123456789AB">Keep the order</a>"#,
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+    let ja = pages::refund_confirmation(&chrome_in(Locale::Ja), order, &payment, Yen(1800));
+    for shown in [
+        r#"<html lang="ja">"#,
+        "<h1>この注文を返金しますか?</h1>",
+        "<li>¥1,736 をお使いのVisa(末尾 4242)に返金します。</li>",
+        "<li>64ポイントを Saifu ウォレットに戻します。</li>",
+        "¥1,800 を返金する</button>",
+    ] {
+        assert!(ja.contains(shown), "{shown} in {ja}");
+    }
+}
+
+/// Words of the payments API and of webhooks that shoppers should not meet.
+const MERCHANT_WORDS: &[&str] = &[
+    "captured",
+    "authorized",
+    "webhook",
+    "voided",
+    "decline code",
+    "grant",
+];
+
+fn assert_shopper_words(page: &str) {
+    let text = page.to_lowercase();
+    for word in MERCHANT_WORDS {
+        assert!(!text.contains(word), "{word:?} on a shopper's page: {page}");
+    }
+}
+
+#[test]
+fn pages_use_shopper_words_in_both_languages() {
+    let now = Instant::now();
+    for locale in [Locale::En, Locale::Ja] {
+        let chrome = chrome_in(locale);
+        let (mut store, owner) = store_with_paid_order(now);
+        store.webhook(&event("evt_1", "payment.captured", &paid("1800", "0")), now);
+        let cart = cart_of(&[("mug", 1)]);
+        assert_shopper_words(&pages::home(&chrome, CATALOG));
+        assert_shopper_words(&pages::cart(&chrome, &cart, &store.orders_of(&owner)));
+        assert_shopper_words(&pages::orders(&chrome, &store.orders_of(&owner)));
+        for state in [
+            OrderState::Paid(Box::new(paid("1800", "0"))),
+            OrderState::Paid(Box::new(paid("1800", "500"))),
+            OrderState::Paid(Box::new(paid("1800", "1800"))),
+            OrderState::Declined {
+                decline_code: "insufficient_funds".into(),
+            },
+            OrderState::Unpaid {
+                grant: SecretString::from("grant"),
+                problem: Some("shop-problem-unavailable".into()),
+            },
+        ] {
+            let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
+            order.state = state;
+            for webhooks in [false, true] {
+                let page = pages::order(&chrome, order, webhooks);
+                assert_shopper_words(&page);
+                assert!(!page.contains("shop-"), "a message id is shown: {page}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_orders_page_lists_orders_newest_first_with_status_amounts_and_links() {
+    let mut store = Store::default();
+    let start = Instant::now();
+    let owner = store.new_session(start);
+    for (i, reference) in [
+        "DEMO-000000000001",
+        "DEMO-000000000002",
+        "DEMO-000000000003",
+    ]
+    .iter()
+    .enumerate()
+    {
+        store.insert_order(
+            (*reference).into(),
+            owner.clone(),
+            cart_of(&[("mug", 1)]).lines().to_vec(),
+            SecretString::from("grant"),
+            start + Duration::from_secs(i as u64),
+        );
+    }
+    let mut with_points = paid("1800", "0");
+    with_points.order_reference = "DEMO-000000000002".into();
+    with_points.points_redeemed = 64;
+    store.paid("DEMO-000000000002", with_points);
+    store.paid("DEMO-000000000001", paid("1800", "1800"));
+    let page = pages::orders(&chrome(), &store.orders_of(&owner));
+    let at = |needle: &str| {
+        page.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {page}"))
+    };
+    assert!(at("DEMO-000000000003") < at("DEMO-000000000002"));
+    assert!(at("DEMO-000000000002") < at("DEMO-000000000001"));
+    for shown in [
+        r#"<a href="/orders/DEMO-000000000003">Order DEMO-000000000003</a>"#,
+        r#"<span class="badge bad">Not paid yet</span>"#,
+        r#"<span class="badge ok">Paid</span>"#,
+        r#"<span class="badge neutral">Refunded</span>"#,
+        r#"<span class="figure">¥1,800</span> <span class="split">(¥1,736 by card + 64 points)</span>"#,
+        " JST</p>",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+    let ja = pages::orders(&chrome_in(Locale::Ja), &store.orders_of(&owner));
+    for shown in [
+        "<h1>注文履歴</h1>",
+        "注文 DEMO-000000000003",
+        "未払い",
+        "支払い済み",
+        "返金済み",
+        "(カード ¥1,736 + 64ポイント)",
+        "日 ",
+    ] {
+        assert!(ja.contains(shown), "{shown} in {ja}");
+    }
+    let empty = pages::orders(&chrome(), &[]);
+    assert!(
+        empty.contains("You have no orders in this shop yet."),
+        "{empty}"
+    );
 }
 
 #[test]
@@ -625,11 +836,11 @@ fn the_order_page_says_whether_the_wallet_confirmed_the_payment_when_the_shop_ta
     let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
     let without_webhooks = pages::order(&chrome(), order, false);
     assert!(without_webhooks.contains("Thank you for your order"));
-    assert!(!without_webhooks.contains("Awaiting the wallet"));
-    assert!(!without_webhooks.contains("Payment confirmed by Saifu"));
+    assert!(!without_webhooks.contains("Waiting for your Saifu wallet"));
+    assert!(!without_webhooks.contains("Payment confirmed by"));
     let awaiting = pages::order(&chrome(), order, true);
     assert!(
-        awaiting.contains("Awaiting the wallet's confirmation"),
+        awaiting.contains("Waiting for your Saifu wallet to confirm the payment."),
         "{awaiting}"
     );
 
@@ -638,11 +849,16 @@ fn the_order_page_says_whether_the_wallet_confirmed_the_payment_when_the_shop_ta
     let order = store.order("DEMO-0123456789AB", Some(&owner)).unwrap();
     let confirmed = pages::order(&chrome(), order, true);
     assert!(
-        confirmed.contains("Payment confirmed by Saifu (signed webhook)"),
+        confirmed.contains("Payment confirmed by your Saifu wallet."),
         "{confirmed}"
     );
-    assert!(!confirmed.contains("Awaiting the wallet"));
-    assert!(confirmed.contains("<dt>Payment status</dt><dd>captured</dd>"));
+    assert!(!confirmed.contains("Waiting for your Saifu wallet"));
+    assert!(confirmed.contains("<dt>Status</dt><dd>Paid</dd>"));
+    let ja = pages::order(&chrome_in(Locale::Ja), order, true);
+    assert!(
+        ja.contains("Saifu ウォレットがお支払いを確認しました。"),
+        "{ja}"
+    );
 }
 
 #[test]

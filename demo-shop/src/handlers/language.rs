@@ -33,7 +33,12 @@ pub(super) async fn prefs(jar: CookieJar, request: Request, next: Continue) -> R
             .and_then(|v| v.to_str().ok()),
     );
     let here = (request.method() == Method::GET)
-        .then(|| request.uri().path_and_query().map(|p| p.as_str().to_owned()))
+        .then(|| {
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+        })
         .flatten();
     let lang = prefs.locale.code();
     let mut response = prefs.scope(here, next.run(request)).await;

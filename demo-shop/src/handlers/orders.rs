@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::Form;
-use serde::Deserialize;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use saifu_sdk::checkout::Amount;
 use saifu_sdk::Error;
+use serde::Deserialize;
 
 use super::{cart_cookie, html, is_transient, see_other};
 use crate::i18n::Tr;

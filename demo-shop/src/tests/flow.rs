@@ -315,11 +315,14 @@ impl Answer {
     }
 }
 
-/// A browser: keeps the shop's cookie, follows no redirect, sends no `Origin` unless told.
+/// A browser: keeps the shop's cookies, follows no redirect, sends no `Origin` unless told, and
+/// the `Accept-Language` it is given.
 struct Browser {
     http: reqwest::Client,
     shop: Url,
-    cookie: Option<String>,
+    /// The shop's cookies, by name.
+    cookies: std::collections::BTreeMap<String, String>,
+    accept_language: Option<&'static str>,
 }
 
 impl Browser {
@@ -330,20 +333,41 @@ impl Browser {
                 .build()
                 .unwrap(),
             shop: shop.clone(),
-            cookie: None,
+            cookies: Default::default(),
+            accept_language: None,
+        }
+    }
+
+    /// A browser whose user prefers `languages` (an `Accept-Language` value).
+    fn speaking(shop: &Url, languages: &'static str) -> Self {
+        Self {
+            accept_language: Some(languages),
+            ..Self::new(shop)
         }
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let request = match &self.cookie {
-            Some(cookie) => request.header("cookie", cookie),
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if cookie.is_empty() {
+            request
+        } else {
+            request.header("cookie", cookie)
+        };
+        let request = match self.accept_language {
+            Some(languages) => request.header("accept-language", languages),
             None => request,
         };
         let response = request.send().await.unwrap();
         let headers = response.headers().clone();
-        if let Some(set) = headers.get("set-cookie") {
+        for set in headers.get_all("set-cookie") {
             let pair = set.to_str().unwrap().split(';').next().unwrap();
-            self.cookie = Some(pair.to_owned());
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
         }
         Answer {
             status: response.status().as_u16(),
@@ -413,7 +437,7 @@ async fn a_shopper_fills_a_cart_pays_with_saifu_and_refunds_the_order() {
             r#"action="/cart/add""#,
         ],
     );
-    assert!(browser.cookie.is_none(), "browsing sets no cookie");
+    assert!(browser.cookies.is_empty(), "browsing sets no cookie");
 
     let added = browser.post("/cart/add", &[("product", "mug")]).await;
     added.assert_see_other("/cart");
@@ -466,22 +490,56 @@ async fn a_shopper_fills_a_cart_pays_with_saifu_and_refunds_the_order() {
             "¥10,000",
             "Visa ending in 4242",
             "<dt>Points earned</dt><dd>100 points</dd>",
-            "<dt>Payment status</dt><dd>captured</dd>",
+            "<dt>Status</dt><dd>Paid</dd>",
             "Refund this order (¥10,000)",
         ],
     );
-    assert!(!order.body.contains("Points redeemed"));
-    // The cart was emptied by the payment; the order is listed there.
+    assert!(
+        !order.body.contains("Points used"),
+        "no points: no breakdown"
+    );
+    // The cart was emptied by the payment; it links to the orders, which list this one.
     browser.get("/cart").await.assert_page(
         200,
         &[
             "Your cart is empty",
-            &format!(r#"href="/orders/{reference}""#),
+            r#"<a href="/orders">See your orders</a>"#,
+        ],
+    );
+    browser.get("/orders").await.assert_page(
+        200,
+        &[
+            &format!(r#"<a href="/orders/{reference}">Order {reference}</a>"#),
+            r#"<span class="badge ok">Paid</span>"#,
+            r#"<span class="figure">¥10,000</span>"#,
         ],
     );
 
+    // The order page's refund is a link to a confirmation; a post without it refunds nothing.
+    assert!(order.body.contains(&format!(
+        r#"href="/orders/{reference}/refund">Refund this order (¥10,000)</a>"#
+    )));
+    let confirm = format!("/orders/{reference}/refund");
+    browser.post(&confirm, &[]).await.assert_see_other(&confirm);
     browser
-        .post(&format!("/orders/{reference}/refund"), &[])
+        .post(&confirm, &[("amount", "9999")])
+        .await
+        .assert_see_other(&confirm);
+    assert!(
+        wallet.state().refund_keys.is_empty(),
+        "nothing refunded unconfirmed"
+    );
+    browser.get(&confirm).await.assert_page(
+        200,
+        &[
+            "Refund this order?",
+            "¥10,000 goes back to your Visa ending in 4242.",
+            r#"<input type="hidden" name="amount" value="10000">"#,
+            "Refund ¥10,000</button>",
+        ],
+    );
+    browser
+        .post(&confirm, &[("amount", "10000")])
         .await
         .assert_see_other(&format!("/orders/{reference}"));
     let refunded = browser.get(&format!("/orders/{reference}")).await;
@@ -489,21 +547,152 @@ async fn a_shopper_fills_a_cart_pays_with_saifu_and_refunds_the_order() {
         200,
         &[
             "Order refunded",
-            "<dt>Payment status</dt><dd>refunded</dd>",
+            "<dt>Status</dt><dd>Refunded</dd>",
             "We refunded ¥10,000 to your Visa ending in 4242.",
         ],
     );
     assert!(!refunded.body.contains("Refund this order"));
-    // A second press refunds nothing more.
+    // A second press refunds nothing more, and the confirmation is gone.
     browser
-        .post(&format!("/orders/{reference}/refund"), &[])
+        .post(&confirm, &[("amount", "10000")])
         .await
         .assert_see_other(&format!("/orders/{reference}"));
+    browser
+        .get(&confirm)
+        .await
+        .assert_see_other(&format!("/orders/{reference}"));
+    browser
+        .get("/orders")
+        .await
+        .assert_page(200, &[r#"<span class="badge neutral">Refunded</span>"#]);
     let payment_id = wallet.state().payments.keys().next().unwrap().clone();
     assert_eq!(
         wallet.state().refund_keys,
         [format!("refund:{payment_id}:10000")]
     );
+}
+
+#[tokio::test]
+async fn pages_are_in_japanese_for_a_japanese_browser_and_the_switcher_changes_the_language() {
+    let wallet = start_wallet().await;
+    let shop = start_shop(&wallet).await;
+    let mut browser = Browser::speaking(&shop, "ja-JP,ja;q=0.9,en;q=0.5");
+
+    let home = browser.get("/").await;
+    home.assert_page(
+        200,
+        &[
+            r#"<html lang="ja">"#,
+            "<h1>ゆったりした朝のための小さな道具</h1>",
+            "陶器のマグカップ",
+            r#"aria-label="カートに入れる: 陶器のマグカップ""#,
+            // The switcher comes back to this page.
+            r#"<input type="hidden" name="next" value="/">"#,
+            r#"<button type="submit" name="lang" value="ja" lang="ja" class="secondary" aria-pressed="true">日本語</button>"#,
+            r#"<button type="submit" name="lang" value="en" lang="en" class="secondary" aria-pressed="false">English</button>"#,
+        ],
+    );
+    assert_eq!(home.headers["content-language"], "ja");
+    assert!(home.headers["vary"]
+        .to_str()
+        .unwrap()
+        .contains("Accept-Language"));
+    assert!(!home.body.contains("Small things"), "{}", home.body);
+
+    browser.add("mug").await;
+    browser.get("/cart").await.assert_page(
+        200,
+        &["<h1>カート</h1>", "単価 ¥1,800", "Saifu で支払う(¥1,800)"],
+    );
+    let reference = ordered(&browser.checkout(&wallet).await);
+    // The wallet shows the items as the shop does.
+    assert_eq!(
+        wallet.state().pushed_details[0].line_items[0].name,
+        "陶器のマグカップ"
+    );
+    let order = format!("/orders/{reference}");
+    let page = browser.get(&order).await;
+    page.assert_page(
+        200,
+        &[
+            "<h1>ご注文ありがとうございます</h1>",
+            "¥1,800 のお支払いが完了しました。",
+            "<dt>状態</dt><dd>支払い済み</dd>",
+            "<dt>お支払い方法</dt><dd>Visa(末尾 4242)</dd>",
+            "<dt>獲得ポイント</dt><dd>18ポイント</dd>",
+            " JST</dd>",
+            &format!(r#"<input type="hidden" name="next" value="{order}">"#),
+        ],
+    );
+    browser
+        .get(&format!("{order}/refund"))
+        .await
+        .assert_page(200, &["この注文を返金しますか?", "¥1,800 を返金する"]);
+    browser
+        .get("/orders")
+        .await
+        .assert_page(200, &["<h1>注文履歴</h1>", "支払い済み"]);
+    browser
+        .get("/nowhere")
+        .await
+        .assert_page(404, &["ページが見つかりません"]);
+
+    // English from the switcher: a cookie for the shop's path, then back to the same page.
+    let chosen = browser
+        .post("/language", &[("lang", "en"), ("next", order.as_str())])
+        .await;
+    chosen.assert_see_other(&order);
+    let set = chosen.headers["set-cookie"].to_str().unwrap();
+    assert!(set.starts_with("shop_lang=en;"), "{set}");
+    for attribute in ["; Path=/", "; HttpOnly", "; SameSite=Lax", "; Max-Age="] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    // The cookie wins over Accept-Language.
+    let english = browser.get(&order).await;
+    english.assert_page(
+        200,
+        &[
+            r#"<html lang="en">"#,
+            "Thank you for your order",
+            "<dt>Status</dt><dd>Paid</dd>",
+            "Ceramic mug",
+        ],
+    );
+    assert_eq!(english.headers["content-language"], "en");
+    browser
+        .post("/language", &[("lang", "ja"), ("next", "/cart")])
+        .await
+        .assert_see_other("/cart");
+    browser
+        .get("/cart")
+        .await
+        .assert_page(200, &[r#"<html lang="ja">"#]);
+
+    // The way back is a page of the shop, never another site; unknown languages are refused.
+    for next in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "cart",
+    ] {
+        browser
+            .post("/language", &[("lang", "en"), ("next", next)])
+            .await
+            .assert_see_other("/");
+    }
+    browser
+        .post("/language", &[("lang", "fr"), ("next", "/")])
+        .await
+        .assert_page(400, &["Language not available"]);
+    let request = browser
+        .http
+        .post(browser.url("/language"))
+        .header("origin", "https://evil.example")
+        .form(&[("lang", "ja")]);
+    browser
+        .send(request)
+        .await
+        .assert_page(403, &["Request refused"]);
 }
 
 #[tokio::test]
@@ -545,7 +734,7 @@ async fn a_declined_card_shows_the_decline_code_in_a_sentence_and_keeps_the_cart
         200,
         &[
             "Payment declined",
-            "Your card was declined because the card does not have enough funds (decline code: insufficient_funds).",
+            "Your card was declined: the card does not have enough funds.",
         ],
     );
     assert!(!order.body.contains("Try the payment again"));
@@ -583,7 +772,11 @@ async fn after_a_card_network_failure_try_again_pays_the_kept_grant_with_the_sam
     browser
         .get("/cart")
         .await
-        .assert_page(200, &["Ceramic mug", "not paid yet"]);
+        .assert_page(200, &["Ceramic mug"]);
+    browser
+        .get("/orders")
+        .await
+        .assert_page(200, &[r#"<span class="badge bad">Not paid yet</span>"#]);
 
     browser
         .post(&format!("/orders/{reference}/pay"), &[])
@@ -592,7 +785,7 @@ async fn after_a_card_network_failure_try_again_pays_the_kept_grant_with_the_sam
     browser
         .get(&format!("/orders/{reference}"))
         .await
-        .assert_page(200, &["Thank you for your order", "<dd>captured</dd>"]);
+        .assert_page(200, &["Thank you for your order", "<dd>Paid</dd>"]);
     let key = format!("pay:{reference}");
     assert_eq!(wallet.state().pay_keys, [key.clone(), key]);
     browser
@@ -825,8 +1018,8 @@ async fn deliver(shop: &Url, id: &str, body: &[u8], secrets: &[WebhookSecret]) -
         .as_u16()
 }
 
-const CONFIRMED: &str = "Payment confirmed by Saifu (signed webhook)";
-const AWAITING: &str = "Awaiting the wallet's confirmation";
+const CONFIRMED: &str = "Payment confirmed by your Saifu wallet.";
+const AWAITING: &str = "Waiting for your Saifu wallet to confirm the payment.";
 
 /// A shop taking webhooks, and an order paid there.
 async fn paid_order(secret: &WebhookSecret) -> (Fake, Url, Browser, String) {
@@ -848,7 +1041,7 @@ async fn a_signed_payment_captured_webhook_confirms_the_order_and_its_page_says_
         200,
         &[
             "Thank you for your order",
-            "<dt>Payment status</dt><dd>captured</dd>",
+            "<dt>Status</dt><dd>Paid</dd>",
             AWAITING,
         ],
     );
@@ -869,8 +1062,8 @@ async fn a_signed_payment_captured_webhook_confirms_the_order_and_its_page_says_
         200,
         &[
             "Thank you for your order",
-            "<dt>Payment status</dt><dd>captured</dd>",
-            "Refund this order (¥1,800)",
+            "<dt>Status</dt><dd>Paid</dd>",
+            "Refund this order (¥1,800)</a>",
             CONFIRMED,
         ],
     );
@@ -896,7 +1089,7 @@ async fn a_refund_made_elsewhere_shows_on_the_order_from_a_webhook_signed_during
         200,
         &[
             "Order refunded",
-            "<dt>Payment status</dt><dd>refunded</dd>",
+            "<dt>Status</dt><dd>Refunded</dd>",
             "We refunded ¥1,800 to your Visa ending in 4242.",
         ],
     );
@@ -979,8 +1172,8 @@ async fn a_redelivered_event_id_is_acknowledged_but_applied_once() {
         200,
         &[
             CONFIRMED,
-            "<dt>Payment status</dt><dd>captured</dd>",
-            "Refund this order (¥1,800)",
+            "<dt>Status</dt><dd>Paid</dd>",
+            "Refund this order (¥1,800)</a>",
         ],
     );
 
@@ -989,7 +1182,7 @@ async fn a_redelivered_event_id_is_acknowledged_but_applied_once() {
     browser
         .get(&page)
         .await
-        .assert_page(200, &["<dt>Payment status</dt><dd>refunded</dd>"]);
+        .assert_page(200, &["<dt>Status</dt><dd>Refunded</dd>"]);
 }
 
 #[tokio::test]
@@ -1037,7 +1230,7 @@ async fn when_the_payment_answer_was_lost_the_captured_webhook_marks_the_order_p
         200,
         &[
             "Thank you for your order",
-            "<dt>Payment status</dt><dd>captured</dd>",
+            "<dt>Status</dt><dd>Paid</dd>",
             CONFIRMED,
         ],
     );
