@@ -531,7 +531,7 @@ fn the_refund_confirmation_says_what_goes_back_where_and_posts_the_amount() {
     for shown in [
         r#"<html lang="ja">"#,
         "<h1>この注文を返金しますか?</h1>",
-        "<li>¥1,736 をお使いのVisa(末尾 4242)に返金します。</li>",
+        "<li>¥1,736 をお使いのVisa（末尾 4242）に返金します。</li>",
         "<li>64ポイントを Saifu ウォレットに戻します。</li>",
         "¥1,800 を返金する</button>",
     ] {
@@ -640,7 +640,7 @@ fn the_orders_page_lists_orders_newest_first_with_status_amounts_and_links() {
         "未払い",
         "支払い済み",
         "返金済み",
-        "(カード ¥1,736 + 64ポイント)",
+        "（カード ¥1,736 + 64ポイント）",
         "日 ",
     ] {
         assert!(ja.contains(shown), "{shown} in {ja}");

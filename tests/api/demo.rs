@@ -110,7 +110,7 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let page = order_page(&s, &shop, &order).await;
-        if page.contains("Payment confirmed by Saifu (signed webhook).") {
+        if page.contains("Payment confirmed by your Saifu wallet.") {
             break;
         }
         assert!(
@@ -148,22 +148,49 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
     // A mug (¥1,800) paid partly with those 64 points: the card pays ¥1,736 and earns 17.
     let order = buy(&mut s, &shop, "mug", 64).await;
     let page = order_page(&s, &shop, &order).await;
-    assert!(page.contains("<dt>Points redeemed</dt><dd>64"), "{page}");
+    // Total − points = card.
+    assert!(
+        page.contains(r#"<th scope="row">Points used (64 points)</th><td class="num">−¥64</td>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            r#"<th scope="row">Charged to your card</th><td class="num total">¥1,736</td>"#
+        ),
+        "{page}"
+    );
     assert!(page.contains("<dt>Points earned</dt><dd>17"), "{page}");
     let points = s.browser.html("/points").await;
     assert!(points.contains("data-points-available>17<"));
 
-    // The shop refunds the mug: the 17 earned points go, the 64 spent come back.
+    // The shop refunds the mug after its confirmation: the 17 earned points go, the 64 spent
+    // come back.
+    let confirm = s
+        .browser
+        .http
+        .get(shop.join(&format!("{order}/refund")).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("¥1,736 goes back to your ")
+            && confirm.contains("64 points go back to your Saifu wallet."),
+        "{confirm}"
+    );
     let refunded = s
         .browser
         .http
         .post(shop.join(&format!("{order}/refund")).unwrap())
+        .form(&[("amount", "1800")])
         .send()
         .await
         .unwrap();
     assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
     let page = order_page(&s, &shop, &order).await;
-    assert!(page.contains("refunded"), "{page}");
+    assert!(page.contains("<dt>Status</dt><dd>Refunded</dd>"), "{page}");
     let points = s.browser.html("/points").await;
     assert!(points.contains("data-points-available>64<"), "{points}");
     let activity = s.browser.html("/activity").await;

@@ -52,7 +52,7 @@ shop-orders-title = Your orders
 shop-orders-none = You have no orders in this shop yet.
 shop-orders-note = The orders placed from this browser, newest first.
 shop-orders-link = Order { $reference }
-shop-orders-card-and-points = { $card } by card + { $points }
+shop-orders-card-and-points = ({ $card } by card + { $points })
 shop-all-orders = All your orders
 
 ## An order's status.

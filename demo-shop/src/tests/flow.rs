@@ -602,7 +602,7 @@ async fn pages_are_in_japanese_for_a_japanese_browser_and_the_switcher_changes_t
     browser.add("mug").await;
     browser.get("/cart").await.assert_page(
         200,
-        &["<h1>カート</h1>", "単価 ¥1,800", "Saifu で支払う(¥1,800)"],
+        &["<h1>カート</h1>", "単価 ¥1,800", "Saifu で支払う（¥1,800）"],
     );
     let reference = ordered(&browser.checkout(&wallet).await);
     // The wallet shows the items as the shop does.
@@ -618,7 +618,7 @@ async fn pages_are_in_japanese_for_a_japanese_browser_and_the_switcher_changes_t
             "<h1>ご注文ありがとうございます</h1>",
             "¥1,800 のお支払いが完了しました。",
             "<dt>状態</dt><dd>支払い済み</dd>",
-            "<dt>お支払い方法</dt><dd>Visa(末尾 4242)</dd>",
+            "<dt>お支払い方法</dt><dd>Visa（末尾 4242）</dd>",
             "<dt>獲得ポイント</dt><dd>18ポイント</dd>",
             " JST</dd>",
             &format!(r#"<input type="hidden" name="next" value="{order}">"#),
