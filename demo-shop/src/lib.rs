@@ -12,29 +12,36 @@
 //! | Route | What it does |
 //! |---|---|
 //! | `GET /` | The products, each with a form posting to `/cart/add`. |
-//! | `GET /style.css` | The only stylesheet; the pages run no script. |
+//! | `GET /style.css`, `GET /icon.svg` | The only stylesheet and the icon; the pages run no script. |
+//! | `POST /language` | The footer's switcher: form fields `lang` = `ja` or `en` and `next` (a path of the shop). Sets the `shop_lang` cookie, then `303` to `next` (the home page when `next` is not the shop's); `400` for another language. |
 //! | `POST /cart/add` | Form field `product` = `mug`, `tote` or `kettle`: one more of it, then `303` to `/cart`. Sets the cookie when the browser has no cart yet. |
 //! | `POST /cart/remove` | Form field `product`: takes that product out of the cart, then `303` to `/cart`. |
-//! | `GET /cart` | The cart with its total and a "Pay with Saifu" button (a form posting to `/checkout`), and the browser's orders. |
-//! | `POST /checkout` | Pushes the payment (line items summing to the total, a fresh `DEMO-…` order reference) to the wallet, then `303` to the wallet's authorization URL (`303` to `/cart` when the cart is empty). |
+//! | `GET /cart` | The cart with its total and a "Pay with Saifu" button (a form posting to `/checkout`), and a link to the orders. |
+//! | `POST /checkout` | Pushes the payment (line items, named in the shopper's language, summing to the total, a fresh `DEMO-…` order reference) to the wallet, then `303` to the wallet's authorization URL (`303` to `/cart` when the cart is empty). |
 //! | `GET /callback` | The redirect URI, `{shop_base}callback`. Completes the checkout, pays the grant with capture, then `303` to `/orders/{id}`, also when the payment failed (the order page says why). A cancellation at the wallet answers a "Payment cancelled" page (`200`). |
-//! | `GET /orders/{id}` | The order: items, total, card brand and last four, points earned and redeemed, payment status, and a "Refund this order" button while something is left to refund. `{id}` is the order reference. |
+//! | `GET /orders` | The browser's orders, newest first: reference (a link to the order), date, status and amount, with the card and points parts when points paid some of it. |
+//! | `GET /orders/{id}` | The order: date, items, status in shoppers' words, card brand and last four, points earned, the total − points = card breakdown when points were used, and a "Refund this order" link while something is left to refund. `{id}` is the order reference. |
 //! | `POST /orders/{id}/pay` | "Try again" after the card network failed: pays the kept grant again, then `303` to the order. |
-//! | `POST /orders/{id}/refund` | Refunds what is left of the captured amount, then `303` to the order, which shows it refunded. |
+//! | `GET /orders/{id}/refund` | The confirmation before a refund: the amount, what goes back to the card and what points go back to the wallet, the earned points taken back, and the button (`303` to the order when nothing is left to refund). |
+//! | `POST /orders/{id}/refund` | Form field `amount`: refunds what is left of the captured amount when it is that amount (the one the confirmation showed), then `303` to the order, which shows it refunded; without it, or for another amount, `303` to the confirmation, refunding nothing. |
 //! | `POST /webhooks/saifu` | The wallet's signed webhooks (Standard Webhooks, body at most 64 KiB), when `webhook_secret` is set (`404` otherwise): `400` when the delivery does not verify, else `204`. `payment.captured` marks the order of the payment's `order_reference` confirmed by the wallet (and paid, if the shop missed the payment's answer), `payment.refunded` records the refunded amount and `payment.voided` the void; an event id already seen is acknowledged and not applied again. |
+//!
+//! Every page is in Japanese or English: the `shop_lang` cookie's choice, else the browser's
+//! `Accept-Language`, else English (texts in `i18n/{en,ja}/*.ftl`); times are shown in
+//! Asia/Tokyo, or the zone a `shop_tz` cookie names.
 //!
 //! Orders are visible only to the cookie that placed them (`404` to anyone else). Failures are
 //! pages with a sentence and a way on: `400` for an unknown product or a callback that does not
 //! belong to the browser's checkout, `422` past 10 of one product, `402` for a declined refund,
 //! `404` for unknown orders, `502` ("please try again") when the wallet cannot be reached. A
-//! declined payment is shown on its order page with its decline code. POSTs whose `Origin` is
+//! declined payment is shown on its order page with the reason in the shopper's words. POSTs whose `Origin` is
 //! another site's are refused (`403`), except webhooks, which the wallet's signature
 //! authenticates instead; every page carries a strict Content-Security-Policy.
 //!
 //! # Modules
 //! `shop` holds the rules (catalogue, yen, cart, order references), `store` the memory of carts
-//! and orders, `pages` the views rendered by the askama templates of `templates/`, and
-//! `handlers` the routes, one module per area.
+//! and orders, `i18n` the languages and times, `pages` the views rendered by the askama
+//! templates of `templates/`, and `handlers` the routes, one module per area.
 
 mod handlers;
 mod i18n;
