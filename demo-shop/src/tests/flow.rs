@@ -696,6 +696,59 @@ async fn pages_are_in_japanese_for_a_japanese_browser_and_the_switcher_changes_t
 }
 
 #[tokio::test]
+async fn an_order_paid_partly_with_points_shows_total_minus_points_equals_card_everywhere() {
+    let wallet = start_wallet().await;
+    let shop = start_shop(&wallet).await;
+    let mut browser = Browser::new(&shop);
+    browser.add("mug").await;
+    // The shopper spent 64 points at the wallet: the card paid ¥1,736 of the ¥1,800.
+    wallet.state().pay_answers.push_back((
+        201,
+        serde_json::json!({
+            "id": "pay_points", "status": "captured", "amount": "1800",
+            "captured_amount": "1800", "refunded_amount": "0", "currency": "JPY",
+            "order_reference": "", "card": {"brand": "visa", "last4": "4242"},
+            "points_earned": 17, "points_redeemed": 64,
+            "created_at": "2026-11-29T21:40:00Z",
+        }),
+    ));
+    let reference = ordered(&browser.checkout(&wallet).await);
+    let order = format!("/orders/{reference}");
+    browser.get(&order).await.assert_page(
+        200,
+        &[
+            "Your payment of ¥1,800 went through.",
+            r#"<tr><th scope="row">Total</th><td class="num">¥1,800</td></tr>"#,
+            r#"<tr><th scope="row">Points used (64 points)</th><td class="num">−¥64</td></tr>"#,
+            r#"<tr><th scope="row">Charged to your card</th><td class="num total">¥1,736</td></tr>"#,
+            "<dt>Points earned</dt><dd>17 points</dd>",
+        ],
+    );
+    browser.get("/orders").await.assert_page(
+        200,
+        &[r#"<span class="figure">¥1,800</span> <span class="split">(¥1,736 by card + 64 points)</span>"#],
+    );
+    browser.get(&format!("{order}/refund")).await.assert_page(
+        200,
+        &[
+            "<li>¥1,736 goes back to your Visa ending in 4242.</li>",
+            "<li>64 points go back to your Saifu wallet.</li>",
+            "<li>The 17 points this order earned are taken back from your Saifu wallet.</li>",
+        ],
+    );
+    let mut japanese = Browser::speaking(&shop, "ja");
+    japanese.cookies = browser.cookies.clone();
+    japanese.get(&order).await.assert_page(
+        200,
+        &[
+            r#"<tr><th scope="row">合計</th><td class="num">¥1,800</td></tr>"#,
+            r#"<tr><th scope="row">ポイント利用（64ポイント）</th><td class="num">−¥64</td></tr>"#,
+            r#"<tr><th scope="row">カードへの請求額</th><td class="num total">¥1,736</td></tr>"#,
+        ],
+    );
+}
+
+#[tokio::test]
 async fn cancelling_at_the_wallet_shows_a_cancelled_page_and_keeps_the_cart() {
     let wallet = start_wallet().await;
     let shop = start_shop(&wallet).await;
