@@ -3,23 +3,31 @@
 
 pub mod checkout;
 pub mod client;
+pub mod discovery;
 pub mod disputes;
 pub mod payments;
 pub mod points;
 pub mod problem;
 pub mod receipts;
+pub mod registrations;
+pub mod wallets;
 pub mod webhooks;
 
 pub use checkout::{Amount, GrantClaims, LineItem, PaymentDetails, TokenResponse};
 pub use client::{
     pkce_challenge, random_token, Error, Grant, MerchantConfig, PendingCheckout, SaifuClient,
 };
+pub use discovery::{DiscoveryError, Mode};
 pub use disputes::{Dispute, DisputeAnswer, DisputeEvidence};
 pub use payments::{CreatePayment, Payment};
 pub use points::{PointsStatement, PointsStatementLine};
 pub use problem::Problem;
 pub use receipts::{verify_receipt, ReceiptClaims, ReceiptError};
+pub use registrations::{
+    FileRegistrations, MemoryRegistrations, Registration, RegistrationStore, StoreError,
+};
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.
 pub use secrecy::SecretString;
 pub use url::Url;
+pub use wallets::{ShopMetadata, Wallets};
 pub use webhooks::{verify_webhook, Event, WebhookSecret};
