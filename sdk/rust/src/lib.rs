@@ -29,5 +29,5 @@ pub use registrations::{
 /// The types `MerchantConfig` is built from, so that merchants need not depend on them.
 pub use secrecy::SecretString;
 pub use url::Url;
-pub use wallets::{ShopMetadata, Wallets};
+pub use wallets::{wallet_key, ShopMetadata, Wallets};
 pub use webhooks::{verify_webhook, Event, WebhookSecret};

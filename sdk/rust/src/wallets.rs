@@ -41,7 +41,9 @@ pub struct ShopMetadata {
     pub client_uri: Option<Url>,
     pub logo_uri: Option<Url>,
     /// Where the wallet sends this shop's signed webhooks (a Saifu extension); the wallet
-    /// answers the registration with the webhook secret.
+    /// answers the registration with the webhook secret. A `{wallet}` in it is replaced with
+    /// the wallet's [`wallet_key`], so that each wallet's webhooks arrive at a path of their own
+    /// and are verified with that registration's secret.
     pub webhook_url: Option<Url>,
 }
 
@@ -69,7 +71,38 @@ struct RegistrationRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     logo_uri: Option<&'a Url>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    webhook_url: Option<&'a Url>,
+    webhook_url: Option<Url>,
+}
+
+/// A short name for a wallet, made of its host and port, usable as a URL path segment:
+/// `https://wallet.example.jp/` → `wallet.example.jp`, `http://localhost:8081/` →
+/// `localhost-8081`.
+pub fn wallet_key(issuer: &Url) -> String {
+    let host = issuer.host_str().unwrap_or_default();
+    let mut key: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if let Some(port) = issuer.port() {
+        key.push_str(&format!("-{port}"));
+    }
+    key
+}
+
+/// The shop's webhook URL for one wallet: `{wallet}` replaced (see [`ShopMetadata::webhook_url`]).
+fn webhook_url_for(template: &Url, issuer: &Url) -> Option<Url> {
+    let key = wallet_key(issuer);
+    let text = template
+        .as_str()
+        .replace("%7Bwallet%7D", &key)
+        .replace("{wallet}", &key);
+    Url::parse(&text).ok()
 }
 
 impl<'a> RegistrationRequest<'a> {
@@ -81,8 +114,16 @@ impl<'a> RegistrationRequest<'a> {
             token_endpoint_auth_method: "client_secret_basic",
             client_uri: shop.client_uri.as_ref(),
             logo_uri: shop.logo_uri.as_ref(),
-            webhook_url: shop.webhook_url.as_ref(),
+            webhook_url: None,
         }
+    }
+
+    fn for_wallet(mut self, shop: &ShopMetadata, issuer: &Url) -> Self {
+        self.webhook_url = shop
+            .webhook_url
+            .as_ref()
+            .and_then(|t| webhook_url_for(t, issuer));
+        self
     }
 }
 
@@ -205,7 +246,8 @@ impl Wallets {
     pub async fn update(&self, issuer: &Url) -> Result<Registration, DiscoveryError> {
         let mut clients = self.0.clients.lock().await;
         let mut registration = self.stored(issuer)?;
-        let body = RegistrationRequest::new(&self.0.shop, Some(&registration.client_id));
+        let body = RegistrationRequest::new(&self.0.shop, Some(&registration.client_id))
+            .for_wallet(&self.0.shop, issuer);
         let response = self
             .0
             .http
@@ -274,7 +316,7 @@ impl Wallets {
             .http
             .post(wallet.registration_endpoint.clone())
             .header(ACCEPT, "application/json")
-            .json(&RegistrationRequest::new(&self.0.shop, None))
+            .json(&RegistrationRequest::new(&self.0.shop, None).for_wallet(&self.0.shop, issuer))
             .send()
             .await
             .map_err(|e| unreachable(wallet.registration_endpoint.as_str(), e))?;

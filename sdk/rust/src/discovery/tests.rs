@@ -630,6 +630,37 @@ async fn a_good_wallet_is_registered_once_and_reused() {
 }
 
 #[tokio::test]
+async fn each_wallet_gets_a_webhook_path_of_its_own() {
+    let wallet = FakeServer::wallet().await;
+    let mut shop = shop();
+    shop.webhook_url = Some(Url::parse("https://shop.example/webhooks/saifu/{wallet}").unwrap());
+    let wallets = Wallets::with_mode(
+        shop,
+        Arc::new(MemoryRegistrations::new()),
+        Mode::Development,
+    )
+    .unwrap();
+    wallets.connect(&wallet.address()).await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&wallet.requests("POST", "/oauth/register")[0].body).unwrap();
+    assert_eq!(
+        body["webhook_url"],
+        format!(
+            "https://shop.example/webhooks/saifu/127.0.0.1-{}",
+            wallet.port
+        )
+    );
+    assert_eq!(
+        crate::wallet_key(&Url::parse("https://Wallet.Example.jp/").unwrap()),
+        "wallet.example.jp"
+    );
+    assert_eq!(
+        crate::wallet_key(&Url::parse("http://[::1]:8081/").unwrap()),
+        "---1--8081"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_registration_is_reported_and_nothing_stored() {
     let wallet = FakeServer::wallet().await;
     wallet.json(
