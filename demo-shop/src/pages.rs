@@ -61,10 +61,19 @@ struct CartPage<'a> {
     empty: bool,
     table: LinesTable<'a>,
     orders: Vec<OrderLink<'a>>,
+    /// "Which wallet do you use?" (`templates/wallet_field.html`).
+    chooser: bool,
 }
 
+#[cfg(test)]
 pub(crate) fn cart(chrome: &Chrome, cart: &Cart, orders: &[&Order]) -> String {
+    cart_page(chrome, cart, orders, false)
+}
+
+/// The cart, asking for the shopper's wallet when `chooser` is set.
+pub(crate) fn cart_page(chrome: &Chrome, cart: &Cart, orders: &[&Order], chooser: bool) -> String {
     render(&CartPage {
+        chooser,
         chrome,
         empty: cart.is_empty(),
         table: LinesTable {

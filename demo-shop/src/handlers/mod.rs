@@ -6,6 +6,7 @@
 mod cart;
 mod checkout;
 mod orders;
+mod wallets;
 mod webhook;
 
 #[cfg(test)]
@@ -29,6 +30,8 @@ use crate::pages::{self, Chrome, Next};
 use crate::shop::CATALOG;
 use crate::store::Store;
 use crate::{Shop, CART_COOKIE};
+
+pub(crate) use wallets::ShopWallets;
 
 pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
     // The shop's own forms: each refuses a post another site's page made.
@@ -54,6 +57,7 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
             post(orders::refund).route_layer(form),
         )
         .route("/webhooks/saifu", post(webhook::webhook))
+        .route("/webhooks/saifu/{wallet}", post(wallets::webhook))
         .fallback(not_found)
         .layer(axum::middleware::map_response(move |response: Response| {
             let csp = csp.clone();
