@@ -92,6 +92,11 @@ pub enum Command {
         /// The demo shop's public base URL.
         #[arg(long, default_value = "http://localhost:3000/")]
         shop_url: String,
+        /// How many wallets to run (1 or 2). The second listens on the first's port + 1, with
+        /// its own data directory (`DATA_DIR/wallet-2`); the shop asks "Which wallet do you
+        /// use?" and registers itself there when a shopper names it.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        wallets: u8,
     },
 }
 
@@ -125,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo {
             shop_listen,
             shop_url,
-        } => demo(config, &shop_listen, &shop_url).await,
+            wallets,
+        } => demo(config, &shop_listen, &shop_url, wallets).await,
     }
 }

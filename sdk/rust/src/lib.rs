@@ -1,5 +1,15 @@
 //! Saifu merchant SDK: the merchant's server side of a Saifu checkout, and the wire types that
 //! the Saifu server shares with its clients, so that the two cannot drift apart.
+//!
+//! - [`SaifuClient`]: one wallet, configured by hand ([`MerchantConfig`]): PAR with PKCE, the
+//!   callback, grant verification, the payments API.
+//! - [`Wallets`]: any Saifu wallet a shopper names (`wallet.example.jp`,
+//!   `name@wallet.example.jp`): [`discovery`] resolves and checks it (https only, no redirects,
+//!   no private addresses outside [`Mode::Development`]), the shop registers itself there on
+//!   first use (RFC 7591) and keeps the registration in a [`RegistrationStore`]
+//!   ([`MemoryRegistrations`], [`FileRegistrations`]); `update` and `delete` manage it
+//!   (RFC 7592).
+//! - [`verify_webhook`] and [`verify_receipt`]: what the wallet signs.
 
 pub mod checkout;
 pub mod client;
