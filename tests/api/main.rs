@@ -40,5 +40,6 @@ mod points_lots;
 mod receipts;
 mod recovery;
 mod risk;
+mod sdk_wallets;
 mod statements;
 mod webhooks;
