@@ -229,7 +229,12 @@ async fn buy_at(s: &mut Shopper, shop: &Url, wallet: &str) -> (String, String) {
         .headers()
         .get("location")
         .map(|l| l.to_str().unwrap().to_owned());
-    assert_eq!(status, StatusCode::SEE_OTHER, "{}", checkout.text().await.unwrap());
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        checkout.text().await.unwrap()
+    );
     let authorize = Url::parse(&location.unwrap()).unwrap();
     assert_eq!(authorize.origin(), s.browser.base.origin());
     let consent = open_consent(&s.browser, &authorize).await;
@@ -237,7 +242,10 @@ async fn buy_at(s: &mut Shopper, shop: &Url, wallet: &str) -> (String, String) {
     let callback = s.confirm(&consent, 0).await;
     let back = s.browser.http.get(callback).send().await.unwrap();
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
-    (html, back.headers()["location"].to_str().unwrap().to_string())
+    (
+        html,
+        back.headers()["location"].to_str().unwrap().to_string(),
+    )
 }
 
 #[tokio::test]
@@ -251,8 +259,18 @@ async fn with_two_wallets_a_shopper_of_each_pays_at_the_one_shop() {
     let (consent, order) = buy_at(&mut aiko, &shop, "").await;
     assert!(consent.contains("Verified by Saifu"), "{consent}");
     let page = order_page(&aiko, &shop, &order).await;
-    assert!(page.contains("<dt>Payment status</dt><dd>captured</dd>"), "{page}");
-    assert!(second.state.checkout.merchants.list().await.unwrap().is_empty());
+    assert!(
+        page.contains("<dt>Payment status</dt><dd>captured</dd>"),
+        "{page}"
+    );
+    assert!(second
+        .state
+        .checkout
+        .merchants
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
 
     // A shopper of the second wallet names it: the shop registers itself there, pending.
     let mut ben = shopper(&second, "ben@example.com").await;
@@ -261,7 +279,10 @@ async fn with_two_wallets_a_shopper_of_each_pays_at_the_one_shop() {
     assert!(consent.contains("Not verified"), "{consent}");
     assert!(!consent.contains("Verified by Saifu"), "{consent}");
     let page = order_page(&ben, &shop, &order).await;
-    assert!(page.contains("<dt>Payment status</dt><dd>captured</dd>"), "{page}");
+    assert!(
+        page.contains("<dt>Payment status</dt><dd>captured</dd>"),
+        "{page}"
+    );
     let registered = second.state.checkout.merchants.list().await.unwrap();
     assert_eq!(registered.len(), 1);
     assert_eq!(registered[0].name, "Saifu Demo Shop");
@@ -272,7 +293,10 @@ async fn with_two_wallets_a_shopper_of_each_pays_at_the_one_shop() {
     let activity = ben.browser.html("/activity").await;
     assert!(activity.contains("Saifu Demo Shop") && activity.contains("¥1,800"));
     // The first wallet still knows only the shop it was told about.
-    assert_eq!(first.state.checkout.merchants.list().await.unwrap().len(), 1);
+    assert_eq!(
+        first.state.checkout.merchants.list().await.unwrap().len(),
+        1
+    );
 
     // The refund of Ben's order goes to the second wallet.
     let refunded = ben
@@ -288,5 +312,8 @@ async fn with_two_wallets_a_shopper_of_each_pays_at_the_one_shop() {
 
     // A second purchase at the second wallet reuses the registration.
     buy_at(&mut ben, &shop, &named).await;
-    assert_eq!(second.state.checkout.merchants.list().await.unwrap().len(), 1);
+    assert_eq!(
+        second.state.checkout.merchants.list().await.unwrap().len(),
+        1
+    );
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use saifu::audit::Actor;
 use saifu::merchants::MerchantStatus;
-use saifu_sdk::{DiscoveryError, Error, MemoryRegistrations, Mode, PaymentDetails, ShopMetadata, Url, Wallets};
+use saifu_sdk::{
+    DiscoveryError, Error, MemoryRegistrations, Mode, PaymentDetails, ShopMetadata, Url, Wallets,
+};
 
 use crate::helpers::{spawn_app, TestApp};
 
@@ -34,9 +36,13 @@ fn payment() -> PaymentDetails {
 async fn the_sdk_registers_a_shop_at_a_real_wallet_once_and_reuses_it() {
     let app = spawn_app().await;
     let store = Arc::new(MemoryRegistrations::new());
-    let wallets = Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
+    let wallets =
+        Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
 
-    let client = wallets.connect(&format!("alice@{}", address(&app))).await.unwrap();
+    let client = wallets
+        .connect(&format!("alice@{}", address(&app)))
+        .await
+        .unwrap();
     assert_eq!(client.metadata().issuer, app.base.as_str());
     let merchants = app.state.checkout.merchants.list().await.unwrap();
     assert_eq!(merchants.len(), 1, "{merchants:?}");
@@ -46,7 +52,13 @@ async fn the_sdk_registers_a_shop_at_a_real_wallet_once_and_reuses_it() {
     assert_eq!(merchant.redirect_uris, ["https://kissa.example/callback"]);
     assert_eq!(
         merchant.webhook_url.as_deref(),
-        Some(format!("https://kissa.example/webhooks/saifu/localhost-{}", app.base.port().unwrap()).as_str())
+        Some(
+            format!(
+                "https://kissa.example/webhooks/saifu/localhost-{}",
+                app.base.port().unwrap()
+            )
+            .as_str()
+        )
     );
     let registration = store.get(&app.base).unwrap().unwrap();
     assert_eq!(registration.client_id, merchant.client_id);
@@ -55,10 +67,13 @@ async fn the_sdk_registers_a_shop_at_a_real_wallet_once_and_reuses_it() {
 
     // The registered credentials work: the wallet takes the shop's pushed request.
     let (authorize, _pending) = client.start_checkout(&payment()).await.unwrap();
-    assert!(authorize.as_str().starts_with(app.base.join("oauth/authorize").unwrap().as_str()));
+    assert!(authorize
+        .as_str()
+        .starts_with(app.base.join("oauth/authorize").unwrap().as_str()));
 
     // Another process with the same store: no second registration.
-    let restarted = Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
+    let restarted =
+        Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
     restarted.connect(&address(&app)).await.unwrap();
     assert_eq!(app.state.checkout.merchants.list().await.unwrap().len(), 1);
 }
@@ -67,16 +82,25 @@ async fn the_sdk_registers_a_shop_at_a_real_wallet_once_and_reuses_it() {
 async fn the_sdk_updates_and_deletes_its_registration_at_a_real_wallet() {
     let app = spawn_app().await;
     let store = Arc::new(MemoryRegistrations::new());
-    let wallets = Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
+    let wallets =
+        Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
     let client = wallets.connect(&address(&app)).await.unwrap();
     let client_id = store.get(&app.base).unwrap().unwrap().client_id;
 
     // The shop's new name, sent with RFC 7592 PUT under the same store.
-    let renamed = Wallets::with_mode(shop("Kissa Tanuki Kyoto"), store.clone(), Mode::Development).unwrap();
+    let renamed =
+        Wallets::with_mode(shop("Kissa Tanuki Kyoto"), store.clone(), Mode::Development).unwrap();
     let updated = renamed.update(&app.base).await.unwrap();
     assert_eq!(updated.client_id, client_id);
     assert_eq!(updated.status, "pending");
-    let merchant = app.state.checkout.merchants.find(&client_id).await.unwrap().unwrap();
+    let merchant = app
+        .state
+        .checkout
+        .merchants
+        .find(&client_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(merchant.name, "Kissa Tanuki Kyoto");
     // The secret is unchanged: the old client still authenticates.
     client.start_checkout(&payment()).await.unwrap();
@@ -84,7 +108,9 @@ async fn the_sdk_updates_and_deletes_its_registration_at_a_real_wallet() {
     renamed.delete(&app.base).await.unwrap();
     assert!(store.get(&app.base).unwrap().is_none());
     match client.start_checkout(&payment()).await.unwrap_err() {
-        Error::OAuth { status, error, .. } => assert_eq!((status, error.as_str()), (401, "invalid_client")),
+        Error::OAuth { status, error, .. } => {
+            assert_eq!((status, error.as_str()), (401, "invalid_client"))
+        }
         other => panic!("{other:?}"),
     }
     // Deleted: a delete again has no registration to use.
@@ -100,17 +126,33 @@ async fn a_wallet_closed_to_new_shops_is_reported_and_a_private_address_refused(
         .await
         .unwrap();
     let store = Arc::new(MemoryRegistrations::new());
-    let wallets = Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
+    let wallets =
+        Wallets::with_mode(shop("Kissa Tanuki"), store.clone(), Mode::Development).unwrap();
     let err = wallets.connect(&address(&app)).await.unwrap_err();
-    assert!(matches!(err, DiscoveryError::RegistrationClosed(_)), "{err:?}");
+    assert!(
+        matches!(err, DiscoveryError::RegistrationClosed(_)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("does not take new shops"), "{err}");
-    assert!(app.state.checkout.merchants.list().await.unwrap().is_empty());
+    assert!(app
+        .state
+        .checkout
+        .merchants
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
 
     // Outside development the same wallet, on loopback, is refused before any request.
     let production = Wallets::new(shop("Kissa Tanuki"), store).unwrap();
     let err = production
-        .connect_issuer(&Url::parse(&format!("https://localhost:{}/", app.base.port().unwrap())).unwrap())
+        .connect_issuer(
+            &Url::parse(&format!("https://localhost:{}/", app.base.port().unwrap())).unwrap(),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, DiscoveryError::PrivateAddress { .. }), "{err:?}");
+    assert!(
+        matches!(err, DiscoveryError::PrivateAddress { .. }),
+        "{err:?}"
+    );
 }

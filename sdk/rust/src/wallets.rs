@@ -150,9 +150,69 @@ struct Inner {
     store: Arc<dyn RegistrationStore>,
     mode: Mode,
     http: reqwest::Client,
-    /// Issuer → client. Held across a first registration, so that two checkouts at a new
-    /// wallet at once register the shop there once.
-    clients: tokio::sync::Mutex<HashMap<String, Arc<SaifuClient>>>,
+    /// Issuer → client.
+    clients: std::sync::Mutex<HashMap<String, Arc<SaifuClient>>>,
+    /// Issuer → the lock held across that wallet's discovery, registration, update or delete,
+    /// so that two checkouts at a new wallet at once register the shop there once, and a slow
+    /// wallet holds up no other.
+    busy: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Inner {
+    fn cached(&self, issuer: &Url) -> Option<Arc<SaifuClient>> {
+        self.clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(issuer.as_str())
+            .cloned()
+    }
+
+    fn forget(&self, issuer: &Url) {
+        self.clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(issuer.as_str());
+    }
+
+    /// Waits for the issuer's lock; the entry goes when its last holder is done, so addresses
+    /// shoppers typed once do not pile up.
+    async fn busy(&self, issuer: &Url) -> Busy<'_> {
+        let lock = self
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(issuer.to_string())
+            .or_default()
+            .clone();
+        Busy {
+            inner: self,
+            issuer: issuer.to_string(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+}
+
+struct Busy<'a> {
+    inner: &'a Inner,
+    issuer: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut busy = self
+            .inner
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if busy
+            .get(&self.issuer)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            busy.remove(&self.issuer);
+        }
+    }
 }
 
 impl fmt::Debug for Wallets {
@@ -191,7 +251,8 @@ impl Wallets {
             store,
             mode,
             http,
-            clients: tokio::sync::Mutex::default(),
+            clients: std::sync::Mutex::default(),
+            busy: std::sync::Mutex::default(),
         })))
     }
 
@@ -218,9 +279,13 @@ impl Wallets {
 
     /// Same as [`connect`](Self::connect), with an issuer resolved before (an order's, say).
     pub async fn connect_issuer(&self, issuer: &Url) -> Result<Arc<SaifuClient>, DiscoveryError> {
-        let mut clients = self.0.clients.lock().await;
-        if let Some(client) = clients.get(issuer.as_str()) {
-            return Ok(client.clone());
+        if let Some(client) = self.0.cached(issuer) {
+            return Ok(client);
+        }
+        let _busy = self.0.busy(issuer).await;
+        // Another checkout may have connected meanwhile.
+        if let Some(client) = self.0.cached(issuer) {
+            return Ok(client);
         }
         let wallet = discovery::discover(&self.0.http, issuer, self.0.mode).await?;
         let registration = match self.0.store.get(issuer)? {
@@ -232,7 +297,11 @@ impl Wallets {
             }
         };
         let client = Arc::new(self.client(wallet, &registration)?);
-        clients.insert(issuer.to_string(), client.clone());
+        self.0
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(issuer.to_string(), client.clone());
         Ok(client)
     }
 
@@ -244,7 +313,7 @@ impl Wallets {
     /// Sends the shop's current metadata to the wallet (RFC 7592 `PUT`) and stores what it
     /// answers; the client secret and webhook secret stay as they were.
     pub async fn update(&self, issuer: &Url) -> Result<Registration, DiscoveryError> {
-        let mut clients = self.0.clients.lock().await;
+        let _busy = self.0.busy(issuer).await;
         let mut registration = self.stored(issuer)?;
         let body = RegistrationRequest::new(&self.0.shop, Some(&registration.client_id))
             .for_wallet(&self.0.shop, issuer);
@@ -269,14 +338,14 @@ impl Wallets {
             answer.redirect_uris
         };
         self.0.store.put(&registration)?;
-        clients.remove(issuer.as_str());
+        self.0.forget(issuer);
         Ok(registration)
     }
 
     /// Deletes the shop's registration at `issuer` (RFC 7592 `DELETE`) and forgets it; the
     /// next [`connect`](Self::connect) there registers anew.
     pub async fn delete(&self, issuer: &Url) -> Result<(), DiscoveryError> {
-        let mut clients = self.0.clients.lock().await;
+        let _busy = self.0.busy(issuer).await;
         let registration = self.stored(issuer)?;
         let response = self
             .0
@@ -290,13 +359,13 @@ impl Wallets {
             .await
             .map_err(|e| unreachable(registration.registration_client_uri.as_str(), e))?;
         let status = response.status().as_u16();
-        // 404/401 after a delete that was applied but whose answer was lost: the registration
-        // is gone either way only for 204, so anything else is reported.
+        // Only a 204 says the registration is gone; anything else is reported and the
+        // registration kept.
         if status != 204 {
             return Err(self.refusal(issuer, response).await);
         }
         self.0.store.remove(issuer)?;
-        clients.remove(issuer.as_str());
+        self.0.forget(issuer);
         Ok(())
     }
 

@@ -661,6 +661,23 @@ async fn each_wallet_gets_a_webhook_path_of_its_own() {
 }
 
 #[tokio::test]
+async fn checkouts_at_a_new_wallet_at_once_register_the_shop_once() {
+    let wallet = FakeServer::wallet().await;
+    let wallets = dev_wallets(Arc::new(MemoryRegistrations::new()));
+    let address = wallet.address();
+    let named = format!("x@{address}");
+    let (a, b, c) = tokio::join!(
+        wallets.connect(&address),
+        wallets.connect(&address),
+        wallets.connect(&named)
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&b, &c));
+    assert_eq!(wallet.requests("POST", "/oauth/register").len(), 1);
+    assert_eq!(wallet.requests("GET", METADATA_PATH).len(), 1);
+}
+
+#[tokio::test]
 async fn a_refused_registration_is_reported_and_nothing_stored() {
     let wallet = FakeServer::wallet().await;
     wallet.json(
