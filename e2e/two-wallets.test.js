@@ -54,7 +54,7 @@ describe('saifu demo --wallets 2', () => {
     // A new wallet account at this wallet, then a card, each bringing the shopper back.
     await page.getByRole('link', { name: 'Create a wallet' }).click();
     await page.waitForURL((u) => u.origin === walletURL && u.pathname === '/signup');
-    const shopper = newShopper(label);
+    const shopper = newShopper(label.replace(/[^a-z0-9]+/gi, '-'));
     await page.getByLabel('Display name').fill(shopper.displayName);
     await page.getByLabel('Email', { exact: true }).fill(shopper.email);
     await page.getByRole('button', { name: 'Create passkey' }).click();
