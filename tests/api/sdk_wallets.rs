@@ -6,7 +6,8 @@ use std::sync::Arc;
 use saifu::audit::Actor;
 use saifu::merchants::MerchantStatus;
 use saifu_sdk::{
-    DiscoveryError, Error, MemoryRegistrations, Mode, PaymentDetails, ShopMetadata, Url, Wallets,
+    DiscoveryError, Error, MemoryRegistrations, Mode, PaymentDetails, RegistrationStore,
+    ShopMetadata, Url, Wallets,
 };
 
 use crate::helpers::{spawn_app, TestApp};
