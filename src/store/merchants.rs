@@ -235,7 +235,10 @@ impl Store {
         .fetch_optional(&mut *self.read().await?)
         .await?;
         match row {
-            Some(r) => Ok(Some(merchant_row(&r, self.redirect_uris(client_id).await?)?)),
+            Some(r) => Ok(Some(merchant_row(
+                &r,
+                self.redirect_uris(client_id).await?,
+            )?)),
             None => Ok(None),
         }
     }
