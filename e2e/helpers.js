@@ -659,21 +659,25 @@ export async function signOut(page) {
  * withPage and pageContext work as for `saifu serve`), `shopURL` the shop's base URL with its
  * trailing slash. stop() sends SIGTERM, waits for the exit, removes the data directory and
  * resolves to { code, signal } (the same object on every call).
+ * `startDemo({ wallets: 2 })` runs `saifu demo --wallets 2`: the second wallet listens on the
+ * first's port + 1 and is `secondURL` (its readiness is awaited too).
  */
-export async function startDemo() {
-  return startRetrying(startDemoOnce);
+export async function startDemo({ wallets = 1 } = {}) {
+  return startRetrying(() => startDemoOnce({ wallets }));
 }
 
-async function startDemoOnce() {
+async function startDemoOnce({ wallets = 1 } = {}) {
   const port = await freePort();
   let shopPort = await freePort();
-  while (shopPort === port) shopPort = await freePort();
+  while (shopPort === port || shopPort === port + 1) shopPort = await freePort();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-e2e-demo-'));
   const baseURL = `http://localhost:${port}`;
   const shopURL = `http://localhost:${shopPort}/`;
   const env = saifuEnv(port, dataDir);
 
   const args = ['demo', '--shop-listen', `127.0.0.1:${shopPort}`, '--shop-url', shopURL];
+  const secondURL = wallets === 2 ? `http://localhost:${port + 1}` : null;
+  if (secondURL) args.push('--wallets', '2');
   const child = spawn(SAIFU_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   let stdout = '';
@@ -735,13 +739,14 @@ async function startDemoOnce() {
     const shopLine = announced('Saifu Demo Shop');
     if (walletLine && shopLine) {
       try {
-        const [ready, home] = await Promise.all([
+        const [ready, home, second] = await Promise.all([
           fetch(`${baseURL}/readyz`, { signal: AbortSignal.timeout(2_000) }),
           fetch(shopURL, { signal: AbortSignal.timeout(2_000) }),
+          secondURL ? fetch(`${secondURL}/readyz`, { signal: AbortSignal.timeout(2_000) }) : null,
         ]);
-        await Promise.all([ready.arrayBuffer(), home.arrayBuffer()]);
-        if (ready.status === 200 && home.status === 200) {
-          return { baseURL, shopURL, dataDir, env, logs, stop, announced: { wallet: walletLine, shop: shopLine } };
+        await Promise.all([ready.arrayBuffer(), home.arrayBuffer(), second?.arrayBuffer()]);
+        if (ready.status === 200 && home.status === 200 && (!second || second.status === 200)) {
+          return { baseURL, shopURL, secondURL, dataDir, env, logs, stop, announced: { wallet: walletLine, shop: shopLine } };
         }
       } catch {
         // not answering yet

@@ -16,14 +16,15 @@
 //! | `POST /language` | The footer's switcher: form fields `lang` = `ja` or `en` and `next` (a path of the shop). Sets the `shop_lang` cookie, then `303` to `next` (the home page when `next` is not the shop's); `400` for another language. |
 //! | `POST /cart/add` | Form field `product` = `mug`, `tote` or `kettle`: one more of it, then `303` to `/cart`. Sets the cookie when the browser has no cart yet. |
 //! | `POST /cart/remove` | Form field `product`: takes that product out of the cart, then `303` to `/cart`. |
-//! | `GET /cart` | The cart with its total and a "Pay with Saifu" button (a form posting to `/checkout`), and a link to the orders. |
-//! | `POST /checkout` | Pushes the payment (line items, named in the shopper's language, summing to the total, a fresh `DEMO-…` order reference) to the wallet, then `303` to the wallet's authorization URL (`303` to `/cart` when the cart is empty). |
+//! | `GET /cart` | The cart with its total and a "Pay with Saifu" button (a form posting to `/checkout`), and a link to the orders; with a [`WalletChooser`], the optional field "Your wallet". |
+//! | `POST /checkout` | Pushes the payment (line items, named in the shopper's language, summing to the total, a fresh `DEMO-…` order reference) to the wallet, then `303` to the wallet's authorization URL (`303` to `/cart` when the cart is empty). With a [`WalletChooser`], the optional form field `wallet` names the shopper's wallet (`wallet.example.jp`, `name@wallet.example.jp`); empty is the default wallet. An address that is no usable Saifu wallet answers `400` with the reason. |
 //! | `GET /callback` | The redirect URI, `{shop_base}callback`. Completes the checkout, pays the grant with capture, then `303` to `/orders/{id}`, also when the payment failed (the order page says why). A cancellation at the wallet answers a "Payment cancelled" page (`200`). |
 //! | `GET /orders` | The browser's orders, newest first: reference (a link to the order), date, status and amount, with the card and points parts when points paid some of it. |
 //! | `GET /orders/{id}` | The order: date, items, status in shoppers' words, card brand and last four, points earned, the total − points = card breakdown when points were used, and a "Refund this order" link while something is left to refund. `{id}` is the order reference. |
 //! | `POST /orders/{id}/pay` | "Try again" after the card network failed: pays the kept grant again, then `303` to the order. |
 //! | `GET /orders/{id}/refund` | The confirmation before a refund: the amount, what goes back to the card and what points go back to the wallet, the earned points taken back, and the button (`303` to the order when nothing is left to refund). |
 //! | `POST /orders/{id}/refund` | Form field `amount`: refunds what is left of the captured amount when it is that amount (the one the confirmation showed), then `303` to the order, which shows it refunded; without it, or for another amount, `303` to the confirmation, refunding nothing. |
+//! | `POST /webhooks/saifu/{wallet}` | With a [`WalletChooser`]: webhooks of a wallet the shop registered itself at (`{wallet}` is `saifu_sdk::wallet_key`), verified with that registration's secret; `404` for a wallet the shop sent no order to. |
 //! | `POST /webhooks/saifu` | The wallet's signed webhooks (Standard Webhooks, body at most 64 KiB), when `webhook_secret` is set (`404` otherwise): `400` when the delivery does not verify, else `204`. `payment.captured` marks the order of the payment's `order_reference` confirmed by the wallet (and paid, if the shop missed the payment's answer), `payment.refunded` records the refunded amount and `payment.voided` the void; an event id already seen is acknowledged and not applied again. |
 //!
 //! Every page is in Japanese or English: the `shop_lang` cookie's choice, else the browser's
@@ -56,7 +57,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderValue;
-use saifu_sdk::{Error, MerchantConfig, SaifuClient, WebhookSecret};
+use saifu_sdk::{
+    Error, MerchantConfig, Mode, RegistrationStore, SaifuClient, ShopMetadata, Wallets,
+    WebhookSecret,
+};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -82,9 +86,36 @@ pub struct DemoShopConfig {
     pub webhook_secret: Option<SecretString>,
 }
 
+/// The shop's other wallets: with it, the cart asks "Which wallet do you use?" and the shop
+/// registers itself (RFC 7591) at the wallet a shopper names, keeping its registrations in
+/// `store`. Its webhooks from those wallets arrive at `{shop_base}webhooks/saifu/{wallet}`.
+#[derive(Clone)]
+pub struct WalletChooser {
+    pub store: Arc<dyn RegistrationStore>,
+    /// [`Mode::Development`] lets shoppers name `localhost:PORT` wallets (for `saifu demo
+    /// --wallets 2`); never in production.
+    pub mode: Mode,
+}
+
+impl std::fmt::Debug for WalletChooser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalletChooser")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The shop's router. It discovers the wallet once, here, so the wallet must be serving; the
 /// redirect URI is `{shop_base}callback`.
 pub async fn router(config: DemoShopConfig) -> Result<axum::Router, Error> {
+    router_with_wallets(config, None).await
+}
+
+/// Same as [`router`], also taking the wallets shoppers name (see [`WalletChooser`]).
+pub async fn router_with_wallets(
+    config: DemoShopConfig,
+    chooser: Option<WalletChooser>,
+) -> Result<axum::Router, Error> {
     let base = shop_base(&config.shop_base)?;
     let webhook_secret = config
         .webhook_secret
@@ -104,14 +135,31 @@ pub async fn router(config: DemoShopConfig) -> Result<axum::Router, Error> {
     .await?;
     let authorization = Url::parse(&client.metadata().authorization_endpoint)
         .map_err(|e| Error::Metadata(format!("authorization_endpoint: {e}")))?;
+    let wallets = chooser
+        .map(|chooser| {
+            let mut metadata = ShopMetadata::new("Saifu Demo Shop", callback.clone());
+            metadata.client_uri = Some(base.clone());
+            metadata.webhook_url = base.join("webhooks/saifu/{wallet}").ok();
+            Wallets::with_mode(metadata, chooser.store, chooser.mode)
+                .map(handlers::ShopWallets::new)
+                .map_err(|e| Error::Config(format!("wallets: {e}")))
+        })
+        .transpose()?;
+    // The checkout form's answer redirects to the wallet the shopper named, so with a chooser
+    // any https wallet (and, in development, any local one) is a form target.
+    let form_targets = match wallets.as_ref().map(|w| w.wallets.mode()) {
+        None => authorization.origin().ascii_serialization(),
+        Some(Mode::Production) => "https:".to_owned(),
+        Some(_) => "https: http://localhost:* http://127.0.0.1:*".to_owned(),
+    };
     let csp = HeaderValue::try_from(format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {}; \
-         frame-ancestors 'none'; base-uri 'none'",
-        authorization.origin().ascii_serialization()
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {form_targets}; \
+         frame-ancestors 'none'; base-uri 'none'"
     ))
     .map_err(|_| Error::Metadata("authorization_endpoint has an unusable origin".into()))?;
     let shop = Shop(Arc::new(ShopInner {
-        client,
+        client: Arc::new(client),
+        wallets,
         callback,
         origin: base.origin().ascii_serialization(),
         secure_cookie: base.scheme() == "https",
@@ -158,7 +206,10 @@ fn shop_base(base: &Url) -> Result<Url, Error> {
 struct Shop(Arc<ShopInner>);
 
 struct ShopInner {
-    client: SaifuClient,
+    /// The default wallet's client, where the shop was registered by hand.
+    client: Arc<SaifuClient>,
+    /// The wallets shoppers name, when the cart asks for one.
+    wallets: Option<handlers::ShopWallets>,
     /// The redirect URI; the callback's query is read against it.
     callback: Url,
     /// `scheme://host[:port]`, as browsers send it in `Origin`.

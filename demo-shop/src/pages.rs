@@ -140,11 +140,20 @@ struct CartPage<'a> {
     pay_label: String,
     /// How many orders this browser placed: the page links to them.
     orders: usize,
+    /// "Which wallet do you use?" (`templates/wallet_field.html`).
+    chooser: bool,
 }
 
+#[cfg(test)]
 pub(crate) fn cart(chrome: &Chrome, cart: &Cart, orders: &[&Order]) -> String {
+    cart_page(chrome, cart, orders, false)
+}
+
+/// The cart, asking for the shopper's wallet when `chooser` is set.
+pub(crate) fn cart_page(chrome: &Chrome, cart: &Cart, orders: &[&Order], chooser: bool) -> String {
     let tr = &chrome.tr;
     render(&CartPage {
+        chooser,
         chrome,
         empty: cart.is_empty(),
         table: LinesTable::new(tr, cart.lines(), cart.total(), "shop-cart-caption", true),

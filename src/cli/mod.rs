@@ -1,5 +1,6 @@
 //! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `points`,
-//! `webhooks`, `admin`, `audit`, `receipt`, `risk` and `demo`, one module per command group.
+//! `webhooks`, `admin`, `audit`, `receipt`, `risk`, `registration` and `demo`, one module per
+//! command group.
 
 mod admin;
 mod audit;
@@ -8,6 +9,7 @@ mod keys;
 mod merchant;
 mod points;
 mod receipt;
+mod registration;
 mod risk;
 mod webhooks;
 
@@ -29,6 +31,8 @@ use self::points::points;
 pub use self::points::{CampaignCommand, PointsCommand};
 use self::receipt::receipt;
 pub use self::receipt::ReceiptCommand;
+use self::registration::registration;
+pub use self::registration::RegistrationCommand;
 use self::risk::risk;
 pub use self::risk::RiskCommand;
 use self::webhooks::webhooks;
@@ -76,6 +80,9 @@ pub enum Command {
     /// Show and change the issuer's risk limits per currency.
     #[command(subcommand)]
     Risk(RiskCommand),
+    /// Show, open or close the registration of shops by themselves (RFC 7591).
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
     /// Run the wallet and the demo shop together, with the shop registered as a verified
     /// merchant, so a whole checkout can be clicked through in a browser.
     Demo {
@@ -85,6 +92,11 @@ pub enum Command {
         /// The demo shop's public base URL.
         #[arg(long, default_value = "http://localhost:3000/")]
         shop_url: String,
+        /// How many wallets to run (1 or 2). The second listens on the first's port + 1, with
+        /// its own data directory (`DATA_DIR/wallet-2`); the shop asks "Which wallet do you
+        /// use?" and registers itself there when a shopper names it.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        wallets: u8,
     },
 }
 
@@ -114,9 +126,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit(&config, command).await,
         Command::Receipt(command) => receipt(&config, command).await,
         Command::Risk(command) => risk(config, command).await,
+        Command::Registration(command) => registration(config, command).await,
         Command::Demo {
             shop_listen,
             shop_url,
-        } => demo(config, &shop_listen, &shop_url).await,
+            wallets,
+        } => demo(config, &shop_listen, &shop_url, wallets).await,
     }
 }

@@ -198,3 +198,149 @@ async fn a_newcomer_buys_earns_spends_points_and_a_shop_refund_reverses_them() {
     let (sum, balanced, lots) = app.state.store.ledger_check().await.unwrap();
     assert_eq!((sum, balanced, lots), (0, true, true));
 }
+
+/// `saifu demo --wallets 2`'s arrangement: the shop verified at `first`, asking for the
+/// shopper's wallet, registering itself at any other (development mode: localhost wallets).
+async fn start_choosing_shop(first: &TestApp) -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!(
+        "http://localhost:{}/",
+        listener.local_addr().unwrap().port()
+    ))
+    .unwrap();
+    let credentials = saifu::cli::register_demo_shop(&first.state, &base)
+        .await
+        .unwrap();
+    let router = saifu_demo_shop::router_with_wallets(
+        saifu_demo_shop::DemoShopConfig {
+            wallet_issuer: first.base.clone(),
+            client_id: credentials.client_id,
+            client_secret: credentials.client_secret.into(),
+            shop_base: base.clone(),
+            webhook_secret: Some(credentials.webhook_secret.into()),
+        },
+        Some(saifu_demo_shop::WalletChooser {
+            store: std::sync::Arc::new(saifu_sdk::MemoryRegistrations::new()),
+            mode: saifu_sdk::Mode::Development,
+        }),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(saifu_demo_shop::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    base
+}
+
+/// Puts the mug in the cart and pays at the wallet named `wallet`; the consent page's HTML
+/// and the order page's path.
+async fn buy_at(s: &mut Shopper, shop: &Url, wallet: &str) -> (String, String) {
+    let http = &s.browser.http;
+    let added = http
+        .post(shop.join("/cart/add").unwrap())
+        .form(&[("product", "mug")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let checkout = http
+        .post(shop.join("/checkout").unwrap())
+        .form(&[("wallet", wallet)])
+        .send()
+        .await
+        .unwrap();
+    let status = checkout.status();
+    let location = checkout
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        checkout.text().await.unwrap()
+    );
+    let authorize = Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(authorize.origin(), s.browser.base.origin());
+    let consent = open_consent(&s.browser, &authorize).await;
+    let html = s.browser.html(&consent).await;
+    let callback = s.confirm(&consent, 0).await;
+    let back = s.browser.http.get(callback).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    (
+        html,
+        back.headers()["location"].to_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn with_two_wallets_a_shopper_of_each_pays_at_the_one_shop() {
+    let first = spawn_app().await;
+    let second = spawn_app().await;
+    let shop = start_choosing_shop(&first).await;
+
+    // A shopper of the first wallet leaves the field empty: the verified shop.
+    let mut aiko = shopper(&first, "aiko@example.com").await;
+    let (consent, order) = buy_at(&mut aiko, &shop, "").await;
+    assert!(consent.contains("Verified by Saifu"), "{consent}");
+    let page = order_page(&aiko, &shop, &order).await;
+    assert!(
+        page.contains("<dt>Payment status</dt><dd>captured</dd>"),
+        "{page}"
+    );
+    assert!(second
+        .state
+        .checkout
+        .merchants
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A shopper of the second wallet names it: the shop registers itself there, pending.
+    let mut ben = shopper(&second, "ben@example.com").await;
+    let named = format!("ben@localhost:{}", second.base.port().unwrap());
+    let (consent, order) = buy_at(&mut ben, &shop, &named).await;
+    assert!(consent.contains("Not verified"), "{consent}");
+    assert!(!consent.contains("Verified by Saifu"), "{consent}");
+    let page = order_page(&ben, &shop, &order).await;
+    assert!(
+        page.contains("<dt>Payment status</dt><dd>captured</dd>"),
+        "{page}"
+    );
+    let registered = second.state.checkout.merchants.list().await.unwrap();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].name, "Saifu Demo Shop");
+    assert_eq!(
+        registered[0].status,
+        saifu::merchants::MerchantStatus::Pending
+    );
+    let activity = ben.browser.html("/activity").await;
+    assert!(activity.contains("Saifu Demo Shop") && activity.contains("¥1,800"));
+    // The first wallet still knows only the shop it was told about.
+    assert_eq!(
+        first.state.checkout.merchants.list().await.unwrap().len(),
+        1
+    );
+
+    // The refund of Ben's order goes to the second wallet.
+    let refunded = ben
+        .browser
+        .http
+        .post(shop.join(&format!("{order}/refund")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
+    assert!(order_page(&ben, &shop, &order).await.contains("refunded"));
+    assert!(ben.browser.html("/activity").await.contains("Refunded"));
+
+    // A second purchase at the second wallet reuses the registration.
+    buy_at(&mut ben, &shop, &named).await;
+    assert_eq!(
+        second.state.checkout.merchants.list().await.unwrap().len(),
+        1
+    );
+}

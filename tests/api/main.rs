@@ -39,6 +39,8 @@ mod points;
 mod points_lots;
 mod receipts;
 mod recovery;
+mod registration;
 mod risk;
+mod sdk_wallets;
 mod statements;
 mod webhooks;

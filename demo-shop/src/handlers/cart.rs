@@ -44,7 +44,7 @@ pub(super) async fn cart(State(shop): State<Shop>, jar: CookieJar) -> Response {
             .as_deref()
             .map(|id| store.orders_of(id))
             .unwrap_or_default();
-        pages::cart(&chrome, &cart, &orders)
+        pages::cart_page(&chrome, &cart, &orders, shop.has_wallet_chooser())
     };
     html(StatusCode::OK, page)
 }

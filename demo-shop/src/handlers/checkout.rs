@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,7 +11,7 @@ use axum_extra::extract::cookie::CookieJar;
 use saifu_sdk::{Amount, Error};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{cart_cookie, is_transient, see_other};
+use super::{cart_cookie, is_transient, see_other, wallets};
 use crate::i18n::Tr;
 use crate::shop::{self, CURRENCY};
 use crate::store::{CheckoutInProgress, OrderState};
@@ -63,11 +64,14 @@ impl Shop {
             amount: total.amount_string(),
         };
         let key = format!("pay:{reference}");
-        let result = self
-            .0
-            .client
-            .pay(grant.expose_secret(), &amount, true, Some(&key))
-            .await;
+        let result = match self.client_for(reference).await {
+            Ok(client) => {
+                client
+                    .pay(grant.expose_secret(), &amount, true, Some(&key))
+                    .await
+            }
+            Err(err) => Err(err),
+        };
         let mut store = self.store();
         let payment = match result {
             Ok(payment) => payment,
@@ -125,7 +129,7 @@ fn unpaid_outcome(err: Error, grant: SecretString) -> OrderState {
     }
 }
 
-pub(super) async fn checkout(State(shop): State<Shop>, jar: CookieJar) -> Response {
+pub(super) async fn checkout(State(shop): State<Shop>, jar: CookieJar, body: Bytes) -> Response {
     let session = cart_cookie(&jar);
     let lines = session
         .as_deref()
@@ -140,7 +144,16 @@ pub(super) async fn checkout(State(shop): State<Shop>, jar: CookieJar) -> Respon
     };
     let reference = shop::order_reference();
     let details = shop::payment_details(&reference, &lines);
-    let (authorization_url, pending) = match shop.0.client.start_checkout(&details).await {
+    // "Which wallet do you use?" (empty: the shop's default wallet).
+    let wallet = wallets::wallet_field(&body);
+    let client = match shop
+        .client_for_checkout(&session, &wallet, &reference)
+        .await
+    {
+        Ok(client) => client,
+        Err(refused) => return refused,
+    };
+    let (authorization_url, pending) = match client.start_checkout(&details).await {
         Ok(started) => started,
         Err(err) => return shop.checkout_failed(Some(&session), &err),
     };
@@ -183,12 +196,11 @@ pub(super) async fn callback(
     };
     let mut callback = shop.0.callback.clone();
     callback.set_query(query.as_deref());
-    let grant = match shop
-        .0
-        .client
-        .complete_checkout(&callback, &checkout.pending)
-        .await
-    {
+    let completed = match shop.client_for(&checkout.reference).await {
+        Ok(client) => client.complete_checkout(&callback, &checkout.pending).await,
+        Err(err) => Err(err),
+    };
+    let grant = match completed {
         Ok(grant) => grant,
         Err(Error::Denied) => {
             let tr = Tr::current();

@@ -7,6 +7,7 @@ mod cart;
 mod checkout;
 mod language;
 mod orders;
+mod wallets;
 mod webhook;
 
 #[cfg(test)]
@@ -31,6 +32,8 @@ use crate::pages::{self, Chrome, Next};
 use crate::shop::CATALOG;
 use crate::store::Store;
 use crate::{Shop, CART_COOKIE};
+
+pub(crate) use wallets::ShopWallets;
 
 pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
     // The shop's own forms: each refuses a post another site's page made.
@@ -62,6 +65,7 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
             get(orders::confirm_refund).merge(post(orders::refund).route_layer(form)),
         )
         .route("/webhooks/saifu", post(webhook::webhook))
+        .route("/webhooks/saifu/{wallet}", post(wallets::webhook))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(language::prefs))
         .layer(axum::middleware::map_response(move |response: Response| {

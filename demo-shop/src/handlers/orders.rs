@@ -44,7 +44,8 @@ pub(super) async fn order(
         Some(pages::order(
             &chrome,
             order,
-            shop.0.webhook_secret.is_some(),
+            // Other wallets send webhooks to their own paths.
+            shop.0.webhook_secret.is_some() || shop.has_wallet_chooser(),
         ))
     });
     match page {
@@ -170,16 +171,19 @@ pub(super) async fn refund(
     }
     // Keyed by what is refunded, so a double click refunds once.
     let key = format!("refund:{payment_id}:{}", left.amount_string());
-    match shop
-        .0
-        .client
-        .refund(
-            &payment_id,
-            &Amount::new(shop::CURRENCY, &left.amount_string()),
-            Some(&key),
-        )
-        .await
-    {
+    let refunded = match shop.client_for(&reference).await {
+        Ok(client) => {
+            client
+                .refund(
+                    &payment_id,
+                    &Amount::new(shop::CURRENCY, &left.amount_string()),
+                    Some(&key),
+                )
+                .await
+        }
+        Err(err) => Err(err),
+    };
+    match refunded {
         Ok(payment) => {
             tracing::info!(order = %reference, payment_id = %payment_id, "order refunded");
             if let Some(order) = shop.store().order_by_reference(&reference) {

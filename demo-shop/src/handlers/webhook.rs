@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use saifu_sdk::verify_webhook;
+use saifu_sdk::{verify_webhook, WebhookSecret};
 
 use crate::store::WebhookOutcome;
 use crate::Shop;
@@ -21,6 +21,17 @@ pub(super) async fn webhook(State(shop): State<Shop>, headers: HeaderMap, body: 
     let Some(secret) = &shop.0.webhook_secret else {
         return shop.not_found(None);
     };
+    receive(&shop, secret, headers, body).await
+}
+
+/// Verifies a delivery with `secret` and applies it (the default wallet's and, from
+/// `wallets`, the other wallets').
+pub(super) async fn receive(
+    shop: &Shop,
+    secret: &WebhookSecret,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Ok(body) = axum::body::to_bytes(body, WEBHOOK_BODY_LIMIT).await else {
         tracing::warn!("refused a webhook whose body was too large or unreadable");
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();

@@ -27,6 +27,8 @@ use saifu_sdk::{GrantClaims, PaymentDetails};
 
 use crate::{router, serve, DemoShopConfig};
 
+mod wallets;
+
 const CLIENT_ID: &str = "m_demo";
 
 #[derive(Default)]
@@ -45,6 +47,9 @@ struct WalletState {
     refund_keys: Vec<String>,
     payments: HashMap<String, Payment>,
     counter: u32,
+    /// `POST /oauth/register` bodies, and the webhook secret answered (`wallets` tests).
+    registered: Vec<serde_json::Value>,
+    webhook_secret: Option<WebhookSecret>,
 }
 
 struct Wallet {
@@ -89,6 +94,7 @@ async fn metadata(State(w): State<Fake>) -> Response {
             "token_endpoint": at("oauth/token"),
             "pushed_authorization_request_endpoint": at("oauth/par"),
             "jwks_uri": at("oauth/jwks"),
+            "registration_endpoint": at("oauth/register"),
             "require_pushed_authorization_requests": true,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
@@ -258,6 +264,7 @@ async fn start_wallet() -> Fake {
         .route("/oauth/par", post(par))
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/token", post(token))
+        .route("/oauth/register", post(wallets::register))
         .route("/v1/payments", post(pay))
         .route("/v1/payments/{id}/refunds", post(refund))
         .with_state(wallet.clone());

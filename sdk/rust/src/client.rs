@@ -170,7 +170,7 @@ pub enum Error {
     Config(String),
 }
 
-fn suffix(description: &Option<String>) -> String {
+pub(crate) fn suffix(description: &Option<String>) -> String {
     description
         .as_deref()
         .map(|d| format!(" ({d})"))
@@ -241,6 +241,16 @@ impl SaifuClient {
             .send()
             .await?;
         let metadata: AuthorizationServerMetadata = read_json(response).await?;
+        Self::from_metadata(http, config, metadata)
+    }
+
+    /// A client from metadata already fetched (by wallet discovery), checked the same way.
+    pub(crate) fn from_metadata(
+        http: reqwest::Client,
+        config: MerchantConfig,
+        metadata: AuthorizationServerMetadata,
+    ) -> Result<Self, Error> {
+        check_config(&config)?;
         let endpoints = check_metadata(&metadata, &config)?;
         let audience = format!(
             "{}/v1/payments",

@@ -155,6 +155,8 @@ pub const CLI_CODES: &[&str] = &[
     "invalid_status",
     "invalid_status_reason",
     "status_reason_required",
+    // The issuer console: the switch for shops registering themselves.
+    "invalid_registration_switch",
 ];
 
 /// The `error` of the OAuth endpoints' RFC 6749 answers.
@@ -167,4 +169,10 @@ pub const OAUTH_ERRORS: &[&str] = &[
     "unsupported_response_type",
     "invalid_authorization_details",
     "server_error",
+    // Dynamic registration (RFC 7591 §3.2.2, RFC 7592 with RFC 6750's `invalid_token`).
+    "invalid_client_metadata",
+    "invalid_redirect_uri",
+    "invalid_token",
+    "registration_disabled",
+    "too_many_requests",
 ];
