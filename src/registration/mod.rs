@@ -26,8 +26,8 @@ use crate::store::{self, MerchantRowEdit, RegistrationEdit, Store};
 
 /// The issuer's switch for registration, as the database names it.
 const SWITCH: &str = "registration";
-/// The window the per-address limit counts in.
-const WINDOW_SECS: i64 = 60 * 60;
+/// The window the per-address limit counts in: an hour (the store keeps counters that long).
+const WINDOW_SECS: i64 = store::COUNTER_WINDOW_SECS;
 
 /// A registered merchant, with the secrets given once (on registration only).
 #[derive(Debug)]
