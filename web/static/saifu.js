@@ -338,6 +338,8 @@ for (const form of document.querySelectorAll('form[data-confirm]')) {
 document.addEventListener('input', (ev) => {
   const input = ev.target;
   if (!(input instanceof HTMLElement) || input.getAttribute('aria-invalid') !== 'true') return;
+  // The consent's points field checks itself as the shopper types.
+  if (input.closest('[data-points]')) return;
   input.removeAttribute('aria-invalid');
   const target = errorTargetFor(input);
   if (target) target.textContent = '';
