@@ -202,7 +202,7 @@ describe('consent polish', () => {
           assert.equal((await page.locator('#breakdown').innerText()).trim(), t.breakdown('¥1,800', 64, '¥1,736'));
           await axeClean(page, `${label} consent, points used`);
           if (size === 'phone') {
-            await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', `consent-points-${lang}-phone.png`) });
+            await page.locator('#pay-form').screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', `consent-points-${lang}-phone.png`) });
           }
           await points.fill('99999');
           assert.match(await page.locator('#points-error').innerText(), t.aboveBalance);

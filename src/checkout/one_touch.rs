@@ -74,7 +74,7 @@ impl Checkout {
             .map_err(webauthn_error)?;
         let nonce = random_token()?;
         let challenge = payment_challenge(&view, DEFAULT_CARD, 0, None, &nonce);
-        options.public_key.challenge = challenge.clone().into();
+        options.public_key.challenge = challenge.clone();
         let state = OneTouchState {
             consent_id: consent_id.to_string(),
             nonce,

@@ -176,7 +176,10 @@ async fn a_cancelled_consent_offers_the_way_back_to_the_shop() {
         .await;
     let page = shopper.browser.html(&consent).await;
     assert!(page.contains("Back to Frame Shop"), "{page}");
-    assert!(!page.contains("See your orders in Activity"), "nothing was ordered");
+    assert!(
+        !page.contains("See your orders in Activity"),
+        "nothing was ordered"
+    );
 }
 
 #[tokio::test]
