@@ -289,3 +289,65 @@ async fn the_order_number_wraps_only_at_its_separators() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn one_touch_without_a_usable_card_signs_in_and_comes_back_to_the_consent() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Frame Shop", true).await;
+    let shop = sdk(&app, &creds).await;
+    let browser = app.browser();
+    let mut key = crate::helpers::TestPasskey::new();
+    let r = browser
+        .sign_up(&mut key, &app.origin(), "Nao", "no-card@example.com")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    browser.post_form("/signout", &[]).await;
+
+    let (url, _) = shop.start_checkout(&frames()).await.unwrap();
+    let consent = open_consent(&browser, &url).await;
+    let r = browser
+        .post_json(&format!("{consent}/one-touch/begin"), &json!({}))
+        .await;
+    let options = serde_json::from_value(r.json::<Value>().await.unwrap()).unwrap();
+    let assertion = serde_json::to_value(key.assert(&app.origin(), options).unwrap()).unwrap();
+    let r = browser
+        .post_form(
+            &format!("{consent}/one-touch"),
+            &[("credential", &assertion.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), consent);
+    let page = browser.html(&consent).await;
+    assert!(
+        page.contains("You have no cards in your wallet yet."),
+        "{page}"
+    );
+    assert!(page.contains("Add a card"));
+}
+
+#[tokio::test]
+async fn one_touch_is_not_offered_when_the_shop_asks_for_an_address() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Frame Shop", true).await;
+    let shop = sdk(&app, &creds).await;
+    let browser = app.browser();
+    let mut details = frames();
+    details.shipping = Some(saifu_sdk::checkout::Shipping {
+        required: true,
+        address: None,
+    });
+    let (url, _) = shop.start_checkout(&details).await.unwrap();
+    let consent = open_consent(&browser, &url).await;
+    let page = browser.html(&consent).await;
+    assert!(!page.contains("one-touch-form"), "{page}");
+    assert!(page.contains("Sign in to pay"));
+    let r = browser
+        .post_json(&format!("{consent}/one-touch/begin"), &json!({}))
+        .await;
+    let (status, code) = crate::helpers::problem_code(r).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "one_touch_unavailable")
+    );
+}
