@@ -142,9 +142,10 @@ describe('checkout', () => {
       const consentPath = await openConsent(page, checkout);
       await assertConsentShows(page, 'signed out');
       const next = encodeURIComponent(consentPath);
-      assert.equal(await page.getByRole('link', { name: 'Sign in to pay' }).getAttribute('href'), `/signin?next=${next}`);
+      assert.equal(await page.getByRole('link', { name: 'Sign in to choose a card or use points' }).getAttribute('href'), `/signin?next=${next}`);
       assert.equal(await page.getByRole('radio').count(), 0, 'no card chooser before signing in');
-      assert.equal(await page.getByRole('button', { name: `Pay ${TOTAL}` }).count(), 0, 'no Pay button before signing in');
+      assert.equal(await page.getByRole('button', { name: `Pay ${TOTAL}`, exact: true }).count(), 0, 'no Pay button before signing in');
+      assert.equal(await page.getByRole('button', { name: `Pay ${TOTAL} with a passkey`, exact: true }).count(), 1, 'one touch for a returning shopper');
 
       // 2. "Create a wallet": sign up with a passkey, and land back on the consent page.
       await page.getByRole('link', { name: 'Create a wallet' }).click();
@@ -157,7 +158,7 @@ describe('checkout', () => {
       await page.waitForURL((u) => u.pathname === consentPath);
       await assertConsentShows(page, 'signed in, no card');
       await page.getByText('You have no cards in your wallet yet.').waitFor();
-      assert.equal(await page.getByRole('button', { name: `Pay ${TOTAL}` }).count(), 0, 'no Pay button without a card');
+      assert.equal(await page.getByRole('button', { name: `Pay ${TOTAL}`, exact: true }).count(), 0, 'no Pay button without a card');
       assert.equal((await h.credentials()).length, 1, 'sign-up created one passkey');
 
       // 3. "Add a card": the card form returns to the consent page.

@@ -158,13 +158,13 @@ describe('saifu demo', () => {
       }
 
       /** Wallet: press "Pay ¥X"; the wallet 303s to the shop's /callback, which 303s to the order. */
-      async function pay(product, consentPath) {
+      async function pay(product, consentPath, button = `Pay ${product.price}`) {
         const approved = page.waitForResponse((r) => r.url() === `${wallet}${consentPath}/approve` && r.request().method() === 'POST');
         const callback = page.waitForResponse((r) => {
           const u = new URL(r.url());
           return onShop(u) && u.pathname === '/callback';
         });
-        await page.getByRole('button', { name: `Pay ${product.price}`, exact: true }).click();
+        await page.getByRole('button', { name: button, exact: true }).click();
         const approve = await approved;
         assert.equal(approve.status(), 303, 'approving answers 303');
         assert.equal(new URL(approve.headers().location).origin, shopOrigin, 'to the shop');
@@ -258,13 +258,13 @@ describe('saifu demo', () => {
       assert.equal(await earnText(), String(MUG.earn), 'cleared, the preview is back at 18');
       await pointsField.fill(String(KETTLE.earn));
       assert.equal(await earnText(), String(MUG_EARN_WITH_POINTS), 'and 17 again with 64 points');
-      assert.equal(await page.getByRole('button', { name: `Pay ${MUG.price}`, exact: true }).count(), 1, 'the Pay button shows the total');
+      assert.equal(await page.getByRole('button', { name: `Pay ¥1,736 + ${KETTLE.earn} points`, exact: true }).count(), 1, 'the Pay button shows what the card pays and the points');
       const shot = path.join(RESULTS_DIR, 'demo-consent-points.png');
       await page.screenshot({ path: shot, fullPage: true });
       t.diagnostic(`screenshot: ${shot}`);
 
       const begun = page.waitForRequest((r) => r.url() === `${wallet}${secondConsent}/begin` && r.method() === 'POST');
-      const mugPaid = pay(MUG, secondConsent);
+      const mugPaid = pay(MUG, secondConsent, `Pay ¥1,736 + ${KETTLE.earn} points`);
       const beginBody = (await begun).postDataJSON();
       assert.equal(beginBody.points, KETTLE.earn, 'the payment confirmation covers the 64 points');
       const mug = await mugPaid;

@@ -47,14 +47,14 @@ pub struct ApprovalRequest {
 
 /// An approval checked and ready to record: its consent, the passkey use, what the limits
 /// let through, the card, and the challenge the passkey signed.
-struct Checked {
-    view: ConsentView,
-    passkey: PasskeyUse,
-    approving: Approving,
-    card: StoredCard,
-    challenge: Vec<u8>,
+pub(super) struct Checked {
+    pub(super) view: ConsentView,
+    pub(super) passkey: PasskeyUse,
+    pub(super) approving: Approving,
+    pub(super) card: StoredCard,
+    pub(super) challenge: Vec<u8>,
     /// The copy of the chosen shipping address, when the merchant asked for one.
-    shipping: Option<ShippingAddress>,
+    pub(super) shipping: Option<ShippingAddress>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,7 +96,13 @@ impl Checkout {
             .start_passkey_authentication(&passkeys)
             .map_err(webauthn_error)?;
         let nonce = random_token()?;
-        let challenge = payment_challenge(&view, choice, shipping.as_ref(), &nonce);
+        let challenge = payment_challenge(
+            &view,
+            &choice.card_id.to_string(),
+            choice.points,
+            shipping.as_ref(),
+            &nonce,
+        );
         options.public_key.challenge = challenge.clone();
         let state = ApprovalState {
             consent_id: consent_id.to_string(),
@@ -133,6 +139,18 @@ impl Checkout {
                 return Err(e);
             }
         };
+        self.finish_approval(user, request, checked, now).await
+    }
+
+    /// Records a checked approval and words what the store refused; on success, the redirect
+    /// to the merchant with the code.
+    pub(super) async fn finish_approval(
+        &self,
+        user: &User,
+        request: &ApprovalRequest,
+        checked: Checked,
+        now: i64,
+    ) -> Result<Url> {
         let (approval, code) = self.record_approval(user, request, &checked, now).await?;
         match approval {
             Approval::Approved => {}
@@ -211,7 +229,13 @@ impl Checkout {
         let shipping = self
             .shipping_choice(user, &view, request.choice.address_id)
             .await?;
-        let challenge = payment_challenge(&view, request.choice, shipping.as_ref(), &state.nonce);
+        let challenge = payment_challenge(
+            &view,
+            &request.choice.card_id.to_string(),
+            request.choice.points,
+            shipping.as_ref(),
+            &state.nonce,
+        );
         let authentication: PasskeyAuthentication =
             serde_json::from_value(with_challenge(state.authentication, &challenge)?)?;
         let result = self
@@ -328,7 +352,7 @@ impl Checkout {
     }
 
     /// The shopper's card, if it is theirs and not expired.
-    async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<StoredCard> {
+    pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<StoredCard> {
         let card = self
             .vault
             .cards(user.id)
@@ -353,7 +377,7 @@ impl Checkout {
 }
 
 /// webauthn-rs's serialized authentication state, its challenge replaced by `challenge`.
-fn with_challenge(
+pub(super) fn with_challenge(
     mut authentication: serde_json::Value,
     challenge: &[u8],
 ) -> Result<serde_json::Value> {
@@ -367,9 +391,10 @@ fn with_challenge(
 /// The WebAuthn challenge for approving exactly this payment: SHA-256 over length-prefixed
 /// fields (merchant, amount, currency, order reference, card, points, the digest of the
 /// shipping address or `-` without one, nonce).
-fn payment_challenge(
+pub(super) fn payment_challenge(
     view: &ConsentView,
-    choice: PaymentChoice,
+    card: &str,
+    points: i64,
     shipping: Option<&ShippingAddress>,
     nonce: &str,
 ) -> Vec<u8> {
@@ -380,8 +405,8 @@ fn payment_challenge(
         view.payment.amount.currency.code().to_string(),
         view.payment.amount.minor.to_string(),
         view.payment.order_reference.clone(),
-        choice.card_id.to_string(),
-        choice.points.to_string(),
+        card.to_string(),
+        points.to_string(),
         shipping.map_or_else(|| "-".to_string(), crate::addresses::digest),
         nonce.to_string(),
     ];

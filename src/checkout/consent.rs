@@ -231,3 +231,32 @@ fn request_uri_refused(why: RequestUriRefusal) -> Error {
     };
     Error::invalid("invalid_request_uri", message)
 }
+
+/// Where a shopper goes on from a consent that can no longer be used.
+pub struct WayBack {
+    pub merchant_name: String,
+    /// The shop's own site: the origin of its registered redirect URI.
+    pub shop: String,
+    /// The consent was approved: the order is in the shopper's Activity.
+    pub paid: bool,
+}
+
+impl Checkout {
+    /// The way back from a consent that is closed or expired, for its error page.
+    pub async fn way_back(&self, id: &str) -> Result<Option<WayBack>> {
+        let Some(consent) = self.store.find_consent(id).await? else {
+            return Ok(None);
+        };
+        let Some(merchant) = self.merchants.find(&consent.pushed.client_id).await? else {
+            return Ok(None);
+        };
+        let shop = Url::parse(&consent.pushed.redirect_uri)
+            .map(|u| u.origin().ascii_serialization() + "/")
+            .map_err(Error::internal)?;
+        Ok(Some(WayBack {
+            merchant_name: merchant.name,
+            shop,
+            paid: consent.status == ConsentStatus::Approved,
+        }))
+    }
+}

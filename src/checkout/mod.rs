@@ -9,6 +9,7 @@ pub mod consent;
 pub mod details;
 pub mod failure;
 mod grant;
+pub mod one_touch;
 pub mod pkce;
 pub mod pushed;
 mod shipping;

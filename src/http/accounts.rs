@@ -27,6 +27,7 @@ use crate::accounts::CeremonyKind;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::Result;
+use crate::i18n::Tr;
 use crate::recovery::Recovery;
 use crate::AppState;
 
@@ -53,7 +54,7 @@ async fn sign_up_page(
     Query(q): Query<NextQuery>,
 ) -> Result<Response> {
     let page = |layout, next| SignUpPage { layout, next };
-    entry_page(&accounts, &config, &session, q, "Create your wallet", page).await
+    entry_page(&accounts, &config, &session, q, "signup-page-title", page).await
 }
 
 /// The sign-up or sign-in page (`page` builds it from its layout and return address); a
@@ -63,7 +64,7 @@ async fn entry_page<P: Template>(
     config: &Config,
     session: &Session,
     q: NextQuery,
-    title: &str,
+    title_id: &str,
     page: impl FnOnce(Layout, String) -> P,
 ) -> Result<Response> {
     let next = ReturnTo::parse(q.next.as_deref());
@@ -73,7 +74,7 @@ async fn entry_page<P: Template>(
     {
         return Ok(Redirect::to(next.as_str()).into_response());
     }
-    let layout = Layout::new(title, csrf_token(session).await?, None);
+    let layout = Layout::new(Tr::current().t(title_id), csrf_token(session).await?, None);
     render(&page(layout, next.as_str().to_string()))
 }
 
@@ -122,7 +123,7 @@ async fn sign_in_page(
     Query(q): Query<NextQuery>,
 ) -> Result<Response> {
     let page = |layout, next| SignInPage { layout, next };
-    entry_page(&accounts, &config, &session, q, "Sign in", page).await
+    entry_page(&accounts, &config, &session, q, "signin-page-title", page).await
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,9 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::extract::{Form, Json};
 use super::pages::{render, AddressView, CardView, ConsentPage, ItemView, Layout};
-use super::session::{ceremony_id, csrf_token, current_user, remember_ceremony, CurrentUser};
+use super::session::{
+    ceremony_id, csrf_token, current_user, establish, remember_ceremony, CurrentUser,
+};
 use crate::accounts::{Accounts, CeremonyKind};
 use crate::checkout::approval::{ApprovalRequest, PaymentChoice};
 use crate::checkout::details::PaymentRequest;
@@ -24,6 +26,7 @@ use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::i18n::Tr;
 use crate::merchants::MerchantStatus;
 use crate::money::{Currency, Money};
 use crate::risk::LimitRefusal;
@@ -37,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/checkout/{id}/begin", post(begin))
         .route("/checkout/{id}/approve", post(approve))
         .route("/checkout/{id}/cancel", post(cancel))
+        .route("/checkout/{id}/one-touch/begin", post(begin_one_touch))
+        .route("/checkout/{id}/one-touch", post(one_touch))
 }
 
 const CONSENTS: &str = "consents";
@@ -116,12 +121,34 @@ fn items(payment: &PaymentRequest) -> Vec<ItemView> {
         .collect()
 }
 
-fn currency_symbol(currency: Currency) -> String {
-    if currency == Currency::Jpy {
-        "¥".into()
-    } else {
-        "$".into()
+/// The currency's sign as the shopper's language writes it ("¥", "$", "US$").
+fn currency_symbol(tr: &Tr, currency: Currency) -> String {
+    let shown = tr.money(Money { currency, minor: 0 });
+    shown
+        .split(|c: char| c.is_ascii_digit())
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// An order reference cut after each `-`, `_`, `/` or `.`, so that it wraps at those points
+/// (and only there) on a narrow screen.
+fn wrap_points(reference: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    for c in reference.chars() {
+        parts.last_mut().expect("never empty").push(c);
+        if matches!(c, '-' | '_' | '/' | '.') {
+            parts.push(String::new());
+        }
     }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+#[derive(Deserialize)]
+struct ConsentQuery {
+    /// A card just added on the way from this consent: selected when it is the shopper's.
+    card: Option<String>,
 }
 
 async fn consent_page(
@@ -130,6 +157,7 @@ async fn consent_page(
     State(config): State<Arc<Config>>,
     session: Session,
     Path(id): Path<String>,
+    Query(q): Query<ConsentQuery>,
 ) -> Result<Response> {
     bound(&session, &id).await?;
     let view = checkout.consent(&id, unix_now()).await?;
@@ -152,11 +180,34 @@ async fn consent_page(
     let point_value = rates.point_value(currency);
     let earn_preview = rates.earn_preview(view.payment.amount, view.points_multiplier_percent);
     let here = format!("/checkout/{id}");
+    let tr = Tr::current();
     let layout = Layout::new(
-        format!("Pay {}", view.merchant.name),
+        tr.args("consent-title", [("merchant", view.merchant.name.as_str())]),
         csrf_token(&session).await?,
         user.as_ref(),
     );
+    let cards: Vec<CardView> = options
+        .cards
+        .iter()
+        .map(|c| CardView::of(c, today))
+        .collect();
+    let usable = |c: &&CardView| !c.expired;
+    // A card just added on the way from here, if it is the shopper's; else the default.
+    let added = q
+        .card
+        .as_deref()
+        .and_then(|wanted| cards.iter().filter(usable).find(|c| c.id == wanted));
+    let selected_card = added
+        .or_else(|| cards.iter().filter(usable).find(|c| c.is_default))
+        .or_else(|| cards.iter().find(|c| !c.expired))
+        .map(|c| c.id.clone())
+        .unwrap_or_default();
+    let total = tr.money(view.payment.amount);
+    let one_touch = user.is_none() && !view.payment.shipping_required;
+    // The sentence around the number, which the script keeps up to date.
+    let earn = tr.args("consent-earn", [("points", "\u{1}")]);
+    let (earn_before, earn_after) = earn.split_once('\u{1}').unwrap_or((earn.as_str(), ""));
+    let (earn_before, earn_after) = (earn_before.to_string(), earn_after.to_string());
     render(&ConsentPage {
         layout,
         consent_id: id.clone(),
@@ -164,14 +215,16 @@ async fn consent_page(
         merchant_domain: view.merchant.domain.clone(),
         verified: view.merchant.status == MerchantStatus::Verified,
         order_reference: view.payment.order_reference.clone(),
+        order_parts: wrap_points(&view.payment.order_reference),
         items: items(&view.payment),
-        total: view.payment.amount.format_display(),
+        pay_label: tr.args("consent-pay", [("amount", total.as_str())]),
+        one_touch_label: tr.args("consent-one-touch", [("amount", total.as_str())]),
+        total,
         signed_in: user.is_some(),
-        cards: options
-            .cards
-            .iter()
-            .map(|c| CardView::of(c, today))
-            .collect(),
+        one_touch,
+        card_added: added.is_some(),
+        selected_card,
+        cards,
         next: url::form_urlencoded::byte_serialize(here.as_bytes()).collect(),
         test_mode: checkout.test_mode(),
         points_available: options.points_available,
@@ -179,8 +232,10 @@ async fn consent_page(
         points_min: view.programme.rules.redemption.min_points,
         point_value,
         earn_preview,
+        earn_before,
+        earn_after,
         amount_minor: view.payment.amount.minor,
-        currency_symbol: currency_symbol(currency),
+        currency_symbol: currency_symbol(&tr, currency),
         minor_digits: currency.minor_digits(),
         limit_refusal,
         shipping_required: view.payment.shipping_required,
@@ -287,4 +342,59 @@ async fn cancel(
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
     let redirect = checkout.deny(&id, user.as_ref(), unix_now()).await?;
     Ok(Redirect::to(redirect.as_str()))
+}
+
+/// Starts a one-touch payment for a signed-out shopper: a discoverable passkey request whose
+/// challenge binds this payment to the signer's default card (see `checkout::one_touch`).
+async fn begin_one_touch(
+    State(checkout): State<Checkout>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    bound(&session, &id).await?;
+    let (ceremony, options) = checkout.begin_one_touch(&id, unix_now()).await?;
+    remember_ceremony(&session, CeremonyKind::PaymentApproval, &ceremony).await?;
+    Ok(axum::Json(options).into_response())
+}
+
+#[derive(Deserialize)]
+struct OneTouchForm {
+    credential: String,
+}
+
+/// The one-touch form: the passkey's signed answer. The shopper it names is signed in, and
+/// the consent approved with their default card; a refusal after they are known (a limit,
+/// no usable card) brings them back to the consent, signed in, where it is explained.
+async fn one_touch(
+    State(checkout): State<Checkout>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<OneTouchForm>,
+) -> Result<Redirect> {
+    bound(&session, &id).await?;
+    let ceremony = ceremony_id(&session, CeremonyKind::PaymentApproval).await?;
+    let credential: PublicKeyCredential = serde_json::from_str(&form.credential).map_err(|_| {
+        Error::invalid(
+            "invalid_credential",
+            "The passkey answer could not be read. Please try again.",
+        )
+    })?;
+    match checkout
+        .approve_one_touch(&id, &ceremony, credential, unix_now())
+        .await
+    {
+        Ok(paid) => {
+            establish(&session, &paid.user).await?;
+            tracing::info!(user_id = %paid.user.id, "signed in and paid with one touch");
+            Ok(Redirect::to(paid.redirect.as_str()))
+        }
+        Err(refused) => match refused.user {
+            Some(user) => {
+                establish(&session, &user).await?;
+                tracing::info!(user_id = %user.id, code = refused.error.code(), "one-touch payment refused after sign-in");
+                Ok(Redirect::to(&format!("/checkout/{id}")))
+            }
+            None => Err(refused.error),
+        },
+    }
 }

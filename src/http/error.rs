@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use saifu_sdk::problem::{Problem, PROBLEM_CONTENT_TYPE};
 
 use crate::error::{Error, Kind};
+use crate::i18n::{Locale, Tr};
 
 /// What a rendered error said, kept on the response so the page layer can re-render it.
 #[derive(Clone, Debug)]
@@ -45,11 +46,24 @@ impl IntoResponse for Error {
         let info = ErrorInfo {
             status: status_of(self.kind()),
             code: self.code(),
-            message: self.public_message().into_owned(),
+            message: shoppers_words(self.code(), self.public_message().into_owned()),
             field: self.field(),
             decline_code: self.decline_code().map(str::to_string),
         };
         problem_response(info)
+    }
+}
+
+/// The message in the shopper's language on wallet requests (`error-<code>` in the
+/// catalogue). English keeps the message as written, which may name details (a number of
+/// points, a limit) that the catalogue's general text leaves out; outside the wallet (the API,
+/// the console) the language is always English.
+fn shoppers_words(code: &str, message: String) -> String {
+    let tr = Tr::current();
+    if tr.locale() == Locale::En {
+        message
+    } else {
+        tr.t_or(&format!("error-{code}"), &message)
     }
 }
 

@@ -2,13 +2,17 @@
 //! own (404, 405, 413, …) become problems with a stable code, and problems become HTML error
 //! pages (or, for a page that needs sign-in, a redirect) when a browser asked for HTML.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
 
 use super::error::{problem_response, ErrorInfo};
-use super::pages::error_page;
+use super::pages::{error_page, render_error_page, Layout, RenderedErrorPage};
+use super::session::{csrf_token, current_user};
+use crate::i18n::Tr;
+use crate::AppState;
 
 /// Rewrites bare error responses into problems, and problems into HTML pages (or, for a
 /// page that needs sign-in, a redirect to the sign-in page) when a browser asked for HTML.
@@ -28,7 +32,9 @@ pub async fn error_shapes(request: Request, next: Next) -> Response {
         .is_some_and(|p| p == "/admin" || p.starts_with("/admin/") || p.starts_with("/admin?"));
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<RenderedErrorPage>().is_some()
+    {
         return response;
     }
     // A 405 names the methods the address takes, whatever shape its body gets.
@@ -110,4 +116,73 @@ fn bare_status_info(status: StatusCode) -> ErrorInfo {
         field: None,
         decline_code: None,
     }
+}
+
+/// Error pages of the wallet's own pages, rendered where the session and the shopper's
+/// language are known: the header shows who is signed in, the words are the shopper's, and
+/// a consent that can no longer be used offers the way back to the shop and to the order.
+pub async fn wallet_error_pages(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let is_get = request.method() == axum::http::Method::GET;
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !wants_html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
+        return response;
+    };
+    // Pages that need sign-in redirect to it (done outside, for every page).
+    if info.status == StatusCode::UNAUTHORIZED && is_get {
+        return response;
+    }
+    let absolute = state.config.session_absolute_secs as i64;
+    let user = current_user(&session, &state.accounts, absolute)
+        .await
+        .ok()
+        .flatten();
+    let csrf = csrf_token(&session).await.unwrap_or_default();
+    let layout = Layout::new(String::new(), csrf, user.as_ref());
+    let tr = Tr::current();
+    let mut ways = Vec::new();
+    let consent = path
+        .strip_prefix("/checkout/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|id| !id.is_empty());
+    let consent_gone = matches!(info.code, "consent_closed" | "consent_expired");
+    if let (Some(id), true) = (consent, consent_gone) {
+        match state.checkout.way_back(id).await {
+            Ok(Some(back)) => {
+                ways.push((
+                    tr.args(
+                        "errorpage-back-to-shop",
+                        [("merchant", back.merchant_name.as_str())],
+                    ),
+                    back.shop,
+                ));
+                if back.paid {
+                    ways.push((tr.t("errorpage-activity"), "/activity".to_string()));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not find the way back from a consent"),
+        }
+    }
+    ways.push((tr.t("errorpage-home"), "/".to_string()));
+    let mut page = render_error_page(&info, layout, ways);
+    page.extensions_mut().insert(info);
+    if let Some(allow) = response.headers().get(header::ALLOW).cloned() {
+        page.headers_mut().insert(header::ALLOW, allow);
+    }
+    page
 }

@@ -91,6 +91,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::csrf_guard,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error_shapes::wallet_error_pages,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(language::prefs));
 

@@ -206,10 +206,22 @@ pub struct ConsentPage {
     /// Vetted by the issuer: the page shows the trust mark; otherwise a warning.
     pub verified: bool,
     pub order_reference: String,
+    /// The order reference in pieces, each ending where it may wrap.
+    pub order_parts: Vec<String>,
     pub items: Vec<ItemView>,
     /// "¥12,800"
     pub total: String,
+    /// "Pay ¥12,800", before any points are used.
+    pub pay_label: String,
+    /// "Pay ¥12,800 with a passkey", the one-touch button.
+    pub one_touch_label: String,
     pub signed_in: bool,
+    /// A signed-out shopper can pay with one touch (no shipping address asked).
+    pub one_touch: bool,
+    /// The card chosen: one just added on the way from here, else the default.
+    pub selected_card: String,
+    /// `selected_card` is a card the shopper has just added.
+    pub card_added: bool,
     pub cards: Vec<CardView>,
     /// This page's path, URL-encoded, for the sign-in and add-card detours.
     pub next: String,
@@ -223,6 +235,9 @@ pub struct ConsentPage {
     pub point_value: i64,
     /// Points the payment earns if paid entirely by card (the script updates it).
     pub earn_preview: i64,
+    /// The earn preview's sentence around its number.
+    pub earn_before: String,
+    pub earn_after: String,
     pub amount_minor: i64,
     pub currency_symbol: String,
     pub minor_digits: u32,
@@ -293,9 +308,8 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
     pub code: String,
-    /// Where the page's way on leads: the wallet's home, or the console's.
-    pub home: &'static str,
-    pub home_label: &'static str,
+    /// The ways on, first the main one: (label, address).
+    pub ways: Vec<(String, String)>,
 }
 
 /// Renders a page template into a response.
@@ -306,28 +320,46 @@ pub fn render(template: &impl Template) -> Result<Response, Error> {
 
 /// An error as a page. A console page's error leads back to the console, not the wallet.
 pub fn error_page(info: &ErrorInfo, console: bool) -> Response {
-    let title = info
-        .status
-        .canonical_reason()
-        .unwrap_or("Error")
-        .to_string();
+    let tr = Tr::current();
+    let home = if console {
+        (tr.t("errorpage-console"), "/admin".to_string())
+    } else {
+        (tr.t("errorpage-home"), "/".to_string())
+    };
+    render_error_page(
+        info,
+        Layout::new(String::new(), String::new(), None),
+        vec![home],
+    )
+}
+
+/// The error page for `info` in `layout` (which says who is signed in), offering `ways` on.
+pub fn render_error_page(
+    info: &ErrorInfo,
+    mut layout: Layout,
+    ways: Vec<(String, String)>,
+) -> Response {
+    let tr = &layout.tr;
+    let title = tr.t_or(
+        &format!("errorpage-title-{}", info.code),
+        &tr.t_or(
+            &format!("errorpage-title-{}", info.status.as_u16()),
+            &tr.t("errorpage-title-other"),
+        ),
+    );
+    layout.title = title.clone();
     let page = ErrorPage {
-        layout: Layout::new(title.clone(), String::new(), None),
+        layout,
         status: info.status.as_u16(),
         title,
         message: info.message.clone(),
         code: info.code.to_string(),
-        home: if console { "/admin" } else { "/" },
-        home_label: if console {
-            "Back to the console"
-        } else {
-            "Back to Saifu home"
-        },
+        ways,
     };
     match page.render() {
         Ok(html) => {
             let mut response = (info.status, Html(html)).into_response();
-            response.extensions_mut().insert(info.clone());
+            response.extensions_mut().insert(RenderedErrorPage);
             response
         }
         Err(err) => {
@@ -336,6 +368,10 @@ pub fn error_page(info: &ErrorInfo, console: bool) -> Response {
         }
     }
 }
+
+/// Marks a response that is already the error page, so that no outer layer renders it again.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderedErrorPage;
 
 /// Formats a Unix time for display: in the shopper's language and time zone on wallet pages,
 /// in English and UTC elsewhere (the console).

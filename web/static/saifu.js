@@ -6,6 +6,8 @@ const CSRF = document.querySelector('meta[name="csrf-token"]')?.getAttribute('co
 const MSG = {
   unsupported: 'This browser does not support passkeys.',
   cancelled: 'Passkey request was cancelled or timed out.',
+  noneHere: 'This device has no passkey for your Saifu account.',
+  notVerified: 'Your passkey could not be verified. Please try again.',
   exists: 'This device already holds a passkey for this account. Try another device or security key.',
   security: 'Passkeys cannot be used on this address.',
   network: 'Could not reach Saifu. Check your connection and try again.',
@@ -56,7 +58,9 @@ async function postJSON(url, body) {
       body: JSON.stringify(body ?? {}),
     });
   } catch {
-    throw new ProblemError({ detail: MSG.network });
+    const err = new ProblemError({ detail: MSG.network });
+    err.network = true;
+    throw err;
   }
   let data = null;
   if ((res.headers.get('Content-Type') || '').includes('json')) {
@@ -145,15 +149,28 @@ function assertionJSON(cred) {
 
 // --- Messages and busy state ---
 
-function describe(err, creating) {
-  if (err instanceof ProblemError) return err.message;
+// A message in the page's language: forms that name their texts (data-msg-*) are used first.
+function msg(form, key) {
+  const name = 'msg' + key.replace(/(^|-)([a-z])/g, (_, __, c) => c.toUpperCase());
+  return form?.dataset?.[name] || MSG[key.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] || MSG.generic;
+}
+
+// Names the cause of a failed passkey ceremony: the wallet's answer (by its stable code), or
+// the browser's DOMException name.
+function describe(err, creating, form = null) {
+  if (err instanceof ProblemError) {
+    if (err.code === 'unknown_passkey') return msg(form, 'none-here');
+    if (err.code === 'webauthn_failed' || err.code === 'webauthn_challenge_mismatch') return msg(form, 'not-verified');
+    if (err.network) return msg(form, 'network');
+    return err.message;
+  }
   switch (err?.name) {
     case 'NotAllowedError':
-    case 'AbortError': return MSG.cancelled;
-    case 'InvalidStateError': return creating ? MSG.exists : MSG.generic;
-    case 'SecurityError': return MSG.security;
-    case 'NotSupportedError': return MSG.unsupported;
-    default: return MSG.generic;
+    case 'AbortError': return msg(form, 'cancelled');
+    case 'InvalidStateError': return creating ? msg(form, 'exists') : msg(form, 'none-here');
+    case 'SecurityError': return msg(form, 'security');
+    case 'NotSupportedError': return msg(form, 'unsupported');
+    default: return msg(form, 'generic');
   }
 }
 
@@ -170,7 +187,7 @@ function clearErrors(form) {
 }
 
 function showError(form, err, creating = false) {
-  const text = describe(err, creating);
+  const text = describe(err, creating, form);
   const input = err instanceof ProblemError && err.field ? form.querySelector(`[name="${CSS.escape(err.field)}"]`) : null;
   const target = input && errorTargetFor(input);
   if (input && target) {
@@ -229,38 +246,6 @@ function setupAddPasskey(form) {
     const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
     follow(await postJSON('/passkeys/register/finish', registrationJSON(cred)));
   }, true);
-}
-
-// Payment confirmation: the passkey signs a challenge derived from this exact payment (shop,
-// amount, card, points, shipping address); the signed answer is then posted with the form, and the wallet
-// answers with the redirect back to the shop.
-function setupPay(form) {
-  onSubmit(form, async () => {
-    const data = new FormData(form);
-    const options = await postJSON(`/checkout/${encodeURIComponent(form.dataset.consent)}/begin`, {
-      card_id: String(data.get('card_id') ?? ''),
-      points: Number(data.get('points') ?? 0),
-      address_id: String(data.get('address_id') ?? ''),
-    });
-    const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
-    form.querySelector('input[name="credential"]').value = JSON.stringify(assertionJSON(cred));
-    HTMLFormElement.prototype.submit.call(form);
-  });
-}
-
-// The earn preview follows the points the shopper chooses to use: points pay part of the
-// total, the card pays the rest, and only the card part earns points.
-for (const field of document.querySelectorAll('[data-points]')) {
-  const input = field.querySelector('input[name="points"]');
-  const earn = field.querySelector('[data-earn]');
-  const value = Number(field.dataset.pointValue) || 1;
-  const amount = Number(field.dataset.amount) || 0;
-  const full = Number(field.dataset.earnPer) || 0;
-  input?.addEventListener('input', () => {
-    const points = Math.max(0, Math.min(Number(input.value) || 0, Number(input.max) || 0));
-    const card = Math.max(0, amount - points * value);
-    if (earn) earn.textContent = String(amount > 0 ? Math.floor((full * card) / amount) : 0);
-  });
 }
 
 function setupSignin(form) {
@@ -353,13 +338,16 @@ for (const form of document.querySelectorAll('form[data-confirm]')) {
 document.addEventListener('input', (ev) => {
   const input = ev.target;
   if (!(input instanceof HTMLElement) || input.getAttribute('aria-invalid') !== 'true') return;
+  // The consent's points field checks itself as the shopper types.
+  if (input.closest('[data-points]')) return;
   input.removeAttribute('aria-invalid');
   const target = errorTargetFor(input);
   if (target) target.textContent = '';
 });
 
 const SETUP = {
-  signup: setupSignup, signin: setupSignin, 'add-passkey': setupAddPasskey, pay: setupPay,
+  signup: setupSignup, signin: setupSignin, 'add-passkey': setupAddPasskey,
+  pay: setupPay, 'one-touch': setupOneTouch,
   'admin-signin': setupAdminSignin, 'admin-register': setupAdminRegister,
 };
 // After a recovery sign-in: the new passkey, at the addresses the page names.
@@ -370,7 +358,7 @@ for (const form of document.querySelectorAll('[data-ceremony]')) {
   if (!setup) continue;
   if (!window.PublicKeyCredential || !navigator.credentials) {
     const alert = form.querySelector('.form-error');
-    if (alert) alert.textContent = MSG.unsupported;
+    if (alert) alert.textContent = msg(form, 'unsupported');
     for (const b of form.querySelectorAll('button')) b.disabled = true;
     continue;
   }
@@ -379,7 +367,11 @@ for (const form of document.querySelectorAll('[data-ceremony]')) {
 
 // A page restored from the back/forward cache must not stay stuck in its busy state.
 window.addEventListener('pageshow', (ev) => {
-  if (ev.persisted) for (const form of document.querySelectorAll('[data-ceremony][aria-busy="true"]')) setBusy(form, false);
+  if (!ev.persisted) return;
+  for (const form of document.querySelectorAll('[data-ceremony][aria-busy="true"]')) {
+    if (form.dataset.working) setPaying(form, false);
+    else setBusy(form, false);
+  }
 });
 
 // Receipt check: a chosen file's text goes into the receipt box.
@@ -390,3 +382,163 @@ for (const input of document.querySelectorAll('input[type="file"][data-receipt-f
     if (target && file) target.value = (await file.text()).trim();
   });
 }
+
+// --- Consent (the checkout page) ---
+
+// A consent page: the header's "Sign in" and "Create account" come back to it.
+function consentHeaderLinks() {
+  const page = document.querySelector('[data-consent-page]');
+  if (!page) return;
+  const next = decodeURIComponent(page.dataset.consentPage);
+  for (const a of document.querySelectorAll('.site-header a[href="/signin"], .site-header a[href="/signup"]')) {
+    a.setAttribute('href', `${a.getAttribute('href')}?next=${encodeURIComponent(next)}`);
+  }
+}
+
+const fill = (template, values) => template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+
+function groupDigits(n) {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+// Minor units as the page writes money: "¥1,736", "$12.50".
+function consentMoney(minor, symbol, digits) {
+  const scale = 10 ** digits;
+  const major = Math.floor(minor / scale);
+  const frac = digits > 0 ? `.${String(minor % scale).padStart(digits, '0')}` : '';
+  return `${symbol}${groupDigits(major)}${frac}`;
+}
+
+// The points field: what it means for the payment, and whether it can be used.
+function consentPoints(field) {
+  const d = field.dataset;
+  const input = field.querySelector('input[name="points"]');
+  const raw = String(input.value ?? '').trim();
+  const max = Number(input.max) || 0;
+  const available = Number(d.available) || 0;
+  const min = Number(d.min) || 0;
+  let error = null;
+  let points = 0;
+  if (raw !== '') {
+    if (!/^\d+$/.test(raw)) error = d.notWhole;
+    else {
+      points = Number(raw);
+      if (points > available) error = fill(d.aboveBalance, { available: groupDigits(available) });
+      else if (points > max) error = fill(d.aboveMax, { max: groupDigits(max) });
+      else if (points > 0 && points < min) error = fill(d.belowMin, { min: groupDigits(min) });
+    }
+  }
+  return { points: error ? 0 : points, error };
+}
+
+// Keeps the Pay button, the total − points = card line and the earn preview exact as the
+// shopper types, and shows a wrong number of points next to the field.
+function consentUpdate(field, { showError = true } = {}) {
+  const d = field.dataset;
+  const form = field.closest('form');
+  const input = field.querySelector('input[name="points"]');
+  const errorBox = field.querySelector('#points-error');
+  const line = field.querySelector('[data-breakdown-line]');
+  const earn = field.querySelector('[data-earn]');
+  const button = form?.querySelector('.pay-button');
+  const { points, error } = consentPoints(field);
+  const value = Number(d.pointValue) || 1;
+  const amount = Number(d.amount) || 0;
+  const digits = Number(d.digits) || 0;
+  const card = Math.max(0, amount - points * value);
+  const money = (m) => consentMoney(m, d.symbol, digits);
+  const rule = new Intl.PluralRules(d.lang || 'en').select(points);
+  const pointsText = fill(rule === 'one' ? d.pointsOne : d.pointsOther, { count: groupDigits(points) });
+  if (button) {
+    button.textContent = points > 0 ? fill(d.payPoints, { amount: money(card), points: pointsText }) : fill(d.pay, { amount: money(amount) });
+    button.dataset.label = button.textContent;
+  }
+  if (line) {
+    line.hidden = points === 0;
+    line.textContent = points > 0 ? fill(d.breakdown, { total: money(amount), points: pointsText, card: money(card) }) : '';
+  }
+  const full = Number(d.earnPer) || 0;
+  if (earn) earn.textContent = String(amount > 0 ? Math.floor((full * card) / amount) : 0);
+  if (showError) {
+    errorBox.textContent = error ?? '';
+    if (error) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+  return error;
+}
+
+function consentSetupPoints() {
+  for (const field of document.querySelectorAll('[data-points]')) {
+    const input = field.querySelector('input[name="points"]');
+    input?.addEventListener('input', () => consentUpdate(field));
+    consentUpdate(field, { showError: false });
+  }
+}
+
+// While the passkey is asked: Pay shows progress, and neither Pay nor Cancel can be pressed.
+function setPaying(form, paying) {
+  setBusy(form, paying);
+  const cancel = document.getElementById('cancel-button');
+  if (cancel) cancel.disabled = paying;
+  const button = form.querySelector('.pay-button');
+  if (!button) return;
+  if (paying) {
+    button.dataset.label = button.dataset.label || button.textContent;
+    button.textContent = form.dataset.working;
+    button.classList.add('is-working');
+  } else {
+    if (button.dataset.label) button.textContent = button.dataset.label;
+    button.classList.remove('is-working');
+  }
+}
+
+// The consent's passkey flows: on submit, `begin` gives the request options, the passkey
+// signs them, and the signed answer is posted with the form (the wallet answers with the
+// redirect back to the shop).
+function consentCeremony(form, begin) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (isBusy(form)) return;
+    clearErrors(form);
+    const field = form.querySelector('[data-points]');
+    if (field && consentUpdate(field)) {
+      field.querySelector('input[name="points"]').focus();
+      return;
+    }
+    setPaying(form, true);
+    try {
+      const options = await postJSON(`/checkout/${encodeURIComponent(form.dataset.consent)}/${begin.path}`, begin.body());
+      const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+      form.querySelector('input[name="credential"]').value = JSON.stringify(assertionJSON(cred));
+      HTMLFormElement.prototype.submit.call(form);
+    } catch (err) {
+      setPaying(form, false);
+      showError(form, err);
+    }
+  });
+}
+
+// Payment confirmation by a signed-in shopper: the challenge is derived from this exact
+// payment (shop, amount, card, points, shipping address).
+function setupPay(form) {
+  consentCeremony(form, {
+    path: 'begin',
+    body: () => {
+      const data = new FormData(form);
+      return {
+        card_id: String(data.get('card_id') ?? ''),
+        points: Number(data.get('points') ?? 0),
+        address_id: String(data.get('address_id') ?? ''),
+      };
+    },
+  });
+}
+
+// One touch: a signed-out shopper's passkey identifies them and confirms the payment with
+// their default card, in one assertion.
+function setupOneTouch(form) {
+  consentCeremony(form, { path: 'one-touch/begin', body: () => ({}) });
+}
+
+consentHeaderLinks();
+consentSetupPoints();

@@ -67,6 +67,8 @@ pub const PROBLEM_CODES: &[&str] = &[
     "invalid_request_uri",
     "merchant_suspended",
     "consent_closed",
+    "one_touch_unavailable",
+    "no_default_card",
     "consent_expired",
     "unknown_card",
     "invalid_points",

@@ -76,8 +76,12 @@ async fn a_signed_out_shopper_signs_up_from_the_consent_page_and_comes_back() {
             && page.contains(&format!("/signup?next={next}"))
     );
     assert!(
-        !page.contains("Pay ¥12,800"),
-        "no pay button before sign-in"
+        !page.contains("id=\"pay-form\"") && !page.contains("name=\"card_id\""),
+        "no card chooser before sign-in"
+    );
+    assert!(
+        page.contains("Pay ¥12,800 with a passkey"),
+        "one touch for a returning shopper"
     );
 
     let begin = browser

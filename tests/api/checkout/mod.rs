@@ -7,6 +7,7 @@
 mod approval;
 mod consent;
 mod par;
+mod polish;
 mod token;
 
 use reqwest::StatusCode;

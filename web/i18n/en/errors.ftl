@@ -1,0 +1,26 @@
+# The error page, and error texts shared by every wallet area.
+errorpage-title-400 = Something in the request is not right
+errorpage-title-401 = Please sign in
+errorpage-title-403 = This isn't allowed
+errorpage-title-404 = Page not found
+errorpage-title-409 = Already done
+errorpage-title-410 = No longer available
+errorpage-title-429 = Too many attempts
+errorpage-title-other = Something went wrong
+errorpage-title-consent_closed = This payment is already finished
+errorpage-title-consent_expired = This checkout has expired
+errorpage-code = Error code: { $code } (HTTP { $status })
+errorpage-home = Back to Saifu home
+errorpage-console = Back to the console
+errorpage-activity = See your orders in Activity
+errorpage-back-to-shop = Back to { $merchant }
+errorpage-way-on = What you can do now
+error-not_found = There is nothing here.
+error-method_not_allowed = This address does not accept that method.
+error-internal_error = Something went wrong on our side. Please try again.
+error-bad_request = The request could not be understood.
+error-csrf_failed = This form has expired. Reload the page and try again.
+error-invalid_form = The form could not be read. Please reload the page and try again.
+error-invalid_json = The request could not be read. Please reload the page and try again.
+error-payload_too_large = The request body is too large.
+error-unauthenticated = Please sign in to continue.

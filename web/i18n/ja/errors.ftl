@@ -1,0 +1,26 @@
+# エラー画面と、ウォレット全体で共通のエラー文。
+errorpage-title-400 = リクエストに問題があります
+errorpage-title-401 = サインインしてください
+errorpage-title-403 = この操作はできません
+errorpage-title-404 = ページが見つかりません
+errorpage-title-409 = すでに完了しています
+errorpage-title-410 = もう利用できません
+errorpage-title-429 = 試行回数が多すぎます
+errorpage-title-other = 問題が発生しました
+errorpage-title-consent_closed = この支払いはすでに終わっています
+errorpage-title-consent_expired = この支払い手続きは期限切れです
+errorpage-code = エラーコード：{ $code }（HTTP { $status }）
+errorpage-home = Saifu ホームに戻る
+errorpage-console = コンソールに戻る
+errorpage-activity = 利用履歴で注文を見る
+errorpage-back-to-shop = { $merchant } に戻る
+errorpage-way-on = 次にできること
+error-not_found = ここには何もありません。
+error-method_not_allowed = このアドレスはその操作を受け付けません。
+error-internal_error = Saifu 側で問題が発生しました。もう一度お試しください。
+error-bad_request = リクエストを理解できませんでした。
+error-csrf_failed = このフォームは期限切れです。ページを再読み込みしてもう一度お試しください。
+error-invalid_form = フォームを読み取れませんでした。ページを再読み込みしてもう一度お試しください。
+error-invalid_json = リクエストを読み取れませんでした。ページを再読み込みしてもう一度お試しください。
+error-payload_too_large = リクエストが大きすぎます。
+error-unauthenticated = 続けるにはサインインしてください。
