@@ -181,16 +181,16 @@ export function guardedFetch({ development = false, lookup, maxBytes = DEFAULT_M
       }, (res) => {
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > limit) {
-          res.destroy();
-          return fail(sdkError('response_too_large', `the answer from ${url.host} is larger than ${limit} bytes`));
+          fail(sdkError('response_too_large', `the answer from ${url.host} is larger than ${limit} bytes`));
+          return res.destroy();
         }
         const chunks = [];
         let size = 0;
         res.on('data', (chunk) => {
           size += chunk.length;
           if (size > limit) {
-            res.destroy();
             fail(sdkError('response_too_large', `the answer from ${url.host} is larger than ${limit} bytes`));
+            res.destroy();
             return;
           }
           chunks.push(chunk);
