@@ -346,3 +346,73 @@ describe('registration stores', () => {
     wallets.close();
   });
 });
+
+describe('registration lifecycle against a stand-in that speaks the wire contract', () => {
+  let wallet;
+  const clients = new Map();
+  let n = 0;
+  before(async () => {
+    wallet = await startRecorder((req, entry, res) => {
+      const url = new URL(entry.url);
+      if (url.pathname === '/.well-known/oauth-authorization-server') return json(res, 200, saifuMetadata(wallet.origin));
+      if (url.pathname === '/oauth/register' && req.method === 'POST') {
+        n += 1;
+        const meta = JSON.parse(entry.body);
+        const client = { ...meta, client_id: `c${n}`, client_secret: `s${n}`, registration_access_token: `t${n}`, registration_client_uri: `${wallet.origin}/oauth/register/c${n}`, saifu_status: 'pending', webhook_secret: meta.webhook_url ? `whsec_c2VjcmV0${n}` : undefined };
+        clients.set(client.client_id, client);
+        return json(res, 201, client, { 'cache-control': 'no-store' });
+      }
+      const client = clients.get(url.pathname.split('/').pop());
+      if (!client || req.headers.authorization !== `Bearer ${client.registration_access_token}`) return json(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer' });
+      const { client_secret: _s, webhook_secret: _w, ...shown } = client;
+      if (req.method === 'GET') return json(res, 200, shown);
+      if (req.method === 'PUT') {
+        Object.assign(client, JSON.parse(entry.body));
+        const { client_secret: _s2, webhook_secret: _w2, ...now } = client;
+        return json(res, 200, now);
+      }
+      if (req.method === 'DELETE') {
+        clients.delete(client.client_id);
+        return res.writeHead(204).end();
+      }
+      return json(res, 405, {});
+    });
+  });
+  after(() => wallet.close());
+
+  it('registers once, reuses, sends changed options, reads, deletes', async () => {
+    const store = new MemoryRegistrationStore();
+    const options = { clientName: 'Kissa Tanuki', redirectUris: ['http://localhost:1/callback'], webhookUrl: 'http://localhost:1/hooks', store, development: true };
+    const wallets = new SaifuWallets(options);
+    const [a, b] = await Promise.all([wallets.connect(wallet.origin), wallets.connect(`aiko@${new URL(wallet.origin).host}`)]);
+    assert.equal(a, b);
+    assert.equal(a.clientId, 'c1');
+    const count = (method) => wallet.requests.filter((r) => r.method === method).length;
+    assert.equal(count('POST'), 1);
+    const stored = await store.get(`${wallet.origin}/`);
+    assert.equal(stored.client_secret, 's1');
+    assert.equal(stored.webhook_secret, 'whsec_c2VjcmV01');
+
+    const renamed = new SaifuWallets({ ...options, clientName: 'Kissa Tanuki Ginza' });
+    assert.equal((await renamed.connect(wallet.origin)).clientId, 'c1');
+    assert.equal(count('POST'), 1, 'no second registration');
+    assert.equal(count('PUT'), 1, 'the changed name was sent');
+    const put = wallet.requests.find((r) => r.method === 'PUT');
+    assert.deepEqual(JSON.parse(put.body), { client_name: 'Kissa Tanuki Ginza', redirect_uris: ['http://localhost:1/callback'], token_endpoint_auth_method: 'client_secret_basic', webhook_url: 'http://localhost:1/hooks', client_id: 'c1' });
+    assert.equal(put.headers.authorization, 'Bearer t1');
+    const after = await store.get(`${wallet.origin}/`);
+    assert.equal(after.client_name, 'Kissa Tanuki Ginza');
+    assert.equal(after.client_secret, 's1', 'secrets the answer leaves out stay');
+    assert.equal(after.webhook_secret, 'whsec_c2VjcmV01');
+    assert.equal((await renamed.registration(wallet.origin)).clientName, 'Kissa Tanuki Ginza');
+
+    await renamed.delete(wallet.origin);
+    assert.equal(await store.get(`${wallet.origin}/`), null);
+    await store.set(`${wallet.origin}/`, after);
+    await rejectsWith(renamed.registration(wallet.origin), 'invalid_token');
+    await store.delete(`${wallet.origin}/`);
+    assert.equal((await renamed.connect(wallet.origin)).clientId, 'c2', 'registered anew');
+    wallets.close();
+    renamed.close();
+  });
+});
