@@ -100,6 +100,33 @@ export async function discoverWallet(address, { development = false, timeoutMs =
   return { issuer, metadata };
 }
 
+/** The redirect URIs, normalized as the wallet stores them. */
+function checkedRedirectUris(redirectUris, development) {
+  if (!Array.isArray(redirectUris) || redirectUris.length === 0) throw sdkError('invalid_config', 'redirectUris needs at least one callback URL');
+  return redirectUris.map((uri) => {
+    let url;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw sdkError('invalid_config', `redirect URI ${String(uri).slice(0, 100)} is not a URL`);
+    }
+    if (url.protocol !== 'https:' && !(development && url.protocol === 'http:')) throw sdkError('invalid_config', 'redirect URIs are https URLs (http only in development)');
+    if (url.hash) throw sdkError('invalid_config', 'a redirect URI has no fragment');
+    return url.href;
+  });
+}
+
+/** `clientUri`, `logoUri` and `webhookUrl`, when given: https URLs (http in development), normalized. */
+function checkedUrls({ clientUri, logoUri, webhookUrl }, development) {
+  const out = {};
+  for (const [name, value] of Object.entries({ clientUri, logoUri, webhookUrl })) {
+    if (value === undefined || value === null || value === '') continue;
+    if (!urlIsSafe(value, development)) throw sdkError('invalid_config', `${name} is an https URL (http only in development)`);
+    out[name] = new URL(value).href;
+  }
+  return out;
+}
+
 /** The metadata the shop registers with (RFC 7591 names), from the SaifuWallets options. */
 function clientMetadata(options) {
   return {
@@ -199,25 +226,13 @@ export class SaifuWallets {
 
   constructor({ clientName, redirectUris, clientUri, logoUri, webhookUrl, store, development = false, timeoutMs = DEFAULT_TIMEOUT_MS, maxRetries, lookup } = {}) {
     if (typeof clientName !== 'string' || !clientName.trim()) throw sdkError('invalid_config', 'clientName is needed: the shop\'s name as shoppers know it');
-    if (!Array.isArray(redirectUris) || redirectUris.length === 0) throw sdkError('invalid_config', 'redirectUris needs at least one callback URL');
-    for (const uri of redirectUris) {
-      let url;
-      try {
-        url = new URL(uri);
-      } catch {
-        throw sdkError('invalid_config', `redirect URI ${String(uri).slice(0, 100)} is not a URL`);
-      }
-      if (url.protocol !== 'https:' && !(development && url.protocol === 'http:')) throw sdkError('invalid_config', 'redirect URIs are https URLs (http only in development)');
-      if (url.hash) throw sdkError('invalid_config', 'a redirect URI has no fragment');
-    }
-    for (const [name, value] of [['clientUri', clientUri], ['logoUri', logoUri], ['webhookUrl', webhookUrl]]) {
-      if (value !== undefined && value !== null && !urlIsSafe(value, development)) throw sdkError('invalid_config', `${name} is an https URL (http only in development)`);
-    }
+    const redirects = checkedRedirectUris(redirectUris, development);
+    const urls = checkedUrls({ clientUri, logoUri, webhookUrl }, development);
     const s = store ?? new MemoryRegistrationStore();
     for (const method of ['get', 'set', 'delete', 'list']) {
       if (typeof s[method] !== 'function') throw sdkError('invalid_config', `the registration store has no ${method}() method`);
     }
-    this.#options = { clientName, redirectUris: redirectUris.map((u) => new URL(u).href), clientUri, logoUri, webhookUrl, development, timeoutMs, maxRetries, lookup };
+    this.#options = { clientName, redirectUris: redirects, ...urls, development, timeoutMs, maxRetries, lookup };
     this.#store = s;
     this.#fetch = guardedFetch({ development, lookup });
     this.development = development;
@@ -364,7 +379,9 @@ export class SaifuWallets {
    */
   async update(address, changes = {}) {
     const record = await this.#stored(address);
-    const wanted = clientMetadata({ ...this.#options, ...changes });
+    const merged = { ...this.#options, ...changes };
+    if (changes.redirectUris) merged.redirectUris = checkedRedirectUris(changes.redirectUris, this.#options.development);
+    const wanted = clientMetadata({ ...merged, ...checkedUrls(merged, this.#options.development) });
     const next = await this.#put(record, wanted);
     return new Registration(next);
   }

@@ -196,7 +196,26 @@ describe('any Saifu wallet: discovery and dynamic registration against a real wa
   });
 
   it('the wallet refuses bad metadata: registration_refused with its RFC 7591 error', async () => {
-    const other = shop({ store: new MemoryRegistrationStore(), clientName: 'x'.repeat(5000) });
+    for (const [options, error] of [
+      [{ redirectUris: ['http://shop.example/callback'] }, 'invalid_redirect_uri'], // plain http only on loopback
+      [{ clientName: 'Kissa\u202ETanuki' }, 'invalid_client_metadata'], // a right-to-left override
+    ]) {
+      const other = shop({ store: new MemoryRegistrationStore(), ...options });
+      try {
+        await assert.rejects(other.connect(`localhost:${env.port}`), (err) => {
+          assert.equal(err.code, 'registration_refused', err.message);
+          assert.equal(err.status, 400);
+          assert.equal(err.source, 'oauth');
+          assert.equal(err.problem.error, error);
+          assert.ok(err.detail, 'the wallet says why');
+          return true;
+        });
+      } finally {
+        other.close();
+      }
+    }
+  });
+});
     try {
       await assert.rejects(other.connect(`localhost:${env.port}`), (err) => {
         assert.equal(err.code, 'registration_refused', err.message);
