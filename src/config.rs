@@ -38,6 +38,7 @@ pub const ENV_KEYS: &[&str] = &[
     "signin_failures_per_ip",
     "signin_failure_window_secs",
     "recovery_cooldown_secs",
+    "registration_per_hour",
     "body_limit_bytes",
     "request_ttl_secs",
     "code_ttl_secs",
@@ -147,6 +148,8 @@ pub struct Config {
     /// How long a recovery started by the issuer's support waits before its link works; a
     /// passkey sign-in meanwhile cancels it (24 h).
     pub recovery_cooldown_secs: u64,
+    /// Dynamic merchant registrations (RFC 7591) taken from one client address per hour.
+    pub registration_per_hour: u32,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
     /// Lifetime of a pushed authorization request and its consent (at most 600).
@@ -239,6 +242,7 @@ impl Default for Config {
             signin_failures_per_ip: 30,
             signin_failure_window_secs: 15 * 60,
             recovery_cooldown_secs: 24 * 60 * 60,
+            registration_per_hour: 10,
             body_limit_bytes: 64 * 1024,
             log_format: LogFormat::Pretty,
             request_ttl_secs: 600,

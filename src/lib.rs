@@ -24,6 +24,7 @@ pub mod points;
 pub mod processor;
 pub mod receipts;
 pub mod recovery;
+pub mod registration;
 pub mod risk;
 pub mod secrets;
 pub mod shops;

@@ -25,6 +25,7 @@ use crate::points::{PointsService, Statements};
 use crate::processor::simulated::{SimulatedOptions, SimulatedProcessor};
 use crate::receipts::Receipts;
 use crate::recovery::Recovery;
+use crate::registration::Registrations;
 use crate::risk::{parse_limits, Limits, LimitsForm};
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub dashboard: Dashboard,
     /// Signed receipts of approvals: download, merchant fetch, verification.
     pub receipts: Receipts,
+    /// Merchants registering themselves (RFC 7591, 7592), and the issuer's switch for it.
+    pub registrations: Registrations,
 }
 
 /// The merchants' service lives in the checkout; console handlers take it on its own.
@@ -187,7 +190,13 @@ impl AppState {
         let points = PointsService::new(store.clone());
         let idempotency = Idempotency::new(store.clone(), config.idempotency_lease_secs as i64);
         let recovery = Recovery::new(store.clone(), limits, config.recovery_cooldown_secs as i64);
+        let registrations = Registrations::new(
+            store.clone(),
+            checkout.merchants.clone(),
+            config.registration_per_hour,
+        );
         Ok(Self {
+            registrations,
             config: Arc::new(config),
             idempotency,
             audit: Audit::new(store.clone()),

@@ -23,6 +23,8 @@ pub enum Actor {
     Admin(String),
     /// A shopper, for changes they make to their own account's security.
     Shopper(uuid::Uuid),
+    /// A merchant registering itself, or managing its own registration (RFC 7591, 7592).
+    Registration,
 }
 
 impl std::fmt::Display for Actor {
@@ -32,6 +34,7 @@ impl std::fmt::Display for Actor {
             Actor::System => f.write_str("system"),
             Actor::Admin(id) => write!(f, "admin:{id}"),
             Actor::Shopper(id) => write!(f, "shopper:{id}"),
+            Actor::Registration => f.write_str("registration"),
         }
     }
 }
@@ -86,6 +89,16 @@ pub enum Action {
     ShopperRecoveryCancelled,
     /// A shopper signed in with a recovery link after its cool-down.
     ShopperRecoveryCompleted,
+    /// A merchant registered itself (RFC 7591).
+    MerchantRegistered,
+    /// A merchant that registered itself changed its metadata (RFC 7592).
+    MerchantRegistrationUpdated,
+    /// A merchant that registered itself deleted its registration (RFC 7592).
+    MerchantRegistrationDeleted,
+    /// The issuer opened dynamic registration.
+    RegistrationEnabled,
+    /// The issuer closed dynamic registration.
+    RegistrationDisabled,
 }
 
 impl Action {
@@ -125,6 +138,11 @@ impl Action {
             Action::ShopperRecoveryStarted => "shopper.recovery_started",
             Action::ShopperRecoveryCancelled => "shopper.recovery_cancelled",
             Action::ShopperRecoveryCompleted => "shopper.recovery_completed",
+            Action::MerchantRegistered => "merchant.registered",
+            Action::MerchantRegistrationUpdated => "merchant.registration_updated",
+            Action::MerchantRegistrationDeleted => "merchant.registration_deleted",
+            Action::RegistrationEnabled => "registration.enabled",
+            Action::RegistrationDisabled => "registration.disabled",
         }
     }
 }

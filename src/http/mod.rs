@@ -26,6 +26,7 @@ mod payments;
 mod points;
 mod receipts;
 mod recovery_views;
+mod registration;
 pub mod session;
 mod shops;
 mod statements;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(&state))
         .merge(health::router())
         .merge(oauth::router())
+        .merge(registration::router())
         .merge(openapi::router())
         .merge(payments::router(state.clone()))
         .merge(receipts::api_router(state.clone()))

@@ -23,6 +23,7 @@ use crate::clock::unix_now;
 use crate::error::Result;
 use crate::merchants::Merchant;
 use crate::money::AmountLimits;
+use crate::registration::Registrations;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -65,11 +66,18 @@ impl IntoResponse for OAuthFailure {
     summary = "Authorization server metadata (RFC 8414)",
     responses((status = 200, description = "The wallet's OAuth metadata", body = AuthorizationServerMetadata)),
 )]
-async fn metadata(State(checkout): State<Checkout>) -> Json<AuthorizationServerMetadata> {
+async fn metadata(
+    State(checkout): State<Checkout>,
+    State(registrations): State<Registrations>,
+) -> Result<Json<AuthorizationServerMetadata>> {
     let base = checkout.issuer_url();
     let at = |path: &str| base.join(path).map(|u| u.to_string()).unwrap_or_default();
     let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    Json(AuthorizationServerMetadata {
+    let registration_endpoint = registrations
+        .is_open()
+        .await?
+        .then(|| at("/oauth/register"));
+    Ok(Json(AuthorizationServerMetadata {
         issuer: checkout.issuer().to_string(),
         authorization_endpoint: at("/oauth/authorize"),
         token_endpoint: at("/oauth/token"),
@@ -83,7 +91,8 @@ async fn metadata(State(checkout): State<Checkout>) -> Json<AuthorizationServerM
         token_endpoint_auth_methods_supported: list(&["client_secret_basic", "client_secret_post"]),
         authorization_details_types_supported: list(&["payment"]),
         authorization_response_iss_parameter_supported: true,
-    })
+        registration_endpoint,
+    }))
 }
 
 #[utoipa::path(

@@ -23,7 +23,8 @@ use crate::keys::wrap_context;
 use crate::keys::{DataKey, KeyEncryptionKey};
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::Refusal;
-use crate::store::{NewMerchantRow, Store, StoredMerchant, WrappedTable};
+pub use crate::store::StoredRegistration as RegisteredMetadata;
+use crate::store::{NewMerchantRow, NewRegistrationRow, Store, StoredMerchant, WrappedTable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MerchantStatus {
@@ -64,6 +65,13 @@ pub struct Merchant {
     /// When the status last changed (Unix seconds); `None` if it never did.
     pub status_changed_at: Option<i64>,
     pub created_at: i64,
+    /// The metadata of a merchant that registered itself (RFC 7591); `None` if the issuer
+    /// created it.
+    pub registration: Option<RegisteredMetadata>,
+    /// The verified merchant's name this one's imitates: the issuer should review it.
+    pub review_resembles: Option<String>,
+    /// When its registration was deleted; no credential of it works since.
+    pub deleted_at: Option<i64>,
 }
 
 impl Merchant {
@@ -88,8 +96,19 @@ impl TryFrom<StoredMerchant> for Merchant {
             status_reason: m.status_reason,
             status_changed_at: m.status_changed_at,
             created_at: m.created_at,
+            registration: m.registration,
+            review_resembles: m.review_resembles,
+            deleted_at: m.deleted_at,
         })
     }
+}
+
+/// What a merchant registering itself stores besides a new merchant's fields: its registration
+/// access token's digest, its metadata, and the verified merchant's name it imitates.
+pub struct SelfRegistration {
+    pub token_hash: String,
+    pub metadata: RegisteredMetadata,
+    pub review_resembles: Option<String>,
 }
 
 pub struct NewMerchant {
@@ -131,6 +150,28 @@ impl Merchants {
         now: i64,
         by: &Actor,
     ) -> Result<MerchantCredentials> {
+        self.insert(new, None, now, by).await
+    }
+
+    /// Registers a merchant that registered itself (pending, audited as `merchant.registered`
+    /// by `registration`), with its metadata; the secrets are returned once, as by `create`.
+    pub async fn create_registered(
+        &self,
+        new: NewMerchant,
+        registration: SelfRegistration,
+        now: i64,
+    ) -> Result<MerchantCredentials> {
+        self.insert(new, Some(registration), now, &Actor::Registration)
+            .await
+    }
+
+    async fn insert(
+        &self,
+        new: NewMerchant,
+        registration: Option<SelfRegistration>,
+        now: i64,
+        by: &Actor,
+    ) -> Result<MerchantCredentials> {
         let name = merchant_name(&new.name)?;
         if new.redirect_uris.is_empty() {
             return Err(Error::invalid(
@@ -161,12 +202,19 @@ impl Merchants {
             .map_err(Error::internal)?;
         let uris: Vec<String> = new.redirect_uris.iter().map(|u| u.to_string()).collect();
         let status = if new.verified { "verified" } else { "pending" };
-        let audit = Entry::new(by, Action::MerchantCreated, &client_id)
+        let action = match registration {
+            Some(_) => Action::MerchantRegistered,
+            None => Action::MerchantCreated,
+        };
+        let mut audit = Entry::new(by, action, &client_id)
             .with("name", name)
             .with("domain", domain.as_str())
             .with("status", status)
             .with("redirect_uris", uris.clone())
             .with("webhook_url", new.webhook_url.as_ref().map(url_detail));
+        if let Some(r) = &registration {
+            audit = audit.with("review_resembles", r.review_resembles.as_deref());
+        }
         self.store
             .insert_merchant(
                 NewMerchantRow {
@@ -179,6 +227,11 @@ impl Merchants {
                     webhook_secret_wrapped: &wrapped.bytes,
                     webhook_kek_version: i64::from(wrapped.version),
                     redirect_uris: &uris,
+                    registered: registration.as_ref().map(|r| NewRegistrationRow {
+                        token_hash: &r.token_hash,
+                        metadata: &r.metadata,
+                        review_resembles: r.review_resembles.as_deref(),
+                    }),
                 },
                 now,
                 &audit.record(now),

@@ -18,6 +18,19 @@ pub struct StoredMerchant {
     pub created_at: i64,
     pub status_reason: Option<String>,
     pub status_changed_at: Option<i64>,
+    /// Set for a merchant that registered itself (RFC 7591).
+    pub registration: Option<StoredRegistration>,
+    /// The verified merchant's name this one's imitates, kept for the issuer's review.
+    pub review_resembles: Option<String>,
+    pub deleted_at: Option<i64>,
+}
+
+/// The client metadata a merchant registered itself with, beside its name and addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRegistration {
+    pub token_endpoint_auth_method: String,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
 }
 
 /// A vetting status change, with what announces and records it. `announce` is given the
@@ -63,10 +76,19 @@ pub struct NewMerchantRow<'a> {
     pub webhook_secret_wrapped: &'a [u8],
     pub webhook_kek_version: i64,
     pub redirect_uris: &'a [String],
+    /// A merchant registering itself: its token's digest and metadata, and the flag for review.
+    pub registered: Option<NewRegistrationRow<'a>>,
+}
+
+pub struct NewRegistrationRow<'a> {
+    pub token_hash: &'a str,
+    pub metadata: &'a StoredRegistration,
+    pub review_resembles: Option<&'a str>,
 }
 
 const COLUMNS: &str = "client_id, name, domain, status, webhook_url, created_at, status_reason, \
-     status_changed_at";
+     status_changed_at, token_endpoint_auth_method, client_uri, logo_uri, review_resembles, \
+     deleted_at";
 
 pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<StoredMerchant> {
     Ok(StoredMerchant {
@@ -79,6 +101,18 @@ pub(super) fn merchant_row(r: &AnyRow, redirect_uris: Vec<String>) -> Result<Sto
         created_at: r.try_get("created_at")?,
         status_reason: r.try_get("status_reason")?,
         status_changed_at: r.try_get("status_changed_at")?,
+        registration: r
+            .try_get::<Option<String>, _>("token_endpoint_auth_method")?
+            .map(|method| -> Result<StoredRegistration> {
+                Ok(StoredRegistration {
+                    token_endpoint_auth_method: method,
+                    client_uri: r.try_get("client_uri")?,
+                    logo_uri: r.try_get("logo_uri")?,
+                })
+            })
+            .transpose()?,
+        review_resembles: r.try_get("review_resembles")?,
+        deleted_at: r.try_get("deleted_at")?,
     })
 }
 
@@ -93,8 +127,10 @@ impl Store {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO merchants (client_id, secret_hash, name, domain, status, webhook_url,
-                                    webhook_secret_wrapped, webhook_kek_version, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                    webhook_secret_wrapped, webhook_kek_version, created_at,
+                                    registration_token_hash, token_endpoint_auth_method,
+                                    client_uri, logo_uri, review_resembles)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(m.client_id)
         .bind(m.secret_hash)
@@ -105,6 +141,23 @@ impl Store {
         .bind(m.webhook_secret_wrapped)
         .bind(m.webhook_kek_version)
         .bind(now)
+        .bind(m.registered.as_ref().map(|r| r.token_hash))
+        .bind(
+            m.registered
+                .as_ref()
+                .map(|r| r.metadata.token_endpoint_auth_method.as_str()),
+        )
+        .bind(
+            m.registered
+                .as_ref()
+                .and_then(|r| r.metadata.client_uri.as_deref()),
+        )
+        .bind(
+            m.registered
+                .as_ref()
+                .and_then(|r| r.metadata.logo_uri.as_deref()),
+        )
+        .bind(m.registered.as_ref().and_then(|r| r.review_resembles))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -142,17 +195,18 @@ impl Store {
     }
 
     /// The merchant and its secret's hash, for client authentication; one statement, as
-    /// every merchant API call and consent step needs it.
+    /// every merchant API call and consent step needs it. A deleted registration is not found.
     pub async fn merchant_with_secret_hash(
         &self,
         client_id: &str,
     ) -> Result<Option<(StoredMerchant, String)>> {
         let rows = sqlx::query(
             "SELECT m.client_id, m.name, m.domain, m.status, m.webhook_url, m.created_at,
-                    m.status_reason, m.status_changed_at,
+                    m.status_reason, m.status_changed_at, m.token_endpoint_auth_method,
+                    m.client_uri, m.logo_uri, m.review_resembles, m.deleted_at,
                     m.secret_hash, r.uri
              FROM merchants m LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
-             WHERE m.client_id = $1 ORDER BY r.uri",
+             WHERE m.client_id = $1 AND m.deleted_at IS NULL ORDER BY r.uri",
         )
         .bind(client_id)
         .fetch_all(&mut *self.read().await?)

@@ -26,6 +26,7 @@ pub mod programme;
 mod rate_limits;
 pub mod receipts;
 pub mod recovery_codes;
+mod registration;
 pub mod risk;
 mod sessions;
 pub mod shops;
@@ -50,8 +51,12 @@ pub use activity::RefundRow;
 pub use cards::{NewCardRow, SealedNumber};
 pub use ceremonies::Taken;
 pub use error::{Error, Refusal, Result};
-pub use merchants::{MerchantRowEdit, NewMerchantRow, StatusChange, StoredMerchant};
+pub use merchants::{
+    MerchantRowEdit, NewMerchantRow, NewRegistrationRow, StatusChange, StoredMerchant,
+    StoredRegistration,
+};
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
+pub use registration::RegistrationEdit;
 pub use sessions::SessionStore;
 pub use users::{FirstPasskey, NewUser};
 pub use wrapped::{RewrapCandidate, WrappedTable};

@@ -197,6 +197,10 @@ pub struct AuthorizationServerMetadata {
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub authorization_details_types_supported: Vec<String>,
     pub authorization_response_iss_parameter_supported: bool,
+    /// Dynamic client registration (RFC 7591), while the wallet takes new shops; absent when
+    /// its issuer has switched registration off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
 }
 
 /// One public key of `GET /oauth/jwks` (EC P-256).

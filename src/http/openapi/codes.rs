@@ -167,4 +167,10 @@ pub const OAUTH_ERRORS: &[&str] = &[
     "unsupported_response_type",
     "invalid_authorization_details",
     "server_error",
+    // Dynamic registration (RFC 7591 §3.2.2, RFC 7592 with RFC 6750's `invalid_token`).
+    "invalid_client_metadata",
+    "invalid_redirect_uri",
+    "invalid_token",
+    "registration_disabled",
+    "too_many_requests",
 ];

@@ -33,6 +33,10 @@ use crate::AppState;
         super::oauth::par,
         super::checkout::authorize,
         super::oauth::token,
+        super::registration::register,
+        super::registration::read,
+        super::registration::update,
+        super::registration::delete,
         super::payments::create,
         super::payments::by_order,
         super::payments::show,
@@ -48,6 +52,7 @@ use crate::AppState;
     modifiers(&Contract),
     tags(
         (name = "oauth", description = "Checkout: discovery, pushed requests, the shopper's consent, the code exchange"),
+        (name = "registration", description = "Dynamic registration: a shop registers itself (RFC 7591) and manages its registration (RFC 7592); it is pending until the issuer vets it"),
         (name = "payments", description = "The payments API: redeem a grant, capture, void, refund, read"),
         (name = "disputes", description = "Disputes shoppers opened on your payments: read them, and accept or contest each by its respond_by"),
         (name = "points", description = "Points statements: each month, the points issued at your shop that you fund and the points redeemed there that the programme reimburses"),
@@ -68,6 +73,17 @@ impl Modify for Contract {
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some(
                         "The merchant's client id and secret (`client_secret_basic`, RFC 6749 §2.3.1).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "registration",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The registration access token given once at registration (RFC 7592).",
                     ))
                     .build(),
             ),

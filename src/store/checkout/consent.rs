@@ -129,12 +129,13 @@ impl Store {
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
                     c.status AS consent_status, c.user_id, c.expires_at,
                     m.name, m.domain, m.status, m.webhook_url, m.created_at,
-                    m.status_reason, m.status_changed_at, r.uri,
+                    m.status_reason, m.status_changed_at, m.token_endpoint_auth_method,
+                    m.client_uri, m.logo_uri, m.review_resembles, m.deleted_at, r.uri,
                     CAST(COALESCE((SELECT k.multiplier_percent FROM points_campaigns k
                                    WHERE k.client_id = c.client_id AND k.starts_at <= $2 AND k.ends_at > $2
                                    ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent
              FROM consents c
-             LEFT JOIN merchants m ON m.client_id = c.client_id
+             LEFT JOIN merchants m ON m.client_id = c.client_id AND m.deleted_at IS NULL
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
              WHERE c.id = $1 ORDER BY r.uri",
         )
