@@ -416,3 +416,50 @@ describe('registration lifecycle against a stand-in that speaks the wire contrac
     renamed.close();
   });
 });
+
+describe('https to a checked address', () => {
+  it('the certificate is verified for the wallet\'s name while the connection goes to the address that was checked', async (t) => {
+    const { execFileSync, execFile } = await import('node:child_process');
+    const { createServer } = await import('node:https');
+    const dir = await mkdtemp(path.join(tmpdir(), 'saifu-tls-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Saifu Test CA');
+    ssl('req', ...ec, '-keyout', 'wallet.key', '-out', 'wallet.csr', '-subj', '/CN=wallet.example.jp');
+    await writeFile(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:wallet.example.jp\n');
+    ssl('x509', '-req', '-in', 'wallet.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'wallet.pem', '-days', '2', '-extfile', 'ext.cnf');
+
+    const server = createServer({ key: await readFile(path.join(dir, 'wallet.key')), cert: await readFile(path.join(dir, 'wallet.pem')) }, (req, res) => {
+      json(res, 200, saifuMetadata(`https://${req.headers.host}`));
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }));
+    const { port } = server.address();
+
+    // A child process trusts the test CA (NODE_EXTRA_CA_CERTS is read at start-up). Both names
+    // resolve to 127.0.0.1 through the resolver given: development, so loopback is allowed.
+    const script = `
+      import { discoverWallet } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+      const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
+      const out = {};
+      for (const host of ['wallet.example.jp', 'other.example.jp']) {
+        try {
+          out[host] = (await discoverWallet(host + ':${port}', { development: true, lookup })).issuer;
+        } catch (err) {
+          out[host] = err.code + ' ' + err.message;
+        }
+      }
+      console.log(JSON.stringify(out));`;
+    const stdout = await new Promise((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') }, timeout: 20_000 },
+        (err, out, stderr) => (err ? reject(new Error(stderr)) : resolve(out)));
+    });
+    const out = JSON.parse(stdout);
+    assert.equal(out['wallet.example.jp'], `https://wallet.example.jp:${port}/`);
+    assert.match(out['other.example.jp'], /^network_error .*ERR_TLS_CERT_ALTNAME_INVALID/, 'a certificate for another name is refused');
+  });
+});
