@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { FileRegistrationStore, MemoryRegistrationStore, Registration, SaifuClient, SaifuError, SaifuWallets } from '../src/index.js';
-import { approveCheckout, launchBrowser, openShopperPage, runSaifu, startRecorder, startWallet } from './helpers.mjs';
+import { createShop } from '../examples/any-wallet-shop.mjs';
+import { approveCheckout, freePort, launchBrowser, openShopperPage, runSaifu, startRecorder, startWallet } from './helpers.mjs';
 
 async function rejectsWith(promise, code, status) {
   await assert.rejects(promise, (err) => {
@@ -278,5 +279,60 @@ describe('any Saifu wallet: discovery and dynamic registration against a real wa
     } finally {
       late.close();
     }
+  });
+});
+
+describe('examples/any-wallet-shop.mjs: one shop, two wallets, shoppers type their wallet\'s address', () => {
+  const env = {};
+  before(async () => {
+    env.wallets = [await startWallet(), await startWallet()];
+    const port = await freePort();
+    env.shop = createShop({ publicUrl: `http://localhost:${port}`, store: new MemoryRegistrationStore(), development: true });
+    env.origin = await env.shop.listen(port);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close().catch(() => {});
+    await env.shop?.close();
+    for (const w of env.wallets ?? []) await w.stop();
+  });
+
+  it('a checkout on each wallet, confirmed by each wallet\'s webhook; a non-wallet address is explained', async () => {
+    for (const [i, wallet] of env.wallets.entries()) {
+      const h = await openShopperPage(env.browser);
+      try {
+        const { page } = h;
+        const home = await page.goto(env.origin);
+        assert.match(home.headers()['content-security-policy'], /form-action 'self' https: http:\/\/localhost:\*/);
+        if (i === 0) {
+          // Not a wallet: the shop itself answers 404 to the metadata request.
+          await page.getByLabel('Which wallet do you use?').fill(`aiko@localhost:${new URL(env.origin).port}`);
+          await page.getByRole('button', { name: 'Pay ¥1,800' }).click();
+          assert.equal(await page.getByRole('alert').innerText(), 'That address is not a Saifu wallet.');
+          assert.equal(await page.getByLabel('Which wallet do you use?').getAttribute('aria-invalid'), 'true');
+        }
+        await page.getByLabel('Which wallet do you use?').fill(`shopper${i}@localhost:${new URL(wallet.baseURL).port}`);
+        await page.getByRole('button', { name: 'Pay ¥1,800' }).click();
+        await page.waitForURL((u) => u.origin === wallet.baseURL);
+        assert.equal(await page.locator('#consent-heading').innerText(), 'Pay Matcha Corner');
+        assert.equal(await page.getByRole('note').filter({ hasText: 'Not verified' }).count(), 1);
+        await approveCheckout(page, null, { walletOrigin: wallet.baseURL });
+        await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
+        const ref = /Order (M-[0-9A-F]+): captured/.exec(await page.locator('#order').innerText())?.[1];
+        assert.ok(ref, 'the order is captured');
+        const deadline = Date.now() + 10_000;
+        let order;
+        while (Date.now() < deadline) {
+          order = await (await fetch(`${env.origin}/orders/${ref}.json`)).json();
+          if (order.paidByWebhook) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(order.wallet, `${wallet.baseURL}/`);
+        assert.equal(order.paidByWebhook, true, 'the wallet\'s signed payment.captured webhook verified with its own secret');
+      } finally {
+        await h.close();
+      }
+    }
+    assert.equal((await env.shop.wallets.registrations()).length, 2, 'one registration per wallet');
   });
 });
