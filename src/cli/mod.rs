@@ -1,5 +1,6 @@
 //! The `saifu` command line: `serve` (the default), `migrate`, `keys`, `merchant`, `points`,
-//! `webhooks`, `admin`, `audit`, `receipt`, `risk` and `demo`, one module per command group.
+//! `webhooks`, `admin`, `audit`, `receipt`, `risk`, `registration` and `demo`, one module per
+//! command group.
 
 mod admin;
 mod audit;
@@ -8,6 +9,7 @@ mod keys;
 mod merchant;
 mod points;
 mod receipt;
+mod registration;
 mod risk;
 mod webhooks;
 
@@ -29,6 +31,8 @@ use self::points::points;
 pub use self::points::{CampaignCommand, PointsCommand};
 use self::receipt::receipt;
 pub use self::receipt::ReceiptCommand;
+use self::registration::registration;
+pub use self::registration::RegistrationCommand;
 use self::risk::risk;
 pub use self::risk::RiskCommand;
 use self::webhooks::webhooks;
@@ -76,6 +80,9 @@ pub enum Command {
     /// Show and change the issuer's risk limits per currency.
     #[command(subcommand)]
     Risk(RiskCommand),
+    /// Show, open or close the registration of shops by themselves (RFC 7591).
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
     /// Run the wallet and the demo shop together, with the shop registered as a verified
     /// merchant, so a whole checkout can be clicked through in a browser.
     Demo {
@@ -114,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit(&config, command).await,
         Command::Receipt(command) => receipt(&config, command).await,
         Command::Risk(command) => risk(config, command).await,
+        Command::Registration(command) => registration(config, command).await,
         Command::Demo {
             shop_listen,
             shop_url,

@@ -259,6 +259,15 @@ impl Merchants {
             .transpose()
     }
 
+    /// The merchant, even one whose registration was deleted (for the issuer's records).
+    pub async fn on_record(&self, client_id: &str) -> Result<Option<Merchant>> {
+        self.store
+            .merchant_on_record(client_id)
+            .await?
+            .map(Merchant::try_from)
+            .transpose()
+    }
+
     /// Merchants whose name, domain or client id contains `query` (any letter case), newest
     /// first; all of them (up to `limit`) without a query.
     pub async fn search(&self, query: Option<&str>, limit: i64) -> Result<Vec<Merchant>> {

@@ -226,6 +226,23 @@ impl Store {
         )))
     }
 
+    /// The merchant, deleted or not, for the issuer's records.
+    pub async fn merchant_on_record(&self, client_id: &str) -> Result<Option<StoredMerchant>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM merchants WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(merchant_row(
+                &r,
+                self.redirect_uris(client_id).await?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
     pub async fn list_merchants(&self) -> Result<Vec<StoredMerchant>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM merchants ORDER BY created_at, client_id"

@@ -39,6 +39,7 @@ mod points;
 mod points_lots;
 mod receipts;
 mod recovery;
+mod registration;
 mod risk;
 mod statements;
 mod webhooks;

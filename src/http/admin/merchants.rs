@@ -1,7 +1,9 @@
 //! The console's Merchants section: the list with search, registering a merchant (its
 //! secrets shown once, on the answer page, never in a URL), and one merchant's page with its
 //! edit, vetting status (with a reason; the trust mark follows), secret rotations and a link to
-//! its points campaigns. Reading needs `ReadConsole`; every change needs `ManageMerchants`.
+//! its points campaigns; the switch for shops registering themselves, and the merchants
+//! flagged for review (a name resembling a verified merchant's). Reading needs `ReadConsole`;
+//! every change needs `ManageMerchants`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -19,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::merchants::{
     Merchant, MerchantEdit, MerchantStatus, Merchants, NewMerchant, StatusReason,
 };
+use crate::registration::Registrations;
 use crate::webhooks::Webhooks;
 use crate::AppState;
 
@@ -31,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/merchants", get(list).post(create))
         .route("/admin/merchants/new", get(new_page))
+        .route("/admin/registration", post(switch_registration))
         .route("/admin/merchants/{client_id}", get(show).post(edit))
         .route("/admin/merchants/{client_id}/status", post(set_status))
         .route(
@@ -56,6 +60,10 @@ struct MerchantRow {
     domain: String,
     status: &'static str,
     since: String,
+    /// The verified merchant's name this one's resembles: review it.
+    review: Option<String>,
+    registered: bool,
+    deleted: bool,
 }
 
 #[derive(Template)]
@@ -66,6 +74,8 @@ struct ListPage {
     merchants: Vec<MerchantRow>,
     limit: i64,
     can_manage: bool,
+    /// Whether shops may register themselves.
+    registration_open: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -75,6 +85,7 @@ struct Search {
 
 async fn list(
     State(merchants): State<Merchants>,
+    State(registrations): State<Registrations>,
     console: Console,
     Query(search): Query<Search>,
 ) -> Result<Response> {
@@ -87,6 +98,9 @@ async fn list(
         .map(|m| MerchantRow {
             status: m.status.as_str(),
             since: format_time(m.created_at),
+            review: m.review_resembles,
+            registered: m.registration.is_some(),
+            deleted: m.deleted_at.is_some(),
             client_id: m.client_id,
             name: m.name,
             domain: m.domain,
@@ -98,7 +112,37 @@ async fn list(
         merchants: rows,
         limit: LIMIT,
         can_manage: console.admin.role.may(Permission::ManageMerchants),
+        registration_open: registrations.is_open().await?,
     })
+}
+
+#[derive(Deserialize)]
+struct SwitchForm {
+    /// `open` or `closed`.
+    registration: String,
+}
+
+/// Opens or closes registration for every node, audited.
+async fn switch_registration(
+    State(registrations): State<Registrations>,
+    console: Console,
+    Form(form): Form<SwitchForm>,
+) -> Result<Redirect> {
+    console.require(Permission::ManageMerchants)?;
+    let open = match form.registration.as_str() {
+        "open" => true,
+        "closed" => false,
+        _ => {
+            return Err(Error::invalid(
+                "invalid_registration_switch",
+                "Choose open or closed.",
+            ))
+        }
+    };
+    registrations
+        .set_open(open, &console.admin.actor(), unix_now())
+        .await?;
+    Ok(Redirect::to("/admin/merchants"))
 }
 
 #[derive(Template)]
@@ -205,6 +249,7 @@ struct MerchantPage {
     status: &'static str,
     statuses: Vec<&'static str>,
     created: String,
+    deleted: String,
     status_changed: String,
     redirect_uris: String,
     webhook_url: String,
@@ -223,7 +268,7 @@ async fn show(
 ) -> Result<Response> {
     console.require(Permission::ReadConsole)?;
     let m = merchants
-        .find(&client_id)
+        .on_record(&client_id)
         .await?
         .ok_or_else(Error::not_found)?;
     let endpoint = webhooks.overview(&client_id, 5).await?;
@@ -249,6 +294,7 @@ async fn show(
         status: m.status.as_str(),
         statuses: ["pending", "verified", "suspended"].to_vec(),
         created: format_time(m.created_at),
+        deleted: m.deleted_at.map(format_time).unwrap_or_default(),
         status_changed: m.status_changed_at.map(format_time).unwrap_or_default(),
         redirect_uris: m.redirect_uris.join("\n"),
         webhook_url: m.webhook_url.clone().unwrap_or_default(),

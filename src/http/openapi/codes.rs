@@ -155,6 +155,8 @@ pub const CLI_CODES: &[&str] = &[
     "invalid_status",
     "invalid_status_reason",
     "status_reason_required",
+    // The issuer console: the switch for shops registering themselves.
+    "invalid_registration_switch",
 ];
 
 /// The `error` of the OAuth endpoints' RFC 6749 answers.
