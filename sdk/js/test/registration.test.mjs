@@ -255,6 +255,34 @@ describe('any Saifu wallet: discovery and dynamic registration against a real wa
     }
   });
 
+  it('the issuer switches registration off: registration_closed for a new shop, a registered one goes on', async () => {
+    await runSaifu(env.wallet, ['registration', 'disable', '--json']);
+    try {
+      const { metadata } = await env.wallets.discover(`localhost:${env.port}`);
+      assert.equal(metadata.registration_endpoint, undefined, 'no longer advertised');
+      const newcomer = shop({ store: new MemoryRegistrationStore(), clientName: 'Closed Door Cafe' });
+      try {
+        await assert.rejects(newcomer.connect(`localhost:${env.port}`), (err) => {
+          assert.equal(err.code, 'registration_closed', err.message);
+          assert.match(err.message, /does not take new shops/);
+          return true;
+        });
+      } finally {
+        newcomer.close();
+      }
+      const known = shop();
+      try {
+        const client = await known.connect(`localhost:${env.port}`);
+        assert.equal(client.clientId, (await env.store.get(env.issuer)).client_id, 'the stored registration still works');
+        assert.equal((await known.registration(`localhost:${env.port}`)).clientId, client.clientId);
+      } finally {
+        known.close();
+      }
+    } finally {
+      assert.deepEqual(JSON.parse((await runSaifu(env.wallet, ['registration', 'enable', '--json'])).stdout), { open: true });
+    }
+  });
+
   it('the wallet\'s per-address limit: too_many_requests with Retry-After', async () => {
     // Restarted on the same data with a limit of one registration per address and hour, which
     // the registrations above have used up.
