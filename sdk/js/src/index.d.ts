@@ -438,6 +438,8 @@ export declare class SaifuWallets {
   update(address: string, changes?: RegistrationChanges): Promise<Registration>;
   /** RFC 7592 delete, at the wallet and in the store. */
   delete(address: string): Promise<void>;
+  /** Drops the stored registration without asking the wallet; the next `connect` registers anew. */
+  forget(address: string): Promise<void>;
   registrations(): Promise<Registration[]>;
   /** Verifies a webhook with the secret of the wallet that signed it. */
   verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders): Promise<{ issuer: string; event: WebhookEvent }>;

@@ -396,6 +396,17 @@ export class SaifuWallets {
     this.#clients.delete(record.issuer);
   }
 
+  /**
+   * Drops the stored registration for the wallet at `address` without asking the wallet, e.g.
+   * after the wallet's issuer removed the shop (its calls answer `invalid_client`): the next
+   * `connect` registers anew.
+   */
+  async forget(address) {
+    const { issuer } = this.parse(address);
+    await this.#store.delete(issuer);
+    this.#clients.delete(issuer);
+  }
+
   /** Every stored registration (secrets hidden from inspect and JSON). */
   async registrations() {
     return (await this.#store.list()).map((record) => new Registration(record));

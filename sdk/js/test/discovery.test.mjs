@@ -410,8 +410,11 @@ describe('registration lifecycle against a stand-in that speaks the wire contrac
     assert.equal(await store.get(`${wallet.origin}/`), null);
     await store.set(`${wallet.origin}/`, after);
     await rejectsWith(renamed.registration(wallet.origin), 'invalid_token');
-    await store.delete(`${wallet.origin}/`);
+    await renamed.forget(wallet.origin);
+    assert.equal(await store.get(`${wallet.origin}/`), null, 'forgotten without asking the wallet');
+    const deletes = count('DELETE');
     assert.equal((await renamed.connect(wallet.origin)).clientId, 'c2', 'registered anew');
+    assert.equal(count('DELETE'), deletes);
     wallets.close();
     renamed.close();
   });
