@@ -8,13 +8,14 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use saifu_sdk::checkout::OAuthErrorBody;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::checkout::failure::OAuthFailure;
 use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::merchants::Merchant;
@@ -22,13 +23,12 @@ use crate::registration::metadata::RequestedMetadata;
 use crate::registration::{Refusal, Registered, Registrations};
 use crate::AppState;
 
+// One line per route, as the OpenAPI test reads the routes from the source.
+#[rustfmt::skip]
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/register", post(register))
-        .route(
-            "/oauth/register/{client_id}",
-            axum::routing::get(read).put(update).delete(delete),
-        )
+        .route("/oauth/register/{client_id}", get(read).put(update).delete(delete))
 }
 
 /// The client metadata a shop registers (RFC 7591 §2), with Saifu's `webhook_url`.
@@ -162,30 +162,39 @@ fn no_store(status: StatusCode, body: impl IntoResponse) -> Response {
     response
 }
 
+/// An RFC 7591 error body: `{"error", "error_description"}`, never cached.
+fn error(status: StatusCode, failure: OAuthFailure) -> Response {
+    let body = OAuthErrorBody {
+        error: failure.error.to_string(),
+        error_description: Some(failure.description),
+    };
+    no_store(status, Json(body))
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let body = |error: &str, description: String| OAuthErrorBody {
-            error: error.to_string(),
-            error_description: Some(description),
-        };
         match self {
-            Refusal::Metadata { error, description } => {
-                no_store(StatusCode::BAD_REQUEST, Json(body(error, description)))
-            }
-            Refusal::Disabled => no_store(
+            Refusal::Metadata {
+                error: code,
+                description,
+            } => error(
+                StatusCode::BAD_REQUEST,
+                OAuthFailure::new(code, description),
+            ),
+            Refusal::Disabled => error(
                 StatusCode::FORBIDDEN,
-                Json(body(
+                OAuthFailure::new(
                     "registration_disabled",
-                    "This wallet does not take new shops now.".into(),
-                )),
+                    "This wallet does not take new shops now.",
+                ),
             ),
             Refusal::TooMany { retry_after } => {
-                let mut response = no_store(
+                let mut response = error(
                     StatusCode::TOO_MANY_REQUESTS,
-                    Json(body(
+                    OAuthFailure::new(
                         "too_many_requests",
-                        "Too many registrations from this address: try again later.".into(),
-                    )),
+                        "Too many registrations from this address: try again later.",
+                    ),
                 );
                 response
                     .headers_mut()
@@ -193,13 +202,12 @@ impl IntoResponse for Refusal {
                 response
             }
             Refusal::InvalidToken => {
-                let mut response = no_store(
+                let mut response = error(
                     StatusCode::UNAUTHORIZED,
-                    Json(body(
+                    OAuthFailure::new(
                         "invalid_token",
-                        "The registration access token is missing, wrong or no longer valid."
-                            .into(),
-                    )),
+                        "The registration access token is missing, wrong or no longer valid.",
+                    ),
                 );
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
@@ -207,9 +215,7 @@ impl IntoResponse for Refusal {
                 );
                 response
             }
-            Refusal::Server(err) => {
-                crate::checkout::failure::OAuthFailure::from(err).into_response()
-            }
+            Refusal::Server(err) => OAuthFailure::from(err).into_response(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use url::Url;
 
-use super::Refusal;
+use super::refusal::Refusal;
 use crate::merchants::{parse_redirect_uri, MerchantEdit, RegisteredMetadata};
 
 /// The client authentication methods a registered merchant may choose; the first is the

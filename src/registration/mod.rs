@@ -6,6 +6,9 @@
 
 pub mod lookalike;
 pub mod metadata;
+mod refusal;
+
+pub use self::refusal::Refusal;
 
 use std::net::IpAddr;
 
@@ -23,47 +26,8 @@ use crate::store::{self, MerchantRowEdit, RegistrationEdit, Store};
 
 /// The issuer's switch for registration, as the database names it.
 const SWITCH: &str = "registration";
-/// The window the per-address limit counts in.
-const WINDOW_SECS: i64 = 60 * 60;
-
-/// Why a registration request is refused, as RFC 7591 §3.2.2 and RFC 6750 name it.
-#[derive(Debug)]
-pub enum Refusal {
-    /// `400`: `invalid_client_metadata`, `invalid_redirect_uri` or `invalid_request`.
-    Metadata {
-        error: &'static str,
-        description: String,
-    },
-    /// `403`: the issuer switched registration off.
-    Disabled,
-    /// `429`: too many registrations from this address; try again after this many seconds.
-    TooMany { retry_after: i64 },
-    /// `401`: a wrong, missing or spent registration access token.
-    InvalidToken,
-    /// Anything else (a database failure).
-    Server(Error),
-}
-
-impl Refusal {
-    pub fn metadata(error: &'static str, description: impl Into<String>) -> Self {
-        Self::Metadata {
-            error,
-            description: description.into(),
-        }
-    }
-}
-
-impl From<Error> for Refusal {
-    fn from(err: Error) -> Self {
-        Self::Server(err)
-    }
-}
-
-impl From<store::Error> for Refusal {
-    fn from(err: store::Error) -> Self {
-        Self::Server(err.into())
-    }
-}
+/// The window the per-address limit counts in: an hour (the store keeps counters that long).
+const WINDOW_SECS: i64 = store::COUNTER_WINDOW_SECS;
 
 /// A registered merchant, with the secrets given once (on registration only).
 #[derive(Debug)]

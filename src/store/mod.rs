@@ -56,7 +56,7 @@ pub use merchants::{
     StoredRegistration,
 };
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
-pub use registration::RegistrationEdit;
+pub use registration::{RegistrationEdit, COUNTER_WINDOW_SECS};
 pub use sessions::SessionStore;
 pub use users::{FirstPasskey, NewUser};
 pub use wrapped::{RewrapCandidate, WrappedTable};
@@ -218,8 +218,11 @@ impl Store {
         }
     }
 
-    /// Removes expired sessions, ceremonies and rate-limit windows.
+    /// Removes expired sessions, ceremonies and rate-limit windows. A window is kept at least
+    /// as long as the longest counter needs it (`registration::COUNTER_WINDOW_SECS`, an hour):
+    /// a row kept longer is harmless, as every counter starts afresh past its own window.
     pub async fn purge_expired(&self, now: i64, rate_window_secs: i64) -> Result<u64, sqlx::Error> {
+        let rate_window_secs = rate_window_secs.max(registration::COUNTER_WINDOW_SECS);
         let mut removed = 0;
         for (sql, at) in [
             ("DELETE FROM sessions WHERE expires_at <= $1", now),

@@ -9,6 +9,10 @@ use super::error::{Error, Result};
 use super::merchants::{MerchantRowEdit, StoredRegistration};
 use super::Store;
 
+/// The longest window a request counter of this file counts in (registrations per hour); the
+/// janitor's purge keeps counters at least this long.
+pub const COUNTER_WINDOW_SECS: i64 = 60 * 60;
+
 /// A registered merchant's metadata as a client's update replaces it.
 pub struct RegistrationEdit<'a> {
     pub merchant: MerchantRowEdit<'a>,
