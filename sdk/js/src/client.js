@@ -136,6 +136,37 @@ function grantRejection(err) {
   return reasons[err?.code] ?? 'it was refused';
 }
 
+/**
+ * Why `as` (RFC 8414 metadata) is not a Saifu wallet's, or null when it is: PAR required, PKCE
+ * S256, `payment` details, `client_secret_basic`, and https endpoints (http for localhost).
+ */
+export function metadataProblem(as) {
+  if (!as || typeof as !== 'object') return 'it is not a JSON object';
+  if (as.require_pushed_authorization_requests !== true) return 'require_pushed_authorization_requests is not true';
+  const needs = [
+    ['code_challenge_methods_supported', 'S256'],
+    ['authorization_details_types_supported', PAYMENT_TYPE],
+    ['token_endpoint_auth_methods_supported', 'client_secret_basic'],
+  ];
+  for (const [field, value] of needs) {
+    if (!Array.isArray(as[field]) || !as[field].includes(value)) return `${field} lacks "${value}"`;
+  }
+  for (const field of ['authorization_endpoint', 'token_endpoint', 'pushed_authorization_request_endpoint', 'jwks_uri']) {
+    if (typeof as[field] !== 'string') return `${field} is missing`;
+    let url;
+    try {
+      url = new URL(as[field]);
+    } catch {
+      return `${field} is not a URL`;
+    }
+    if (!redirectIsSafe(url)) return `${field} is not https`;
+  }
+  return null;
+}
+
+/** A SaifuClient for metadata already fetched and checked (`SaifuWallets.connect`). */
+export let clientFromMetadata;
+
 export class SaifuClient {
   #clientSecret;
   #as;
@@ -174,6 +205,22 @@ export class SaifuClient {
 
   static #token = Symbol('SaifuClient');
 
+  static {
+    clientFromMetadata = (as, { clientId, clientSecret, fetch: fetchImpl, maxRetries = DEFAULT_MAX_RETRIES, timeoutMs = REQUEST_TIMEOUT_MS }) => new SaifuClient(SaifuClient.#token, {
+      public: { issuer: as.issuer, clientId, metadata: Object.freeze({ ...as }) },
+      clientSecret,
+      as,
+      fetch: fetchImpl,
+      oauthOptions: {
+        [oauth.customFetch]: fetchImpl,
+        [oauth.allowInsecureRequests]: new URL(as.issuer).protocol === 'http:',
+        signal: () => AbortSignal.timeout(timeoutMs),
+      },
+      maxRetries,
+      timeoutMs,
+    });
+  }
+
   /**
    * Reads the wallet's RFC 8414 metadata and checks it: the issuer is the configured one, PAR is
    * required, PKCE S256, `payment` details and `client_secret_basic` are supported.
@@ -202,22 +249,8 @@ export class SaifuClient {
       }
       throw await fromOAuth(err, 'discovery');
     }
-    const fail = (reason) => {
-      throw sdkError('invalid_metadata', `unusable discovery metadata: ${reason}`);
-    };
-    if (as.require_pushed_authorization_requests !== true) fail('require_pushed_authorization_requests is not true');
-    const needs = [
-      ['code_challenge_methods_supported', 'S256'],
-      ['authorization_details_types_supported', PAYMENT_TYPE],
-      ['token_endpoint_auth_methods_supported', 'client_secret_basic'],
-    ];
-    for (const [field, value] of needs) {
-      if (!Array.isArray(as[field]) || !as[field].includes(value)) fail(`${field} lacks "${value}"`);
-    }
-    for (const field of ['authorization_endpoint', 'token_endpoint', 'pushed_authorization_request_endpoint', 'jwks_uri']) {
-      if (typeof as[field] !== 'string') fail(`${field} is missing`);
-      if (!redirectIsSafe(parseUrl(as[field], field))) fail(`${field} is not https`);
-    }
+    const problem = metadataProblem(as);
+    if (problem) throw sdkError('invalid_metadata', `unusable discovery metadata: ${problem}`);
     return new SaifuClient(SaifuClient.#token, {
       public: { issuer: as.issuer, clientId, metadata: Object.freeze({ ...as }) },
       clientSecret,
@@ -328,6 +361,7 @@ export class SaifuClient {
         requiredClaims: ['iss', 'aud', 'exp', 'sub', 'client_id', 'authorization_details'],
       }));
     } catch (err) {
+      if (err instanceof SaifuError) throw err;
       if (err instanceof TypeError || err?.code === 'ERR_JWKS_TIMEOUT') throw networkError(err);
       throw sdkError('grant_verification_failed', `invalid payment grant: ${grantRejection(err)}`);
     }
@@ -356,6 +390,7 @@ export class SaifuClient {
       });
       return payload;
     } catch (err) {
+      if (err instanceof SaifuError) throw err;
       if (err instanceof TypeError || err?.code === 'ERR_JWKS_TIMEOUT') throw networkError(err);
       const why = err?.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'typ'
         ? 'its typ is not saifu-receipt+jwt'
@@ -400,7 +435,7 @@ export class SaifuClient {
           ? sdkError('unexpected_response', `the wallet answered HTTP ${response.status} without a JSON body`, { status: response.status })
           : problemError(response.status, json && typeof json.code === 'string' ? json : null);
       } catch (err) {
-        failure = networkError(err);
+        failure = err instanceof SaifuError ? err : networkError(err);
       }
       const retryable = failure.code === 'network_error' || failure.status >= 500;
       if (!retryable || attempt >= this.#maxRetries) throw failure;

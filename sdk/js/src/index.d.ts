@@ -237,6 +237,8 @@ export declare class SaifuError extends Error {
   /** The problem document (or the OAuth error body) as the wallet sent it. */
   problem: Problem | { error: string; error_description?: string } | null;
   source: SaifuErrorSource;
+  /** Seconds to wait before trying again, for `too_many_requests` (from `Retry-After`). */
+  retryAfter?: number | null;
   /**
    * Trying again with the same idempotency key is safe and may succeed: network errors, 5xx
    * (retried automatically first) and 409 `idempotency_key_in_use` (not retried automatically).
@@ -277,3 +279,170 @@ export declare const EVENT_TYPES: readonly EventType[];
 export declare const WEBHOOK_TOLERANCE_SECS: number;
 /** 32 random bytes, base64url: a fresh idempotency key. */
 export declare function randomToken(): string;
+
+// ---- Any Saifu wallet: wallet addresses, discovery, dynamic registration (RFC 7591/7592) ----
+
+/** A wallet address parsed: `issuer` is `https://host[:port]/` (`http://localhost:PORT/` in development). */
+export interface WalletAddress {
+  issuer: string;
+  /** The host, with the port when one was given. */
+  host: string;
+  /** The part before `@` in `name@wallet.example.jp`, or null. */
+  account: string | null;
+}
+
+/**
+ * Parses `wallet.example.jp`, `name@wallet.example.jp`, either with `:port`, or
+ * `https://wallet.example.jp`. Throws `invalid_wallet_address`, or `private_address` for a
+ * loopback or private host outside development.
+ */
+export declare function parseWalletAddress(address: string, options?: { development?: boolean }): WalletAddress;
+
+/** True for private, loopback, link-local, unique-local, unspecified and other non-public addresses (also IPv4-mapped). */
+export declare function isPrivateAddress(address: string): boolean;
+
+/** A `dns.promises.lookup` with `{ all: true }`: every address of a host. */
+export type LookupAll = (hostname: string, options: { all: true; verbatim?: boolean }) => Promise<{ address: string; family: number }[]>;
+
+export interface DiscoverWalletOptions {
+  /** Accept `http://localhost` and private addresses (a wallet on your machine). Default false. */
+  development?: boolean;
+  /** Timeout of the metadata request in milliseconds (default 10000). */
+  timeoutMs?: number;
+  /** The resolver (default `dns.promises.lookup`). */
+  lookup?: LookupAll;
+}
+
+/**
+ * Fetches and checks the RFC 8414 metadata of the wallet at `address`: no redirect followed,
+ * at most 64 KiB, the issuer the address names, PAR required, S256, `payment` details,
+ * `client_secret_basic`, https endpoints. Outside development the host's addresses are
+ * checked and the request goes to a checked one.
+ */
+export declare function discoverWallet(address: string, options?: DiscoverWalletOptions): Promise<{ issuer: string; metadata: AuthorizationServerMetadata & { registration_endpoint?: string } }>;
+
+/**
+ * One stored registration, as the wallet answered it (RFC 7591 names) plus `issuer`. It holds
+ * secrets: `client_secret`, `registration_access_token` and `webhook_secret`.
+ */
+export interface RegistrationRecord {
+  issuer: string;
+  client_id: string;
+  client_secret: string;
+  client_id_issued_at?: number;
+  /** 0: never expires. */
+  client_secret_expires_at?: number;
+  registration_access_token: string;
+  registration_client_uri: string;
+  client_name: string;
+  redirect_uris: string[];
+  token_endpoint_auth_method?: string;
+  client_uri?: string;
+  logo_uri?: string;
+  webhook_url?: string;
+  /** Given once, when the shop registered with a webhook URL. */
+  webhook_secret?: string;
+  saifu_status?: 'pending' | 'verified' | 'suspended';
+  [field: string]: unknown;
+}
+
+/**
+ * Where a shop keeps its registrations, one per wallet issuer: implement it on your database
+ * for several processes. Records are plain JSON; keep them as you keep other secrets.
+ */
+export interface RegistrationStore {
+  /** The record for `issuer`, or null (undefined) when there is none. */
+  get(issuer: string): Promise<RegistrationRecord | null | undefined>;
+  set(issuer: string, record: RegistrationRecord): Promise<void>;
+  delete(issuer: string): Promise<void>;
+  /** Every record (for `SaifuWallets.verifyWebhook` and `registrations()`). */
+  list(): Promise<RegistrationRecord[]>;
+}
+
+/** In memory: for tests and a single short-lived process. */
+export declare class MemoryRegistrationStore implements RegistrationStore {
+  get(issuer: string): Promise<RegistrationRecord | null>;
+  set(issuer: string, record: RegistrationRecord): Promise<void>;
+  delete(issuer: string): Promise<void>;
+  list(): Promise<RegistrationRecord[]>;
+}
+
+/** One JSON file, mode 0o600, each change written to a temporary file and renamed over it. One process per file. */
+export declare class FileRegistrationStore implements RegistrationStore {
+  constructor(file: string);
+  readonly file: string;
+  get(issuer: string): Promise<RegistrationRecord | null>;
+  set(issuer: string, record: RegistrationRecord): Promise<void>;
+  delete(issuer: string): Promise<void>;
+  list(): Promise<RegistrationRecord[]>;
+}
+
+/** A registration as `SaifuWallets` gives it: the secrets are getters, hidden from inspect and JSON. */
+export declare class Registration {
+  readonly issuer: string;
+  readonly clientId: string;
+  /** `pending` until the wallet's issuer vets the shop. */
+  readonly status: 'pending' | 'verified' | 'suspended' | null;
+  readonly clientName: string;
+  readonly redirectUris: string[];
+  readonly clientUri: string | null;
+  readonly logoUri: string | null;
+  readonly webhookUrl: string | null;
+  readonly clientIdIssuedAt: number | null;
+  readonly registrationClientUri: string;
+  readonly clientSecret: string;
+  readonly registrationAccessToken: string;
+  readonly webhookSecret: string | null;
+}
+
+export interface SaifuWalletsOptions {
+  /** The shop's name, as the consent page shows it. */
+  clientName: string;
+  /** The shop's callback URLs (https; http in development). */
+  redirectUris: string[];
+  clientUri?: string;
+  logoUri?: string;
+  /** Where the wallet sends webhooks (Saifu's extension of RFC 7591). */
+  webhookUrl?: string;
+  /** Default: a MemoryRegistrationStore (lost on restart). */
+  store?: RegistrationStore;
+  /** Accept `http://localhost` wallets and private addresses. Default false. */
+  development?: boolean;
+  /** Timeout of discovery and registration requests in milliseconds (default 10000). */
+  timeoutMs?: number;
+  /** Retries of a payments API call (default 2). */
+  maxRetries?: number;
+  /** The resolver (default `dns.promises.lookup`). */
+  lookup?: LookupAll;
+}
+
+/** Changes `update` sends over the shop's options. */
+export type RegistrationChanges = Partial<Pick<SaifuWalletsOptions, 'clientName' | 'redirectUris' | 'clientUri' | 'logoUri' | 'webhookUrl'>>;
+
+/** One shop, any Saifu wallet: discovery from a wallet address, one registration per wallet. */
+export declare class SaifuWallets {
+  constructor(options: SaifuWalletsOptions);
+  readonly development: boolean;
+  parse(address: string): WalletAddress;
+  discover(address: string): ReturnType<typeof discoverWallet>;
+  /**
+   * A SaifuClient for the shopper's wallet: registers the shop the first time (and sends changed
+   * options with RFC 7592), reuses the stored registration after. Errors: `invalid_wallet_address`,
+   * `private_address`, `wallet_not_found`, `not_a_saifu_wallet`, `wallet_redirected`,
+   * `registration_closed`, `registration_refused`, `too_many_requests`, `network_error`.
+   */
+  connect(address: string): Promise<SaifuClient>;
+  /** RFC 7592 read (refreshes the stored status). */
+  registration(address: string): Promise<Registration>;
+  /** RFC 7592 update with the shop's options and `changes`. */
+  update(address: string, changes?: RegistrationChanges): Promise<Registration>;
+  /** RFC 7592 delete, at the wallet and in the store. */
+  delete(address: string): Promise<void>;
+  /** Drops the stored registration without asking the wallet; the next `connect` registers anew. */
+  forget(address: string): Promise<void>;
+  registrations(): Promise<Registration[]>;
+  /** Verifies a webhook with the secret of the wallet that signed it. */
+  verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders): Promise<{ issuer: string; event: WebhookEvent }>;
+  /** Drops kept-alive connections. */
+  close(): void;
+}

@@ -44,8 +44,11 @@ export async function startWallet(settings = {}) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const dataDir = await mkdtemp(path.join(tmpdir(), 'saifu-sdk-js-'));
+    const database = await freshDatabase();
     try {
       const wallet = { baseURL: `http://localhost:${port}` };
+      if (database) settings = { ...settings, SAIFU_DATABASE_URL: database.url };
+      const base = database ? { SAIFU_DATABASE_URL: database.url } : {};
       let running = await launch(port, dataDir, settings);
       const current = () => running;
       Object.defineProperties(wallet, {
@@ -54,24 +57,46 @@ export async function startWallet(settings = {}) {
         restart: {
           value: async (next = {}) => {
             await running.stop();
-            running = await launch(port, dataDir, next);
+            running = await launch(port, dataDir, { ...base, ...next });
           },
         },
         stop: {
           value: async () => {
             await running.stop();
             await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+            await database?.drop();
           },
         },
       });
       return wallet;
     } catch (err) {
       await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+      await database?.drop();
       lastError = err;
       if (!/address already in use|AddrInUse/i.test(err.message)) break;
     }
   }
   throw lastError;
+}
+
+let databases = 0;
+/**
+ * With SAIFU_TEST_DATABASE_URL (postgres://…), a fresh PostgreSQL database on that server for
+ * one wallet, made and dropped with psql; without it, null (the wallet's SQLite file).
+ */
+async function freshDatabase() {
+  const server = process.env.SAIFU_TEST_DATABASE_URL;
+  if (!server) return null;
+  const name = `saifu_js_${process.pid}_${++databases}_${Date.now().toString(36)}`;
+  const admin = new URL(server);
+  admin.pathname = '/postgres';
+  const psql = (sql) => new Promise((resolve, reject) => {
+    execFile('psql', [admin.href, '-v', 'ON_ERROR_STOP=1', '-c', sql], { timeout: 30_000 }, (err, _out, stderr) => (err ? reject(new Error(`psql: ${stderr}`)) : resolve()));
+  });
+  await psql(`CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {}) };
 }
 
 /** One `saifu serve` process on `port` and `dataDir`; resolves once /readyz answers 200. */
@@ -85,9 +110,9 @@ async function launch(port, dataDir, settings) {
     SAIFU_WEBHOOK_RETRY_SCHEDULE: '0s,1s,2s',
     RUST_LOG: process.env.RUST_LOG || 'warn',
     NO_COLOR: '1',
-    ...settings,
   };
   delete env.SAIFU_DATABASE_URL;
+  Object.assign(env, settings);
   const child = spawn(SAIFU_BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   const keep = (chunk) => {

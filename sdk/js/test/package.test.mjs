@@ -24,7 +24,7 @@ describe('package', () => {
   it('npm pack ships the code, the types and the README, and no tests', async () => {
     const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_ROOT });
     const files = JSON.parse(stdout)[0].files.map((f) => f.path).sort();
-    for (const f of ['README.md', 'package.json', 'src/index.js', 'src/index.d.ts', 'browser/saifu-pay-button.js', 'browser/saifu-pay-button.d.ts', 'examples/shop.mjs']) {
+    for (const f of ['README.md', 'package.json', 'src/index.js', 'src/index.d.ts', 'browser/saifu-pay-button.js', 'browser/saifu-pay-button.d.ts', 'examples/shop.mjs', 'examples/any-wallet-shop.mjs']) {
       assert.ok(files.includes(f), `${f} is packed: ${files}`);
     }
     assert.deepEqual(files.filter((f) => f.startsWith('test/') || /\.test\./.test(f) || f.startsWith('node_modules/')), []);
