@@ -397,8 +397,8 @@ const CSP_RECORDER = `(() => {
  * A fresh context + page with a virtual authenticator, plus diagnostics: console errors and
  * warnings, uncaught page errors, CSP violations, WebAuthn calls and every request made.
  */
-export async function openPage(browser, baseURL, { viewport } = {}) {
-  const context = await browser.newContext({ baseURL, viewport: viewport ?? { width: 1280, height: 900 } });
+export async function openPage(browser, baseURL, { viewport, locale } = {}) {
+  const context = await browser.newContext({ baseURL, viewport: viewport ?? { width: 1280, height: 900 }, ...(locale ? { locale } : {}) });
   context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
   const webauthnCalls = [];

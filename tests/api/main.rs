@@ -41,4 +41,5 @@ mod receipts;
 mod recovery;
 mod risk;
 mod statements;
+mod wallet_pages;
 mod webhooks;
