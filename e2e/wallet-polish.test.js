@@ -22,13 +22,13 @@ const FUTURE = `12/${String((new Date().getFullYear() + 3) % 100).padStart(2, '0
 // Words the test looks for, per language (the page's own texts, from web/i18n).
 const WORDS = {
   en: {
-    addCard: 'Add card', cardNumber: 'Card number', expiry: 'Expiry (MM/YY)', cvc: 'Security code',
+    addCard: 'Add card', newCard: 'Add a card', cardNumber: 'Card number', expiry: 'Expiry (MM/YY)', cvc: 'Security code',
     holder: 'Name on card', cards: 'Cards', firstCard: 'Add your first card', luhn: 'This card number is not valid.',
     expired: 'This card has expired.', incorrectCvc: 'The security code is incorrect.', zone: 'Show times in',
     saveZone: 'Save time zone', points: 'Points', recent: 'Recent activity',
   },
   ja: {
-    addCard: 'カードを追加', cardNumber: 'カード番号', expiry: '有効期限（MM/YY）', cvc: 'セキュリティコード',
+    addCard: 'カードを追加', newCard: 'カードを追加', cardNumber: 'カード番号', expiry: '有効期限（MM/YY）', cvc: 'セキュリティコード',
     holder: 'カード名義', cards: 'カード', firstCard: '最初のカードを追加しましょう', luhn: 'カード番号が正しくありません。',
     expired: 'このカードは有効期限が切れています。', incorrectCvc: 'セキュリティコードが正しくありません。', zone: '表示するタイムゾーン',
     saveZone: 'タイムゾーンを保存', points: 'ポイント', recent: '最近のご利用',
@@ -70,7 +70,7 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
           // Home before any card: the first-card prompt leads to the form.
           await page.getByRole('heading', { level: 2, name: w.firstCard }).waitFor();
           await page.locator('#first-card').getByRole('link').click();
-          await page.getByRole('heading', { level: 1, name: w.addCard }).waitFor();
+          await page.getByRole('heading', { level: 1, name: w.newCard }).waitFor();
           const posts = watchCardPosts(page);
 
           const number = page.getByLabel(w.cardNumber);

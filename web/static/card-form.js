@@ -112,12 +112,20 @@ function setup(form) {
     expiry.value = v;
   });
 
-  function fieldError(input, text) {
+  // The error under `input`, with the wallet's stable code for it (as the server names it).
+  function fieldError(input, text, code = '') {
     const target = document.getElementById(`${input.id}-error`);
     if (!target) return;
     target.textContent = text;
-    if (text) input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
+    if (text) {
+      input.setAttribute('aria-invalid', 'true');
+      target.setAttribute('role', 'alert');
+      target.dataset.code = code;
+    } else {
+      input.removeAttribute('aria-invalid');
+      target.removeAttribute('role');
+      delete target.dataset.code;
+    }
   }
 
   function clearAll() {
@@ -125,25 +133,25 @@ function setup(form) {
     formError.textContent = '';
   }
 
-  // What the wallet would refuse, found before sending: [input, text] pairs.
+  // What the wallet would refuse, found before sending: [input, text, code] triples.
   function check() {
     const errors = [];
     const digits = digitsOf();
     const brand = brandOf(digits);
-    if (!digits) errors.push([number, msg('msgNumberEmpty')]);
-    else if (digits.length < 13 || digits.length > 19 || (brand && !LENGTHS[brand].includes(digits.length))) errors.push([number, msg('msgNumberLength')]);
-    else if (!luhnValid(digits)) errors.push([number, msg('msgNumberLuhn')]);
+    if (!digits) errors.push([number, msg('msgNumberEmpty'), 'invalid_card_number']);
+    else if (digits.length < 13 || digits.length > 19 || (brand && !LENGTHS[brand].includes(digits.length))) errors.push([number, msg('msgNumberLength'), 'invalid_card_number']);
+    else if (!luhnValid(digits)) errors.push([number, msg('msgNumberLuhn'), 'invalid_card_number']);
     const exp = parseExpiry(expiry.value);
-    if (!exp) errors.push([expiry, msg('msgExpiryFormat')]);
+    if (!exp) errors.push([expiry, msg('msgExpiryFormat'), 'invalid_expiry']);
     else {
       const now = new Date();
       if (exp.year < now.getFullYear() || (exp.year === now.getFullYear() && exp.month < now.getMonth() + 1)) {
-        errors.push([expiry, msg('msgExpiryPast')]);
+        errors.push([expiry, msg('msgExpiryPast'), 'card_expired']);
       }
     }
     const wanted = brand === 'amex' ? 4 : 3;
-    if (!new RegExp(`^\\d{${wanted}}$`).test(cvc.value.trim())) errors.push([cvc, msg(brand === 'amex' ? 'msgCvcAmex' : 'msgCvc')]);
-    if (!holder.value.trim()) errors.push([holder, msg('msgHolder')]);
+    if (!new RegExp(`^\\d{${wanted}}$`).test(cvc.value.trim())) errors.push([cvc, msg(brand === 'amex' ? 'msgCvcAmex' : 'msgCvc'), 'invalid_cvc']);
+    if (!holder.value.trim()) errors.push([holder, msg('msgHolder'), 'invalid_holder_name']);
     return errors;
   }
 
@@ -153,7 +161,7 @@ function setup(form) {
     clearAll();
     const errors = check();
     if (errors.length) {
-      for (const [input, text] of errors) fieldError(input, text);
+      for (const [input, text, code] of errors) fieldError(input, text, code);
       errors[0][0].focus();
       return;
     }
@@ -184,11 +192,7 @@ function setup(form) {
     if (!res) { formError.textContent = msg('msgNetwork'); return; }
     const byField = { number, expiry, cvc, holder };
     const listed = Array.isArray(data?.errors) ? data.errors.filter((e) => byField[e.field]) : [];
-    for (const e of listed) {
-      fieldError(byField[e.field], e.message);
-      const target = document.getElementById(`${e.field}-error`);
-      if (target) target.dataset.code = e.code;
-    }
+    for (const e of listed) fieldError(byField[e.field], e.message, e.code);
     if (listed.length) byField[listed[0].field].focus();
     else formError.textContent = data?.detail || msg('msgGeneric');
   });
