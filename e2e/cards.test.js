@@ -182,7 +182,7 @@ function assertCleanConsole(h, label) {
   const expected = [...(formErrorStatuses.get(h.page) ?? [])];
   const unexpected = h.consoleErrors.filter((e) => {
     const m = /^Failed to load resource: the server responded with a status of (\d+) /.exec(e.text);
-    const i = m && new URL(e.url).pathname === '/cards' ? expected.indexOf(Number(m[1])) : -1;
+    const i = m && ['/cards', '/cards/new'].includes(new URL(e.url).pathname) ? expected.indexOf(Number(m[1])) : -1;
     if (i < 0) return true;
     expected.splice(i, 1);
     return false;

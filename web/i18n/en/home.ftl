@@ -35,3 +35,6 @@ home-hero-passwords = No passwords, no SMS codes.
 home-hero-passwords-why = You sign in with a passkey that never leaves your device.
 home-hero-points = Your points follow you.
 home-hero-points-why = Earn and spend them in your wallet, at any shop that accepts Saifu.
+home-points-history = See your points history
+home-cards-manage = Manage your cards
+home-activity-all = See all activity

@@ -29,3 +29,6 @@ home-hero-passwords = パスワードも SMS 認証コードも不要です。
 home-hero-passwords-why = 端末から外に出ることのないパスキーでサインインします。
 home-hero-points = ポイントはどこでも使えます。
 home-hero-points-why = Saifu に対応したすべてのショップで、ポイントを貯めて使えます。
+home-points-history = ポイント履歴を見る
+home-cards-manage = カードを管理
+home-activity-all = すべての利用履歴を見る
