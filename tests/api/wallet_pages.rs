@@ -377,6 +377,12 @@ async fn the_wallet_pages_speak_japanese() {
         ("/cards/new", "カード番号"),
         ("/activity", "支払い済み"),
         ("/points", "利用可能"),
+        ("/passkeys", "登録済みのパスキー"),
+        ("/addresses", "お届け先"),
+        ("/addresses/new", "郵便番号"),
+        ("/shops", "連携ショップ"),
+        ("/disputes", "申し立て一覧"),
+        ("/receipts/verify", "レシートを確認"),
     ] {
         let html = html_in(&s.browser, path, "ja").await;
         assert!(html.contains("<html lang=\"ja\">"), "{path}");
