@@ -157,6 +157,25 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
 
 describe('the desktop layout uses its width', () => {
   const env = suiteEnv({ before, after });
+  it('a card added on the way from a checkout goes back to it with the new card named', async (t) => {
+    await withPage(t, env, async (h) => {
+      const { page } = h;
+      await signUp(page, newShopper('from-consent'));
+      await page.goto('/cards/new?return_to=/checkout/c-123%3Fstep%3Dpay');
+      await page.getByLabel('Card number').fill('4242424242424242');
+      await page.getByLabel('Expiry (MM/YY)').fill(FUTURE);
+      await page.getByLabel('Security code').fill('739');
+      await page.getByLabel('Name on card').fill('AIKO TANAKA');
+      await page.getByRole('button', { name: 'Add card', exact: true }).click();
+      await page.waitForURL((u) => u.pathname === '/checkout/c-123');
+      const url = new URL(page.url());
+      assert.equal(url.searchParams.get('step'), 'pay', 'the consent\'s own query is kept');
+      assert.match(url.searchParams.get('card') ?? '', /^[0-9a-f-]{36}$/, `the new card's id: ${url}`);
+      await page.goto('/cards');
+      assert.equal(await page.locator(`form[action="/cards/${url.searchParams.get('card')}/delete"]`).count(), 1, 'it is the card just added');
+    }, DESKTOP);
+  });
+
   it('the home spreads its cards across a wide screen', async (t) => {
     await withPage(t, env, async (h) => {
       const { page } = h;
