@@ -320,7 +320,11 @@ async fn codes_page(
     render(&CodesPage {
         has_codes: recovery.has_codes(user.id).await?,
         left: recovery.codes_left(user.id).await?,
-        layout: Layout::new("Recovery codes", csrf_token(&session).await?, Some(&user)),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-codes-title"),
+            csrf_token(&session).await?,
+            Some(&user),
+        ),
         codes: Vec::new(),
     })
 }
@@ -335,7 +339,11 @@ async fn new_codes(
     render(&CodesPage {
         has_codes: true,
         left: codes.len(),
-        layout: Layout::new("Recovery codes", csrf_token(&session).await?, Some(&user)),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-codes-title"),
+            csrf_token(&session).await?,
+            Some(&user),
+        ),
         codes,
     })
 }

@@ -383,6 +383,7 @@ async fn the_wallet_pages_speak_japanese() {
         ("/shops", "連携ショップ"),
         ("/disputes", "申し立て一覧"),
         ("/receipts/verify", "レシートを確認"),
+        ("/recovery-codes", "未使用のコードが"),
     ] {
         let html = html_in(&s.browser, path, "ja").await;
         assert!(html.contains("<html lang=\"ja\">"), "{path}");

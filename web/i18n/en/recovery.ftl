@@ -18,3 +18,12 @@ recovery-event-started = Saifu support started a recovery of your account.
 recovery-event-cancelled = A recovery of your account was cancelled because you signed in with your passkey.
 recovery-event-completed = You signed in with a recovery link; you were signed out everywhere else.
 recovery-event-other = Your account's security settings changed.
+recovery-codes-lead = If you lose every passkey, a recovery code lets you back into your wallet to make a new one. Each code works once.
+recovery-codes-left = { $count ->
+    [one] You have 1 unused code left.
+   *[other] You have { $count } unused codes left.
+}
+recovery-codes-none = You have no recovery codes yet.
+recovery-codes-replace-hint = Your old codes stop working as soon as you make new ones.
+recovery-codes-replace = Make new recovery codes
+recovery-codes-done = Done
