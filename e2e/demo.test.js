@@ -289,6 +289,8 @@ describe('saifu demo', () => {
       assert.equal(mugPayment.title, `${SHOP_NAME} ${MUG.price}`, '/activity: the mug payment');
       assert.equal(mugPayment.status, 'Paid');
       assert.match(mugPayment.text, new RegExp(`Earned ${MUG_EARN_WITH_POINTS} points\\. Used ${KETTLE.earn} points\\.`));
+      // Activity splits the total: points paid ¥64 of it, the card the rest.
+      assert.match(mugPayment.text, /Total\s*¥1,800\s*Points \(64\)\s*−¥64\s*Card Visa •••• 4242\s*¥1,736/, '/activity: total − points = card');
       assertCleanConsole(h, wallet, 'second purchase');
 
       // ---- 4. The shop refunds the mug: earned points taken back, spent points given back. ----

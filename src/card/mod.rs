@@ -123,8 +123,8 @@ pub struct CardNumber {
 }
 
 impl CardNumber {
-    /// Removes spaces and dashes (and surrounding whitespace); then digits only; brand from BIN
-    /// ranges; length valid for the brand; Luhn.
+    /// Removes spaces and dashes (and surrounding whitespace); then digits only; Luhn; brand
+    /// from BIN ranges; length valid for the brand.
     pub fn parse(raw: &str) -> Result<Self> {
         if raw.len() > MAX_RAW_NUMBER_LEN {
             return Err(invalid_number(ENTER_NUMBER));
@@ -141,6 +141,13 @@ impl CardNumber {
         if !(13..=19).contains(&digits.len()) {
             return Err(invalid_number(ENTER_NUMBER));
         }
+        // A typo fails the check digit whatever network the number looks like: say so, rather
+        // than naming the networks Saifu accepts.
+        if !luhn_valid(&digits) {
+            return Err(invalid_number(
+                "This card number is not valid. Check it and try again.",
+            ));
+        }
         let brand = Brand::from_digits(&digits).ok_or_else(|| {
             Error::invalid(
                 "unsupported_brand",
@@ -155,11 +162,6 @@ impl CardNumber {
                  again.",
                 brand.display_name()
             )));
-        }
-        if !luhn_valid(&digits) {
-            return Err(invalid_number(
-                "This card number is not valid. Check it and try again.",
-            ));
         }
         Ok(Self { digits, brand })
     }

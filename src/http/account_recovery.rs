@@ -320,7 +320,11 @@ async fn codes_page(
     render(&CodesPage {
         has_codes: recovery.has_codes(user.id).await?,
         left: recovery.codes_left(user.id).await?,
-        layout: Layout::new("Recovery codes", csrf_token(&session).await?, Some(&user)),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-codes-title"),
+            csrf_token(&session).await?,
+            Some(&user),
+        ),
         codes: Vec::new(),
     })
 }
@@ -335,7 +339,11 @@ async fn new_codes(
     render(&CodesPage {
         has_codes: true,
         left: codes.len(),
-        layout: Layout::new("Recovery codes", csrf_token(&session).await?, Some(&user)),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-codes-title"),
+            csrf_token(&session).await?,
+            Some(&user),
+        ),
         codes,
     })
 }
@@ -378,20 +386,21 @@ pub async fn home(session: &Session, recovery: &Recovery, user: &User) -> Result
 
 /// The shopper's latest account-security events, worded for the Activity page.
 pub async fn security(recovery: &Recovery, user: &User) -> Result<Vec<SecurityLine>> {
+    let tr = crate::i18n::Tr::current();
     Ok(recovery
         .events(user.id)
         .await?
         .into_iter()
         .map(|e| SecurityLine {
-            what: match e.kind.as_str() {
-                event::CODES_CREATED => "You made recovery codes.",
-                event::CODES_REPLACED => "You made new recovery codes; the old ones stopped working.",
-                event::CODE_USED => "You signed in with a recovery code; you were signed out everywhere else.",
-                event::STARTED => "Saifu support started a recovery of your account.",
-                event::CANCELLED => "A recovery of your account was cancelled because you signed in with your passkey.",
-                event::COMPLETED => "You signed in with a recovery link; you were signed out everywhere else.",
-                _ => "Your account's security settings changed.",
-            },
+            what: tr.t(match e.kind.as_str() {
+                event::CODES_CREATED => "recovery-event-codes-created",
+                event::CODES_REPLACED => "recovery-event-codes-replaced",
+                event::CODE_USED => "recovery-event-code-used",
+                event::STARTED => "recovery-event-started",
+                event::CANCELLED => "recovery-event-cancelled",
+                event::COMPLETED => "recovery-event-completed",
+                _ => "recovery-event-other",
+            }),
             when: format_time(e.at),
         })
         .collect())

@@ -18,6 +18,8 @@ use crate::http::account_recovery;
 use crate::http::dispute_pages::view::status_label;
 use crate::http::pages::{format_time, render, ActivityPage, DisputeLink, Layout, PaymentView};
 use crate::http::session::{csrf_token, CurrentUser};
+use crate::i18n::{Locale, Tr};
+use crate::money::Money;
 use crate::payments::activity::{ActivityEntry, ActivityStatus};
 use crate::payments::status::PaymentStatus;
 use crate::payments::Payments;
@@ -68,7 +70,11 @@ async fn activity(
             v
         })
         .collect();
-    let layout = Layout::new("Activity", csrf_token(&session).await?, Some(&user));
+    let layout = Layout::new(
+        Tr::current().t("activity-title"),
+        csrf_token(&session).await?,
+        Some(&user),
+    );
     let security = account_recovery::security(&recovery, &user).await?;
     render(&ActivityPage {
         layout,
@@ -77,11 +83,19 @@ async fn activity(
     })
 }
 
-/// A payment as pages show it (the card by brand and last four only).
+/// A payment as pages show it (the card by brand and last four only), in the request's
+/// language: the wallet's pages in the shopper's, the console in English.
 pub(super) fn view(p: ActivityEntry) -> PaymentView {
+    let tr = Tr::current();
+    let card_paid = Money {
+        currency: p.amount.currency,
+        minor: p.amount.minor - p.points_value.minor,
+    };
     PaymentView {
         merchant: p.merchant,
-        amount: p.amount.format_display(),
+        amount: tr.money(p.amount),
+        points_paid: (p.points_redeemed > 0).then(|| tr.money(p.points_value)),
+        card_paid: tr.money(card_paid),
         card: format!(
             "{} •••• {}",
             p.card
@@ -90,29 +104,36 @@ pub(super) fn view(p: ActivityEntry) -> PaymentView {
             p.card.last4
         ),
         status: match p.status {
-            ActivityStatus::Refunded => "Refunded".into(),
-            ActivityStatus::PartlyRefunded => "Partly refunded".into(),
-            ActivityStatus::Paid => "Paid".into(),
-            ActivityStatus::Authorized => "Authorized".into(),
-            ActivityStatus::Cancelled => "Cancelled".into(),
-            ActivityStatus::Declined { decline_code } => format!(
-                "Declined ({})",
-                decline_code.as_deref().unwrap_or("declined")
-            ),
-            ActivityStatus::Pending => PaymentStatus::Pending.as_str().into(),
+            ActivityStatus::Refunded => tr.t("activity-status-refunded"),
+            ActivityStatus::PartlyRefunded => tr.t("activity-status-partly-refunded"),
+            ActivityStatus::Paid => tr.t("activity-status-paid"),
+            ActivityStatus::Authorized => tr.t("activity-status-authorized"),
+            ActivityStatus::Cancelled => tr.t("activity-status-cancelled"),
+            ActivityStatus::Declined { decline_code } => {
+                let code = decline_code.as_deref().unwrap_or("declined");
+                let reason = tr.t_or(&format!("activity-decline-{code}"), code);
+                tr.args("activity-status-declined", [("reason", reason.as_str())])
+            }
+            ActivityStatus::Pending => match tr.locale() {
+                Locale::En => PaymentStatus::Pending.as_str().into(),
+                _ => tr.t("activity-status-pending"),
+            },
         },
         order_reference: p.order_reference,
         when: format_time(p.created_at),
         points_earned: p.points_earned,
         points_redeemed: p.points_redeemed,
+        points_unreversed: p.points_unreversed,
         refunds: p
             .refunds
             .into_iter()
             .map(|r| {
-                format!(
-                    "{} refunded on {}",
-                    r.amount.format_display(),
-                    format_time(r.at)
+                tr.args(
+                    "activity-refunded-on",
+                    [
+                        ("amount", tr.money(r.amount).as_str()),
+                        ("when", format_time(r.at).as_str()),
+                    ],
                 )
             })
             .collect(),

@@ -20,6 +20,7 @@ use crate::addresses::address::JAPAN;
 use crate::addresses::{Address, AddressInput, Addresses, SavedAddress, PREFECTURES};
 use crate::clock::unix_now;
 use crate::error::{Error, Result};
+use crate::i18n::{Locale, Tr};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -52,13 +53,16 @@ struct FieldView {
     /// (value, shown) pairs of a select.
     options: Vec<(String, String)>,
     error: Option<String>,
+    /// `label` and `hint` in the shopper's language.
+    label_shown: String,
+    hint_shown: String,
 }
 
 #[derive(Template)]
 #[template(path = "addresses_form.html")]
 struct AddressFormPage {
     layout: Layout,
-    heading: &'static str,
+    heading: String,
     /// Where the form posts: `/addresses` or `/addresses/{id}`.
     action: String,
     return_to: String,
@@ -66,7 +70,7 @@ struct AddressFormPage {
     /// The "make this the default" box (adding only).
     offer_default: bool,
     make_default: bool,
-    submit: &'static str,
+    submit: String,
 }
 
 async fn addresses_page(
@@ -75,7 +79,11 @@ async fn addresses_page(
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
     let list = addresses.list(user.id).await?;
-    let layout = Layout::new("Addresses", csrf_token(&session).await?, Some(&user));
+    let layout = Layout::new(
+        Tr::current().t("addresses-title"),
+        csrf_token(&session).await?,
+        Some(&user),
+    );
     render(&AddressesPage {
         layout,
         addresses: list.iter().map(AddressView::of).collect(),
@@ -114,10 +122,13 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
         inputmode: "text",
         options: Vec::new(),
         error: error(id),
+        label_shown: String::new(),
+        hint_shown: String::new(),
     };
-    let mut prefectures = vec![(String::new(), "Choose a prefecture".to_string())];
+    let tr = Tr::current();
+    let mut prefectures = vec![(String::new(), tr.t("addresses-choose-prefecture"))];
     prefectures.extend(PREFECTURES.iter().map(|p| (p.to_string(), p.to_string())));
-    vec![
+    let mut fields = vec![
         text("Full name", "name", &input.name, "shipping name", 100),
         FieldView {
             hint: "7 digits, like 100-0001.",
@@ -175,10 +186,25 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
         },
         FieldView {
             hint: "Saifu keeps addresses in Japan only, for now.",
-            options: vec![(JAPAN.to_string(), "Japan".to_string())],
+            options: vec![(JAPAN.to_string(), tr.t("addresses-japan"))],
             ..text("Country", "country", &input.country, "shipping country", 2)
         },
-    ]
+    ];
+    for f in &mut fields {
+        f.label_shown = tr.t_or(&format!("addresses-field-{}", f.id), f.label);
+        f.hint_shown = if f.hint.is_empty() {
+            String::new()
+        } else {
+            tr.t_or(&format!("addresses-hint-{}", f.id), f.hint)
+        };
+        if tr.locale() != Locale::En {
+            f.error = f
+                .error
+                .take()
+                .map(|e| tr.t_or(&format!("addresses-error-{}", f.id), &e));
+        }
+    }
+    fields
 }
 
 /// The add or edit form, with what was typed and the errors next to their fields.
@@ -196,11 +222,20 @@ async fn form_page(
     form: FormState,
     status: StatusCode,
 ) -> Result<Response> {
+    let tr = Tr::current();
     let (title, action, submit) = match form.editing {
-        Some(id) => ("Edit address", format!("/addresses/{id}"), "Save address"),
-        None => ("Add an address", "/addresses".to_string(), "Add address"),
+        Some(id) => (
+            tr.t("addresses-edit-title"),
+            format!("/addresses/{id}"),
+            tr.t("addresses-save"),
+        ),
+        None => (
+            tr.t("addresses-new-title"),
+            "/addresses".to_string(),
+            tr.t("addresses-add"),
+        ),
     };
-    let layout = Layout::new(title, csrf_token(session).await?, Some(user));
+    let layout = Layout::new(title.clone(), csrf_token(session).await?, Some(user));
     let page = AddressFormPage {
         layout,
         heading: title,

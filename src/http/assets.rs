@@ -34,6 +34,11 @@ pub static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("../../web/static/saifu.js").as_slice(),
         ),
+        (
+            "card-form.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../web/static/card-form.js").as_slice(),
+        ),
     ]
     .into_iter()
     .map(|(name, content_type, body)| {

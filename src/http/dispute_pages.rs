@@ -223,7 +223,11 @@ async fn list(
         .into_iter()
         .map(DisputeView::of)
         .collect();
-    let layout = Layout::new("Your disputes", csrf_token(&session).await?, Some(&user));
+    let layout = Layout::new(
+        crate::i18n::Tr::current().t("disputes-title"),
+        csrf_token(&session).await?,
+        Some(&user),
+    );
     render(&DisputesPage { layout, disputes })
 }
 

@@ -59,6 +59,29 @@ pub struct IndexPage {
     pub layout: Layout,
     pub passkey_count: usize,
     pub recovery: super::recovery_views::HomeRecovery,
+    /// The signed-in shopper's wallet at a glance.
+    pub dashboard: Option<HomeDashboard>,
+    /// The time zones the chooser offers, and the one in force.
+    pub zones: Vec<String>,
+    pub current_zone: String,
+}
+
+pub struct HomeDashboard {
+    pub points_available: i64,
+    /// Points that expire within 30 days.
+    pub points_expiring: i64,
+    pub cards: Vec<CardView>,
+    /// The newest few payments.
+    pub recent: Vec<HomeActivity>,
+}
+
+/// A payment in the home's "Recent activity".
+pub struct HomeActivity {
+    pub id: String,
+    pub merchant: String,
+    pub amount: String,
+    pub status: String,
+    pub when: String,
 }
 
 #[derive(Template)]
@@ -157,6 +180,9 @@ pub struct AddCardPage {
     pub errors: FieldErrors,
     pub form_error: Option<String>,
     pub test_mode: bool,
+    /// The form's own script (formatting, brand, checks before submit).
+    pub form_js_href: String,
+    pub form_js_integrity: String,
 }
 
 /// A shipping address for display: on the addresses page and in the consent's chooser.
@@ -251,13 +277,20 @@ pub struct ConsentPage {
 pub struct PaymentView {
     pub id: String,
     pub merchant: String,
+    /// The order's total: "¥1,800".
     pub amount: String,
+    /// What points paid of it, when points were used: "¥64".
+    pub points_paid: Option<String>,
+    /// What the card paid: the total less the points.
+    pub card_paid: String,
     pub card: String,
     pub status: String,
     pub order_reference: String,
     pub when: String,
     pub points_earned: i64,
     pub points_redeemed: i64,
+    /// Earned points a refund could not take back (the shopper had spent them).
+    pub points_unreversed: i64,
     pub refunds: Vec<String>,
     /// The payment's latest dispute, linked from Activity.
     pub dispute: Option<DisputeLink>,

@@ -45,7 +45,11 @@ async fn passkeys_page(
             last_used: p.last_used_at.map(format_time),
         })
         .collect();
-    let layout = Layout::new("Passkeys", csrf_token(&session).await?, Some(&user));
+    let layout = Layout::new(
+        crate::i18n::Tr::current().t("passkeys-title"),
+        csrf_token(&session).await?,
+        Some(&user),
+    );
     render(&PasskeysPage {
         layout,
         passkeys,

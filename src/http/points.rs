@@ -11,6 +11,7 @@ use super::pages::{format_time, render, Layout, PointsEntryView, PointsPage};
 use super::session::{csrf_token, CurrentUser};
 use crate::clock::unix_now;
 use crate::error::Result;
+use crate::i18n::Tr;
 use crate::points::{EntryKind, PointsService};
 use crate::AppState;
 
@@ -18,7 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/points", get(points))
 }
 
-/// How the history names each kind of entry.
+/// How the history names each kind of entry (English: the console's words).
 pub(super) fn what(kind: EntryKind) -> &'static str {
     match kind {
         EntryKind::Earn => "Earned",
@@ -31,17 +32,31 @@ pub(super) fn what(kind: EntryKind) -> &'static str {
     }
 }
 
+/// The same, in the shopper's language.
+fn what_for_shopper(tr: &Tr, kind: EntryKind) -> String {
+    match kind {
+        EntryKind::Earn => tr.t("points-kind-earn"),
+        EntryKind::Hold => tr.t("points-kind-hold"),
+        EntryKind::Release => tr.t("points-kind-release"),
+        EntryKind::Reverse => tr.t("points-kind-reverse"),
+        EntryKind::Restore => tr.t("points-kind-restore"),
+        EntryKind::Expire => tr.t("points-kind-expire"),
+        EntryKind::Redeem => tr.t("points-kind-redeem"),
+    }
+}
+
 async fn points(
     State(points): State<PointsService>,
     session: Session,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response> {
+    let tr = Tr::current();
     let view = points.view(&user.id.to_string(), unix_now()).await?;
     let history = view
         .history
         .into_iter()
         .map(|e| PointsEntryView {
-            what: what(e.kind).to_string(),
+            what: what_for_shopper(&tr, e.kind),
             amount: e.amount,
             merchant: e.merchant,
             order_reference: e.order_reference,
@@ -49,7 +64,11 @@ async fn points(
             when: format_time(e.created_at),
         })
         .collect();
-    let layout = Layout::new("Points", csrf_token(&session).await?, Some(&user));
+    let layout = Layout::new(
+        tr.t("points-title"),
+        csrf_token(&session).await?,
+        Some(&user),
+    );
     render(&PointsPage {
         layout,
         available: view.summary.available,

@@ -167,7 +167,11 @@ async fn page(
     error: Option<&'static str>,
 ) -> Result<Response> {
     let user = current_user(session, accounts, config.session_absolute_secs as i64).await?;
-    let layout = Layout::new("Check a receipt", csrf_token(session).await?, user.as_ref());
+    let layout = Layout::new(
+        crate::i18n::Tr::current().t("receipts-title"),
+        csrf_token(session).await?,
+        user.as_ref(),
+    );
     let (verdict, kid, content) = match checked {
         Some(v) => (
             Some(v.verdict.as_str()),

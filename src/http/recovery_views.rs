@@ -14,6 +14,6 @@ pub struct HomeRecovery {
 
 /// One line of the Activity page's "Account security" list.
 pub struct SecurityLine {
-    pub what: &'static str,
+    pub what: String,
     pub when: String,
 }

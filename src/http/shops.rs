@@ -117,7 +117,11 @@ async fn page(
         Some(_) => StatusCode::BAD_REQUEST,
         None => StatusCode::OK,
     };
-    let layout = Layout::new("Connected shops", csrf_token(session).await?, Some(user));
+    let layout = Layout::new(
+        crate::i18n::Tr::current().t("shops-title"),
+        csrf_token(session).await?,
+        Some(user),
+    );
     let page = ShopsPage {
         layout,
         shops: list

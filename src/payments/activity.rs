@@ -55,6 +55,10 @@ pub struct ActivityEntry {
     pub created_at: i64,
     pub points_earned: i64,
     pub points_redeemed: i64,
+    /// What the redeemed points paid; the card paid `amount` less this.
+    pub points_value: Money,
+    /// Earned points that refunds could not take back, because the shopper had spent them.
+    pub points_unreversed: i64,
     /// Refunds that went through, oldest first.
     pub refunds: Vec<RefundEntry>,
 }
@@ -77,6 +81,9 @@ impl Payments {
                 continue;
             };
             let money = |minor: i64| Money { currency, minor };
+            let points_value = self
+                .points_value(p.points_programme_version, p.points_redeemed, currency)
+                .await?;
             let status = match p.status {
                 PaymentStatus::Captured
                     if p.refunded_minor == p.captured_minor && p.captured_minor > 0 =>
@@ -115,6 +122,8 @@ impl Payments {
                 created_at: p.created_at,
                 points_earned: p.points_earned,
                 points_redeemed: p.points_redeemed,
+                points_value: money(points_value),
+                points_unreversed: p.points_unreversed,
             });
         }
         Ok(entries)

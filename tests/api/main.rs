@@ -43,4 +43,5 @@ mod registration;
 mod risk;
 mod sdk_wallets;
 mod statements;
+mod wallet_pages;
 mod webhooks;

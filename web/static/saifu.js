@@ -3,15 +3,17 @@
 
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
 
+// The page's language: the layout puts the texts on <body data-msg-*>; English otherwise.
+const PAGE_MSG = document.body?.dataset ?? {};
 const MSG = {
-  unsupported: 'This browser does not support passkeys.',
-  cancelled: 'Passkey request was cancelled or timed out.',
-  noneHere: 'This device has no passkey for your Saifu account.',
-  notVerified: 'Your passkey could not be verified. Please try again.',
-  exists: 'This device already holds a passkey for this account. Try another device or security key.',
-  security: 'Passkeys cannot be used on this address.',
-  network: 'Could not reach Saifu. Check your connection and try again.',
-  generic: 'Something went wrong. Please try again.',
+  unsupported: PAGE_MSG.msgUnsupported || 'This browser does not support passkeys.',
+  cancelled: PAGE_MSG.msgCancelled || 'Passkey request was cancelled or timed out.',
+  noneHere: PAGE_MSG.msgNoneHere || 'This device has no passkey for your Saifu account.',
+  notVerified: PAGE_MSG.msgNotVerified || 'Your passkey could not be verified. Please try again.',
+  exists: PAGE_MSG.msgExists || 'This device already holds a passkey for this account. Try another device or security key.',
+  security: PAGE_MSG.msgSecurity || 'Passkeys cannot be used on this address.',
+  network: PAGE_MSG.msgNetwork || 'Could not reach Saifu. Check your connection and try again.',
+  generic: PAGE_MSG.msgGeneric || 'Something went wrong. Please try again.',
 };
 
 // --- base64url <-> ArrayBuffer (webauthn-rs sends unpadded base64url) ---

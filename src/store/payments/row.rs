@@ -41,6 +41,8 @@ pub struct StoredPayment {
     /// first) and the campaign multiplier (percent) its earn uses.
     pub points_programme_version: Option<i64>,
     pub points_multiplier_percent: i64,
+    /// Earned points that refunds could not take back (the shopper had spent them).
+    pub points_unreversed: i64,
 }
 
 /// A card-network step a payment has in flight.
@@ -77,7 +79,7 @@ impl Operation {
 pub(super) const COLUMNS: &str = "id, client_id, user_id, card_id, card_brand, card_last4, grant_jti, currency, amount_minor, \
      captured_minor, refunded_minor, status, decline_code, order_reference, authorization_ref, points_earned, \
      points_redeemed, created_at, refunding_minor, operation, operation_amount, operation_until, request_key, \
-     operation_key, points_programme_version, points_multiplier_percent";
+     operation_key, points_programme_version, points_multiplier_percent, points_unreversed";
 
 pub(super) fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
     Ok(StoredPayment {
@@ -104,6 +106,7 @@ pub(super) fn payment_row(r: &AnyRow) -> Result<StoredPayment> {
         points_redeemed: r.try_get("points_redeemed")?,
         points_programme_version: r.try_get("points_programme_version")?,
         points_multiplier_percent: r.try_get("points_multiplier_percent")?,
+        points_unreversed: r.try_get("points_unreversed")?,
         created_at: r.try_get("created_at")?,
         refunding_minor: r.try_get("refunding_minor")?,
         operation: r

@@ -1,0 +1,39 @@
+# Activity: the shopper's payments, with the money split between points and card.
+activity-title = Activity
+activity-lead = Every payment you made with Saifu, at every shop.
+activity-dispute-hint = Something wrong with a payment? Choose “Report a problem” on it.
+activity-your-disputes = Your disputes
+activity-receipt-hint = Each payment has a receipt signed by Saifu.
+activity-check-receipt = Check a receipt
+activity-none = No payments yet.
+activity-payments = Payments
+activity-total = Total
+activity-points-used = Points ({ $count })
+activity-card-paid = Card { $card }
+activity-order = Order { $order }
+activity-points-earned = { $count ->
+    [one] Earned 1 point.
+   *[other] Earned { $count } points.
+}
+activity-points-redeemed = { $count ->
+    [one] Used 1 point.
+   *[other] Used { $count } points.
+}
+activity-points-unreversed = { $count ->
+    [one] The refund could not take back 1 earned point: you had already spent it. You keep it.
+   *[other] The refund could not take back { $count } earned points: you had already spent them. You keep them.
+}
+activity-refunded-on = { $amount } refunded on { $when }
+activity-dispute = Dispute: { $status }
+activity-download-receipt = Download receipt
+activity-download-receipt-label = Download receipt: { $merchant } { $amount }, order { $order }
+activity-report = Report a problem
+activity-report-label = Report a problem with { $merchant } { $amount }, order { $order }
+activity-status-paid = Paid
+activity-status-refunded = Refunded
+activity-status-partly-refunded = Partly refunded
+activity-status-authorized = Authorized
+activity-status-cancelled = Cancelled
+activity-status-pending = Pending
+activity-status-declined = Declined ({ $reason })
+activity-decline-declined = declined

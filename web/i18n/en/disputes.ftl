@@ -1,0 +1,21 @@
+# The shopper's disputes.
+disputes-title = Your disputes
+disputes-lead = Problems you reported with a payment, and where each one stands. To report a new one, choose “Report a problem” on the payment in
+disputes-lead-activity = Activity
+disputes-none = You haven't reported a problem with any payment.
+disputes-list = Disputes
+dispute-claim = What you reported
+dispute-problem = Problem
+dispute-amount = Amount
+dispute-reported = Reported
+dispute-payment = Payment
+dispute-see-payment = See the payment in Activity
+dispute-answer = The shop's answer
+dispute-decision = The decision
+dispute-not-decided = Not decided yet.
+dispute-what-went-wrong = What went wrong?
+dispute-what-happened = What happened
+dispute-what-happened-hint = Dates, what you ordered, what you were told. The shop reads this.
+dispute-amount-label = Amount in dispute ({ $currency })
+dispute-amount-hint = Up to { $max }.
+dispute-send = Send to { $shop }

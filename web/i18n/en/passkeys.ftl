@@ -1,0 +1,19 @@
+# The passkeys page.
+passkeys-title = Passkeys
+passkeys-lead = Passkeys let you sign in and confirm payments without a password. Each one stays on its device or security key.
+passkeys-second-why = You have only one passkey. Add another on a different phone, computer or security key, so you don't lose your wallet if you lose that one device.
+passkeys-yours = Your passkeys
+passkeys-last = Your last passkey can't be removed: add another one first.
+passkeys-none = You have no passkeys yet.
+passkeys-name = Name
+passkeys-created = Created
+passkeys-last-used = Last used
+passkeys-actions = Actions
+passkeys-never = Never
+passkeys-new-name-for = New name for { $name }
+passkeys-rename = Rename
+passkeys-remove = Remove passkey “{ $name }”
+passkeys-remove-confirm = Remove passkey “{ $name }”? You will no longer be able to sign in with it.
+passkeys-add = Add a passkey
+passkeys-add-name = Passkey name
+passkeys-add-name-hint = Optional. For example “Work laptop” or “Blue security key”.

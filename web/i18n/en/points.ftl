@@ -1,0 +1,21 @@
+# The shopper's points: balance, held, expiring, history.
+points-title = Points
+points-lead = Points you earn at any shop, spendable at every shop.
+points-yours = Your points
+points-available = Available
+points-held = Held
+points-held-why = Set aside for payments not yet completed.
+points-expiring = Expiring within 30 days
+points-history = History
+points-none = No points yet. You earn points on every payment with Saifu.
+points-when = When
+points-what = What
+points-points = Points
+points-payment = Payment
+points-kind-earn = Earned
+points-kind-hold = Used for a payment
+points-kind-release = Returned (payment not completed)
+points-kind-reverse = Taken back (refund)
+points-kind-restore = Given back (refund)
+points-kind-expire = Expired
+points-kind-redeem = Redeemed

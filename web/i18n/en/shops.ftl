@@ -1,0 +1,19 @@
+# Connected shops: monthly limits and blocking.
+shops-title = Connected shops
+shops-lead = Every shop you have paid with Saifu. Set how much each shop may take in a month, or block a shop you no longer want to pay.
+shops-months = Months are calendar months in UTC. This month's spending counts payments you approved at the shop, except ones that were declined or cancelled.
+shops-none = No shops yet. Shops you pay with Saifu are listed here.
+shops-yours = Your connected shops
+shops-blocked = Blocked
+shops-first-paid = First payment { $when }
+shops-last-paid = Last payment { $when }
+shops-blocked-why = You blocked this shop: its new payments are turned down.
+shops-this-month = This month:
+shops-of-limit = of your { $cap } limit
+shops-no-limit = (no limit)
+shops-limit-label = Monthly limit at { $shop } ({ $currency })
+shops-limit-hint = Leave it blank for no limit.
+shops-save-limit = Save the { $currency } limit for { $shop }
+shops-unblock = Unblock { $shop }
+shops-block = Block { $shop }
+shops-block-confirm = Block { $shop }? Its new payments will be turned down, and payments you approved that it has not yet taken are cancelled.

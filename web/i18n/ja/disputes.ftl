@@ -1,0 +1,21 @@
+# お支払いについての申し立て。
+disputes-title = 申し立て一覧
+disputes-lead = お支払いについてご報告いただいた問題と、それぞれの状況です。新たに報告する場合は、次の画面で該当するお支払いの「問題を報告」を選んでください：
+disputes-lead-activity = 利用履歴
+disputes-none = お支払いについて報告された問題はありません。
+disputes-list = 申し立て
+dispute-claim = ご報告の内容
+dispute-problem = 問題
+dispute-amount = 金額
+dispute-reported = 報告日時
+dispute-payment = お支払い
+dispute-see-payment = 利用履歴でお支払いを見る
+dispute-answer = ショップからの回答
+dispute-decision = 判断結果
+dispute-not-decided = まだ判断されていません。
+dispute-what-went-wrong = どのような問題がありましたか？
+dispute-what-happened = 詳しい状況
+dispute-what-happened-hint = 日付、ご注文の内容、ショップから伝えられたことなどをご記入ください。この内容はショップに伝わります。
+dispute-amount-label = 申し立ての金額（{ $currency }）
+dispute-amount-hint = 上限は { $max } です。
+dispute-send = { $shop } に送信

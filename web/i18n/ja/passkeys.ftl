@@ -1,0 +1,19 @@
+# パスキーの管理画面。
+passkeys-title = パスキー
+passkeys-lead = パスキーを使えば、パスワードなしでサインインやお支払いの確認ができます。パスキーはそれぞれの端末やセキュリティキーの中に保管されます。
+passkeys-second-why = 登録済みのパスキーは1つだけです。その端末をなくしてもウォレットを使い続けられるよう、別のスマートフォンやパソコン、セキュリティキーにもパスキーを追加してください。
+passkeys-yours = 登録済みのパスキー
+passkeys-last = 最後のパスキーは削除できません。先に別のパスキーを追加してください。
+passkeys-none = まだパスキーが登録されていません。
+passkeys-name = 名前
+passkeys-created = 登録日時
+passkeys-last-used = 最終利用日時
+passkeys-actions = 操作
+passkeys-never = 未使用
+passkeys-new-name-for = { $name } の新しい名前
+passkeys-rename = 名前を変更
+passkeys-remove = パスキー「{ $name }」を削除
+passkeys-remove-confirm = パスキー「{ $name }」を削除しますか？削除すると、このパスキーではサインインできなくなります。
+passkeys-add = パスキーを追加
+passkeys-add-name = パスキーの名前
+passkeys-add-name-hint = 任意です。例：「仕事用ノートPC」「青いセキュリティキー」

@@ -1,0 +1,21 @@
+# ポイント：残高、保留中、有効期限間近、履歴。
+points-title = ポイント
+points-lead = どのショップで貯めたポイントも、すべてのショップでご利用いただけます。
+points-yours = ポイント残高
+points-available = 利用可能
+points-held = 保留中
+points-held-why = 手続き中のお支払いのために確保しているポイントです。
+points-expiring = 30日以内に有効期限切れ
+points-history = 履歴
+points-none = まだポイントはありません。Saifu でのお支払いごとにポイントが貯まります。
+points-when = 日時
+points-what = 内容
+points-points = ポイント
+points-payment = お支払い
+points-kind-earn = 獲得
+points-kind-hold = お支払いに利用
+points-kind-release = 返却（お支払い未完了）
+points-kind-reverse = 取り消し（返金）
+points-kind-restore = 返還（返金）
+points-kind-expire = 有効期限切れ
+points-kind-redeem = 利用

@@ -1,0 +1,26 @@
+# アカウントの復旧：ホーム、利用履歴、リカバリーコードの画面での表示。
+recovery-codes-title = リカバリーコード
+recovery-save-codes = リカバリーコードを保管してください
+recovery-save-codes-why = これらのコードを書き留めるか、スマートフォンとは別の安全な場所に保存してください。表示されるのは今回だけです。パスキーをなくしたときに、各コードで1回サインインできます。
+recovery-lost-codes = なくしてしまった場合は、こちらの画面で新しいコードを作成できます（古いコードは使えなくなります）：
+recovery-security = アカウントのセキュリティ
+recovery-security-none = まだ記録はありません。
+recovery-cancelled = アカウントの復旧手続きがキャンセルされました
+recovery-cancelled-why = Saifu サポートがアカウントの復旧手続きを開始していましたが、{ $when } にパスキーでサインインされたため、手続きはキャンセルされ、復旧用のリンクは無効になりました。
+recovery-cancelled-warning = お心当たりがない場合、第三者がウォレットを乗っ取ろうとしている可能性があります。パスキーやリカバリーコードは他人に教えないでください。
+recovery-got-it = 確認しました
+recovery-make = リカバリーコードを作成
+recovery-make-why = パスキーをすべてなくしても、リカバリーコードがあればウォレットに戻れます。
+recovery-event-codes-created = リカバリーコードを作成しました。
+recovery-event-codes-replaced = 新しいリカバリーコードを作成しました。古いコードは使えなくなりました。
+recovery-event-code-used = リカバリーコードでサインインしました。他のすべての端末からサインアウトしました。
+recovery-event-started = Saifu サポートがアカウントの復旧手続きを開始しました。
+recovery-event-cancelled = パスキーでサインインされたため、アカウントの復旧手続きがキャンセルされました。
+recovery-event-completed = 復旧用のリンクでサインインしました。他のすべての端末からサインアウトしました。
+recovery-event-other = アカウントのセキュリティ設定が変更されました。
+recovery-codes-lead = パスキーをすべてなくしても、リカバリーコードでウォレットに戻り、新しいパスキーを作成できます。各コードは1回だけ使えます。
+recovery-codes-left = 未使用のコードが { $count } 個残っています。
+recovery-codes-none = まだリカバリーコードがありません。
+recovery-codes-replace-hint = 新しいコードを作成すると、古いコードはすぐに使えなくなります。
+recovery-codes-replace = 新しいリカバリーコードを作成
+recovery-codes-done = 完了

@@ -1,0 +1,19 @@
+# 連携ショップ：月ごとの上限とブロック。
+shops-title = 連携ショップ
+shops-lead = Saifu でお支払いしたことのあるショップの一覧です。ショップごとに1か月のご利用上限を設定したり、今後お支払いしないショップをブロックしたりできます。
+shops-months = 月は協定世界時（UTC）の暦月です。今月のご利用額には、承認したお支払いのうち、決済不可やキャンセルとなったものを除いた金額が含まれます。
+shops-none = まだショップはありません。Saifu でお支払いしたショップがここに表示されます。
+shops-yours = 連携ショップ一覧
+shops-blocked = ブロック中
+shops-first-paid = 初回のお支払い { $when }
+shops-last-paid = 最終のお支払い { $when }
+shops-blocked-why = このショップはブロック中のため、新しいお支払いはお断りします。
+shops-this-month = 今月のご利用額：
+shops-of-limit = （上限 { $cap }）
+shops-no-limit = （上限なし）
+shops-limit-label = { $shop } の月間ご利用上限（{ $currency }）
+shops-limit-hint = 上限を設けない場合は空欄にしてください。
+shops-save-limit = { $shop } の { $currency } の上限を保存
+shops-unblock = { $shop } のブロックを解除
+shops-block = { $shop } をブロック
+shops-block-confirm = { $shop } をブロックしますか？新しいお支払いはお断りし、承認済みでショップがまだ受け取っていないお支払いはキャンセルされます。
