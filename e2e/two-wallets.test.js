@@ -72,8 +72,8 @@ describe('saifu demo --wallets 2', () => {
     await page.getByRole('button', { name: `Pay ${product.price}`, exact: true }).click();
     await page.waitForURL((u) => onShop(u) && /^\/orders\/DEMO-[^/]+$/.test(u.pathname));
     await page.getByRole('heading', { level: 1, name: 'Thank you for your order' }).waitFor();
-    const status = await page.locator('dl.summary dt', { hasText: 'Payment status' }).locator('xpath=following-sibling::dd[1]').innerText();
-    assert.equal(status.trim(), 'captured', `${label}: the order is paid`);
+    const status = await page.locator('dl.summary dt', { hasText: /^Status$/ }).locator('xpath=following-sibling::dd[1]').innerText();
+    assert.equal(status.trim(), 'Paid', `${label}: the order is paid`);
     const orderUrl = page.url();
     return { orderUrl, reference: decodeURIComponent(new URL(orderUrl).pathname.split('/').pop()) };
   }
@@ -119,8 +119,12 @@ describe('saifu demo --wallets 2', () => {
 
       // The shop refunds it at the wallet that took it.
       await page.goto(order.orderUrl);
-      const refund = page.getByRole('button', { name: /^Refund this order/ });
-      await expectFormRedirect(page, /^\/orders\/[^/]+\/refund$/, () => refund.click());
+      await page.getByRole('link', { name: /^Refund this order/ }).click();
+      await page.waitForURL((u) => u.href === `${order.orderUrl}/refund`);
+      await page.getByRole('heading', { level: 1, name: 'Refund this order?' }).waitFor();
+      await expectFormRedirect(page, /^\/orders\/[^/]+\/refund$/, () =>
+        page.getByRole('button', { name: /^Refund / }).click());
+      await page.waitForURL((u) => u.href === order.orderUrl);
       await page.getByRole('heading', { level: 1, name: 'Order refunded' }).waitFor();
       await page.goto(`${second}/activity`);
       assert.match(await page.locator('main').innerText(), /Refunded/, 'the second wallet shows the refund');

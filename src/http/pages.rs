@@ -30,6 +30,10 @@ pub struct Layout {
     pub tr: Tr,
     /// This page's path and query, where the language switcher comes back to.
     pub here: String,
+    /// The header's "Sign in" and "Create account" links' query: `?next=` this page, so that
+    /// signing in from a consent (or any wallet page) comes back to it; empty on the home and
+    /// the sign-in pages themselves.
+    pub entry_query: String,
 }
 
 impl Layout {
@@ -48,6 +52,7 @@ impl Layout {
             js_href: js.href.clone(),
             js_integrity: js.integrity.clone(),
             tr: Tr::current(),
+            entry_query: entry_query(&crate::i18n::current_path()),
             here: crate::i18n::current_path(),
         }
     }
@@ -405,6 +410,16 @@ pub fn render_error_page(
 /// Marks a response that is already the error page, so that no outer layer renders it again.
 #[derive(Clone, Copy, Debug)]
 pub struct RenderedErrorPage;
+
+/// `?next=<here>` for the header's sign-in links, unless `here` is the home or an entry page.
+fn entry_query(here: &str) -> String {
+    let path = here.split('?').next().unwrap_or("/");
+    if matches!(path, "/" | "/signin" | "/signup") {
+        return String::new();
+    }
+    let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    format!("?next={next}")
+}
 
 /// Formats a Unix time for display: in the shopper's language and time zone on wallet pages,
 /// in English and UTC elsewhere (the console).

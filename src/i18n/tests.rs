@@ -97,6 +97,20 @@ fn ids(lang: &str) -> BTreeSet<(String, String)> {
     out
 }
 
+/// An id defined in two files would stop the wallet at its first page (Fluent refuses to
+/// override a message).
+#[test]
+fn no_message_is_defined_twice() {
+    for lang in ["en", "ja"] {
+        let mut seen = std::collections::BTreeMap::new();
+        for (file, id) in ids(lang) {
+            if let Some(other) = seen.insert(id.clone(), file.clone()) {
+                panic!("{lang}: {id} is defined in {other} and in {file}");
+            }
+        }
+    }
+}
+
 #[test]
 fn every_language_has_the_same_messages_in_the_same_files() {
     let en = ids("en");

@@ -387,16 +387,6 @@ for (const input of document.querySelectorAll('input[type="file"][data-receipt-f
 
 // --- Consent (the checkout page) ---
 
-// A consent page: the header's "Sign in" and "Create account" come back to it.
-function consentHeaderLinks() {
-  const page = document.querySelector('[data-consent-page]');
-  if (!page) return;
-  const next = decodeURIComponent(page.dataset.consentPage);
-  for (const a of document.querySelectorAll('.site-header a[href="/signin"], .site-header a[href="/signup"]')) {
-    a.setAttribute('href', `${a.getAttribute('href')}?next=${encodeURIComponent(next)}`);
-  }
-}
-
 const fill = (template, values) => template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
 
 function groupDigits(n) {
@@ -542,5 +532,4 @@ function setupOneTouch(form) {
   consentCeremony(form, { path: 'one-touch/begin', body: () => ({}) });
 }
 
-consentHeaderLinks();
 consentSetupPoints();

@@ -64,6 +64,5 @@ error-invalid_request_uri = This checkout link can't be used any more. Go back t
 error-invalid_request = This checkout link is incomplete. Go back to the shop and start the payment again.
 error-merchant_suspended = Saifu has suspended this shop. Payments to it are not possible.
 error-unknown_card = Choose one of your cards.
-error-card_expired = This card has expired. Choose another card.
 error-invalid_points = You can't use that many points on this payment.
 error-no_default_card = Your wallet has no card this payment can use. Sign in to add one.

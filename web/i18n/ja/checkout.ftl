@@ -64,6 +64,5 @@ error-invalid_request_uri = この支払いリンクはもう使えません。�
 error-invalid_request = この支払いリンクは不完全です。ショップに戻って支払いをやり直してください。
 error-merchant_suspended = Saifu はこのショップを停止しています。このショップへは支払えません。
 error-unknown_card = お持ちのカードから選んでください。
-error-card_expired = このカードは有効期限切れです。別のカードを選んでください。
 error-invalid_points = この支払いではそのポイント数は使えません。
 error-no_default_card = この支払いに使えるカードがウォレットにありません。サインインしてカードを追加してください。
