@@ -72,8 +72,11 @@ describe('the demo shop, polished', () => {
         return new URL(page.url()).pathname;
       }
 
-      async function pay(product) {
-        await page.getByRole('button', { name: `Pay ${product.price}`, exact: true }).click();
+      // The consent's Pay button names the card's part and any points ("Pay ¥1,736 + 64 points").
+      async function pay(product, points = 0) {
+        const card = `¥${(Number(product.price.replace(/[¥,]/g, '')) - points).toLocaleString('en-US')}`;
+        const name = points > 0 ? `Pay ${card} + ${points} points` : `Pay ${card}`;
+        await page.getByRole('button', { name, exact: true }).click();
         await page.waitForURL((u) => onShop(u) && /^\/orders\/DEMO-[^/]+$/.test(u.pathname), { waitUntil: 'load' });
         await page.getByRole('heading', { level: 1, name: 'Thank you for your order' }).waitFor();
         return page.url();
@@ -102,7 +105,7 @@ describe('the demo shop, polished', () => {
       await addToCart(MUG);
       await payWithSaifu(MUG);
       await page.getByLabel(`Points to use (you have ${KETTLE.earn})`, { exact: true }).fill(String(KETTLE.earn));
-      const mugUrl = await pay(MUG);
+      const mugUrl = await pay(MUG, KETTLE.earn);
       const mugRef = new URL(mugUrl).pathname.split('/').pop();
       const kettleRef = new URL(kettleUrl).pathname.split('/').pop();
 
