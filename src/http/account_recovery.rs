@@ -94,10 +94,17 @@ struct CodesPage {
     left: usize,
 }
 
+/// The refusal in the shopper's words: English as written, else the catalogue's
+/// `error-<code>` text when it has one.
 fn shown(err: &Error) -> FieldError {
+    let tr = crate::i18n::Tr::current();
+    let message = err.public_message().into_owned();
     FieldError {
         code: err.code(),
-        message: err.public_message().into_owned(),
+        message: match tr.locale() {
+            crate::i18n::Locale::En => message,
+            _ => tr.t_or(&format!("error-{}", err.code()), &message),
+        },
     }
 }
 
@@ -148,7 +155,11 @@ where
 
 async fn code_page(session: Session) -> Result<Response> {
     render(&RecoverPage {
-        layout: Layout::new("Lost your passkey?", csrf_token(&session).await?, None),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-lost-title"),
+            csrf_token(&session).await?,
+            None,
+        ),
         email: String::new(),
         email_error: None,
         code_error: None,
@@ -181,7 +192,11 @@ async fn code_sign_in(
         Err(err) if err.kind() == crate::error::Kind::Internal => Err(err),
         Err(err) => {
             let mut page = RecoverPage {
-                layout: Layout::new("Lost your passkey?", csrf_token(&session).await?, None),
+                layout: Layout::new(
+                    crate::i18n::Tr::current().t("recovery-lost-title"),
+                    csrf_token(&session).await?,
+                    None,
+                ),
                 email: form.email.trim().to_string(),
                 email_error: None,
                 code_error: None,
@@ -221,7 +236,11 @@ async fn link_response(
     refused: Option<&Error>,
 ) -> Result<Response> {
     let mut page = LinkPage {
-        layout: Layout::new("Recover your account", csrf_token(session).await?, None),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-link-title"),
+            csrf_token(session).await?,
+            None,
+        ),
         token,
         waiting_until: None,
         ready_until: None,
@@ -278,7 +297,11 @@ async fn passkey_page(
         return Ok(Redirect::to("/recover").into_response());
     }
     render(&PasskeyPage {
-        layout: Layout::new("Make a new passkey", csrf_token(&session).await?, None),
+        layout: Layout::new(
+            crate::i18n::Tr::current().t("recovery-passkey-title"),
+            csrf_token(&session).await?,
+            None,
+        ),
     })
 }
 

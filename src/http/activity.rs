@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::disputes::{Disputes, Status};
 use crate::error::Result;
 use crate::http::account_recovery;
-use crate::http::dispute_pages::view::status_label;
+use crate::http::dispute_pages::view::status_shown;
 use crate::http::pages::{format_time, render, ActivityPage, DisputeLink, Layout, PaymentView};
 use crate::http::session::{csrf_token, CurrentUser};
 use crate::i18n::{Locale, Tr};
@@ -64,7 +64,7 @@ async fn activity(
             // The form itself asks the service, which has the last word.
             v.can_dispute = refundable && recent && !open;
             v.dispute = dispute.map(|d| DisputeLink {
-                status: status_label(d.status).to_string(),
+                status: status_shown(d.status),
                 id: d.id,
             });
             v
@@ -110,8 +110,12 @@ pub(super) fn view(p: ActivityEntry) -> PaymentView {
             ActivityStatus::Authorized => tr.t("activity-status-authorized"),
             ActivityStatus::Cancelled => tr.t("activity-status-cancelled"),
             ActivityStatus::Declined { decline_code } => {
-                let code = decline_code.as_deref().unwrap_or("declined");
-                let reason = tr.t_or(&format!("activity-decline-{code}"), code);
+                // The card's refusal in the shopper's words, never the processor's code.
+                let generic = tr.t("activity-decline-other");
+                let reason = decline_code.as_deref().map_or_else(
+                    || generic.clone(),
+                    |code| tr.t_or(&format!("activity-decline-{code}"), &generic),
+                );
                 tr.args("activity-status-declined", [("reason", reason.as_str())])
             }
             ActivityStatus::Pending => match tr.locale() {

@@ -13,7 +13,7 @@ use axum::Router;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use self::view::{money, reason_label, DisputeView, REASONS};
+use self::view::{reason_shown, DisputeView, REASONS};
 use crate::accounts::user::User;
 use crate::clock::unix_now;
 use crate::disputes::{Disputable, Disputes, Reason};
@@ -22,6 +22,7 @@ use crate::http::error::status_of;
 use crate::http::extract::Form;
 use crate::http::pages::{render, FieldError, Layout};
 use crate::http::session::{csrf_token, CurrentUser};
+use crate::i18n::Tr;
 use crate::money::{Currency, Money};
 use crate::AppState;
 
@@ -37,7 +38,7 @@ pub fn router() -> Router<AppState> {
 
 pub struct ReasonChoice {
     pub value: &'static str,
-    pub label: &'static str,
+    pub label: String,
 }
 
 #[derive(Default)]
@@ -120,18 +121,27 @@ async fn form_page(
         errors,
         form_error,
     } = filled;
+    let tr = Tr::current();
+    let max_amount = Currency::parse(&of.currency).map_or_else(
+        || view::money(of.max_amount_minor, &of.currency),
+        |c| tr.money(Money::new(c, of.max_amount_minor)),
+    );
     let page = ReportPage {
-        layout: Layout::new("Report a problem", csrf_token(session).await?, Some(user)),
+        layout: Layout::new(
+            tr.t("activity-report"),
+            csrf_token(session).await?,
+            Some(user),
+        ),
         payment_id,
         merchant: of.merchant_name,
         order_reference: of.order_reference,
-        max_amount: money(of.max_amount_minor, &of.currency),
+        max_amount,
         currency: of.currency,
         reasons: REASONS
             .iter()
             .map(|r| ReasonChoice {
                 value: r.as_str(),
-                label: reason_label(*r),
+                label: reason_shown(*r),
             })
             .collect(),
         reason: typed.reason,
@@ -162,9 +172,20 @@ async fn report_page(
     form_page(&session, &user, payment_id, of, filled, StatusCode::OK).await
 }
 
+/// A refusal in the shopper's words: English as written (it may name a limit), else the
+/// catalogue's `error-<code>` text when it has one.
+fn shoppers_words(err: &Error) -> String {
+    let tr = Tr::current();
+    let message = err.public_message().into_owned();
+    match tr.locale() {
+        crate::i18n::Locale::En => message,
+        _ => tr.t_or(&format!("error-{}", err.code()), &message),
+    }
+}
+
 fn field_error(err: &Error) -> FieldError {
     FieldError {
-        message: err.public_message().into_owned(),
+        message: shoppers_words(err),
         code: err.code().to_string(),
     }
 }
@@ -201,7 +222,7 @@ async fn report(
         Some("reason") => errors.reason = shown,
         Some("description") => errors.description = shown,
         Some("amount") => errors.amount = shown,
-        _ => form_error = Some(err.public_message().into_owned()),
+        _ => form_error = Some(shoppers_words(&err)),
     }
     let status = status_of(err.kind());
     let filled = Filled {
@@ -224,7 +245,7 @@ async fn list(
         .map(DisputeView::of)
         .collect();
     let layout = Layout::new(
-        crate::i18n::Tr::current().t("disputes-title"),
+        Tr::current().t("disputes-title"),
         csrf_token(&session).await?,
         Some(&user),
     );
@@ -239,7 +260,7 @@ async fn dispute(
 ) -> Result<Response> {
     let d = DisputeView::of(disputes.shopper_dispute(user.id, &id).await?);
     let layout = Layout::new(
-        format!("Dispute with {}", d.merchant),
+        Tr::current().args("dispute-title", [("shop", d.merchant.as_str())]),
         csrf_token(&session).await?,
         Some(&user),
     );

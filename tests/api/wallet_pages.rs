@@ -1,12 +1,19 @@
 //! The wallet's own pages: the card form's JSON answers (an error per field, nothing typed
 //! written back, the new card handed back to the consent), the home's balance, cards, recent
 //! activity and first-card prompt, Activity's total − points = card and the points a refund
-//! could not take back, the shopper's time zone, and every page in Japanese.
+//! could not take back, the shopper's time zone, and every page in Japanese: the signed-out
+//! recovery pages, the dispute pages at each step, and a declined payment in shopper words.
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{merchant, sdk, shopper, spawn_app, Browser, TestApp, TestPasskey};
+use saifu::admin::Role;
+use serde_json::json;
+
+use crate::helpers::{
+    grant, merchant, open_dispute, paid_order, respond, sdk, shopper, signed_in_admin, spawn_app,
+    user_id_by_email, Browser, TestApp, TestPasskey,
+};
 use crate::points::{grant_with_points, jpy};
 
 async fn new_shopper(app: &TestApp, email: &str) -> Browser {
@@ -391,4 +398,365 @@ async fn the_wallet_pages_speak_japanese() {
         let english = html_in(&s.browser, path, "en").await;
         assert!(!english.contains(words), "{path}: English has no {words}");
     }
+}
+
+/// A form posted in `lang`, as the browser of a shopper who reads it sends it.
+async fn post_in(
+    browser: &Browser,
+    path: &str,
+    lang: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let token = browser.csrf().await;
+    let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+    form.extend_from_slice(fields);
+    let r = browser
+        .http
+        .post(browser.url(path))
+        .header("accept", "text/html")
+        .header("accept-language", lang)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
+
+/// The page holds every one of `japanese` and none of `english`.
+fn assert_japanese(path: &str, html: &str, japanese: &[&str], english: &[&str]) {
+    assert!(html.contains("<html lang=\"ja\">"), "{path}");
+    for words in japanese {
+        assert!(html.contains(words), "{path}: {words} missing: {html}");
+    }
+    for words in english {
+        assert!(
+            !html.contains(words),
+            "{path}: English left: {words}: {html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_recovery_pages_speak_japanese_from_the_code_to_the_new_passkey() {
+    let app = spawn_app().await;
+    let owner = new_shopper(&app, "kaifuku@example.com").await;
+    let home = owner.html("/").await;
+    let start = home
+        .find("id=\"recovery-codes\"")
+        .expect("first codes shown");
+    let code = &home[start..];
+    let code = &code[code.find("<code>").unwrap() + 6..];
+    let code = code[..code.find("</code>").unwrap()].to_string();
+
+    let lost = app.browser();
+    let page = html_in(&lost, "/recover", "ja").await;
+    assert_japanese(
+        "/recover",
+        &page,
+        &[
+            "パスキーをなくしましたか？",
+            "リカバリーコード",
+            "コードでサインイン",
+            "サインイン画面に戻る",
+        ],
+        &[
+            "Lost your passkey?",
+            "Sign in with one of the recovery codes",
+            "Ten letters and digits",
+            "Sign in with the code",
+            "No codes left?",
+            "Back to sign in",
+            ">Email<",
+        ],
+    );
+    let english = html_in(&lost, "/recover", "en").await;
+    assert!(english.contains("Lost your passkey?"), "{english}");
+
+    let (status, refused) = post_in(
+        &lost,
+        "/recover",
+        "ja",
+        &[("email", "kaifuku@example.com"), ("code", "nope")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_japanese(
+        "/recover refused",
+        &refused,
+        &["data-code=\"invalid_recovery_code\"", "英数字10文字です"],
+        &["A recovery code has ten", "do not match"],
+    );
+
+    // Support's link, while it waits, and one that no longer works.
+    let support = signed_in_admin(&app, Role::Support).await;
+    let user = user_id_by_email(&app, "kaifuku@example.com").await;
+    let r = support
+        .admin_post_form(&format!("/admin/shoppers/{user}/recovery"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let rest = &html[html.find("/recover/link?token=").expect("link shown") + 20..];
+    let token = rest[..rest.find('"').unwrap()].to_string();
+    let path = format!("/recover/link?token={token}");
+    let waiting = html_in(&lost, &path, "ja").await;
+    assert_japanese(
+        &path,
+        &waiting,
+        &[
+            "アカウントの復旧",
+            "から使えるようになります",
+            "お心当たりがない場合",
+            "パスキーでサインイン",
+            "リカバリーコードを使う",
+        ],
+        &[
+            "Saifu support started",
+            "Come back then",
+            "Did you not ask",
+            "Recover your account",
+            "Use a recovery code",
+        ],
+    );
+    let (status, early) = post_in(&lost, "/recover/link", "ja", &[("token", &token)]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_japanese(
+        "/recover/link early",
+        &early,
+        &["data-code=\"recovery_not_ready\"", "まだ使えません"],
+        &["does not work yet", "for your safety"],
+    );
+    let r = lost
+        .http
+        .get(lost.url("/recover/link?token=nope"))
+        .header("accept", "text/html")
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let gone = r.text().await.unwrap();
+    assert_japanese(
+        "/recover/link gone",
+        &gone,
+        &["この復旧用のリンクは使えません"],
+        &["no longer works"],
+    );
+
+    // A right code leads to the new passkey, still in Japanese.
+    let (status, _) = post_in(
+        &lost,
+        "/recover",
+        "ja",
+        &[("email", "kaifuku@example.com"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let passkey = html_in(&lost, "/recover/passkey", "ja").await;
+    assert_japanese(
+        "/recover/passkey",
+        &passkey,
+        &[
+            "新しいパスキーの作成",
+            "新しいパスキーを作成",
+            "JavaScript が必要です",
+        ],
+        &[
+            "Make a new passkey",
+            "You are signed in to recover",
+            "Create a new passkey",
+            "After that, remove",
+            "needs JavaScript",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step() {
+    let app = spawn_app().await;
+    let mut order = paid_order(&app, "moushitate@example.com").await;
+    let form_path = format!("/activity/{}/dispute", order.payment_id);
+
+    let form = html_in(&order.shopper.browser, &form_path, "ja").await;
+    assert_japanese(
+        &form_path,
+        &form,
+        &[
+            "Frame Shop でのお支払い",
+            "商品が届かない",
+            "説明と異なる商品が届いた",
+            "身に覚えのないお支払い",
+            "二重に請求された",
+            "上限は ¥12,800 です。",
+            "Frame Shop に送信",
+        ],
+        &[
+            "I didn&#39;t",
+            "It isn&#39;t",
+            "I was charged twice",
+            "We tell the shop",
+            "With your payment",
+            "Report a problem",
+        ],
+    );
+    let (status, refused) = post_in(
+        &order.shopper.browser,
+        &form_path,
+        "ja",
+        &[
+            ("reason", "not_received"),
+            ("description", " "),
+            ("amount", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_japanese(
+        "refused report",
+        &refused,
+        &["data-code=\"invalid_dispute_"],
+        &["Describe the problem", "The amount must be"],
+    );
+    assert!(
+        refused.contains("問題の内容を") || refused.contains("上限以内の金額"),
+        "{refused}"
+    );
+
+    let id = open_dispute(&order.shopper, &order.payment_id, "12800").await;
+    let path = format!("/disputes/{id}");
+    let open = html_in(&order.shopper.browser, &path, "ja").await;
+    assert_japanese(
+        &path,
+        &open,
+        &[
+            "<title>Frame Shop への申し立て",
+            "ショップの回答待ち",
+            "Frame Shop にお知らせしました。ショップは ",
+            "まだ回答はありません。ショップの回答期限は ",
+            "商品が届かない",
+            "¥12,800",
+        ],
+        &[
+            "Dispute with",
+            "Your dispute with",
+            "Waiting for the shop",
+            "We told",
+            "No answer yet",
+            "to answer",
+            "I didn&#39;t",
+        ],
+    );
+
+    let answered = respond(
+        &app,
+        &order.creds,
+        &id,
+        &json!({"evidence": {"text": "Handed to the carrier.", "carrier": "Yamato", "tracking_number": "4455-6677"}}),
+    )
+    .await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let review = html_in(&order.shopper.browser, &path, "ja").await;
+    assert_japanese(
+        &path,
+        &review,
+        &[
+            "審査中",
+            "ショップから回答がありました。",
+            "Frame Shop は申し立てに同意せず",
+            "Yamato で発送済み（お問い合わせ番号 4455-6677）。",
+        ],
+        &[
+            "Under review",
+            "The shop answered",
+            "disagrees",
+            "Sent with",
+            "Tracking number",
+        ],
+    );
+
+    let support = signed_in_admin(&app, Role::Support).await;
+    let decided = support
+        .admin_post_form(
+            &format!("/admin/disputes/{id}/decide"),
+            &[("decision", "for_shopper")],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    let resolved = html_in(&order.shopper.browser, &path, "ja").await;
+    assert_japanese(
+        &path,
+        &resolved,
+        &[
+            "解決済み",
+            "この申し立ては完了しました。",
+            "Saifu はお客様の申し立てを認めました。",
+            "¥12,800 をカードに返金しました。",
+        ],
+        &[
+            "Resolved",
+            "This dispute is closed",
+            "Saifu decided",
+            "was refunded",
+        ],
+    );
+    let english = html_in(&order.shopper.browser, &path, "en").await;
+    assert!(
+        english.contains("¥12,800 was refunded to your card."),
+        "{english}"
+    );
+    let console = support.html(&format!("/admin/disputes/{id}")).await;
+    assert!(
+        console.contains("For the shopper"),
+        "the console stays English"
+    );
+
+    // A card refused at payment time: Activity says why in shopper words, not the code.
+    let added = order
+        .shopper
+        .browser
+        .post_form(
+            "/cards",
+            &[
+                ("number", "4000000000000341"),
+                ("expiry", "12/39"),
+                ("cvc", "123"),
+                ("holder", "Mika Sato"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let user = user_id_by_email(&app, "moushitate@example.com").await;
+    let card = app
+        .state
+        .vault
+        .cards(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.last4 == "0341")
+        .unwrap();
+    order
+        .shopper
+        .browser
+        .post_form(&format!("/cards/{}/default", card.id), &[])
+        .await;
+    let client = sdk(&app, &order.creds).await;
+    let g = grant(&client, &mut order.shopper).await;
+    assert!(client.pay(&g, &jpy(500), true, None).await.is_err());
+    let activity = html_in(&order.shopper.browser, "/activity", "ja").await;
+    assert_japanese(
+        "/activity",
+        &activity,
+        &[
+            "決済不可：カード会社がお支払いを承認しませんでした。",
+            "申し立て：解決済み",
+        ],
+        &["generic_decline", "Declined", "Dispute: Resolved"],
+    );
+    let english = html_in(&order.shopper.browser, "/activity", "en").await;
+    assert!(
+        english.contains("Declined: the card issuer refused the payment."),
+        "{english}"
+    );
+    assert!(!english.contains("generic_decline"), "{english}");
 }

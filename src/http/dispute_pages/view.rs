@@ -4,6 +4,7 @@
 
 use crate::disputes::{Dispute, Reason, Status};
 use crate::http::pages::format_time;
+use crate::i18n::Tr;
 use crate::money::{Currency, Money};
 
 /// `minor` units of `currency` as pages show money ("¥12,800", "$12.50").
@@ -60,9 +61,9 @@ pub struct DisputeView {
     pub payment_id: String,
     pub merchant: String,
     pub amount: String,
-    pub reason: &'static str,
+    pub reason: String,
     pub description: String,
-    pub status: &'static str,
+    pub status: String,
     /// A sentence on what happens next.
     pub status_explained: String,
     pub opened: String,
@@ -74,67 +75,83 @@ pub struct DisputeView {
     pub money: Vec<String>,
 }
 
+/// A reason in the shopper's language (the console keeps [`reason_label`]).
+pub fn reason_shown(reason: Reason) -> String {
+    Tr::current().t_or(
+        &format!("dispute-reason-{}", reason.as_str()),
+        reason_label(reason),
+    )
+}
+
+/// A status in the shopper's language (the console keeps [`status_label`]).
+pub fn status_shown(status: Status) -> String {
+    Tr::current().t_or(
+        &format!("dispute-status-{}", status.as_str()),
+        status_label(status),
+    )
+}
+
+/// Money in the shopper's language, as the wallet's pages show it.
+fn money_shown(tr: &Tr, minor: i64, currency: &str) -> String {
+    match Currency::parse(currency) {
+        Some(currency) => tr.money(Money::new(currency, minor)),
+        None => money(minor, currency),
+    }
+}
+
 impl DisputeView {
     pub fn of(d: Dispute) -> Self {
+        let tr = Tr::current();
         let (minor, currency) = amount_of(&d);
-        let amount = money(minor, &currency);
+        let amount = money_shown(&tr, minor, &currency);
+        let shop = d.merchant_name.as_str();
         let status_explained = match d.status {
-            Status::Open => format!(
-                "We told {} about it. They have until {} to answer.",
-                d.merchant_name,
-                format_time(d.respond_by)
+            Status::Open => tr.args(
+                "dispute-next-open",
+                [("shop", shop), ("when", format_time(d.respond_by).as_str())],
             ),
-            Status::EvidenceReceived => {
-                "The shop answered. Saifu is looking at both sides and will decide.".to_string()
-            }
-            Status::Resolving => "Decided. The money is on its way to you.".to_string(),
-            Status::Resolved => "This dispute is closed.".to_string(),
+            other => tr.t(&format!("dispute-next-{}", other.as_str())),
         };
         let answer = match (&d.evidence, d.decision.as_deref()) {
             (Some(e), _) => Some(AnswerView {
-                summary: format!("{} disagrees and sent this:", d.merchant_name),
+                summary: tr.args("dispute-shop-disagrees", [("shop", shop)]),
                 text: Some(e.text.clone()),
-                shipping: shipping(e.carrier.as_deref(), e.tracking_number.as_deref()),
+                shipping: shipping(&tr, e.carrier.as_deref(), e.tracking_number.as_deref()),
             }),
             (None, Some("merchant_accepted")) => Some(AnswerView {
-                summary: format!("{} accepted your claim.", d.merchant_name),
+                summary: tr.args("dispute-shop-accepted", [("shop", shop)]),
                 text: None,
                 shipping: None,
             }),
             _ => None,
         };
-        let decision = d.decision.as_deref().map(|decision| match decision {
-            "merchant_accepted" => "The shop accepted, so you get your money back.".to_string(),
-            "for_shopper" => "Saifu decided in your favour.".to_string(),
-            "for_merchant" => "Saifu decided in the shop's favour.".to_string(),
-            other => other.to_string(),
-        });
+        let decision = d
+            .decision
+            .as_deref()
+            .map(|decision| tr.t_or(&format!("dispute-decided-{decision}"), decision));
         let mut lines = Vec::new();
         match d.outcome.as_deref() {
-            Some("refunded") => lines.push(format!("{amount} was refunded to your card.")),
-            Some("guarantee_paid") => {
-                let paid = money(d.guarantee_paid_minor.unwrap_or(0), &currency);
-                lines.push(format!(
-                    "The shop could not refund you, so the Saifu guarantee paid you {paid}."
-                ));
+            Some("refunded") => {
+                lines.push(tr.args("dispute-money-refunded", [("amount", amount.as_str())]))
             }
-            Some("rejected") => lines.push("No money is refunded.".to_string()),
+            Some("guarantee_paid") => {
+                let paid = money_shown(&tr, d.guarantee_paid_minor.unwrap_or(0), &currency);
+                lines.push(tr.args("dispute-money-guarantee", [("amount", paid.as_str())]));
+            }
+            Some("rejected") => lines.push(tr.t("dispute-money-rejected")),
             _ => {}
         }
         if let Some(unpaid) = d.unpaid_minor.filter(|u| *u > 0) {
-            lines.push(format!(
-                "{} is over the guarantee's limit for one dispute and was not paid.",
-                money(unpaid, &currency)
-            ));
+            let unpaid = money_shown(&tr, unpaid, &currency);
+            lines.push(tr.args("dispute-money-unpaid", [("amount", unpaid.as_str())]));
         }
         DisputeView {
             id: d.id,
             payment_id: d.payment_id,
-            merchant: d.merchant_name,
             amount,
-            reason: reason_label(d.reason),
+            reason: reason_shown(d.reason),
             description: d.description,
-            status: status_label(d.status),
+            status: status_shown(d.status),
             status_explained,
             opened: format_time(d.opened_at),
             respond_by: format_time(d.respond_by),
@@ -142,15 +159,18 @@ impl DisputeView {
             decision,
             decision_reason: d.decision_reason,
             money: lines,
+            merchant: d.merchant_name,
         }
     }
 }
 
-fn shipping(carrier: Option<&str>, tracking: Option<&str>) -> Option<String> {
+fn shipping(tr: &Tr, carrier: Option<&str>, tracking: Option<&str>) -> Option<String> {
     match (carrier, tracking) {
-        (Some(c), Some(t)) => Some(format!("Sent with {c}, tracking number {t}.")),
-        (Some(c), None) => Some(format!("Sent with {c}.")),
-        (None, Some(t)) => Some(format!("Tracking number {t}.")),
+        (Some(c), Some(t)) => {
+            Some(tr.args("dispute-shipped-tracked", [("carrier", c), ("tracking", t)]))
+        }
+        (Some(c), None) => Some(tr.args("dispute-shipped", [("carrier", c)])),
+        (None, Some(t)) => Some(tr.args("dispute-tracking", [("tracking", t)])),
         (None, None) => None,
     }
 }
