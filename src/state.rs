@@ -193,6 +193,7 @@ impl AppState {
         let registrations = Registrations::new(
             store.clone(),
             checkout.merchants.clone(),
+            webhooks.clone(),
             config.registration_per_hour,
         );
         Ok(Self {

@@ -326,7 +326,7 @@ async fn read(
     security(("registration" = [])),
     request_body(content = RegistrationRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The updated registration, without its secrets", body = RegistrationResponse),
+        (status = 200, description = "The updated registration, without its secrets; a `webhook_url` given for the first time comes with its `webhook_secret`, shown this once", body = RegistrationResponse),
         (status = 400, description = "RFC 7591 error: `invalid_client_metadata`, `invalid_redirect_uri`, `invalid_request`", body = OAuthErrorBody),
         (status = 401, description = "`invalid_token`, with `WWW-Authenticate: Bearer`", body = OAuthErrorBody),
     ),
@@ -355,9 +355,13 @@ async fn update(
     }
     .await;
     match result {
-        Ok(m) => no_store(
+        Ok(updated) => no_store(
             StatusCode::OK,
-            Json(RegistrationResponse::of(&checkout, m, None)),
+            Json(RegistrationResponse::of(
+                &checkout,
+                updated.merchant.clone(),
+                Some(&updated),
+            )),
         ),
         Err(refusal) => refusal.into_response(),
     }

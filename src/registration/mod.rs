@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::merchants::{Merchant, Merchants, NewMerchant, SelfRegistration};
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::store::{self, MerchantRowEdit, RegistrationEdit, Store};
+use crate::webhooks::Webhooks;
 
 /// The issuer's switch for registration, as the database names it.
 const SWITCH: &str = "registration";
@@ -43,6 +44,7 @@ pub struct Registered {
 pub struct Registrations {
     store: Store,
     merchants: Merchants,
+    webhooks: Webhooks,
     per_hour: u32,
 }
 
@@ -56,8 +58,9 @@ fn new_token() -> Result<String> {
 
 impl Registrations {
     /// `per_hour` registrations are taken from one client address per hour.
-    pub fn new(store: Store, merchants: Merchants, per_hour: u32) -> Self {
+    pub fn new(store: Store, merchants: Merchants, webhooks: Webhooks, per_hour: u32) -> Self {
         Self {
+            webhooks,
             store,
             merchants,
             per_hour,
@@ -182,7 +185,8 @@ impl Registrations {
 
     /// Replaces the registered merchant's metadata (RFC 7592 §2.2). Its status and secrets
     /// stay; a verified merchant's redirect URIs stay on its vetted domain; the name is
-    /// compared again with the verified merchants'.
+    /// compared again with the verified merchants'. A webhook URL given for the first time gets
+    /// a fresh webhook secret, returned this once (as on registration).
     pub async fn update(
         &self,
         client_id: &str,
@@ -190,7 +194,7 @@ impl Registrations {
         sent_client_id: Option<&str>,
         raw: &RequestedMetadata,
         now: i64,
-    ) -> std::result::Result<Merchant, Refusal> {
+    ) -> std::result::Result<Registered, Refusal> {
         self.authorize(client_id, token).await?;
         if sent_client_id.is_some_and(|sent| sent != client_id) {
             return Err(Refusal::metadata(
@@ -248,7 +252,28 @@ impl Registrations {
                 other => other.into(),
             })?;
         tracing::info!(client_id = %client_id, "registered merchant updated its metadata");
-        self.live(client_id).await
+        let first_webhook = current.webhook_url.is_none() && webhook_url.is_some();
+        let webhook_secret = if first_webhook {
+            let secret = self
+                .webhooks
+                .rotate_secret(
+                    client_id,
+                    std::time::Duration::ZERO,
+                    now,
+                    &Actor::Registration,
+                )
+                .await
+                .map_err(Refusal::Server)?;
+            Some(SecretString::from(secret))
+        } else {
+            None
+        };
+        Ok(Registered {
+            merchant: self.live(client_id).await?,
+            client_secret: None,
+            registration_access_token: None,
+            webhook_secret,
+        })
     }
 
     /// Deletes the registration for good (RFC 7592 §2.3): from now on the merchant's

@@ -788,3 +788,54 @@ async fn the_issuer_switches_registration_off_and_on_from_the_cli_and_the_consol
         .iter()
         .any(|(action, actor)| action == "registration.enabled" && actor.starts_with("admin:")));
 }
+
+/// A shop that registered without webhooks and adds a webhook URL later gets the webhook
+/// secret in that update's answer, once, and it is the secret its deliveries are signed with.
+#[tokio::test]
+async fn a_webhook_url_added_by_an_update_comes_with_its_secret_once() {
+    let app = spawn_app().await;
+    let plain = json!({"client_name": "Tea House", "redirect_uris": [CALLBACK]});
+    let registered = register(&app, &plain).await;
+    assert!(registered.get("webhook_secret").is_none());
+    let client_id = registered["client_id"].as_str().unwrap().to_string();
+
+    let mut with_hooks = plain.clone();
+    with_hooks["client_id"] = json!(client_id);
+    with_hooks["webhook_url"] = json!("https://tea-house.example/webhooks/saifu");
+    let r = manage(
+        reqwest::Method::PUT,
+        &registered,
+        Some(token(&registered)),
+        Some(&with_hooks),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let updated: Value = r.json().await.unwrap();
+    let secret = updated["webhook_secret"]
+        .as_str()
+        .expect("the new webhook's secret, shown once")
+        .to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert_eq!(
+        app.state.webhooks.current_secret(&client_id).await.unwrap(),
+        secret,
+        "deliveries are signed with the secret the shop was given"
+    );
+    assert!(updated.get("client_secret").is_none());
+
+    // The same webhook again: nothing new to give.
+    let r = manage(
+        reqwest::Method::PUT,
+        &registered,
+        Some(token(&registered)),
+        Some(&with_hooks),
+    )
+    .await;
+    let again: Value = r.json().await.unwrap();
+    assert!(again.get("webhook_secret").is_none(), "{again}");
+    assert_eq!(
+        app.state.webhooks.current_secret(&client_id).await.unwrap(),
+        secret
+    );
+}
