@@ -215,6 +215,16 @@ impl Store {
         }
     }
 
+    /// A write of one statement, as a transaction. On SQLite it joins the writer's batch like
+    /// any transaction (so its `commit` returns once the batch is durable); on PostgreSQL the
+    /// statement commits on its own, without `BEGIN` and `COMMIT` round trips.
+    async fn begin_one(&self) -> Result<Tx, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
+            Db::Postgres(pool) => pool.acquire().await.map(Tx::single),
+        }
+    }
+
     /// Removes expired sessions, ceremonies and rate-limit windows.
     pub async fn purge_expired(&self, now: i64, rate_window_secs: i64) -> Result<u64, sqlx::Error> {
         let mut removed = 0;
