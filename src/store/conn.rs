@@ -66,8 +66,9 @@ struct BatchState {
     open_since: Option<Instant>,
     /// The members that released their savepoint, each waiting for the shared commit.
     members: Vec<oneshot::Sender<Result<(), String>>>,
-    /// A transaction was dropped inside its savepoint: it is rolled back before the next use.
-    dangling: bool,
+    /// A transaction was dropped unfinished: it is rolled back before the next use (`true`:
+    /// it had opened the batch, so the whole transaction goes).
+    dangling: Option<bool>,
 }
 
 impl Batching {
@@ -172,8 +173,12 @@ impl Slots {
             // timeout instead of deadlocking when a read lock would have to be upgraded.
             conn.execute("BEGIN IMMEDIATE").await?;
             batch.state().open_since = Some(Instant::now());
+            // The batch's first transaction needs no savepoint: nothing precedes it, so
+            // rolling the whole transaction back undoes its work alone.
+            conn.opened_batch = true;
+        } else {
+            conn.execute("SAVEPOINT tx").await?;
         }
-        conn.execute("SAVEPOINT tx").await?;
         conn.in_transaction = true;
         Ok(conn)
     }
@@ -199,6 +204,7 @@ impl Slots {
         Ok(Conn {
             conn: Some(conn),
             in_transaction: false,
+            opened_batch: false,
             slots: self.clone(),
             _permit: permit,
         })
@@ -210,7 +216,7 @@ impl Slots {
         let Some(batch) = &self.batch else { return };
         let pending = {
             let s = batch.state();
-            s.open_since.is_some() || s.dangling
+            s.open_since.is_some() || s.dangling.is_some()
         };
         if pending && batch.waiting.load(Ordering::SeqCst) == 0 {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -246,6 +252,8 @@ pub(super) struct Conn {
     conn: Option<AnyConnection>,
     /// Set inside a transaction (on the writer: inside its savepoint).
     in_transaction: bool,
+    /// On the writer: this transaction opened the batch, without a savepoint of its own.
+    opened_batch: bool,
     slots: Arc<Slots>,
     _permit: OwnedSemaphorePermit,
 }
@@ -258,18 +266,38 @@ impl Conn {
         let Some(batch) = &slots.batch else {
             return Ok(());
         };
-        let dangling = std::mem::take(&mut batch.state().dangling);
-        if dangling {
-            if let Err(e) = self
-                .execute("ROLLBACK TO SAVEPOINT tx; RELEASE SAVEPOINT tx")
-                .await
-            {
+        let dangling = batch.state().dangling.take();
+        if let Some(whole) = dangling {
+            if let Err(e) = self.undo(whole).await {
                 let _ = self.end_batch(Err(e.to_string())).await;
                 return Err(e);
             }
         }
         if commit && batch.state().open_since.is_some() {
             return self.end_batch(Ok(())).await;
+        }
+        Ok(())
+    }
+
+    /// Rolls back the current transaction: its savepoint, or (`whole`, when it opened the
+    /// batch and so is its only work) the whole database transaction.
+    async fn undo(&mut self, whole: bool) -> Result<(), sqlx::Error> {
+        if whole {
+            self.execute("ROLLBACK").await?;
+            let slots = self.slots.clone();
+            if let Some(batch) = &slots.batch {
+                let members = {
+                    let mut s = batch.state();
+                    s.open_since = None;
+                    std::mem::take(&mut s.members)
+                };
+                for member in members {
+                    let _ = member.send(Err("rolled back".into()));
+                }
+            }
+        } else {
+            self.execute("ROLLBACK TO SAVEPOINT tx; RELEASE SAVEPOINT tx")
+                .await?;
         }
         Ok(())
     }
@@ -321,7 +349,7 @@ impl Drop for Conn {
                     // On the writer, closing would roll back the whole batch: the dropped
                     // transaction's savepoint is rolled back before the next use instead.
                     if self.in_transaction {
-                        batch.state().dangling = true;
+                        batch.state().dangling = Some(self.opened_batch);
                     }
                     self.slots
                         .idle
@@ -462,9 +490,12 @@ impl Tx {
             }
             TxInner::Sqlite(conn) if how == "COMMIT" => commit_in_batch(conn).await,
             TxInner::Sqlite(mut conn) => {
-                conn.execute("ROLLBACK TO SAVEPOINT tx; RELEASE SAVEPOINT tx")
-                    .await?;
+                let whole = conn.opened_batch;
+                conn.undo(whole).await?;
                 conn.in_transaction = false;
+                if whole {
+                    return Ok(());
+                }
                 let batch = conn.slots.batch.as_ref().expect("a writer");
                 if batch.waiting.load(Ordering::SeqCst) == 0 {
                     conn.end_batch(Ok(())).await?;
@@ -482,7 +513,9 @@ impl Tx {
 /// it commits the batch itself when no other transaction waits for the writer (or the batch
 /// is full), and otherwise leaves that to the last of them.
 async fn commit_in_batch(mut conn: Conn) -> Result<(), sqlx::Error> {
-    conn.execute("RELEASE SAVEPOINT tx").await?;
+    if !conn.opened_batch {
+        conn.execute("RELEASE SAVEPOINT tx").await?;
+    }
     conn.in_transaction = false;
     let batch = conn.slots.batch.as_ref().expect("a writer");
     let (member, outcome) = oneshot::channel();
