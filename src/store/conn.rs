@@ -420,8 +420,6 @@ const AUDIT_LOCK_KEY: i64 = 0x5341_4946_5541; // "SAIFUA"
 enum TxInner {
     Sqlite(Conn),
     Pool(Transaction<'static, Any>),
-    /// A single statement in autocommit mode: `commit` and `rollback` have nothing to do.
-    Single(PoolConnection<Any>),
 }
 
 impl Tx {
@@ -434,11 +432,6 @@ impl Tx {
 
     pub(super) fn pool(tx: Transaction<'static, Any>) -> Self {
         Tx(TxInner::Pool(tx), PointsLock::NotTaken)
-    }
-
-    /// One statement on PostgreSQL, which commits on its own (see `Store::begin_one`).
-    pub(super) fn single(conn: PoolConnection<Any>) -> Self {
-        Tx(TxInner::Single(conn), PointsLock::NotTaken)
     }
 
     /// Serializes the points-moving part of transactions on PostgreSQL, from the first points
@@ -504,7 +497,6 @@ impl Tx {
             }
             TxInner::Pool(tx) if how == "COMMIT" => tx.commit().await,
             TxInner::Pool(tx) => tx.rollback().await,
-            TxInner::Single(_) => Ok(()),
         }
     }
 }
@@ -546,7 +538,6 @@ impl Deref for Tx {
         match &self.0 {
             TxInner::Sqlite(c) => c,
             TxInner::Pool(t) => t,
-            TxInner::Single(c) => c,
         }
     }
 }
@@ -556,7 +547,6 @@ impl DerefMut for Tx {
         match &mut self.0 {
             TxInner::Sqlite(c) => c,
             TxInner::Pool(t) => t,
-            TxInner::Single(c) => c,
         }
     }
 }
