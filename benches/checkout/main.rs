@@ -101,6 +101,9 @@ struct Args {
     /// Writes the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Internal: the wallet logs its SQL (set for the statement-counting pass).
+    #[arg(skip)]
+    log_statements: bool,
     /// A few seconds with a few workers, for CI: fails on any failed request, never on speed.
     #[arg(long)]
     smoke: bool,
@@ -531,6 +534,7 @@ async fn setup(args: &Args) -> anyhow::Result<Ctx> {
                 database_url: args.database_url.as_deref(),
                 db_max_connections: args.db_max_connections,
                 sqlite_synchronous: &args.sqlite_synchronous,
+                log_statements: args.log_statements,
             })
             .await?
         }
@@ -629,7 +633,96 @@ fn loadavg() -> String {
         .join(" ")
 }
 
+/// SQL per checkout, counted from the statement log of a wallet of its own (one worker, one
+/// checkout at a time, before the measured runs).
+struct Counts {
+    checkouts: u64,
+    /// Statements other than transaction control.
+    statements: f64,
+    /// `BEGIN`, `SAVEPOINT`, `RELEASE`, `COMMIT`, `ROLLBACK`.
+    control: f64,
+    /// Commits: each `COMMIT`, and each write outside a transaction (its own commit).
+    commits: f64,
+}
+
+async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
+    let mut count_args = args.clone();
+    count_args.shoppers = 2;
+    count_args.log_statements = true;
+    let ctx = Arc::new(setup(&count_args).await?);
+    let log = ctx.wallet.log.clone().context("a wallet log")?;
+    let skip = std::fs::read_to_string(&log)?.lines().count();
+    let phase = closed_loop(
+        &ctx,
+        Action::Checkout,
+        1,
+        if args.smoke { 1.0 } else { 3.0 },
+        "count".into(),
+    )
+    .await?;
+    // Let the last request's log lines reach the file.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let text = std::fs::read_to_string(&log)?;
+    let (mut statements, mut control, mut commits, mut depth) = (0u64, 0u64, 0u64, 0u32);
+    for line in text.lines().skip(skip) {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if event["target"] != "sqlx::query" {
+            continue;
+        }
+        let sql = event["fields"]["summary"]
+            .as_str()
+            .or_else(|| event["summary"].as_str())
+            .or_else(|| event["fields"]["db.statement"].as_str())
+            .unwrap_or("")
+            .trim_start()
+            .to_ascii_uppercase();
+        let first = sql.split_whitespace().next().unwrap_or("");
+        match first {
+            "BEGIN" => {
+                control += 1;
+                depth += 1;
+            }
+            "COMMIT" | "END" => {
+                control += 1;
+                commits += 1;
+                depth = depth.saturating_sub(1);
+            }
+            "ROLLBACK" if !sql.contains(" TO ") => {
+                control += 1;
+                depth = depth.saturating_sub(1);
+            }
+            "SAVEPOINT" | "RELEASE" | "ROLLBACK" => control += 1,
+            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" if depth == 0 => {
+                statements += 1;
+                commits += 1;
+            }
+            _ => statements += 1,
+        }
+    }
+    let n = phase.recorder.completed.max(1);
+    let per = |x: u64| stats::round3(x as f64 / n as f64);
+    Ok(Counts {
+        checkouts: phase.recorder.completed,
+        statements: per(statements),
+        control: per(control),
+        commits: per(commits),
+    })
+}
+
 async fn bench(args: Args) -> anyhow::Result<bool> {
+    let counts = if args.url.is_none() {
+        let c = count_statements(&args).await?;
+        println!(
+            "SQL per checkout (one at a time, {} checkouts): {} statements, {} commits, plus {} transaction-control statements",
+            c.checkouts, c.statements, c.commits, c.control
+        );
+        Some(c)
+    } else {
+        println!("SQL per checkout: not counted when attached to a running wallet");
+        None
+    };
     let load_before = loadavg();
     let ctx = Arc::new(setup(&args).await?);
     let backend = if ctx.wallet.database_url.starts_with("postgres") {
@@ -830,6 +923,9 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             "floor": floor.json(),
             "wallet_cpu_ms_per_checkout_at_max": stats::round3(best_phase.cpu_per_op_ms()),
             "ratio_to_floor_at_max": stats::round3(best_phase.cpu_per_op_ms() * 1000.0 / floor.total_us),
+            "statements_per_checkout": counts.as_ref().map(|c| c.statements),
+            "commits_per_checkout": counts.as_ref().map(|c| c.commits),
+            "transaction_control_per_checkout": counts.as_ref().map(|c| c.control),
             "error_count": errors,
         });
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")

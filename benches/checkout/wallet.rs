@@ -28,6 +28,8 @@ pub struct SpawnOptions<'a> {
     pub database_url: Option<&'a str>,
     pub db_max_connections: u32,
     pub sqlite_synchronous: &'a str,
+    /// Log every SQL statement (sqlx's `sqlx::query` events, as JSON lines), for the counts.
+    pub log_statements: bool,
 }
 
 impl Wallet {
@@ -63,6 +65,16 @@ impl Wallet {
                 options.db_max_connections.to_string(),
             )
             .env("SAIFU_SQLITE_SYNCHRONOUS", options.sqlite_synchronous)
+            .envs(
+                options
+                    .log_statements
+                    .then_some([
+                        ("RUST_LOG", "warn,sqlx::query=debug"),
+                        ("SAIFU_LOG_FORMAT", "json"),
+                    ])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .spawn()

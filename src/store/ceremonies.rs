@@ -31,13 +31,15 @@ impl Store {
         state: &str,
         expires_at: i64,
     ) -> Result<()> {
+        let mut tx = self.begin_one().await?;
         sqlx::query("INSERT INTO ceremonies (id, kind, state, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(kind)
             .bind(state)
             .bind(expires_at)
-            .execute(&mut *self.write().await?)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -55,11 +57,13 @@ impl Store {
     /// Deletes and returns the ceremony in one statement, so that of two concurrent
     /// attempts only one gets it.
     pub async fn take_ceremony(&self, id: &str) -> Result<Option<Taken>> {
+        let mut tx = self.begin_one().await?;
         let row =
             sqlx::query("DELETE FROM ceremonies WHERE id = $1 RETURNING kind, state, expires_at")
                 .bind(id)
-                .fetch_optional(&mut *self.write().await?)
+                .fetch_optional(&mut *tx)
                 .await?;
+        tx.commit().await?;
         row.as_ref().map(taken).transpose()
     }
 }

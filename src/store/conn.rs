@@ -5,20 +5,39 @@
 //! is a round trip to the connection's worker thread, through a spawned task), and those
 //! hand-offs between threads were the largest cost of a checkout (see BENCHMARKS.md). An
 //! SQLite connection is a file handle that does not break while idle, so ours goes back as it
-//! is, unless it was left inside a transaction: then it is closed, which rolls that
-//! transaction back.
+//! is.
+//!
+//! **Group commit.** SQLite writes share one connection (the writer's `Slots`, of one). Write
+//! transactions queued for it are applied together in one database transaction: the first
+//! opens it (`BEGIN IMMEDIATE`), each runs inside its own `SAVEPOINT`, so that one that fails
+//! or is dropped rolls back alone, and the batch is committed, with one fsync, when no other
+//! transaction is waiting for the writer (or the batch has grown large or old). Each
+//! transaction's `commit` returns only after the shared `COMMIT` has returned, that is after
+//! the batch is on disk at `synchronous=FULL`; if that `COMMIT` fails, every member gets the
+//! error. A transaction sees its own writes and those of the batch's earlier members, and
+//! readers on other connections see none of them until the batch commits. A single-statement
+//! write outside a transaction ([`Slots::acquire`] on the writer) first commits an open batch,
+//! so it too is acknowledged only once durable. Store transactions await nothing but their
+//! own statements, so no member holds the batch up for other I/O.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, ConnectOptions, Executor, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// How long a statement waits for a free connection before it fails.
 pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A batch commits once it has this many members, even if more transactions are waiting.
+const BATCH_MAX_MEMBERS: usize = 64;
+/// A batch commits once it has been open this long, even if more transactions are waiting:
+/// its first member's caller waits for the whole batch.
+const BATCH_MAX_AGE: Duration = Duration::from_millis(3);
 
 /// Up to `max` SQLite connections, opened when first needed and then kept.
 pub(super) struct Slots {
@@ -26,20 +45,145 @@ pub(super) struct Slots {
     permits: Arc<Semaphore>,
     options: AnyConnectOptions,
     synchronous: String,
+    /// Set on the writer's slots (one connection): the open batch of write transactions.
+    batch: Option<Batching>,
+}
+
+/// The writer's batch of transactions (see the module's documentation).
+pub(super) struct Batching {
+    /// [`BATCH_MAX_AGE`], longer in tests that hold a batch open on purpose.
+    max_age: Duration,
+    state: Mutex<BatchState>,
+    /// Transactions waiting for the writer: while there are some, a batch stays open.
+    waiting: AtomicUsize,
+    /// Every shared `COMMIT` that ended a batch (for the tests and the benchmark's counts).
+    commits: AtomicUsize,
+}
+
+#[derive(Default)]
+struct BatchState {
+    /// When the open batch began (`BEGIN IMMEDIATE`); `None` when no batch is open.
+    open_since: Option<Instant>,
+    /// The members that released their savepoint, each waiting for the shared commit.
+    members: Vec<oneshot::Sender<Result<(), String>>>,
+    /// A transaction was dropped unfinished: it is rolled back before the next use (`true`:
+    /// it had opened the batch, so the whole transaction goes).
+    dangling: Option<bool>,
+}
+
+impl Batching {
+    fn new(max_age: Duration) -> Self {
+        Self {
+            max_age,
+            state: Mutex::default(),
+            waiting: AtomicUsize::new(0),
+            commits: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the open batch should commit even though transactions are waiting.
+    fn full(&self, s: &BatchState) -> bool {
+        s.members.len() >= BATCH_MAX_MEMBERS
+            || s.open_since.is_some_and(|t| t.elapsed() >= self.max_age)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, BatchState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Counts a transaction waiting for the writer while it waits; one that gives up (its request
+/// was cancelled) makes sure an open batch still gets committed.
+struct Waiting<'a>(&'a Arc<Slots>, bool);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0.batch {
+            b.waiting.fetch_sub(1, Ordering::SeqCst);
+            if !self.1 {
+                self.0.settle_later();
+            }
+        }
+    }
 }
 
 impl Slots {
     pub(super) fn new(options: AnyConnectOptions, max: u32, synchronous: String) -> Arc<Self> {
+        Self::build(options, max, synchronous, None)
+    }
+
+    /// The one connection for writes, with group commit.
+    pub(super) fn writer(options: AnyConnectOptions, synchronous: String) -> Arc<Self> {
+        Self::build(options, 1, synchronous, Some(Batching::new(BATCH_MAX_AGE)))
+    }
+
+    fn build(
+        options: AnyConnectOptions,
+        max: u32,
+        synchronous: String,
+        batch: Option<Batching>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             idle: Mutex::default(),
             permits: Arc::new(Semaphore::new(max.max(1) as usize)),
             options,
             synchronous,
+            batch,
         })
     }
 
-    /// Waits, in order of arrival, for a free connection (or a free place for a new one).
+    /// How many shared commits ended a batch so far (0 for slots without batching).
+    #[cfg(test)]
+    pub(super) fn batch_commits(&self) -> usize {
+        self.batch
+            .as_ref()
+            .map_or(0, |b| b.commits.load(Ordering::SeqCst))
+    }
+
+    /// Waits, in order of arrival, for a free connection (or a free place for a new one), for
+    /// statements outside a transaction. On the writer, an open batch is committed first, so
+    /// that what the caller writes is durable when its statement returns.
     pub(super) async fn acquire(self: &Arc<Self>) -> Result<Conn, sqlx::Error> {
+        let mut conn = self.take().await?;
+        if self.batch.is_some() {
+            conn.settle(true).await?;
+        }
+        Ok(conn)
+    }
+
+    /// The writer's connection for a new transaction, inside the open batch (opened if
+    /// needed) and its own savepoint.
+    async fn acquire_for_tx(self: &Arc<Self>) -> Result<Conn, sqlx::Error> {
+        let Some(batch) = &self.batch else {
+            let mut conn = self.take().await?;
+            conn.execute("BEGIN IMMEDIATE").await?;
+            conn.in_transaction = true;
+            return Ok(conn);
+        };
+        batch.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut waiting = Waiting(self, false);
+        let taken = self.take().await;
+        waiting.1 = true;
+        drop(waiting);
+        let mut conn = taken?;
+        let full = batch.full(&batch.state());
+        conn.settle(full).await?;
+        if batch.state().open_since.is_none() {
+            // The write lock up front, so that a writer in another process waits on the busy
+            // timeout instead of deadlocking when a read lock would have to be upgraded.
+            conn.execute("BEGIN IMMEDIATE").await?;
+            batch.state().open_since = Some(Instant::now());
+            // The batch's first transaction needs no savepoint: nothing precedes it, so
+            // rolling the whole transaction back undoes its work alone.
+            conn.opened_batch = true;
+        } else {
+            conn.execute("SAVEPOINT tx").await?;
+        }
+        conn.in_transaction = true;
+        Ok(conn)
+    }
+
+    async fn take(self: &Arc<Self>) -> Result<Conn, sqlx::Error> {
         let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
@@ -60,9 +204,30 @@ impl Slots {
         Ok(Conn {
             conn: Some(conn),
             in_transaction: false,
+            opened_batch: false,
             slots: self.clone(),
             _permit: permit,
         })
+    }
+
+    /// When a batch may be left without anyone to commit it (a transaction dropped, a waiter
+    /// gone), a task takes the writer and commits it.
+    fn settle_later(self: &Arc<Self>) {
+        let Some(batch) = &self.batch else { return };
+        let pending = {
+            let s = batch.state();
+            s.open_since.is_some() || s.dangling.is_some()
+        };
+        if pending && batch.waiting.load(Ordering::SeqCst) == 0 {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let slots = self.clone();
+                rt.spawn(async move {
+                    if let Err(e) = slots.acquire().await {
+                        tracing::warn!(error = %e, "committing a batch of writes failed");
+                    }
+                });
+            }
+        }
     }
 }
 
@@ -85,24 +250,115 @@ pub(super) async fn prepare_sqlite(
 /// An SQLite connection taken from its [`Slots`]; it goes back when dropped.
 pub(super) struct Conn {
     conn: Option<AnyConnection>,
-    /// Set between `BEGIN` and its end: a connection dropped then is closed, not reused.
+    /// Set inside a transaction (on the writer: inside its savepoint).
     in_transaction: bool,
+    /// On the writer: this transaction opened the batch, without a savepoint of its own.
+    opened_batch: bool,
     slots: Arc<Slots>,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Conn {
+    /// Before the writer's connection is used: rolls back a transaction dropped inside its
+    /// savepoint, and commits the open batch if `commit` (or if it cannot be trusted).
+    async fn settle(&mut self, commit: bool) -> Result<(), sqlx::Error> {
+        let slots = self.slots.clone();
+        let Some(batch) = &slots.batch else {
+            return Ok(());
+        };
+        let dangling = batch.state().dangling.take();
+        if let Some(whole) = dangling {
+            if let Err(e) = self.undo(whole).await {
+                let _ = self.end_batch(Err(e.to_string())).await;
+                return Err(e);
+            }
+        }
+        if commit && batch.state().open_since.is_some() {
+            return self.end_batch(Ok(())).await;
+        }
+        Ok(())
+    }
+
+    /// Rolls back the current transaction: its savepoint, or (`whole`, when it opened the
+    /// batch and so is its only work) the whole database transaction.
+    async fn undo(&mut self, whole: bool) -> Result<(), sqlx::Error> {
+        if whole {
+            self.execute("ROLLBACK").await?;
+            let slots = self.slots.clone();
+            if let Some(batch) = &slots.batch {
+                let members = {
+                    let mut s = batch.state();
+                    s.open_since = None;
+                    std::mem::take(&mut s.members)
+                };
+                for member in members {
+                    let _ = member.send(Err("rolled back".into()));
+                }
+            }
+        } else {
+            self.execute("ROLLBACK TO SAVEPOINT tx; RELEASE SAVEPOINT tx")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the open batch: commits it (`Ok`) or rolls it back (`Err`, the reason), and tells
+    /// every member the outcome.
+    async fn end_batch(&mut self, outcome: Result<(), String>) -> Result<(), sqlx::Error> {
+        let slots = self.slots.clone();
+        let Some(batch) = &slots.batch else {
+            return Ok(());
+        };
+        let result = match outcome {
+            Ok(()) => self.execute("COMMIT").await.map(|_| ()),
+            Err(reason) => Err(sqlx::Error::Protocol(reason)),
+        };
+        if result.is_err() {
+            // Whatever is left of the transaction goes; an error here means none was left.
+            let _ = self.execute("ROLLBACK").await;
+        } else {
+            batch.commits.fetch_add(1, Ordering::SeqCst);
+        }
+        let members = {
+            let mut s = batch.state();
+            s.open_since = None;
+            std::mem::take(&mut s.members)
+        };
+        let shared = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        for member in members {
+            let _ = member.send(shared.clone());
+        }
+        result
+    }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if !self.in_transaction {
-                self.slots
+            match &self.slots.batch {
+                // Closing a connection left inside a transaction rolls it back; the permit
+                // then lets a new connection take its place.
+                None if self.in_transaction => drop(conn),
+                None => self
+                    .slots
                     .idle
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push(conn);
+                    .push(conn),
+                Some(batch) => {
+                    // On the writer, closing would roll back the whole batch: the dropped
+                    // transaction's savepoint is rolled back before the next use instead.
+                    if self.in_transaction {
+                        batch.state().dangling = Some(self.opened_batch);
+                    }
+                    self.slots
+                        .idle
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(conn);
+                    self.slots.settle_later();
+                }
             }
-            // Otherwise the connection closes on its worker thread, and SQLite rolls back
-            // what it left open; the permit then lets a new connection take its place.
         }
     }
 }
@@ -167,12 +423,10 @@ enum TxInner {
 }
 
 impl Tx {
-    pub(super) async fn begin_sqlite(mut conn: Conn) -> Result<Self, sqlx::Error> {
-        // The write lock up front, so that a writer in another process waits on the busy
-        // timeout instead of deadlocking when a read lock would have to be upgraded.
-        conn.execute("BEGIN IMMEDIATE").await?;
-        conn.in_transaction = true;
-        // SQLite runs one writer at a time: its transactions never interleave.
+    /// A write transaction on SQLite's writer: a member of its open batch (see the module's
+    /// documentation). SQLite runs one writer at a time: its transactions never interleave.
+    pub(super) async fn begin_sqlite(writer: &Arc<Slots>) -> Result<Self, sqlx::Error> {
+        let conn = writer.acquire_for_tx().await?;
         Ok(Tx(TxInner::Sqlite(conn), PointsLock::NotNeeded))
     }
 
@@ -221,14 +475,60 @@ impl Tx {
 
     async fn end(self, how: &'static str) -> Result<(), sqlx::Error> {
         match self.0 {
-            TxInner::Sqlite(mut conn) => {
+            TxInner::Sqlite(conn) if conn.slots.batch.is_none() => {
+                let mut conn = conn;
                 conn.execute(how).await?;
                 conn.in_transaction = false;
+                Ok(())
+            }
+            TxInner::Sqlite(conn) if how == "COMMIT" => commit_in_batch(conn).await,
+            TxInner::Sqlite(mut conn) => {
+                let whole = conn.opened_batch;
+                conn.undo(whole).await?;
+                conn.in_transaction = false;
+                if whole {
+                    return Ok(());
+                }
+                let batch = conn.slots.batch.as_ref().expect("a writer");
+                if batch.waiting.load(Ordering::SeqCst) == 0 {
+                    conn.end_batch(Ok(())).await?;
+                }
                 Ok(())
             }
             TxInner::Pool(tx) if how == "COMMIT" => tx.commit().await,
             TxInner::Pool(tx) => tx.rollback().await,
         }
+    }
+}
+
+/// Releases the transaction's savepoint into the batch, then waits for the batch's commit:
+/// it commits the batch itself when no other transaction waits for the writer (or the batch
+/// is full), and otherwise leaves that to the last of them.
+async fn commit_in_batch(mut conn: Conn) -> Result<(), sqlx::Error> {
+    if !conn.opened_batch {
+        conn.execute("RELEASE SAVEPOINT tx").await?;
+    }
+    conn.in_transaction = false;
+    let batch = conn.slots.batch.as_ref().expect("a writer");
+    let (member, outcome) = oneshot::channel();
+    let commit_now = {
+        let mut s = batch.state();
+        s.members.push(member);
+        batch.waiting.load(Ordering::SeqCst) == 0 || batch.full(&s)
+    };
+    if commit_now {
+        // Its outcome reaches this member through `outcome`, like every other.
+        let _ = conn.end_batch(Ok(())).await;
+    }
+    drop(conn);
+    match outcome.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(reason)) => Err(sqlx::Error::Protocol(format!(
+            "the batch of writes did not commit: {reason}"
+        ))),
+        Err(_) => Err(sqlx::Error::Protocol(
+            "the batch of writes ended without an outcome".into(),
+        )),
     }
 }
 
@@ -260,7 +560,17 @@ mod tests {
     async fn slots(dir: &tempfile::TempDir, max: u32) -> Arc<Slots> {
         sqlx::any::install_default_drivers();
         let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let slots = Slots::new(url.parse().unwrap(), max, "FULL".into());
+        let slots = if max == 1 {
+            // Batches close when no writer waits, not by age: the tests hold them open.
+            Slots::build(
+                url.parse().unwrap(),
+                1,
+                "FULL".into(),
+                Some(Batching::new(Duration::from_secs(60))),
+            )
+        } else {
+            Slots::new(url.parse().unwrap(), max, "FULL".into())
+        };
         let mut conn = slots.acquire().await.unwrap();
         conn.execute("CREATE TABLE t (n BIGINT NOT NULL)")
             .await
@@ -282,18 +592,14 @@ mod tests {
     async fn a_transaction_dropped_without_commit_leaves_nothing_and_frees_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let writer = slots(&dir, 1).await;
-        let mut tx = Tx::begin_sqlite(writer.acquire().await.unwrap())
-            .await
-            .unwrap();
+        let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
         sqlx::query("INSERT INTO t (n) VALUES (1)")
             .execute(&mut *tx)
             .await
             .unwrap();
         drop(tx);
         // The next writer gets a working connection, and the dropped insert is gone.
-        let mut tx = Tx::begin_sqlite(writer.acquire().await.unwrap())
-            .await
-            .unwrap();
+        let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
         sqlx::query("INSERT INTO t (n) VALUES (2)")
             .execute(&mut *tx)
             .await
@@ -320,9 +626,7 @@ mod tests {
             .map(|i| {
                 let writer = writer.clone();
                 tokio::spawn(async move {
-                    let mut tx = Tx::begin_sqlite(writer.acquire().await.unwrap())
-                        .await
-                        .unwrap();
+                    let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
                     sqlx::query("INSERT INTO t (n) VALUES ($1)")
                         .bind(i as i64)
                         .execute(&mut *tx)
@@ -337,6 +641,176 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(count(&writer).await, 20);
+    }
+
+    /// Waits until `n` transactions queue for the writer.
+    async fn until_waiting(writer: &Arc<Slots>, n: usize) {
+        let batch = writer.batch.as_ref().unwrap();
+        for _ in 0..1000 {
+            if batch.waiting.load(Ordering::SeqCst) == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("{n} writers never queued");
+    }
+
+    async fn values(slots: &Arc<Slots>) -> Vec<i64> {
+        let mut conn = slots.acquire().await.unwrap();
+        sqlx::query("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<i64, _>("n"))
+            .collect()
+    }
+
+    async fn insert(tx: &mut Tx, n: Option<i64>) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn a_failing_transaction_in_a_batch_rolls_back_alone_and_the_others_commit_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = slots(&dir, 1).await;
+        let commits_before = writer.batch_commits();
+        let mut first = Tx::begin_sqlite(&writer).await.unwrap();
+        insert(&mut first, Some(1)).await.unwrap();
+        // The second writes a row, then fails (NOT NULL) and is dropped, as `?` would.
+        let failing = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
+                insert(&mut tx, Some(2)).await.unwrap();
+                insert(&mut tx, None).await
+            }
+        });
+        until_waiting(&writer, 1).await;
+        let third = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
+                insert(&mut tx, Some(3)).await.unwrap();
+                tx.commit().await
+            }
+        });
+        until_waiting(&writer, 2).await;
+        // Others wait: the first leaves the batch open for them and waits for its commit.
+        first.commit().await.unwrap();
+        assert!(failing.await.unwrap().is_err());
+        third.await.unwrap().unwrap();
+        assert_eq!(values(&writer).await, [1, 3]);
+        assert_eq!(
+            writer.batch_commits() - commits_before,
+            1,
+            "the first and the third committed with one COMMIT"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_returns_only_after_the_shared_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = slots(&dir, 1).await;
+        let readers = Slots::new(
+            format!("sqlite://{}/t.db?mode=rwc", dir.path().display())
+                .parse()
+                .unwrap(),
+            2,
+            "FULL".into(),
+        );
+        let mut first = Tx::begin_sqlite(&writer).await.unwrap();
+        insert(&mut first, Some(1)).await.unwrap();
+        let (go, wait) = oneshot::channel::<()>();
+        let second = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
+                // It sees the batch's earlier write.
+                let seen: i64 = sqlx::query("SELECT COUNT(*) AS n FROM t WHERE n = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap()
+                    .get("n");
+                insert(&mut tx, Some(2)).await.unwrap();
+                wait.await.unwrap();
+                tx.commit().await.map(|()| seen)
+            }
+        });
+        until_waiting(&writer, 1).await;
+        let first = tokio::spawn(async move { first.commit().await });
+        // The first released its savepoint, but the batch is still open (the second holds
+        // the writer): its commit has not returned, and no reader sees its row.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !first.is_finished(),
+            "acknowledged before the batch committed"
+        );
+        assert_eq!(values(&readers).await, Vec::<i64>::new());
+        go.send(()).unwrap();
+        assert_eq!(second.await.unwrap().unwrap(), 1);
+        first.await.unwrap().unwrap();
+        assert_eq!(values(&readers).await, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_single_statement_write_commits_the_open_batch_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = slots(&dir, 1).await;
+        let mut first = Tx::begin_sqlite(&writer).await.unwrap();
+        insert(&mut first, Some(1)).await.unwrap();
+        let plain = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut conn = writer.acquire().await.unwrap();
+                sqlx::query("INSERT INTO t (n) VALUES (2)")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+            }
+        });
+        // A plain write does not count as a waiting transaction: the first commits alone.
+        first.commit().await.unwrap();
+        plain.await.unwrap();
+        assert_eq!(values(&writer).await, [1, 2]);
+        let batch = writer.batch.as_ref().unwrap();
+        assert!(batch.state().open_since.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_cancelled_inside_a_batch_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = slots(&dir, 1).await;
+        let mut first = Tx::begin_sqlite(&writer).await.unwrap();
+        insert(&mut first, Some(1)).await.unwrap();
+        let (started, wait_started) = oneshot::channel::<()>();
+        let cancelled = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut tx = Tx::begin_sqlite(&writer).await.unwrap();
+                insert(&mut tx, Some(2)).await.unwrap();
+                started.send(()).unwrap();
+                std::future::pending::<()>().await;
+                drop(tx);
+            }
+        });
+        until_waiting(&writer, 1).await;
+        let first = tokio::spawn(async move { first.commit().await });
+        wait_started.await.unwrap();
+        // The request holding the second transaction goes away: its task is dropped.
+        cancelled.abort();
+        let _ = cancelled.await;
+        // The batch still commits, without the cancelled write.
+        tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .expect("the batch was committed")
+            .unwrap()
+            .unwrap();
+        assert_eq!(values(&writer).await, [1]);
     }
 
     #[tokio::test]

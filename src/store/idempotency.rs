@@ -56,6 +56,7 @@ impl Store {
         // Insert first: a fresh key (the usual case) costs one statement. Only when the key is
         // taken is an expired holder cleared, and the insert tried again.
         for attempt in 0..2 {
+            let mut tx = self.begin_one().await?;
             let insert = sqlx::query(
                 "INSERT INTO idempotency_keys (client_id, endpoint, idem_key, request_hash, locked_until, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -64,19 +65,19 @@ impl Store {
                 .bind(request_hash)
                 .bind(now + lease_secs)
                 .bind(now + keep_secs)
-                .execute(&mut *self.write().await?)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             if inserted.rows_affected() == 1 {
                 return Ok(Claim::Run);
             }
             if attempt == 1 {
                 break;
             }
+            let mut tx = self.begin_one().await?;
             let clear = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4");
-            let expired = bind_scope(clear, scope)
-                .bind(now)
-                .execute(&mut *self.write().await?)
-                .await?;
+            let expired = bind_scope(clear, scope).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
             if expired.rows_affected() == 0 {
                 break;
             }
@@ -104,15 +105,14 @@ impl Store {
             });
         }
         // A first request that died without answering frees its key once the lease ends.
+        let mut tx = self.begin_one().await?;
         let take = sqlx::query(
             "UPDATE idempotency_keys SET locked_until = $1
              WHERE client_id = $2 AND endpoint = $3 AND idem_key = $4 AND status IS NULL AND locked_until <= $5",
         )
         .bind(now + lease_secs);
-        let taken = bind_scope(take, scope)
-            .bind(now)
-            .execute(&mut *self.write().await?)
-            .await?;
+        let taken = bind_scope(take, scope).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(if taken.rows_affected() == 1 {
             Claim::Run
         } else {
@@ -127,6 +127,7 @@ impl Store {
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<()> {
+        let mut tx = self.begin_one().await?;
         let query = sqlx::query(
             "UPDATE idempotency_keys SET status = $1, body = $2, content_type = $3
              WHERE client_id = $4 AND endpoint = $5 AND idem_key = $6",
@@ -134,18 +135,17 @@ impl Store {
         .bind(i64::from(status))
         .bind(body)
         .bind(content_type);
-        bind_scope(query, scope)
-            .execute(&mut *self.write().await?)
-            .await?;
+        bind_scope(query, scope).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Frees a key whose request failed on our side, so a retry runs again.
     pub async fn release_idempotency_key(&self, scope: &KeyScope<'_>) -> Result<()> {
+        let mut tx = self.begin_one().await?;
         let delete = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND status IS NULL");
-        bind_scope(delete, scope)
-            .execute(&mut *self.write().await?)
-            .await?;
+        bind_scope(delete, scope).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

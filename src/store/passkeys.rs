@@ -176,7 +176,10 @@ impl Store {
     /// (or stay at zero for authenticators without one), so two nodes racing with a cloned
     /// authenticator's assertions cannot both succeed.
     pub async fn record_passkey_use(&self, used: &PasskeyUse) -> Result<CounterUpdate> {
-        record_passkey_use_in(&mut *self.write().await?, used).await
+        let mut tx = self.begin_one().await?;
+        let update = record_passkey_use_in(&mut tx, used).await?;
+        tx.commit().await?;
+        Ok(update)
     }
 
     pub async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<()> {

@@ -72,6 +72,7 @@ impl tower_sessions::SessionStore for SessionStore {
         let data = encode(record)?;
         // A fresh random 128-bit id practically never collides; if it does, draw again.
         loop {
+            let mut tx = self.store.begin_one().await.map_err(backend)?;
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
                  ON CONFLICT (id_hash) DO NOTHING",
@@ -79,9 +80,10 @@ impl tower_sessions::SessionStore for SessionStore {
             .bind(id_hash(&record.id))
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
-            .execute(&mut *self.store.write().await.map_err(backend)?)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
             if inserted.rows_affected() == 1 {
                 return Ok(());
             }
@@ -103,6 +105,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if as_loaded.is_some_and(|(text, at)| text == data && at >= refresh_before) {
             return Ok(());
         }
+        let mut tx = self.store.begin_one().await.map_err(backend)?;
         let updated = sqlx::query(
             "UPDATE sessions SET data = $1, expires_at = $2
              WHERE id_hash = $3 AND (data <> $1 OR expires_at < $4)",
@@ -111,9 +114,10 @@ impl tower_sessions::SessionStore for SessionStore {
         .bind(expires_at)
         .bind(&key)
         .bind(refresh_before)
-        .execute(&mut *self.store.write().await.map_err(backend)?)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         if updated.rows_affected() == 1 {
             return Ok(());
         }
@@ -125,6 +129,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if unchanged.is_some() {
             return Ok(());
         }
+        let mut tx = self.store.begin_one().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
@@ -132,9 +137,10 @@ impl tower_sessions::SessionStore for SessionStore {
         .bind(&key)
         .bind(data)
         .bind(expires_at)
-        .execute(&mut *self.store.write().await.map_err(backend)?)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(())
     }
 
@@ -166,11 +172,13 @@ impl tower_sessions::SessionStore for SessionStore {
 
     async fn delete(&self, id: &Id) -> StoreResult<()> {
         self.forget(&id_hash(id));
+        let mut tx = self.store.begin_one().await.map_err(backend)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash(id))
-            .execute(&mut *self.store.write().await.map_err(backend)?)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(())
     }
 }

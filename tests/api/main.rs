@@ -27,6 +27,7 @@ mod disputes;
 mod files;
 mod forged_grants;
 mod freeze;
+mod group_commit;
 mod helpers;
 mod http_basics;
 mod language;

@@ -176,7 +176,7 @@ impl Store {
         code: NewCode<'_>,
         now: i64,
     ) -> Result<Approval> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_one().await?;
         let taken = sqlx::query("DELETE FROM ceremonies WHERE id = $1")
             .bind(ceremony_id)
             .execute(&mut *tx)
@@ -268,12 +268,14 @@ impl Store {
 
     /// Denies a pending consent, once.
     pub async fn deny_consent(&self, consent_id: &str) -> Result<bool> {
+        let mut tx = self.begin_one().await?;
         let denied = sqlx::query(
             "UPDATE consents SET status = 'denied' WHERE id = $1 AND status = 'pending'",
         )
         .bind(consent_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(denied.rows_affected() == 1)
     }
 }

@@ -23,6 +23,7 @@ impl Store {
         p: &Pushed,
         expires_at: i64,
     ) -> Result<()> {
+        let mut tx = self.begin_one().await?;
         sqlx::query(
             "INSERT INTO par_requests (id_hash, client_id, redirect_uri, state, code_challenge, details, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -34,8 +35,9 @@ impl Store {
         .bind(&p.code_challenge)
         .bind(&p.details)
         .bind(expires_at)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -49,7 +51,7 @@ impl Store {
         consent_expires_at: i64,
         now: i64,
     ) -> Result<std::result::Result<Consent, RequestUriRefusal>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_one().await?;
         let row = sqlx::query(
             "UPDATE par_requests SET used_at = $1
              WHERE id_hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1

@@ -26,6 +26,7 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<bool> {
+        let mut tx = self.begin_one().await?;
         let taken = sqlx::query(
             "UPDATE payments SET operation_until = $1
              WHERE id = $2 AND operation = $3 AND operation_until <= $4",
@@ -34,8 +35,9 @@ impl Store {
         .bind(id)
         .bind(operation.as_str())
         .bind(now)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(taken.rows_affected() == 1)
     }
 
@@ -50,6 +52,7 @@ impl Store {
         start: StartOperation<'_>,
         now: i64,
     ) -> Result<Option<StoredPayment>> {
+        let mut tx = self.begin_one().await?;
         let row = sqlx::query(&format!(
             "UPDATE payments SET
                 operation_amount = CASE WHEN operation IS NULL THEN $1 ELSE operation_amount END,
@@ -65,21 +68,24 @@ impl Store {
         .bind(now)
         .bind(id)
         .bind(from.as_str())
-        .fetch_optional(&mut *self.write().await?)
+        .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         row.as_ref().map(payment_row).transpose()
     }
 
     /// Ends a step that the processor refused or could not carry out: nothing took effect.
     pub async fn end_operation(&self, id: &str, operation: Operation) -> Result<()> {
+        let mut tx = self.begin_one().await?;
         sqlx::query(
             "UPDATE payments SET operation = NULL, operation_amount = NULL, operation_until = NULL
              WHERE id = $1 AND operation = $2",
         )
         .bind(id)
         .bind(operation.as_str())
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
