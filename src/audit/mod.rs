@@ -89,6 +89,10 @@ pub enum Action {
     ShopperRecoveryCancelled,
     /// A shopper signed in with a recovery link after its cool-down.
     ShopperRecoveryCompleted,
+    /// A shopper blocked a shop they had paid (its outstanding grants were revoked).
+    ShopperShopBlocked,
+    /// A shopper lifted their block of a shop.
+    ShopperShopUnblocked,
     /// A merchant registered itself (RFC 7591).
     MerchantRegistered,
     /// A merchant that registered itself changed its metadata (RFC 7592).
@@ -138,6 +142,8 @@ impl Action {
             Action::ShopperRecoveryStarted => "shopper.recovery_started",
             Action::ShopperRecoveryCancelled => "shopper.recovery_cancelled",
             Action::ShopperRecoveryCompleted => "shopper.recovery_completed",
+            Action::ShopperShopBlocked => "shopper.shop_blocked",
+            Action::ShopperShopUnblocked => "shopper.shop_unblocked",
             Action::MerchantRegistered => "merchant.registered",
             Action::MerchantRegistrationUpdated => "merchant.registration_updated",
             Action::MerchantRegistrationDeleted => "merchant.registration_deleted",

@@ -189,6 +189,8 @@ async fn unblock(
     CurrentUser(user): CurrentUser,
     Path(client_id): Path<String>,
 ) -> Result<Redirect> {
-    shops.unblock(&user.id.to_string(), &client_id).await?;
+    shops
+        .unblock(&user.id.to_string(), &client_id, unix_now())
+        .await?;
     Ok(Redirect::to("/shops"))
 }

@@ -8,6 +8,7 @@
 
 mod refusal;
 
+use crate::audit::{Action, Actor, Entry};
 use crate::error::{Error, Result};
 use crate::merchants::Merchant;
 use crate::money::{Currency, Money};
@@ -152,15 +153,20 @@ impl Shops {
     /// (and its codes not yet exchanged expire) in the same transaction.
     pub async fn block(&self, user_id: &str, client_id: &str, now: i64) -> Result<()> {
         self.connected(user_id, client_id).await?;
-        let revoked = self.store.block_shop(user_id, client_id, now).await?;
+        let audit = shopper_entry(user_id, Action::ShopperShopBlocked, client_id)?.record(now);
+        let revoked = self
+            .store
+            .block_shop(user_id, client_id, now, &audit)
+            .await?;
         tracing::info!(client_id, revoked, "a shopper blocked a shop");
         Ok(())
     }
 
     /// Lifts the block; grants it revoked stay revoked.
-    pub async fn unblock(&self, user_id: &str, client_id: &str) -> Result<()> {
+    pub async fn unblock(&self, user_id: &str, client_id: &str, now: i64) -> Result<()> {
         self.connected(user_id, client_id).await?;
-        self.store.unblock_shop(user_id, client_id).await?;
+        let audit = shopper_entry(user_id, Action::ShopperShopUnblocked, client_id)?.record(now);
+        self.store.unblock_shop(user_id, client_id, &audit).await?;
         tracing::info!(client_id, "a shopper unblocked a shop");
         Ok(())
     }
@@ -281,4 +287,10 @@ mod tests {
             );
         }
     }
+}
+
+/// The audit entry of a shopper's own change to a shop: actor `shopper:<id>`, target the shop.
+fn shopper_entry(user_id: &str, action: Action, client_id: &str) -> Result<Entry> {
+    let id = uuid::Uuid::parse_str(user_id).map_err(Error::internal)?;
+    Ok(Entry::new(&Actor::Shopper(id), action, client_id))
 }

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::audit::AuditRecord;
 use super::error::Result;
 use super::{Store, Tx};
 
@@ -230,7 +231,13 @@ impl Store {
     /// Blocks a shop for the shopper, in one transaction with revoking the shop's grants of
     /// this shopper that could still be redeemed and expiring its codes not yet exchanged.
     /// Gives the number of grants revoked.
-    pub async fn block_shop(&self, user_id: &str, client_id: &str, now: i64) -> Result<u64> {
+    pub async fn block_shop(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<u64> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO connected_shops (user_id, client_id, blocked_at) VALUES ($1, $2, $3)
@@ -260,19 +267,32 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        super::audit::append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(revoked.rows_affected())
     }
 
-    /// Lifts the shopper's block of a shop (grants revoked by it stay revoked).
-    pub async fn unblock_shop(&self, user_id: &str, client_id: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE connected_shops SET blocked_at = NULL WHERE user_id = $1 AND client_id = $2",
+    /// Lifts the shopper's block of a shop (grants revoked by it stay revoked); audited only
+    /// when there was a block to lift.
+    pub async fn unblock_shop(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let lifted = sqlx::query(
+            "UPDATE connected_shops SET blocked_at = NULL
+             WHERE user_id = $1 AND client_id = $2 AND blocked_at IS NOT NULL",
         )
         .bind(user_id)
         .bind(client_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
+        if lifted.rows_affected() > 0 {
+            super::audit::append(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -370,6 +370,19 @@ async fn blocking_a_shop_revokes_its_outstanding_grant_and_refuses_its_checkouts
         html.contains("<span class=\"badge\">Blocked</span>"),
         "{html}"
     );
+    // The block is the shopper's own, audited change; the refused attempt recorded nothing.
+    let shopper_id = user_id_by_email(&app, "block@example.com").await;
+    let audited = |action: &str| {
+        format!(
+            "audit_log WHERE action = '{action}' AND actor = 'shopper:{shopper_id}' AND target = '{}'",
+            shop.client_id
+        )
+    };
+    assert_eq!(count_rows(&app, &audited("shopper.shop_blocked")).await, 1);
+    assert_eq!(
+        count_rows(&app, "audit_log WHERE action = 'shopper.shop_blocked'").await,
+        1
+    );
     assert!(html.contains("Unblock Frame Shop"), "{html}");
 
     let err = client
@@ -410,6 +423,20 @@ async fn blocking_a_shop_revokes_its_outstanding_grant_and_refuses_its_checkouts
         .post_form(&format!("/shops/{}/unblock", shop.client_id), &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count_rows(&app, &audited("shopper.shop_unblocked")).await,
+        1
+    );
+    // Lifting a block that is no longer there changes nothing and records nothing.
+    let r = s
+        .browser
+        .post_form(&format!("/shops/{}/unblock", shop.client_id), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count_rows(&app, &audited("shopper.shop_unblocked")).await,
+        1
+    );
     let html = s.browser.html("/shops").await;
     assert!(html.contains("Block Frame Shop"), "{html}");
     let callback = approved(&client, &mut s, "500", "A-5").await;
