@@ -255,6 +255,12 @@ fn cap_refusal(merchant: &Merchant, amount: Money, cap: i64, counted: i64) -> Op
     })
 }
 
+/// The audit entry of a shopper's own change to a shop: actor `shopper:<id>`, target the shop.
+fn shopper_entry(user_id: &str, action: Action, client_id: &str) -> Result<Entry> {
+    let id = uuid::Uuid::parse_str(user_id).map_err(Error::internal)?;
+    Ok(Entry::new(&Actor::Shopper(id), action, client_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,10 +293,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The audit entry of a shopper's own change to a shop: actor `shopper:<id>`, target the shop.
-fn shopper_entry(user_id: &str, action: Action, client_id: &str) -> Result<Entry> {
-    let id = uuid::Uuid::parse_str(user_id).map_err(Error::internal)?;
-    Ok(Entry::new(&Actor::Shopper(id), action, client_id))
 }
