@@ -421,6 +421,7 @@ pub async fn security(recovery: &Recovery, user: &User) -> Result<Vec<SecurityLi
                 event::CODE_USED => "recovery-event-code-used",
                 event::STARTED => "recovery-event-started",
                 event::CANCELLED => "recovery-event-cancelled",
+                event::CANCELLED_BY_SUPPORT => "recovery-event-cancelled-by-support",
                 event::COMPLETED => "recovery-event-completed",
                 _ => "recovery-event-other",
             }),

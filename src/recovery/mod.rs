@@ -36,6 +36,7 @@ pub mod event {
     pub const CODE_USED: &str = "recovery_code_used";
     pub const STARTED: &str = "recovery_started";
     pub const CANCELLED: &str = "recovery_cancelled";
+    pub const CANCELLED_BY_SUPPORT: &str = "recovery_cancelled_by_support";
     pub const COMPLETED: &str = "recovery_completed";
 }
 
@@ -287,6 +288,31 @@ impl Recovery {
             tracing::info!(user_id = %user_id, "recovery cancelled by a passkey sign-in");
         }
         Ok(())
+    }
+
+    /// Support calls off the shopper's pending recovery (the shopper asked, or it was started in
+    /// error): its link stops working and the shopper's Activity says so. `false` when there was
+    /// none.
+    pub async fn cancel(&self, user_id: Uuid, by: &Actor, now: i64) -> Result<bool> {
+        let Some(pending) = self.store.pending_recovery(user_id).await? else {
+            return Ok(false);
+        };
+        let entry = Entry::new(by, Action::ShopperRecoveryCancelled, target(user_id))
+            .with("recovery_id", pending.id.to_string())
+            .with("by", "admin");
+        let cancelled = self
+            .store
+            .cancel_recovery(
+                (pending.id, user_id),
+                false,
+                now,
+                (event::CANCELLED_BY_SUPPORT, &entry.record(now)),
+            )
+            .await?;
+        if cancelled {
+            tracing::info!(user_id = %user_id, "recovery cancelled by an admin");
+        }
+        Ok(cancelled)
     }
 
     /// What the link with this token can do now; refused when it no longer works.

@@ -407,3 +407,50 @@ async fn a_new_recovery_replaces_the_waiting_one() {
     let r = use_link(&app.browser(), &second).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+
+/// Support calls off a waiting recovery from the console: the link stops working, the shopper
+/// is told, the change is audited once, and cancelling again records nothing.
+#[tokio::test]
+async fn support_cancels_a_waiting_recovery_and_its_link_stops_working() {
+    let app = spawn_app().await;
+    let (shopper, _key, _codes) = signed_up(&app, "called-off@example.com").await;
+    let token = start_recovery(&app, "called-off@example.com").await;
+    let user = user_id_by_email(&app, "called-off@example.com").await;
+    let support = signed_in_admin(&app, Role::Support).await;
+    let page = support.html(&format!("/admin/shoppers/{user}")).await;
+    assert!(page.contains("Cancel this recovery"), "{page}");
+
+    let r = support
+        .admin_post_form(&format!("/admin/shoppers/{user}/recovery/cancel"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("/admin/shoppers/{user}"));
+    let page = support.html(&format!("/admin/shoppers/{user}")).await;
+    assert!(!page.contains("recovery-pending"), "{page}");
+
+    let r = use_link(&app.browser(), &token).await;
+    assert_eq!(
+        form_error(r).await,
+        (StatusCode::GONE, "recovery_link_invalid".to_string())
+    );
+    assert_eq!(
+        count_rows(
+            &app,
+            &format!("audit_log WHERE action = 'shopper.recovery_cancelled' AND target = 'shopper:{user}' AND actor LIKE 'admin:%'")
+        )
+        .await,
+        1
+    );
+    // The shopper's Activity says support called it off.
+    let activity = shopper.html("/activity").await;
+    assert!(
+        activity.contains("Saifu support cancelled a recovery of your account"),
+        "{activity}"
+    );
+    // Nothing left to cancel: back to the page, nothing recorded.
+    let r = support
+        .admin_post_form(&format!("/admin/shoppers/{user}/recovery/cancel"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(audited(&app, "shopper.recovery_cancelled").await, 1);
+}

@@ -187,6 +187,11 @@ const ACTIONS: &[Action] = &[
     ),
     post("/admin/shoppers/{shopper}/recovery", &[], SHOPPERS_RECOVER),
     post(
+        "/admin/shoppers/{shopper}/recovery/cancel",
+        &[],
+        SHOPPERS_RECOVER,
+    ),
+    post(
         "/admin/admins/invite",
         &[("email", "{invitee}"), ("role", "auditor")],
         ADMINS,

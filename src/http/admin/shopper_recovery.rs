@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
 use uuid::Uuid;
@@ -22,7 +22,9 @@ use crate::recovery::Recovery;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/admin/shoppers/{id}/recovery", post(start))
+    Router::new()
+        .route("/admin/shoppers/{id}/recovery", post(start))
+        .route("/admin/shoppers/{id}/recovery/cancel", post(cancel))
 }
 
 /// A pending recovery as the shopper page shows it.
@@ -80,4 +82,21 @@ async fn start(
         usable: format_time(started.usable_at),
         expires: format_time(started.expires_at),
     })
+}
+
+/// Calls off the shopper's waiting recovery, then back to the shopper page (also when there was
+/// none left to cancel: nothing is recorded then).
+async fn cancel(
+    State(accounts): State<Accounts>,
+    State(recovery): State<Recovery>,
+    console: Console,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    console.require(Permission::RecoverShoppers)?;
+    let id = Uuid::parse_str(&id).map_err(|_| Error::not_found())?;
+    let user = accounts.user(id).await?.ok_or_else(Error::not_found)?;
+    recovery
+        .cancel(user.id, &console.admin.actor(), unix_now())
+        .await?;
+    Ok(Redirect::to(&format!("/admin/shoppers/{}", user.id)).into_response())
 }

@@ -15,6 +15,7 @@ recovery-event-codes-created = You made recovery codes.
 recovery-event-codes-replaced = You made new recovery codes; the old ones stopped working.
 recovery-event-code-used = You signed in with a recovery code; you were signed out everywhere else.
 recovery-event-started = Saifu support started a recovery of your account.
+recovery-event-cancelled-by-support = Saifu support cancelled a recovery of your account; its link no longer works.
 recovery-event-cancelled = A recovery of your account was cancelled because you signed in with your passkey.
 recovery-event-completed = You signed in with a recovery link; you were signed out everywhere else.
 recovery-event-other = Your account's security settings changed.

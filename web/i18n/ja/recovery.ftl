@@ -15,6 +15,7 @@ recovery-event-codes-created = リカバリーコードを作成しました。
 recovery-event-codes-replaced = 新しいリカバリーコードを作成しました。古いコードは使えなくなりました。
 recovery-event-code-used = リカバリーコードでサインインしました。他のすべての端末からサインアウトしました。
 recovery-event-started = Saifu サポートがアカウントの復旧手続きを開始しました。
+recovery-event-cancelled-by-support = Saifu サポートがアカウントの復旧手続きを取り消しました。そのリンクはもう使えません。
 recovery-event-cancelled = パスキーでサインインされたため、アカウントの復旧手続きがキャンセルされました。
 recovery-event-completed = 復旧用のリンクでサインインしました。他のすべての端末からサインアウトしました。
 recovery-event-other = アカウントのセキュリティ設定が変更されました。
