@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::audit::{append, AuditRecord};
 use super::error::{Error, Refusal, Result};
-use super::{is_unique_violation, Backend, Store};
+use super::{is_unique_violation, Backend, Store, Tx};
 
 #[derive(Clone, Debug)]
 pub struct StoredMerchant {
@@ -166,13 +166,7 @@ impl Store {
             }
             other => other?,
         };
-        for uri in m.redirect_uris {
-            sqlx::query("INSERT INTO merchant_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(m.client_id)
-                .bind(uri)
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_redirect_uris(&mut tx, m.client_id, m.redirect_uris).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -349,17 +343,7 @@ impl Store {
             tx.rollback().await?;
             return Err(Error::NotFound);
         }
-        sqlx::query("DELETE FROM merchant_redirect_uris WHERE client_id = $1")
-            .bind(edit.client_id)
-            .execute(&mut *tx)
-            .await?;
-        for uri in edit.redirect_uris {
-            sqlx::query("INSERT INTO merchant_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(edit.client_id)
-                .bind(uri)
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_redirect_uris(&mut tx, edit.client_id, edit.redirect_uris).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -436,4 +420,29 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Records a merchant's redirect URIs (duplicates once).
+async fn insert_redirect_uris(tx: &mut Tx, client_id: &str, uris: &[String]) -> Result<()> {
+    for uri in uris {
+        sqlx::query("INSERT INTO merchant_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(client_id)
+            .bind(uri)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a merchant's redirect URIs with `uris`, in the caller's transaction.
+pub(super) async fn replace_redirect_uris(
+    tx: &mut Tx,
+    client_id: &str,
+    uris: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM merchant_redirect_uris WHERE client_id = $1")
+        .bind(client_id)
+        .execute(&mut **tx)
+        .await?;
+    insert_redirect_uris(tx, client_id, uris).await
 }

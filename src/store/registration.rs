@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::audit::{append, AuditRecord};
 use super::error::{Error, Result};
-use super::merchants::{MerchantRowEdit, StoredRegistration};
+use super::merchants::{replace_redirect_uris, MerchantRowEdit, StoredRegistration};
 use super::Store;
 
 /// The longest window a request counter of this file counts in (registrations per hour); the
@@ -67,17 +67,7 @@ impl Store {
             tx.rollback().await?;
             return Err(Error::NotFound);
         }
-        sqlx::query("DELETE FROM merchant_redirect_uris WHERE client_id = $1")
-            .bind(m.client_id)
-            .execute(&mut *tx)
-            .await?;
-        for uri in m.redirect_uris {
-            sqlx::query("INSERT INTO merchant_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(m.client_id)
-                .bind(uri)
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_redirect_uris(&mut tx, m.client_id, m.redirect_uris).await?;
         append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
