@@ -3,7 +3,8 @@
 // button and the total − points = card line, an inline error for points, a progress state
 // with Cancel disabled, passkey errors that name their cause, the header's sign-in links that
 // come back to the consent, and Back after paying that offers the shop and the order instead
-// of a dead end. axe-core audits the consent in each state and the error page; nothing
+// of a dead end, and a card declined when paying told on the consent, where another card pays.
+// axe-core audits the consent in each state and the error page; nothing
 // overflows. The README's screenshots of the consent are taken here.
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
@@ -27,6 +28,8 @@ const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
 const VISA = { number: '4242 4242 4242 4242', expiry: '12/34', cvc: '123', holder: 'AIKO TANAKA' };
 const MASTERCARD = { number: '5555 5555 5555 4444', expiry: '11/33', cvc: '123', holder: 'AIKO TANAKA' };
+// Verified when added, declined when a payment is authorized.
+const DECLINES = { number: '4000 0000 0000 0341', expiry: '10/35', cvc: '123', holder: 'AIKO TANAKA' };
 
 const TEXT = {
   en: {
@@ -45,6 +48,8 @@ const TEXT = {
     signOut: 'Sign out',
     cancelled: /cancelled the passkey request/,
     noneHere: /no passkey for your Saifu account/,
+    declinedTitle: /Your card was declined/,
+    declinedCard: 'Visa •••• 0341 was declined: the card issuer refused the payment.',
   },
   ja: {
     title: `${SHOP.name} への支払い`,
@@ -62,6 +67,8 @@ const TEXT = {
     signOut: 'サインアウト',
     cancelled: /キャンセルされたか、時間切れ/,
     noneHere: /パスキーがありません/,
+    declinedTitle: /カードが承認されませんでした/,
+    declinedCard: 'Visa •••• 0341 は承認されませんでした：カード会社がお支払いを承認しませんでした。',
   },
 };
 
@@ -270,6 +277,39 @@ describe('consent polish', () => {
           assert.equal((await h.credentials())[0].signCount, signCount + 1, 'one passkey use, not two');
           const payment = await capture(callbackUrl, again);
           assert.equal(payment.card.last4, '4242', 'the default card (the first added) was charged');
+        }, { viewport });
+      });
+
+      it(`${label}: a card declined when paying is told on the consent, and another card pays`, async (tc) => {
+        await withPage(tc, env, async (h) => {
+          const { page } = h;
+          await signUp(page, newShopper(`declined-${lang}-${size}`));
+          await addCard(page, DECLINES);
+          await addCard(page, VISA);
+          await useLanguage(h, lang);
+          const checkout = await startCheckout(1800, `DECLINED-${lang}-${size}`);
+          await page.goto(checkout.url);
+          const consentPath = new URL(page.url()).pathname;
+          const declining = page.getByRole('radio', { name: /0341/ });
+          assert.equal(await declining.isChecked(), true, 'the default card is selected');
+          await page.getByRole('button', { name: t.pay('¥1,800'), exact: true }).click();
+          const notice = page.locator('#card-declined');
+          await notice.waitFor();
+          assert.equal(new URL(page.url()).pathname, consentPath, 'back on the consent, not at the shop');
+          const said = await notice.innerText();
+          assert.match(said, t.declinedTitle);
+          assert.ok(said.includes(t.declinedCard), `names the card and the reason: ${said}`);
+          assert.equal(await declining.isChecked(), false, 'the declined card is no longer selected');
+          assert.equal(await page.getByRole('radio', { name: /4242/ }).isChecked(), true, 'another card is');
+          await noHorizontalOverflow(page, `${label} declined`);
+          await axeClean(page, `${label} consent, card declined`);
+          if (size === 'phone') {
+            await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', `consent-declined-${lang}-phone.png`) });
+          }
+          const callbackUrl = await payHere(page, t, '¥1,800');
+          const payment = await capture(callbackUrl, checkout);
+          assert.equal(payment.status, 'captured');
+          assert.equal(payment.card.last4, '4242', 'the other card paid');
         }, { viewport });
       });
     }

@@ -115,6 +115,7 @@ async fn reconciler(state: AppState) {
                 tracing::info!(
                     payments = done.payments,
                     refunds = done.refunds,
+                    authorizations = done.authorizations,
                     "reconciled money operations left in flight"
                 )
             }

@@ -167,6 +167,7 @@ impl AppState {
                 request: config.request_ttl_secs as i64,
                 code: config.code_ttl_secs as i64,
                 grant: config.grant_ttl_secs as i64,
+                in_flight_lease: config.in_flight_lease_secs as i64,
             },
             programmes,
             risk: crate::risk::Risk::new(store.clone()),

@@ -151,7 +151,38 @@ impl Checkout {
         checked: Checked,
         now: i64,
     ) -> Result<Url> {
-        let (approval, code) = self.record_approval(user, request, &checked, now).await?;
+        let grant_jti = Uuid::new_v4().to_string();
+        // The card is authorized before the approval commits, so that a decline is told here.
+        let card_part = self.card_part(&checked.view, request.choice.points)?;
+        let authorization = if card_part.minor > 0 {
+            match self
+                .authorize_at_approval(&checked.view, &checked.card, card_part, &grant_jti, now)
+                .await
+            {
+                Ok(reference) => Some(reference),
+                Err(e) => {
+                    self.use_up(&request.ceremony_id).await;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let recorded = self
+            .record_approval(
+                user,
+                request,
+                &checked,
+                &grant_jti,
+                authorization.as_deref(),
+                now,
+            )
+            .await;
+        let approved = matches!(recorded, Ok((Approval::Approved, _)));
+        if !approved && authorization.is_some() {
+            self.void_unapproved(&grant_jti, now).await;
+        }
+        let (approval, code) = recorded?;
         match approval {
             Approval::Approved => {}
             Approval::CeremonyGone => return Err(ceremony_not_found()),
@@ -164,15 +195,11 @@ impl Checkout {
             Approval::ConsentClosed => return Err(consent_closed()),
             Approval::AccountFrozen => return Err(account_frozen()),
             Approval::Limit(why) => {
-                if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
-                    tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
-                }
+                self.use_up(&request.ceremony_id).await;
                 return Err(checked.approving.refused(why).error());
             }
             Approval::Shop(why) => {
-                if let Err(gone) = self.store.take_ceremony(&request.ceremony_id).await {
-                    tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
-                }
+                self.use_up(&request.ceremony_id).await;
                 let refused = match self.shop_refusal(user, &checked.view, now).await? {
                     Some(refused) => refused,
                     None => self.shops.count_refused(
@@ -183,10 +210,26 @@ impl Checkout {
                 };
                 return Err(refused.error());
             }
+            Approval::AuthorizationReleased => {
+                self.use_up(&request.ceremony_id).await;
+                return Err(Error::new(
+                    crate::error::Kind::Upstream,
+                    "processor_error",
+                    "The card network took too long to answer, so nothing was charged. Please try again.",
+                ));
+            }
         }
         let pushed = &checked.view.consent.pushed;
         tracing::info!(client_id = %pushed.client_id, user_id = %user.id, "payment approved");
         self.back_to_merchant(pushed, &[("code", &code)])
+    }
+
+    /// Uses up a ceremony whose approval was refused after its checks. Should this fail too,
+    /// the ceremony still expires.
+    async fn use_up(&self, ceremony_id: &str) {
+        if let Err(gone) = self.store.take_ceremony(ceremony_id).await {
+            tracing::warn!(error = %gone, "could not remove a refused approval's ceremony");
+        }
     }
 
     /// Everything `approve` checks before it writes: the ceremony belongs to this consent and
@@ -263,10 +306,11 @@ impl Checkout {
         user: &User,
         request: &ApprovalRequest,
         checked: &Checked,
+        grant_jti: &str,
+        authorization: Option<&str>,
         now: i64,
     ) -> Result<(Approval, String)> {
         let code = random_token()?;
-        let grant_jti = Uuid::new_v4().to_string();
         let view = &checked.view;
         let receipt = self
             .signer
@@ -274,7 +318,7 @@ impl Checkout {
                 view,
                 card: &checked.card,
                 points: request.choice.points,
-                grant_jti: &grant_jti,
+                grant_jti,
                 challenge: &checked.challenge,
                 issuer: self.issuer(),
                 now,
@@ -317,9 +361,10 @@ impl Checkout {
                     programme_version: view.programme.version,
                     multiplier_percent: view.points_multiplier_percent,
                     counting: &checked.approving.counting,
-                    grant_jti: &grant_jti,
+                    grant_jti,
                     receipt: &receipt,
                     shop: &shop,
+                    authorization,
                 },
                 now,
             )

@@ -5,6 +5,7 @@
 //! (`token`), which the payments API verifies (`grant`).
 
 pub mod approval;
+pub mod card_authorization;
 pub mod consent;
 pub mod details;
 pub mod failure;
@@ -43,6 +44,9 @@ pub struct Lifetimes {
     pub code: i64,
     /// A payment grant (at most 600).
     pub grant: i64,
+    /// How long a node holds a card authorization it started at an approval before the
+    /// reconciler may release it.
+    pub in_flight_lease: i64,
 }
 
 impl Default for Lifetimes {
@@ -51,6 +55,7 @@ impl Default for Lifetimes {
             request: 600,
             code: 60,
             grant: 600,
+            in_flight_lease: 30,
         }
     }
 }

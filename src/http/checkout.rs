@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use saifu_sdk::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::extract::{Form, Json};
-use super::pages::{render, AddressView, CardView, ConsentPage, ItemView, Layout};
+use super::pages::{render, AddressView, CardView, ConsentPage, DeclinedView, ItemView, Layout};
 use super::session::{
     ceremony_id, csrf_token, current_user, establish, remember_ceremony, CurrentUser,
 };
@@ -174,6 +174,10 @@ async fn consent_page(
         },
         None => None,
     };
+    let notice = match &user {
+        Some(_) => take_decline(&session, &id).await?,
+        None => None,
+    };
     let today = time::OffsetDateTime::now_utc().date();
     let currency = view.payment.amount.currency;
     let rates = view.programme.rules.rates;
@@ -197,11 +201,23 @@ async fn consent_page(
         .card
         .as_deref()
         .and_then(|wanted| cards.iter().filter(usable).find(|c| c.id == wanted));
+    // The card just declined (a one-touch payment used the default card), and another one
+    // offered instead of it.
+    let declined_card = notice.as_ref().and_then(|n| {
+        let wanted = n.card_id.as_deref();
+        cards
+            .iter()
+            .find(|c| wanted.map_or(c.is_default, |w| c.id == w))
+    });
+    let other_card = declined_card
+        .and_then(|declined| cards.iter().filter(usable).find(|c| c.id != declined.id));
     let selected_card = added
+        .or(other_card)
         .or_else(|| cards.iter().filter(usable).find(|c| c.is_default))
         .or_else(|| cards.iter().find(|c| !c.expired))
         .map(|c| c.id.clone())
         .unwrap_or_default();
+    let declined = notice.map(|n| n.view(&tr, declined_card));
     let total = tr.money(view.payment.amount);
     let one_touch = user.is_none() && !view.payment.shipping_required;
     // The sentence around the number, which the script keeps up to date.
@@ -240,7 +256,76 @@ async fn consent_page(
         limit_refusal,
         shipping_required: view.payment.shipping_required,
         addresses: addresses.iter().map(AddressView::of).collect(),
+        declined,
     })
+}
+
+/// A card declined (or a card network that did not answer) at the approval, kept in the
+/// session for the consent page the shopper is sent back to, shown once.
+#[derive(Serialize, Deserialize)]
+struct DeclineNotice {
+    /// The card declined; none for a one-touch payment (the default card).
+    card_id: Option<String>,
+    /// The card network's decline code, or `processor_error` when it did not answer.
+    code: String,
+}
+
+fn decline_slot(consent_id: &str) -> String {
+    format!("checkout.declined.{consent_id}")
+}
+
+/// Whether `e` is the card network's answer at the approval: told on the consent page.
+fn is_card_refusal(e: &Error) -> bool {
+    matches!(e.code(), "card_declined" | "processor_error")
+}
+
+async fn remember_decline(
+    session: &Session,
+    consent_id: &str,
+    card_id: Option<&str>,
+    e: &Error,
+) -> Result<()> {
+    let notice = DeclineNotice {
+        card_id: card_id.map(str::to_string),
+        code: e.decline_code().unwrap_or(e.code()).to_string(),
+    };
+    session.insert(&decline_slot(consent_id), notice).await?;
+    Ok(())
+}
+
+async fn take_decline(session: &Session, consent_id: &str) -> Result<Option<DeclineNotice>> {
+    Ok(session.remove(&decline_slot(consent_id)).await?)
+}
+
+impl DeclineNotice {
+    fn view(&self, tr: &Tr, card: Option<&CardView>) -> DeclinedView {
+        if self.code == "processor_error" {
+            return DeclinedView {
+                title: tr.t("consent-network-title"),
+                reason: tr.t("consent-network-reason"),
+                next: tr.t("consent-network-next"),
+            };
+        }
+        let reason = tr.t_or(
+            &format!("activity-decline-{}", self.code),
+            &tr.t("activity-decline-other"),
+        );
+        let reason = match card {
+            Some(card) => {
+                let label = format!("{} •••• {}", card.brand, card.last4);
+                tr.args(
+                    "consent-declined-card",
+                    [("card", label.as_str()), ("reason", reason.as_str())],
+                )
+            }
+            None => tr.args("consent-declined-reason", [("reason", reason.as_str())]),
+        };
+        DeclinedView {
+            title: tr.t("consent-declined-title"),
+            reason,
+            next: tr.t("consent-declined-next"),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -327,6 +412,11 @@ async fn approve(
         Err(e) if LimitRefusal::is_limit(&e) || ShopRefusal::is_refusal(&e) => {
             Ok(Redirect::to(&here))
         }
+        // The consent page says the card was declined, and offers another.
+        Err(e) if is_card_refusal(&e) => {
+            remember_decline(&session, &request.consent_id, Some(&form.card_id), &e).await?;
+            Ok(Redirect::to(&here))
+        }
         Err(e) => Err(e),
     }
 }
@@ -391,6 +481,9 @@ async fn one_touch(
         Err(refused) => match refused.user {
             Some(user) => {
                 establish(&session, &user).await?;
+                if is_card_refusal(&refused.error) {
+                    remember_decline(&session, &id, None, &refused.error).await?;
+                }
                 tracing::info!(user_id = %user.id, code = refused.error.code(), "one-touch payment refused after sign-in");
                 Ok(Redirect::to(&format!("/checkout/{id}")))
             }

@@ -277,6 +277,16 @@ pub struct ConsentPage {
     /// The merchant asks for a shipping address: the chooser shows `addresses`.
     pub shipping_required: bool,
     pub addresses: Vec<AddressView>,
+    /// The card was declined (or the card network did not answer) when the shopper last
+    /// approved: what happened, in plain words, and what to do.
+    pub declined: Option<DeclinedView>,
+}
+
+/// A decline told on the consent page.
+pub struct DeclinedView {
+    pub title: String,
+    pub reason: String,
+    pub next: String,
 }
 
 pub struct PaymentView {

@@ -181,11 +181,14 @@ impl Payments {
 
     /// Captures a pending payment whose authorization was just approved: captured at the card
     /// network first, so that the authorization and the capture commit together (one
-    /// transaction, two events). If the capture fails, the authorization stands on its own.
+    /// transaction, two events). If the capture fails, the authorization stands on its own;
+    /// but one the shopper's approval made (`adopted`) goes back to the grant, and the grant to
+    /// the shop, when the card network does not answer, so that a retry does it all again.
     pub(super) async fn capture_at_once(
         &self,
         pending: StoredPayment,
         authorized: &Authorized,
+        adopted: bool,
         now: i64,
     ) -> Result<Payment> {
         let id = pending.id.clone();
@@ -210,6 +213,12 @@ impl Payments {
         };
         match captured {
             Ok(payment) => Ok(payment),
+            Err(err) if adopted && err.kind() == Kind::Upstream => {
+                self.store
+                    .abandon_redemption(&id, &pending.grant_jti, rules::PAYMENT_ABANDONED)
+                    .await?;
+                Err(err)
+            }
             Err(err) => {
                 self.record_authorized(&id, authorized, now).await?;
                 Err(match err.kind() {

@@ -12,17 +12,22 @@ use super::view::{stored_currency, view};
 use super::{amount_in, declined, in_progress, processor_failed, Payments, POINTS_ONLY};
 use crate::accounts::refusals::shopper_frozen;
 use crate::card::{CardNumber, Expiry};
+use crate::checkout::card_authorization::authorize_key;
 use crate::checkout::details::PaymentRequest;
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
 use crate::merchants::{Merchant, MerchantStatus};
 use crate::money::{Currency, Money};
 use crate::points::rules;
-use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
+use crate::processor::{CardDetails, Outcome, ProcessorError};
 use crate::risk::{Attempt, Redemption};
+use crate::store::checkout::authorizations::Adoption;
 use crate::store::checkout::codes::StoredGrant;
 use crate::store::payments::{GrantRefusal, NewPayment, NotRedeemed, Operation, StoredPayment};
 use crate::vault::StoredCard;
+
+/// The decline of a payment whose grant's authorization was released before it was redeemed.
+const AUTHORIZATION_EXPIRED: &str = "authorization_expired";
 
 /// A request checked against its grant: what to charge, and to whom.
 struct Checked {
@@ -90,11 +95,16 @@ impl Payments {
             expiry: redeemed.expiry,
             holder: &redeemed.card.holder,
         };
-        let outcome = self
-            .authorize(&checked.jti, checked.card_amount, card)
-            .await;
+        let (outcome, adopted) = match self.adopted(&checked.jti, checked.card_amount, now).await {
+            Some(adopted) => (adopted, true),
+            None => (
+                self.authorize(&checked.jti, checked.card_amount, card)
+                    .await,
+                false,
+            ),
+        };
         drop(redeemed.number);
-        self.record(request.capture, redeemed.pending, outcome, now)
+        self.record(request.capture, redeemed.pending, outcome, adopted, now)
             .await
     }
 
@@ -155,10 +165,14 @@ impl Payments {
                     )
                     .await?,
         };
+        let mut adopted = false;
         let outcome = if card_amount.minor == 0 {
             Ok(Outcome::Approved {
                 reference: POINTS_ONLY.into(),
             })
+        } else if let Some(outcome) = self.adopted(&payment.grant_jti, card_amount, now).await {
+            adopted = true;
+            outcome
         } else {
             match self.card_of(&payment).await {
                 Ok((card, number, expiry)) => {
@@ -176,7 +190,7 @@ impl Payments {
                 }
             }
         };
-        self.record(capture, payment, outcome, now).await
+        self.record(capture, payment, outcome, adopted, now).await
     }
 
     /// The card a payment is for, decrypted.
@@ -380,6 +394,32 @@ impl Payments {
         }))
     }
 
+    /// The authorization the shopper's approval made for grant `jti`, taken for this payment;
+    /// `None` when the approval made none (points paid it all, or the grant predates
+    /// authorizing at approval) and the card is authorized now. An authorization already
+    /// released (its grant lapsed) cannot pay: the payment is declined.
+    async fn adopted(
+        &self,
+        jti: &str,
+        card_amount: Money,
+        now: i64,
+    ) -> Option<std::result::Result<Outcome, ProcessorError>> {
+        if card_amount.minor == 0 {
+            return None;
+        }
+        match self.checkout.adopt_authorization(jti, now).await {
+            Ok(Adoption::None) => None,
+            Ok(Adoption::Adopted { reference }) => Some(Ok(Outcome::Approved { reference })),
+            Ok(Adoption::Released) => Some(Ok(Outcome::Declined {
+                decline_code: AUTHORIZATION_EXPIRED.into(),
+            })),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not take the approval's authorization: the redemption is given back");
+                Some(Err(ProcessorError::Unavailable))
+            }
+        }
+    }
+
     /// Authorizes the card for its part; points that pay it all need no card-network call.
     /// Keyed by the grant: a retry after a lost answer can never authorize twice.
     async fn authorize(
@@ -393,7 +433,7 @@ impl Payments {
                 reference: POINTS_ONLY.into(),
             });
         }
-        let key = IdempotencyKey::new(format!("authorize:{jti}"));
+        let key = authorize_key(jti);
         self.vault
             .processor()
             .authorize(&key, card, card_amount)
@@ -402,11 +442,13 @@ impl Payments {
 
     /// Records what the card network said: a failure gives the grant back, a decline is
     /// recorded, an approval is recorded (or captured at once when asked).
+    /// `adopted`: the authorization is the one the shopper's approval made.
     async fn record(
         &self,
         capture: bool,
         pending: StoredPayment,
         outcome: std::result::Result<Outcome, ProcessorError>,
+        adopted: bool,
         now: i64,
     ) -> Result<Payment> {
         let id = pending.id.clone();
@@ -432,7 +474,9 @@ impl Payments {
                     event: super::event::payment_event(EventType::PaymentAuthorized)?,
                 };
                 if capture {
-                    return self.capture_at_once(pending, &authorized, now).await;
+                    return self
+                        .capture_at_once(pending, &authorized, adopted, now)
+                        .await;
                 }
                 self.record_authorized(&id, &authorized, now).await?;
                 self.current(&id).await

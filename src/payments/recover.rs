@@ -17,6 +17,8 @@ const BATCH: i64 = 100;
 pub struct Reconciled {
     pub payments: usize,
     pub refunds: usize,
+    /// Card authorizations made at approvals that no payment will use, released.
+    pub authorizations: usize,
 }
 
 impl Payments {
@@ -74,6 +76,7 @@ impl Payments {
             }
             done.refunds += 1;
         }
+        done.authorizations = self.checkout.void_lapsed_authorizations(now).await?;
         Ok(done)
     }
 }

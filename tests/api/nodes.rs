@@ -227,8 +227,19 @@ async fn fifty_redemptions_of_one_grant_over_three_nodes_make_one_payment() {
     );
     assert_eq!(
         processor_effects(&nodes).await - before,
-        1,
-        "one authorization at the processor"
+        0,
+        "no second authorization: the payment took the one made when the shopper approved"
+    );
+    assert_eq!(
+        count_rows(
+            &nodes[0],
+            &format!(
+                "approval_authorizations WHERE grant_jti = '{}' AND state = 'adopted'",
+                grant.claims.jti
+            )
+        )
+        .await,
+        1
     );
 }
 

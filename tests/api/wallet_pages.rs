@@ -710,52 +710,34 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
         "the console stays English"
     );
 
-    // A card refused at payment time: Activity says why in shopper words, not the code.
-    let added = order
-        .shopper
-        .browser
-        .post_form(
-            "/cards",
-            &[
-                ("number", "4000000000000341"),
-                ("expiry", "12/39"),
-                ("cvc", "123"),
-                ("holder", "Mika Sato"),
-            ],
-        )
-        .await;
-    assert_eq!(added.status(), StatusCode::SEE_OTHER);
-    let user = user_id_by_email(&app, "moushitate@example.com").await;
-    let card = app
-        .state
-        .vault
-        .cards(user)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.last4 == "0341")
-        .unwrap();
-    order
-        .shopper
-        .browser
-        .post_form(&format!("/cards/{}/default", card.id), &[])
-        .await;
+    // A payment refused at the network (its approval's authorization was released before the
+    // shop took it): Activity says why in shopper words, not the code.
     let client = sdk(&app, &order.creds).await;
     let g = grant(&client, &mut order.shopper).await;
+    let later = saifu::clock::unix_now() + 3_600;
+    assert_eq!(
+        app.state
+            .payments
+            .reconcile(later)
+            .await
+            .unwrap()
+            .authorizations,
+        1
+    );
     assert!(client.pay(&g, &jpy(500), true, None).await.is_err());
     let activity = html_in(&order.shopper.browser, "/activity", "ja").await;
     assert_japanese(
         "/activity",
         &activity,
         &[
-            "決済不可：カード会社がお支払いを承認しませんでした。",
+            "決済不可：ショップがお支払いを受け取る前に承認の期限が切れました。",
             "申し立て：解決済み",
         ],
-        &["generic_decline", "Declined", "Dispute: Resolved"],
+        &["authorization_expired", "Declined", "Dispute: Resolved"],
     );
     let english = html_in(&order.shopper.browser, "/activity", "en").await;
     assert!(
-        english.contains("Declined: the card issuer refused the payment."),
+        english.contains("Declined: the approval lapsed before the shop took the payment."),
         "{english}"
     );
     assert!(!english.contains("generic_decline"), "{english}");

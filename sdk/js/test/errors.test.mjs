@@ -126,7 +126,9 @@ describe('SaifuError paths that need other wallet settings', () => {
     await env.wallet.restart({ SAIFU_PROCESSOR_LATENCY_MS: '2000' });
     const { client, keys } = await countingClient();
     const key = `pay-${env.slowGrant.payment.order_reference}`;
-    const call = () => client.payments.create({ grant: env.slowGrant, capture: false, idempotencyKey: key });
+    // Captured at once: the capture is the card-network call (the card was authorized when
+    // the shopper approved).
+    const call = () => client.payments.create({ grant: env.slowGrant, capture: true, idempotencyKey: key });
     const first = call();
     first.catch(() => {});
     await sleep(500); // the first request holds the key while the card network is slow
@@ -135,11 +137,11 @@ describe('SaifuError paths that need other wallet settings', () => {
     assert.ok(Date.now() - started < 1500, 'answered at once, not after the first request');
     // As the Rust SDK: given to the caller at once, not retried; retryable with the same key.
     assert.equal(err.retryable, true);
-    const authorized = await first;
-    assert.equal(authorized.status, 'authorized');
+    const captured = await first;
+    assert.equal(captured.status, 'captured');
     assert.deepEqual(keys, [key, key], 'one request each, no automatic retry of the 409');
     // The same key once the first has finished: its answer, not a second payment.
-    assert.deepEqual(await call(), authorized);
+    assert.deepEqual(await call(), captured);
   });
 
   it('processor_error (502): retried with the same key, then the same call succeeds once and charges once', async () => {

@@ -269,7 +269,7 @@ let shoppers = 0;
  * On the wallet's consent page (opened from `authorizationUrl`, or already open when it is null): sign up if signed out, add `card` if the wallet has no card
  * with its last 4 digits, choose it, use `points` if given, and pay. Resolves once the browser has left the wallet.
  */
-export async function approveCheckout(page, authorizationUrl, { card = '4242 4242 4242 4242', points, walletOrigin }) {
+export async function approveCheckout(page, authorizationUrl, { card = '4242 4242 4242 4242', points, walletOrigin, declinedThen }) {
   if (authorizationUrl) await page.goto(authorizationUrl);
   await page.waitForURL((u) => /^\/checkout\/[^/]+$/.test(u.pathname));
   const consentPath = new URL(page.url()).pathname;
@@ -313,6 +313,13 @@ export async function approveCheckout(page, authorizationUrl, { card = '4242 424
   }
   if (points !== undefined) await page.getByLabel(/^Points to use/).fill(String(points));
   await page.getByRole('button', { name: /^Pay / }).click();
+  if (declinedThen) {
+    // The card is declined when the shopper pays: the consent says so and offers another.
+    await page.locator('#card-declined').waitFor();
+    if (new URL(page.url()).pathname !== consentPath) throw new Error(`expected the consent again, at ${page.url()}`);
+    await page.getByRole('radio', { name: new RegExp(`•••• ${declinedThen.replace(/\s/g, '').slice(-4)}\\b`) }).check();
+    await page.getByRole('button', { name: /^Pay / }).click();
+  }
   await page.waitForURL((u) => u.origin !== walletOrigin);
   return page.url();
 }

@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::authorizations::approve_authorization_in;
 use super::{pushed_row, Pushed};
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
@@ -66,6 +67,9 @@ pub struct NewCode<'a> {
     pub receipt: &'a str,
     /// The approval as its shop counts it, within the shopper's cap there.
     pub shop: &'a ShopCounting,
+    /// The reference of the card authorization this node made for the approval (keyed by
+    /// `grant_jti`), when the card pays a part.
+    pub authorization: Option<&'a str>,
 }
 
 /// A consent, and its merchant with the merchant's points multiplier (percent).
@@ -92,6 +96,9 @@ pub enum Approval {
     /// The shopper blocked the shop, or counting the approval would pass their monthly cap
     /// there: as with `Limit`, nothing was written.
     Shop(ShopCountRefusal),
+    /// The card authorization made for the approval was taken for release meanwhile (its
+    /// node was thought stopped): nothing was written, the ceremony is still there.
+    AuthorizationReleased,
 }
 
 /// A consent from a row whose status is in the column `status`.
@@ -226,6 +233,12 @@ impl Store {
         if let Some(refused) = count_approval(&mut tx, consent_id, code.shop, now).await? {
             tx.rollback().await?;
             return Ok(Approval::Shop(refused));
+        }
+        if let Some(reference) = code.authorization {
+            if !approve_authorization_in(&mut tx, code.grant_jti, reference, now).await? {
+                tx.rollback().await?;
+                return Ok(Approval::AuthorizationReleased);
+            }
         }
         crate::store::points::hold(
             &mut tx,

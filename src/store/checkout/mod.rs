@@ -2,6 +2,7 @@
 //! authorization codes and payment grants (`codes`). Every step that must happen once is a
 //! conditional write, and a refusal comes back as an enum, never as text.
 
+pub mod authorizations;
 pub mod codes;
 pub mod consent;
 pub mod pushed;

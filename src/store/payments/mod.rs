@@ -290,7 +290,8 @@ impl Store {
     }
 
     /// Undoes a redemption whose processor call failed before any outcome, so the merchant
-    /// can retry with the same grant (the processor's idempotency key prevents a double charge).
+    /// can retry with the same grant (the processor's idempotency key prevents a double charge);
+    /// an authorization made at the approval goes back to the grant.
     pub async fn abandon_redemption(
         &self,
         payment_id: &str,
@@ -307,6 +308,15 @@ impl Store {
                 .bind(grant_jti)
                 .execute(&mut *tx)
                 .await?;
+            // The authorization the approval made, if the payment had taken it, goes back
+            // to the grant with it.
+            sqlx::query(
+                "UPDATE approval_authorizations SET state = 'approved'
+                 WHERE grant_jti = $1 AND state = 'adopted'",
+            )
+            .bind(grant_jti)
+            .execute(&mut *tx)
+            .await?;
             super::points::move_hold(&mut tx, grant_jti, hold).await?;
         }
         tx.commit().await?;

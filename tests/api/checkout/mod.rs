@@ -6,6 +6,7 @@
 
 mod approval;
 mod consent;
+mod declines;
 mod par;
 mod polish;
 mod token;

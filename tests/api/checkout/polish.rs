@@ -9,7 +9,7 @@ use url::Url;
 use crate::helpers::{frames, merchant, offered_cards, open_consent, sdk, shopper, spawn_app};
 
 /// The card a consent page has selected.
-fn checked_card(html: &str) -> Option<String> {
+pub(super) fn checked_card(html: &str) -> Option<String> {
     html.split("name=\"card_id\" id=\"card-")
         .skip(1)
         .find(|radio| radio[..radio.find('>').unwrap_or(radio.len())].contains(" checked"))

@@ -241,3 +241,16 @@ pub async fn grant(client: &SaifuClient, shopper: &mut Shopper) -> String {
         .unwrap()
         .token
 }
+
+/// An SDK error's status, code and decline code; panics on anything but a problem answer.
+pub fn problem(err: saifu_sdk::Error) -> (u16, String, Option<String>) {
+    match err {
+        saifu_sdk::Error::Problem {
+            status,
+            code,
+            decline_code,
+            ..
+        } => (status, code, decline_code),
+        other => panic!("expected a problem, got {other:?}"),
+    }
+}

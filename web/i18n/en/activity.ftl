@@ -46,3 +46,4 @@ activity-decline-expired_card = the card has expired.
 activity-decline-incorrect_cvc = the security code did not match.
 activity-decline-processing_error = the card could not be checked. Please try again later.
 activity-decline-fraudulent = the card issuer refused the payment as suspicious.
+activity-decline-authorization_expired = the approval lapsed before the shop took the payment.

@@ -37,3 +37,4 @@ activity-decline-expired_card = カードの有効期限が切れています。
 activity-decline-incorrect_cvc = セキュリティコードが一致しませんでした。
 activity-decline-processing_error = カードを確認できませんでした。しばらくしてからもう一度お試しください。
 activity-decline-fraudulent = 不正利用の疑いがあるため、カード会社がお支払いを承認しませんでした。
+activity-decline-authorization_expired = ショップがお支払いを受け取る前に承認の期限が切れました。
