@@ -17,7 +17,10 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use url::Url;
 
-use crate::helpers::{create_merchant, new_merchant, paid, sdk, shopper, spawn_app_with, TestApp};
+use crate::helpers::{
+    create_merchant, new_merchant, offered_cards, open_consent, paid, sdk, shopper, spawn_app_with,
+    TestApp,
+};
 
 /// Payments in the load; a third of them redeem points.
 const PAYMENTS: usize = 24;
@@ -62,6 +65,16 @@ impl Drop for Wallet {
 
 /// The wallet as a separate process, on `app`'s database, keys and issuer, at `listen`.
 fn start_wallet(app: &TestApp, listen: &str, log: &std::path::Path) -> Wallet {
+    start_wallet_slowed(app, listen, log, 40)
+}
+
+/// The same, its card network taking `latency_ms` per call.
+fn start_wallet_slowed(
+    app: &TestApp,
+    listen: &str,
+    log: &std::path::Path,
+    latency_ms: u64,
+) -> Wallet {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -70,7 +83,7 @@ fn start_wallet(app: &TestApp, listen: &str, log: &std::path::Path) -> Wallet {
     app.cli()
         .env("SAIFU_ISSUER", app.base.as_str())
         .env("SAIFU_LISTEN", listen)
-        .env("SAIFU_PROCESSOR_LATENCY_MS", "40")
+        .env("SAIFU_PROCESSOR_LATENCY_MS", latency_ms.to_string())
         .env("SAIFU_IN_FLIGHT_LEASE_SECS", "2")
         .env("SAIFU_IDEMPOTENCY_LEASE_SECS", "2")
         .env("SAIFU_RECONCILE_INTERVAL_SECS", "1")
@@ -451,4 +464,158 @@ async fn killed_with_sigkill_under_load_the_wallet_loses_and_repeats_nothing() {
         "the short mode stays under a minute: {:?}",
         started.elapsed()
     );
+}
+
+/// A free port on 127.0.0.1, for a wallet process.
+fn free_listen() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// SIGKILL while shoppers' approvals are at the card network (the card is authorized when the
+/// shopper approves): after a restart no authorization is left open at the card network, no
+/// consent was approved without its authorization, and each shopper can pay the same consent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_sigkill_during_approvals_the_wallet_leaves_no_authorization_open() {
+    const SHOPPERS: usize = 4;
+    let mut app = spawn_app_with(|_| {}).await;
+    let creds = create_merchant(&app, new_merchant("Frame Shop", true)).await;
+    let client = sdk(&app, &creds).await;
+    let mut consents = Vec::new();
+    for i in 0..SHOPPERS {
+        let shopper = shopper(&app, &format!("approving-{i}@example.com")).await;
+        let (url, _) = client
+            .start_checkout(&crate::helpers::frames())
+            .await
+            .unwrap();
+        let consent = open_consent(&shopper.browser, &url).await;
+        let card = offered_cards(&shopper.browser, &consent).await.remove(0);
+        consents.push((shopper, consent, card));
+    }
+    app.stop();
+
+    // The process's card network answers slowly, so that the kill finds every approval there.
+    let listen = free_listen();
+    let base = format!("http://{listen}");
+    let log =
+        std::env::temp_dir().join(format!("saifu-crash-approvals-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut wallet = start_wallet_slowed(&app, &listen, &log, 3_000);
+    wait_ready(&base).await;
+    let mut approvals = tokio::task::JoinSet::new();
+    for (shopper, consent, card) in &mut consents {
+        shopper.browser = shopper.browser.via(&listen);
+        let options = shopper.begin(consent, card).await;
+        let assertion =
+            serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+        let form = [
+            ("card_id", card.clone()),
+            ("points", "0".to_string()),
+            ("credential", assertion.to_string()),
+            ("csrf", shopper.browser.csrf().await),
+        ];
+        let (http, url) = (
+            shopper.browser.http.clone(),
+            shopper.browser.url(&format!("{consent}/approve")),
+        );
+        approvals.spawn(async move {
+            // Cut off by the kill: no answer comes.
+            let _ = http.post(url).form(&form).send().await;
+        });
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let watching = Instant::now();
+    while query_i64(
+        &pool,
+        "SELECT COUNT(*) FROM approval_authorizations WHERE state = 'authorizing'",
+    )
+    .await
+        < SHOPPERS as i64
+    {
+        assert!(
+            watching.elapsed() < Duration::from_secs(20),
+            "the approvals never reached the card network"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wallet.kill();
+    approvals.shutdown().await;
+    assert_eq!(
+        query_i64(&pool, "SELECT COUNT(*) FROM auth_codes").await,
+        0,
+        "no approval committed before the kill"
+    );
+
+    // Restarted, the reconciler releases every authorization its approval never committed.
+    let mut wallet = start_wallet(&app, &listen, &log);
+    wait_ready(&base).await;
+    let settle = Instant::now();
+    while query_i64(
+        &pool,
+        "SELECT COUNT(*) FROM approval_authorizations WHERE state <> 'voided'",
+    )
+    .await
+        > 0
+    {
+        assert!(
+            settle.elapsed() < Duration::from_secs(30),
+            "authorizations left unreleased (the wallet's log: {})",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        query_i64(
+            &pool,
+            "SELECT COUNT(*) FROM sim_authorizations WHERE state = 'open'"
+        )
+        .await,
+        0,
+        "nothing is held on a shopper's card"
+    );
+    assert_eq!(
+        query_i64(
+            &pool,
+            "SELECT COUNT(*) FROM consents WHERE status = 'pending'"
+        )
+        .await,
+        SHOPPERS as i64
+    );
+
+    // Each shopper pays the same consent again, on the restarted wallet.
+    for (shopper, consent, card) in &mut consents {
+        let options = shopper.begin(consent, card).await;
+        let assertion =
+            serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+        let r = shopper.approve(consent, card, &assertion).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let to = Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(
+            to.query_pairs().any(|(k, _)| k == "code"),
+            "back to the shop with a code: {to}"
+        );
+    }
+    assert_eq!(
+        query_i64(
+            &pool,
+            "SELECT COUNT(*) FROM approval_authorizations WHERE state = 'approved'"
+        )
+        .await,
+        SHOPPERS as i64
+    );
+    assert_eq!(
+        query_i64(
+            &pool,
+            "SELECT COUNT(*) FROM sim_authorizations WHERE state = 'open'"
+        )
+        .await,
+        SHOPPERS as i64,
+        "one authorization held per approval, no more"
+    );
+    wallet.kill();
 }

@@ -40,8 +40,14 @@ impl Browser {
     /// The same browser, cookies and all, with its requests for the wallet reaching `node`,
     /// as when a load balancer sends each request to another node of one wallet.
     pub fn on(&self, node: &TestApp) -> Browser {
-        let http = node
-            .routed()
+        self.via(&node.socket().to_string())
+    }
+
+    /// The same browser, cookies and all, with its requests for the wallet reaching the
+    /// server listening at `socket` (another process on the same database, say).
+    pub fn via(&self, socket: &str) -> Browser {
+        let http = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::http(format!("http://{socket}")).expect("a proxy URL"))
             .cookie_provider(self.jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
