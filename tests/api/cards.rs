@@ -686,7 +686,9 @@ async fn card_form_errors_in_japanese_name_the_field_and_the_cause_as_the_englis
     // The form's script (JSON): the network's length, an expired card, then the security code
     // and an empty name, and the issuer's own refusal of the code.
     let script = [japanese[0], ("accept", "application/json")];
-    let cases: [([(&str, &str); 4], Vec<(&str, &str, &str)>); 3] = [
+    // The form's fields, and each field's (field, code, message) in the answer.
+    type Case<'a> = ([(&'a str, &'a str); 4], Vec<(&'a str, &'a str, &'a str)>);
+    let cases: [Case; 3] = [
         (
             form("3714496353984314", "01/20", "7391", "Aiko Tanaka"),
             vec![
