@@ -1,7 +1,8 @@
 // The Saifu Demo Shop as shoppers see it, from `saifu demo`: an orders page, a confirmation
 // before a refund, shopper-facing words, money shown exactly (total − points = card), Japanese
 // and English (from Accept-Language, and switchable in every page's footer), at desktop size and
-// on a phone (390×844, and nothing overflowing at 320 px). Every shop page passes an axe-core
+// on a phone (390×844, and nothing overflowing at 320 px), with times in the zone chosen in the
+// footer (Asia/Tokyo by default; the device's own zone offered). Every shop page passes an axe-core
 // audit, and no page of the shop reports a CSP violation or a console error.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -182,6 +183,29 @@ describe('the demo shop, polished', () => {
         }
       }
 
+      // ---- Times in the zone chosen in the footer (Tokyo until then), in Japanese on a phone. ----
+      await page.setViewportSize(PHONE);
+      await page.goto(mugUrl);
+      const zoneLabel = '表示するタイムゾーン';
+      async function chooseZone(zone) {
+        await page.getByLabel(zoneLabel).selectOption(zone);
+        await expectFormRedirect(page, /^\/language$/, () => page.getByRole('button', { name: 'タイムゾーンを保存', exact: true }).click());
+        await page.waitForURL((u) => u.href === mugUrl, { waitUntil: 'load' });
+        assert.equal(await page.getByLabel(zoneLabel).inputValue(), zone, `${zone} is kept`);
+      }
+      assert.equal(await page.getByLabel(zoneLabel).inputValue(), 'Asia/Tokyo', 'Tokyo by default');
+      await chooseZone('Europe/London');
+      const london = await page.locator('main').innerText();
+      assert.match(london, /\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} (GMT|BST)/, 'the order time in London, in Japanese');
+      assert.doesNotMatch(london, /JST/);
+      await axeClean(page, 'order in London time (ja, phone)');
+      await noHorizontalOverflow(page, 'order in London time (ja, phone)');
+      await page.goto(shopUrl('/orders'));
+      assert.match((await page.locator('.order-card .placed').first().innerText()).trim(), /(GMT|BST)$/, 'the orders list too');
+      await page.goto(mugUrl);
+      await chooseZone('Asia/Tokyo');
+      assert.match(await page.locator('main').innerText(), /\d{2}:\d{2} JST/);
+
       // ---- The refund, in Japanese on a phone: a confirmation first, then the refund. ----
       await page.setViewportSize(PHONE);
       await page.goto(mugUrl);
@@ -215,6 +239,40 @@ describe('the demo shop, polished', () => {
       assert.deepEqual(shopConsole, [], 'no console error or warning on the shop');
       assert.deepEqual(h.pageErrors, [], 'no uncaught page error');
     });
+  });
+
+  it('the time zone chooser offers the device\'s own zone, keeps the choice, and passes axe at 390×844', async () => {
+    // A phone in São Paulo, in Japanese: its zone is not in the shop's short list.
+    const context = await env.browser.newContext({ locale: 'ja-JP', timezoneId: 'America/Sao_Paulo', viewport: PHONE });
+    try {
+      const page = await context.newPage();
+      const problems = [];
+      page.on('console', (msg) => {
+        if (['error', 'warning'].includes(msg.type())) problems.push(msg.text());
+      });
+      page.on('pageerror', (err) => problems.push(String(err)));
+      await page.goto(new URL('/cart', env.wallet.shopURL).href);
+      const zone = page.getByLabel('表示するタイムゾーン');
+      assert.equal(await zone.inputValue(), 'Asia/Tokyo', 'Tokyo until the shopper chooses');
+      const device = zone.locator('option[value="America/Sao_Paulo"]');
+      await device.waitFor({ state: 'attached' });
+      assert.equal((await device.innerText()).trim(), 'America/Sao_Paulo（この端末）', 'the device\'s zone, offered by the page\'s script');
+      assert.ok((await zone.locator('option').count()) > 10, 'with the common zones');
+      await axeClean(page, 'footer with the zone chooser (ja, phone)');
+      await noHorizontalOverflow(page, 'footer with the zone chooser (ja, 390 px)');
+      await zone.selectOption('America/Sao_Paulo');
+      await expectFormRedirect(page, /^\/language$/, () => page.getByRole('button', { name: 'タイムゾーンを保存', exact: true }).click());
+      await page.waitForURL((u) => u.pathname === '/cart', { waitUntil: 'load' });
+      assert.equal(await page.getByLabel('表示するタイムゾーン').inputValue(), 'America/Sao_Paulo', 'the choice is kept');
+      assert.equal(await page.locator('#time-zone option[value="America/Sao_Paulo"]').count(), 1, 'listed once');
+      const cookies = await context.cookies(env.wallet.shopURL);
+      assert.equal(decodeURIComponent(cookies.find((c) => c.name === 'shop_tz')?.value ?? ''), 'America/Sao_Paulo');
+      await page.setViewportSize({ width: 320, height: 640 });
+      await noHorizontalOverflow(page, 'footer with the zone chooser (ja, 320 px)');
+      assert.deepEqual(problems, [], 'no console error, CSP report or page error');
+    } finally {
+      await context.close();
+    }
   });
 
   it('a Japanese browser gets the shop in Japanese from Accept-Language, and English stays one click away', async () => {

@@ -1,6 +1,7 @@
 // The wallet's own pages at desktop and phone size, in English and Japanese: the card form
-// (formatting and network as you type, checks before sending, errors next to their field, the
-// number kept when another field is refused), the home (first-card prompt, points, cards),
+// (formatting and network as you type, checks before sending that name the field and the cause
+// in the page's language, errors next to their field, the number kept when another field is
+// refused), the home (first-card prompt, points, cards),
 // the navigation in one row on a phone, the time zone chooser, and on every wallet page an
 // axe-core audit with no violations and no horizontal scrolling.
 import assert from 'node:assert/strict';
@@ -26,12 +27,14 @@ const WORDS = {
     holder: 'Name on card', cards: 'Cards', firstCard: 'Add your first card', luhn: 'This card number is not valid.',
     expired: 'This card has expired.', incorrectCvc: 'The security code is incorrect.', zone: 'Show times in',
     saveZone: 'Save time zone', points: 'Points', recent: 'Recent activity',
+    amexLength: 'American Express card numbers do not have this many digits.', badMonth: 'The expiry month must be between 01 and 12.',
   },
   ja: {
     addCard: 'カードを追加', newCard: 'カードを追加', cardNumber: 'カード番号', expiry: '有効期限（MM/YY）', cvc: 'セキュリティコード',
     holder: 'カード名義', cards: 'カード', firstCard: '最初のカードを追加しましょう', luhn: 'カード番号が正しくありません。',
     expired: 'このカードは有効期限が切れています。', incorrectCvc: 'セキュリティコードが正しくありません。', zone: '表示するタイムゾーン',
     saveZone: 'タイムゾーンを保存', points: 'ポイント', recent: '最近のご利用',
+    amexLength: 'American Express のカード番号としては桁数が正しくありません。', badMonth: '有効期限の月は01～12の数字で入力してください。',
   },
 };
 
@@ -88,6 +91,17 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
           assert.deepEqual(posts, [], 'nothing sent while the form has errors');
           await noHorizontalOverflow(page, `card form with errors (${size}, ${lang})`);
           await axeClean(page, `card form with errors (${size}, ${lang})`);
+
+          // The checks name the cause as the wallet does, in the page's language: a number too
+          // long for its network (named), a month that does not exist.
+          await number.fill('');
+          await number.pressSequentially('3714496353984314');
+          await page.getByLabel(w.expiry).fill('13/30');
+          await page.getByRole('button', { name: w.addCard, exact: true }).click();
+          await page.locator('#number-error').filter({ hasText: w.amexLength }).waitFor();
+          await page.locator('#expiry-error').filter({ hasText: w.badMonth }).waitFor();
+          assert.equal(await page.locator('#number-error').getAttribute('data-code'), 'invalid_card_number');
+          assert.deepEqual(posts, [], 'still nothing sent');
 
           // American Express: 4-6-5 and a 4-digit code.
           await number.fill('');

@@ -45,12 +45,23 @@ pub enum Error {
         field: Option<&'static str>,
         /// The processor's reason, when a card was declined.
         decline_code: Option<String>,
+        /// The message's id in the wallet's catalogue (`web/i18n`) with its arguments, when
+        /// the message is more precise than its code: pages show it in the shopper's language.
+        wording: Option<Box<Wording>>,
     },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error's message as the catalogue words it: `card-refusal-number-length` with `brand` =
+/// `Visa`. The English entry reads exactly as the error's own message; no argument is a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wording {
+    pub id: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
 
 impl Error {
     pub fn new(kind: Kind, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
@@ -60,47 +71,43 @@ impl Error {
             message: message.into(),
             field: None,
             decline_code: None,
+            wording: None,
+        }
+    }
+
+    /// Names the catalogue's message that words this error (see [`Wording`]).
+    pub fn worded(mut self, id: &'static str, args: &[(&'static str, &str)]) -> Self {
+        if let Error::Client { wording, .. } = &mut self {
+            *wording = Some(Box::new(Wording {
+                id,
+                args: args.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            }));
+        }
+        self
+    }
+
+    /// The catalogue's message for this error, when it names one.
+    pub fn wording(&self) -> Option<&Wording> {
+        match self {
+            Error::Client { wording, .. } => wording.as_deref(),
+            Error::Internal(_) => None,
         }
     }
 
     /// Attaches the name of the input field the error concerns.
-    pub fn on_field(self, name: &'static str) -> Self {
-        match self {
-            Error::Client {
-                kind,
-                code,
-                message,
-                decline_code,
-                ..
-            } => Error::Client {
-                kind,
-                code,
-                message,
-                field: Some(name),
-                decline_code,
-            },
-            other => other,
+    pub fn on_field(mut self, name: &'static str) -> Self {
+        if let Error::Client { field, .. } = &mut self {
+            *field = Some(name);
         }
+        self
     }
 
     /// Attaches the processor's decline code.
-    pub fn with_decline_code(self, decline: impl Into<String>) -> Self {
-        match self {
-            Error::Client {
-                kind,
-                code,
-                message,
-                field,
-                ..
-            } => Error::Client {
-                kind,
-                code,
-                message,
-                field,
-                decline_code: Some(decline.into()),
-            },
-            other => other,
+    pub fn with_decline_code(mut self, decline: impl Into<String>) -> Self {
+        if let Error::Client { decline_code, .. } = &mut self {
+            *decline_code = Some(decline.into());
         }
+        self
     }
 
     pub fn decline_code(&self) -> Option<&str> {

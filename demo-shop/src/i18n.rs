@@ -74,6 +74,23 @@ impl Locale {
 /// The shopper's time zone when none was chosen.
 pub(crate) const DEFAULT_ZONE: &str = "Asia/Tokyo";
 
+/// The zones the footer's chooser offers (the wallet's list); the chosen one is added when it is
+/// another, and the page's script adds the device's own.
+pub(crate) const ZONES: [&str; 12] = [
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Australia/Sydney",
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "UTC",
+];
+
 /// An IANA time zone name (`Asia/Tokyo`, `Europe/London`, `UTC`).
 pub(crate) fn parse_zone(name: &str) -> Option<TimeZone> {
     let name = name.trim();
@@ -232,6 +249,22 @@ impl Tr {
     /// The `<html lang>` value.
     pub(crate) fn lang(&self) -> &'static str {
         self.prefs.locale.code()
+    }
+
+    /// The IANA name of the shopper's time zone.
+    pub(crate) fn zone_name(&self) -> &str {
+        self.prefs.zone.iana_name().unwrap_or("UTC")
+    }
+
+    /// The zones the chooser offers, the shopper's first when it is not a common one: (IANA
+    /// name, is this one).
+    pub(crate) fn zones(&self) -> Vec<(&str, bool)> {
+        let current = self.zone_name();
+        let mut zones: Vec<(&str, bool)> = ZONES.iter().map(|z| (*z, *z == current)).collect();
+        if !ZONES.contains(&current) {
+            zones.insert(0, (current, true));
+        }
+        zones
     }
 
     fn lookup(

@@ -12,8 +12,8 @@
 //! | Route | What it does |
 //! |---|---|
 //! | `GET /` | The products, each with a form posting to `/cart/add`. |
-//! | `GET /style.css`, `GET /icon.svg` | The only stylesheet and the icon; the pages run no script. |
-//! | `POST /language` | The footer's switcher: form fields `lang` = `ja` or `en` and `next` (a path of the shop). Sets the `shop_lang` cookie, then `303` to `next` (the home page when `next` is not the shop's); `400` for another language. |
+//! | `GET /style.css`, `GET /icon.svg`, `GET /zone.js` | The only stylesheet, the icon, and the only script (it adds the device's time zone to the footer's chooser; the chooser works without it). |
+//! | `POST /language` | The footer's language switcher and time zone chooser: form fields `lang` = `ja` or `en`, and/or `zone` = an IANA time zone name (`Asia/Tokyo`), and `next` (a path of the shop). Sets the `shop_lang` or `shop_tz` cookie, then `303` to `next` (the home page when `next` is not the shop's); `400` with a page saying what to choose for another language, an unknown zone, or neither field. |
 //! | `POST /cart/add` | Form field `product` = `mug`, `tote` or `kettle`: one more of it, then `303` to `/cart`. Sets the cookie when the browser has no cart yet. |
 //! | `POST /cart/remove` | Form field `product`: takes that product out of the cart, then `303` to `/cart`. |
 //! | `GET /cart` | The cart with its total and a "Pay with Saifu" button (a form posting to `/checkout`), and a link to the orders; with a [`WalletChooser`], the optional field "Your wallet". |
@@ -28,8 +28,8 @@
 //! | `POST /webhooks/saifu` | The wallet's signed webhooks (Standard Webhooks, body at most 64 KiB), when `webhook_secret` is set (`404` otherwise): `400` when the delivery does not verify, else `204`. `payment.captured` marks the order of the payment's `order_reference` confirmed by the wallet (and paid, if the shop missed the payment's answer), `payment.refunded` records the refunded amount and `payment.voided` the void; an event id already seen is acknowledged and not applied again. |
 //!
 //! Every page is in Japanese or English: the `shop_lang` cookie's choice, else the browser's
-//! `Accept-Language`, else English (texts in `i18n/{en,ja}/*.ftl`); times are shown in
-//! Asia/Tokyo, or the zone a `shop_tz` cookie names.
+//! `Accept-Language`, else English (texts in `i18n/{en,ja}/*.ftl`); times are shown in the zone
+//! chosen in every page's footer (the `shop_tz` cookie), else Asia/Tokyo.
 //!
 //! Orders are visible only to the cookie that placed them (`404` to anyone else). Failures are
 //! pages with a sentence and a way on: `400` for an unknown product or a callback that does not
@@ -153,8 +153,8 @@ pub async fn router_with_wallets(
         Some(_) => "https: http://localhost:* http://127.0.0.1:*".to_owned(),
     };
     let csp = HeaderValue::try_from(format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {form_targets}; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+         form-action 'self' {form_targets}; frame-ancestors 'none'; base-uri 'none'"
     ))
     .map_err(|_| Error::Metadata("authorization_endpoint has an unusable origin".into()))?;
     let shop = Shop(Arc::new(ShopInner {

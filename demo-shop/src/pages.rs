@@ -1,6 +1,7 @@
 //! The demo shop's pages: askama templates from `demo-shop/templates`, which HTML-escape every
 //! value, and the views they show, in the request's language (`crate::i18n`). The pages load one
-//! stylesheet and one icon from the shop and run no script.
+//! stylesheet, one icon and one small script (`zone.js`, which adds the device's time zone to
+//! the footer's chooser) from the shop, and no inline script.
 
 use askama::Template;
 use saifu_sdk::Payment;
@@ -597,6 +598,9 @@ pub(crate) fn message(chrome: &Chrome, title: &str, text: &str, next: &Next) -> 
 pub(crate) const STYLE: &str = include_str!("../static/style.css");
 /// The shop's icon, served from the shop so that the CSP's `img-src 'self'` covers it.
 pub(crate) const ICON: &str = include_str!("../static/icon.svg");
+/// The pages' only script: it offers the device's time zone in the footer's chooser, which
+/// works without it.
+pub(crate) const ZONE_JS: &str = include_str!("../static/zone.js");
 
 /// An amount of the payment, in yen when it is (the shop only sells in yen).
 fn money(tr: &Tr, payment: &Payment, amount: &str) -> String {

@@ -101,8 +101,19 @@ pub struct Address {
     pub country: String,
 }
 
-fn refused(message: impl Into<String>, field: &'static str) -> Error {
-    Error::invalid("invalid_address", message.into()).on_field(field)
+/// A refused field: the English message, and the catalogue's wording of it (`addresses-refusal-…`
+/// in `web/i18n`, given the field's name as `field`) for the shopper's language.
+fn refused(
+    message: impl Into<String>,
+    field: &'static str,
+    id: &'static str,
+    args: &[(&'static str, &str)],
+) -> Error {
+    let mut all = vec![("field", field)];
+    all.extend_from_slice(args);
+    Error::invalid("invalid_address", message.into())
+        .on_field(field)
+        .worded(id, &all)
 }
 
 impl Address {
@@ -146,21 +157,28 @@ fn text(
 ) -> Result<String, Error> {
     let value = raw.trim();
     if let Some(c) = hidden_character(value) {
+        let c = code_point(c);
         return Err(refused(
-            format!(
-                "Remove the invisible character ({}) from {what}.",
-                code_point(c)
-            ),
+            format!("Remove the invisible character ({c}) from {what}."),
             field,
+            "addresses-refusal-hidden",
+            &[("char", &c)],
         ));
     }
     if required && value.is_empty() {
-        return Err(refused(format!("Enter {what}."), field));
+        return Err(refused(
+            format!("Enter {what}."),
+            field,
+            "addresses-refusal-empty",
+            &[],
+        ));
     }
     if value.chars().count() > max {
         return Err(refused(
             format!("Use at most {max} characters for {what}."),
             field,
+            "addresses-refusal-too-long",
+            &[("max", &max.to_string())],
         ));
     }
     Ok(value.to_string())
@@ -185,6 +203,14 @@ fn half_width(c: char) -> char {
 fn postal_code(raw: &str) -> Result<String, Error> {
     let typed: String = raw.trim().chars().map(half_width).collect();
     let typed = typed.trim_start_matches('〒').trim();
+    if typed.is_empty() {
+        return Err(refused(
+            "Enter the postal code, like 100-0001.",
+            "postal_code",
+            "addresses-refusal-postal-code-empty",
+            &[],
+        ));
+    }
     let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
     let shape_ok = match typed.len() {
         7 => typed.chars().all(|c| c.is_ascii_digit()),
@@ -195,6 +221,8 @@ fn postal_code(raw: &str) -> Result<String, Error> {
         return Err(refused(
             "Enter the postal code as 7 digits, like 100-0001.",
             "postal_code",
+            "addresses-refusal-postal-code",
+            &[],
         ));
     }
     Ok(format!("{}-{}", &digits[..3], &digits[3..]))
@@ -202,11 +230,26 @@ fn postal_code(raw: &str) -> Result<String, Error> {
 
 fn prefecture(raw: &str) -> Result<String, Error> {
     let typed = raw.trim();
+    if typed.is_empty() {
+        return Err(refused(
+            "Choose a prefecture.",
+            "prefecture",
+            "addresses-refusal-prefecture-empty",
+            &[],
+        ));
+    }
     PREFECTURES
         .iter()
         .find(|p| p.eq_ignore_ascii_case(typed))
         .map(|p| p.to_string())
-        .ok_or_else(|| refused("Choose a prefecture.", "prefecture"))
+        .ok_or_else(|| {
+            refused(
+                "This is not one of the 47 prefectures of Japan. Choose one from the list.",
+                "prefecture",
+                "addresses-refusal-prefecture-unknown",
+                &[],
+            )
+        })
 }
 
 /// A Japanese number of 10 or 11 digits (`03-1234-5678`, `090-1234-5678`), or an
@@ -214,6 +257,14 @@ fn prefecture(raw: &str) -> Result<String, Error> {
 /// dropped.
 fn phone(raw: &str) -> Result<String, Error> {
     let typed: String = raw.trim().chars().map(half_width).collect();
+    if typed.is_empty() {
+        return Err(refused(
+            "Enter a phone number the delivery can reach you at, like 090-1234-5678.",
+            "phone",
+            "addresses-refusal-phone-empty",
+            &[],
+        ));
+    }
     let (plus, rest) = match typed.strip_prefix('+') {
         Some(rest) => (true, rest),
         None => (false, typed.as_str()),
@@ -235,6 +286,8 @@ fn phone(raw: &str) -> Result<String, Error> {
             "Enter a phone number of 10 or 11 digits, like 090-1234-5678, or start with + for a \
              number outside Japan.",
             "phone",
+            "addresses-refusal-phone",
+            &[],
         ));
     }
     Ok(if plus { format!("+{digits}") } else { digits })
@@ -247,6 +300,8 @@ fn country(raw: &str) -> Result<String, Error> {
         _ => Err(refused(
             "Saifu keeps addresses in Japan only, for now.",
             "country",
+            "addresses-refusal-country",
+            &[],
         )),
     }
 }
@@ -359,5 +414,58 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e[0].public_message(), "Enter the address.");
+    }
+
+    /// The wallet's catalogue wording of `err` in `locale`.
+    fn worded(err: &Error, locale: crate::i18n::Locale) -> String {
+        let wording = err
+            .wording()
+            .expect("every address refusal names its wording");
+        let tr = crate::i18n::Tr::new(crate::i18n::Prefs {
+            locale,
+            zone: jiff::tz::TimeZone::UTC,
+        });
+        let args: Vec<(&str, &str)> = wording.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        tr.try_args(wording.id, args)
+            .unwrap_or_else(|| panic!("{} is in the catalogue", wording.id))
+    }
+
+    /// Each refused field reads in English exactly as its message, and in Japanese names the
+    /// same field and the same cause: one text per field and cause, not one per field.
+    #[test]
+    fn every_refusal_has_english_and_japanese_words_as_precise_as_each_other() {
+        use crate::i18n::Locale;
+        let cases: Vec<(AddressInput, &str)> = vec![
+            (AddressInput { name: " ".into(), ..input() }, "お受け取りになる方の氏名を入力してください。"),
+            (AddressInput { name: "x".repeat(101), ..input() }, "氏名は100文字以内で入力してください。"),
+            (AddressInput { name: "Mika\u{200B}".into(), ..input() }, "氏名から見えない文字（U+200B）を削除してください。"),
+            (AddressInput { city: String::new(), ..input() }, "市区町村を入力してください。"),
+            (AddressInput { city: "x".repeat(101), ..input() }, "市区町村は100文字以内で入力してください。"),
+            (AddressInput { line1: String::new(), ..input() }, "丁目・番地・号を入力してください。"),
+            (AddressInput { line1: "x".repeat(201), ..input() }, "番地は200文字以内で入力してください。"),
+            (AddressInput { line2: "x".repeat(201), ..input() }, "建物名・部屋番号は200文字以内で入力してください。"),
+            (AddressInput { line2: "Room\u{202E}1".into(), ..input() }, "建物名・部屋番号から見えない文字（U+202E）を削除してください。"),
+            (AddressInput { postal_code: String::new(), ..input() }, "郵便番号を入力してください（例：100-0001）。"),
+            (AddressInput { postal_code: "100-001".into(), ..input() }, "郵便番号は7桁の数字で入力してください（例：100-0001）。"),
+            (AddressInput { prefecture: String::new(), ..input() }, "都道府県を選択してください。"),
+            (AddressInput { prefecture: "Atlantis".into(), ..input() }, "日本の47都道府県のいずれでもありません。一覧から選択してください。"),
+            (AddressInput { phone: String::new(), ..input() }, "配送時に連絡のつく電話番号を入力してください（例：090-1234-5678）。"),
+            (AddressInput { phone: "12345".into(), ..input() }, "電話番号は10桁または11桁で入力してください（例：090-1234-5678）。日本国外の番号は + から始めてください。"),
+            (AddressInput { country: "US".into(), ..input() }, "現在、Saifu に登録できるのは日本国内の住所のみです。"),
+        ];
+        let mut english = std::collections::BTreeSet::new();
+        for (typed, japanese) in &cases {
+            let errors = Address::parse(typed).unwrap_err();
+            assert_eq!(errors.len(), 1, "{japanese}");
+            let err = &errors[0];
+            assert_eq!(worded(err, Locale::En), err.public_message(), "{japanese}");
+            assert_eq!(worded(err, Locale::Ja), *japanese);
+            english.insert(err.public_message().into_owned());
+        }
+        assert_eq!(
+            english.len(),
+            cases.len(),
+            "one English message per case: {english:#?}"
+        );
     }
 }

@@ -127,7 +127,7 @@ impl CardNumber {
     /// from BIN ranges; length valid for the brand.
     pub fn parse(raw: &str) -> Result<Self> {
         if raw.len() > MAX_RAW_NUMBER_LEN {
-            return Err(invalid_number(ENTER_NUMBER));
+            return Err(enter_number());
         }
         // Reserved up front so the buffer never reallocates and leaves an unwiped copy behind.
         let mut digits = Zeroizing::new(String::with_capacity(MAX_RAW_NUMBER_LEN));
@@ -135,18 +135,19 @@ impl CardNumber {
             match c {
                 ' ' | '-' => {}
                 '0'..='9' => digits.push(c),
-                _ => return Err(invalid_number(ENTER_NUMBER)),
+                _ => return Err(enter_number()),
             }
         }
         if !(13..=19).contains(&digits.len()) {
-            return Err(invalid_number(ENTER_NUMBER));
+            return Err(enter_number());
         }
         // A typo fails the check digit whatever network the number looks like: say so, rather
         // than naming the networks Saifu accepts.
         if !luhn_valid(&digits) {
-            return Err(invalid_number(
-                "This card number is not valid. Check it and try again.",
-            ));
+            return Err(
+                invalid_number("This card number is not valid. Check it and try again.")
+                    .worded("card-refusal-number-check-digit", &[]),
+            );
         }
         let brand = Brand::from_digits(&digits).ok_or_else(|| {
             Error::invalid(
@@ -155,13 +156,17 @@ impl CardNumber {
                  and UnionPay cards.",
             )
             .on_field("number")
+            .worded("card-refusal-number-network", &[])
         })?;
         if !brand.accepts_length(digits.len()) {
             return Err(invalid_number(format!(
-                "This number has the wrong number of digits for a {} card. Check it and try \
-                 again.",
+                "{} card numbers do not have this many digits. Check the number and try again.",
                 brand.display_name()
-            )));
+            ))
+            .worded(
+                "card-refusal-number-length",
+                &[("brand", brand.display_name())],
+            ));
         }
         Ok(Self { digits, brand })
     }
@@ -197,7 +202,11 @@ impl fmt::Display for CardNumber {
     }
 }
 
-const ENTER_NUMBER: &str = "Enter the 13 to 19 digit number on the front of your card.";
+/// No number, or not 13 to 19 digits.
+fn enter_number() -> Error {
+    invalid_number("Enter the 13 to 19 digit number on the front of your card.")
+        .worded("card-refusal-number-digits", &[])
+}
 
 fn invalid_number(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::invalid("invalid_card_number", message).on_field("number")
@@ -245,8 +254,10 @@ impl Expiry {
     /// day of its month; at most 20 years after `today`. A two-digit year is read as the year
     /// within 50 years of `today` that ends in those digits.
     pub fn parse(raw: &str, today: time::Date) -> Result<Self> {
-        let malformed =
-            || invalid_expiry("Enter the expiry date as MM/YY, as printed on your card.");
+        let malformed = || {
+            invalid_expiry("Enter the expiry date as MM/YY, as printed on your card.")
+                .worded("card-refusal-expiry-format", &[])
+        };
         let raw = raw.trim();
         if raw.len() > 16 {
             return Err(malformed());
@@ -262,9 +273,10 @@ impl Expiry {
         }
         let month: u8 = month.parse().map_err(|_| malformed())?;
         if !(1..=12).contains(&month) {
-            return Err(invalid_expiry(
-                "The expiry month must be between 01 and 12.",
-            ));
+            return Err(
+                invalid_expiry("The expiry month must be between 01 and 12.")
+                    .worded("card-refusal-expiry-month", &[]),
+            );
         }
         let year: i32 = match year.len() {
             4 => year.parse().map_err(|_| malformed())?,
@@ -286,12 +298,15 @@ impl Expiry {
             .ok_or_else(malformed)?;
         let expiry = Self { month, year };
         if expiry.is_expired(today) {
-            return Err(Error::invalid("card_expired", "This card has expired.").on_field("expiry"));
+            return Err(Error::invalid("card_expired", "This card has expired.")
+                .on_field("expiry")
+                .worded("card-refusal-expiry-past", &[]));
         }
         if expiry.month_index() - month_index(today) > MAX_MONTHS_AHEAD {
             return Err(invalid_expiry(
                 "This expiry date is too far in the future. Check it and try again.",
-            ));
+            )
+            .worded("card-refusal-expiry-too-far", &[]));
         }
         Ok(expiry)
     }
@@ -345,12 +360,20 @@ impl Cvc {
     pub fn parse(raw: &str, brand: Brand) -> Result<Self> {
         let trimmed = raw.trim();
         if trimmed.len() != brand.cvc_len() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
-            let message = if brand.cvc_len() == 4 {
-                "Enter the 4-digit security code on the front of your card."
+            let (message, id) = if brand.cvc_len() == 4 {
+                (
+                    "Enter the 4-digit security code on the front of your card.",
+                    "card-refusal-cvc-front",
+                )
             } else {
-                "Enter the 3-digit security code on the back of your card."
+                (
+                    "Enter the 3-digit security code on the back of your card.",
+                    "card-refusal-cvc-back",
+                )
             };
-            return Err(Error::invalid("invalid_cvc", message).on_field("cvc"));
+            return Err(Error::invalid("invalid_cvc", message)
+                .on_field("cvc")
+                .worded(id, &[]));
         }
         Ok(Self {
             digits: Zeroizing::new(trimmed.to_owned()),
@@ -380,15 +403,27 @@ impl HolderName {
     /// then 1–100 characters, none of them a control or format character (a bidi override, a
     /// zero-width space…): refused, not stripped, so the shopper sees what is kept.
     pub fn parse(raw: &str) -> Result<Self> {
-        let invalid = |message| Error::invalid("invalid_holder_name", message).on_field("holder");
-        let too_long = "The name on the card can be at most 100 characters.";
+        let invalid = |message: &'static str, id| {
+            Error::invalid("invalid_holder_name", message)
+                .on_field("holder")
+                .worded(id, &[])
+        };
+        let too_long = || {
+            invalid(
+                "The name on the card can be at most 100 characters.",
+                "card-refusal-holder-too-long",
+            )
+        };
         // Generous for 100 characters of any script plus stray spaces, and bounds the work.
         if raw.len() > MAX_HOLDER_CHARS * 8 {
-            return Err(invalid(too_long));
+            return Err(too_long());
         }
         let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         if name.is_empty() {
-            return Err(invalid("Enter the name on the card."));
+            return Err(invalid(
+                "Enter the name on the card.",
+                "card-refusal-holder-empty",
+            ));
         }
         if let Some(c) = hidden_character(&name) {
             return Err(Error::invalid(
@@ -398,10 +433,11 @@ impl HolderName {
                     code_point(c)
                 ),
             )
-            .on_field("holder"));
+            .on_field("holder")
+            .worded("card-refusal-holder-hidden", &[("char", &code_point(c))]));
         }
         if name.chars().count() > MAX_HOLDER_CHARS {
-            return Err(invalid(too_long));
+            return Err(too_long());
         }
         Ok(Self(name))
     }

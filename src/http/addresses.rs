@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use super::error::shoppers_words;
 use super::extract::Form;
 use super::pages::{render, AddressView, Layout};
 use super::session::{csrf_token, CurrentUser};
@@ -20,7 +21,7 @@ use crate::addresses::address::JAPAN;
 use crate::addresses::{Address, AddressInput, Addresses, SavedAddress, PREFECTURES};
 use crate::clock::unix_now;
 use crate::error::{Error, Result};
-use crate::i18n::{Locale, Tr};
+use crate::i18n::Tr;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -103,13 +104,14 @@ fn return_path(raw: Option<&str>) -> ReturnTo {
     }
 }
 
-/// The form's fields, filled with `input`, each with its error from `errors`.
+/// The form's fields, filled with `input`, each with its error from `errors` in the shopper's
+/// language (the field and the cause, as precise as the English).
 fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
     let error = |field: &str| {
         errors
             .iter()
             .find(|e| e.field() == Some(field))
-            .map(|e| e.public_message().into_owned())
+            .map(shoppers_words)
     };
     let text = |label, id, value: &str, autocomplete, maxlength| FieldView {
         id,
@@ -197,12 +199,6 @@ fn fields(input: &AddressInput, errors: &[Error]) -> Vec<FieldView> {
         } else {
             tr.t_or(&format!("addresses-hint-{}", f.id), f.hint)
         };
-        if tr.locale() != Locale::En {
-            f.error = f
-                .error
-                .take()
-                .map(|e| tr.t_or(&format!("addresses-error-{}", f.id), &e));
-        }
     }
     fields
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::assets::asset;
-use super::error::status_of;
+use super::error::{shoppers_words, status_of};
 use super::extract::Form;
 use super::pages::{render, AddCardPage, CardView, CardsPage, FieldError, FieldErrors, Layout};
 use super::session::{csrf_token, CurrentUser};
@@ -138,14 +138,15 @@ async fn form_page(
     Ok((status, render(&page)?).into_response())
 }
 
-/// A field's error in the shopper's language: the catalogue's text for its code when there is
-/// one, else the English message.
+/// A field's error in the shopper's language, as precise as the English: the catalogue's
+/// wording of this very refusal, else the text of the card's decline code.
 fn field_error(err: &Error) -> FieldError {
     let code = err.decline_code().unwrap_or(err.code()).to_string();
-    FieldError {
-        message: translated(&code, &err.public_message()),
-        code,
-    }
+    let message = match err.wording() {
+        Some(_) => shoppers_words(err),
+        None => translated(&code, &err.public_message()),
+    };
+    FieldError { message, code }
 }
 
 /// English keeps the wallet's own message, which can be more precise than the catalogue's

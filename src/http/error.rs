@@ -46,7 +46,7 @@ impl IntoResponse for Error {
         let info = ErrorInfo {
             status: status_of(self.kind()),
             code: self.code(),
-            message: shoppers_words(self.code(), self.public_message().into_owned()),
+            message: shoppers_words(&self),
             field: self.field(),
             decline_code: self.decline_code().map(str::to_string),
         };
@@ -54,17 +54,22 @@ impl IntoResponse for Error {
     }
 }
 
-/// The message in the shopper's language on wallet requests (`error-<code>` in the
-/// catalogue). English keeps the message as written, which may name details (a number of
-/// points, a limit) that the catalogue's general text leaves out; outside the wallet (the API,
-/// the console) the language is always English.
-fn shoppers_words(code: &str, message: String) -> String {
+/// The message in the shopper's language on wallet requests: the catalogue's wording of this
+/// very error when it names one (`card-refusal-number-length`), else the text of its code
+/// (`error-<code>`). English keeps the message as written, which may name details (a number of
+/// points, a limit) that a code's general text leaves out; outside the wallet (the API, the
+/// console) the language is always English.
+pub(super) fn shoppers_words(err: &Error) -> String {
+    let message = err.public_message();
     let tr = Tr::current();
     if tr.locale() == Locale::En {
-        message
-    } else {
-        tr.t_or(&format!("error-{code}"), &message)
+        return message.into_owned();
     }
+    let worded = err.wording().and_then(|w| {
+        let args: Vec<(&str, &str)> = w.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        tr.try_args(w.id, args)
+    });
+    worded.unwrap_or_else(|| tr.t_or(&format!("error-{}", err.code()), &message))
 }
 
 pub(super) fn problem_response(info: ErrorInfo) -> Response {

@@ -212,6 +212,11 @@ impl Tr {
 
     /// The message `id` with named arguments: `tr.args("pay-amount", [("amount", "¥1,800")])`.
     pub fn args<'a>(&self, id: &str, args: impl AsRef<[(&'a str, &'a str)]>) -> String {
+        self.try_args(id, args).unwrap_or_else(|| id.to_string())
+    }
+
+    /// The message `id` with named arguments, or `None` when the catalogue has no such id.
+    pub fn try_args<'a>(&self, id: &str, args: impl AsRef<[(&'a str, &'a str)]>) -> Option<String> {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
             .as_ref()
             .iter()
@@ -222,9 +227,7 @@ impl Tr {
                 )
             })
             .collect();
-        TEXTS
-            .try_lookup_complete(&self.prefs.locale.id(), id, Some(&map))
-            .unwrap_or_else(|| id.to_string())
+        TEXTS.try_lookup_complete(&self.prefs.locale.id(), id, Some(&map))
     }
 
     /// The message `id` with one number argument, for plurals:

@@ -272,7 +272,7 @@ async fn each_refused_field_is_named_next_to_it_and_nothing_is_kept() {
     for (field, says) in [
         ("name", "Enter the name."),
         ("postal_code", "7 digits"),
-        ("prefecture", "Choose a prefecture."),
+        ("prefecture", "not one of the 47 prefectures of Japan"),
         ("city", "U+202E"),
         ("phone", "10 or 11 digits"),
         ("country", "Japan only"),
@@ -303,6 +303,72 @@ async fn each_refused_field_is_named_next_to_it_and_nothing_is_kept() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(field_error(&r.text().await.unwrap(), "postal_code").is_some());
     assert!(s.browser.html("/addresses").await.contains("〒100-0001"));
+}
+
+#[tokio::test]
+async fn refused_fields_are_named_in_japanese_with_the_same_cause_as_in_english() {
+    let app = spawn_app().await;
+    let s = shopper(&app, "fields-ja@example.com").await;
+    let long_city = "x".repeat(101);
+    let bad = [
+        ("name", ""),
+        ("postal_code", ""),
+        ("prefecture", "Atlantis"),
+        ("city", long_city.as_str()),
+        ("line1", "1-1 Chiyoda"),
+        ("line2", "Room\u{200B}3"),
+        ("phone", "12345"),
+        ("country", "US"),
+    ];
+    let japanese = [
+        ("name", "お受け取りになる方の氏名を入力してください。"),
+        ("postal_code", "郵便番号を入力してください（例：100-0001）。"),
+        (
+            "prefecture",
+            "日本の47都道府県のいずれでもありません。一覧から選択してください。",
+        ),
+        ("city", "市区町村は100文字以内で入力してください。"),
+        (
+            "line2",
+            "建物名・部屋番号から見えない文字（U+200B）を削除してください。",
+        ),
+        (
+            "phone",
+            "電話番号は10桁または11桁で入力してください（例：090-1234-5678）。日本国外の番号は + から始めてください。",
+        ),
+        ("country", "現在、Saifu に登録できるのは日本国内の住所のみです。"),
+    ];
+    let r = s
+        .browser
+        .post_form_with("/addresses", &bad, &[("accept-language", "ja-JP,ja;q=0.9")])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-language"], "ja");
+    let html = r.text().await.unwrap();
+    for (field, says) in japanese {
+        assert_eq!(field_error(&html, field).as_deref(), Some(says), "{field}");
+    }
+    assert_eq!(field_error(&html, "line1"), None);
+
+    // The same form in English: the same fields, each with its own cause.
+    let r = add(&s.browser, &bad).await;
+    let html = r.text().await.unwrap();
+    for (field, says) in [
+        ("name", "Enter the name."),
+        ("postal_code", "Enter the postal code, like 100-0001."),
+        (
+            "prefecture",
+            "This is not one of the 47 prefectures of Japan. Choose one from the list.",
+        ),
+        ("city", "Use at most 100 characters for the city."),
+        (
+            "line2",
+            "Remove the invisible character (U+200B) from the second line.",
+        ),
+    ] {
+        assert_eq!(field_error(&html, field).as_deref(), Some(says), "{field}");
+    }
+    assert_eq!(count_rows(&app, "addresses").await, 0);
 }
 
 #[tokio::test]

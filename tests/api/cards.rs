@@ -611,3 +611,124 @@ async fn holder_names_with_bidi_or_invisible_characters_get_a_clear_form_error()
     }
     assert!(card_ids(&browser).await.is_empty(), "no card was added");
 }
+
+/// The field errors of a problem answer to the form's script: (field, code, message).
+async fn json_field_errors(response: reqwest::Response) -> Vec<(String, String, String)> {
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (text("field"), text("code"), text("message"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn card_form_errors_in_japanese_name_the_field_and_the_cause_as_the_english_do() {
+    let app = spawn_app().await;
+    let browser = shopper(&app, "japanese-card@example.com").await;
+    let japanese = [("accept-language", "ja-JP,ja;q=0.9,en;q=0.5")];
+    let form = |number, expiry, cvc, holder| {
+        [
+            ("number", number),
+            ("expiry", expiry),
+            ("cvc", cvc),
+            ("holder", holder),
+        ]
+    };
+
+    // The page: a bad check digit, a month 13, and an invisible character in the name.
+    let fields = form("4242424242424241", "13/30", "739", "Aiko\u{202E}Tanaka");
+    let page = browser.post_form_with("/cards", &fields, &japanese).await;
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(page.headers()["content-language"], "ja");
+    let html = page.text().await.unwrap();
+    let expected = [
+        (
+            "number",
+            "invalid_card_number",
+            "カード番号が正しくありません。ご確認のうえ、もう一度入力してください。",
+        ),
+        (
+            "expiry",
+            "invalid_expiry",
+            "有効期限の月は01～12の数字で入力してください。",
+        ),
+        (
+            "holder",
+            "invalid_holder_name",
+            "カード名義に見えない文字または制御文字（U+202E）が含まれています。その文字を除いて入力し直してください。",
+        ),
+    ];
+    for (field, code, message) in expected {
+        assert_eq!(
+            field_error(&html, field),
+            Some((code.to_string(), message.to_string())),
+            "{field}"
+        );
+    }
+    assert!(!html.contains("4242424242424241"), "number not refilled");
+    // The same form in English says the same causes.
+    let html = browser
+        .post_form("/cards", &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        field_error(&html, "expiry").unwrap().1,
+        "The expiry month must be between 01 and 12."
+    );
+
+    // The form's script (JSON): the network's length, an expired card, then the security code
+    // and an empty name, and the issuer's own refusal of the code.
+    let script = [japanese[0], ("accept", "application/json")];
+    // The form's fields, and each field's (field, code, message) in the answer.
+    type Case<'a> = ([(&'a str, &'a str); 4], Vec<(&'a str, &'a str, &'a str)>);
+    let cases: [Case; 3] = [
+        (
+            form("3714496353984314", "01/20", "7391", "Aiko Tanaka"),
+            vec![
+                (
+                    "number",
+                    "invalid_card_number",
+                    "American Express のカード番号としては桁数が正しくありません。ご確認のうえ、もう一度入力してください。",
+                ),
+                ("expiry", "card_expired", "このカードは有効期限が切れています。"),
+            ],
+        ),
+        (
+            form("4242424242424242", "12/30", "73", " "),
+            vec![
+                (
+                    "cvc",
+                    "invalid_cvc",
+                    "カード裏面に記載の3桁のセキュリティコードを入力してください。",
+                ),
+                ("holder", "invalid_holder_name", "カード名義を入力してください。"),
+            ],
+        ),
+        (
+            form("4000000000000127", "12/30", "739", "Aiko Tanaka"),
+            vec![(
+                "cvc",
+                "incorrect_cvc",
+                "セキュリティコードが正しくありません。カードに記載の3桁または4桁の数字をご確認ください。",
+            )],
+        ),
+    ];
+    for (fields, expected) in cases {
+        let answer = browser.post_form_with("/cards", &fields, &script).await;
+        assert!(answer.status().is_client_error(), "{}", answer.status());
+        let errors = json_field_errors(answer).await;
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(f, c, m)| (f.to_string(), c.to_string(), m.to_string()))
+            .collect();
+        assert_eq!(errors, expected);
+    }
+    assert!(card_ids(&browser).await.is_empty());
+}

@@ -228,8 +228,14 @@ async fn the_card_form_page_loads_its_own_script_with_its_integrity_and_translat
     assert!(html.contains("<html lang=\"ja\">"));
     assert!(html.contains(">カードを追加</button>"), "{html}");
     assert!(
-        html.contains("data-msg-number-luhn=\"カード番号が正しくありません。"),
-        "the script's texts come from the page"
+        html.contains("data-msg-number-check-digit=\"カード番号が正しくありません。"),
+        "the script's texts come from the page, worded as the wallet's own refusals"
+    );
+    assert!(
+        html.contains(
+            "data-msg-number-length=\"{brand} のカード番号としては桁数が正しくありません。"
+        ),
+        "the script fills in the network: {html}"
     );
     let start = html
         .find("/static/card-form.js?v=")

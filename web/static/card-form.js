@@ -1,7 +1,8 @@
 // Saifu wallet: the add-card form. Formats the number and expiry as the shopper types, names
 // the card's network, checks the number (Luhn), expiry, security code and name before sending,
 // and sends the form with fetch so that whatever the shopper typed stays in the page when the
-// wallet refuses one field. The texts come from the form's data-msg-* attributes.
+// wallet refuses one field. The texts come from the form's data-msg-* attributes, in the page's
+// language and worded as the wallet words the same refusal ({brand} and {char} filled in here).
 // Our own code only: no dependencies, no inline script. Loaded as an integrity-checked module.
 
 // Networks by number prefix, narrow ranges first (as the wallet's own check).
@@ -53,7 +54,8 @@ export function groupDigits(digits) {
   return out.join(' ');
 }
 
-// Month and year (four digits) of "MM/YY", "MM / YY", "MM/YYYY", "MMYY", "M/YY"; else null.
+// Month and year (four digits) of "MM/YY", "MM / YY", "MM/YYYY", "MMYY", "M/YY"; else null,
+// or { badMonth: true } for a month outside 01–12.
 export function parseExpiry(raw) {
   const s = raw.trim();
   let m;
@@ -63,9 +65,18 @@ export function parseExpiry(raw) {
   else return null;
   if (!/^\d{1,2}$/.test(m) || !/^(\d{2}|\d{4})$/.test(y)) return null;
   const month = Number(m);
-  if (month < 1 || month > 12) return null;
+  if (month < 1 || month > 12) return { badMonth: true };
   const year = y.length === 2 ? 2000 + Number(y) : Number(y);
   return { month, year };
+}
+
+// How far ahead an expiry may be, in months (as the wallet's check).
+const MAX_MONTHS_AHEAD = 20 * 12;
+
+// The first invisible or control character of a name, as "U+202E"; else null.
+export function hiddenCharacter(text) {
+  const found = text.match(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+  return found ? `U+${found[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}` : null;
 }
 
 function setup(form) {
@@ -133,25 +144,34 @@ function setup(form) {
     formError.textContent = '';
   }
 
-  // What the wallet would refuse, found before sending: [input, text, code] triples.
+  // What the wallet would refuse, found before sending, in the order the wallet checks:
+  // [input, text, code] triples.
   function check() {
     const errors = [];
     const digits = digitsOf();
     const brand = brandOf(digits);
     if (!digits) errors.push([number, msg('msgNumberEmpty'), 'invalid_card_number']);
-    else if (digits.length < 13 || digits.length > 19 || (brand && !LENGTHS[brand].includes(digits.length))) errors.push([number, msg('msgNumberLength'), 'invalid_card_number']);
-    else if (!luhnValid(digits)) errors.push([number, msg('msgNumberLuhn'), 'invalid_card_number']);
+    else if (digits.length < 13 || digits.length > 19) errors.push([number, msg('msgNumberDigits'), 'invalid_card_number']);
+    else if (!luhnValid(digits)) errors.push([number, msg('msgNumberCheckDigit'), 'invalid_card_number']);
+    else if (!brand) errors.push([number, msg('msgNumberNetwork'), 'unsupported_brand']);
+    else if (!LENGTHS[brand].includes(digits.length)) {
+      errors.push([number, msg('msgNumberLength').replace('{brand}', BRAND_NAMES[brand]), 'invalid_card_number']);
+    }
     const exp = parseExpiry(expiry.value);
     if (!exp) errors.push([expiry, msg('msgExpiryFormat'), 'invalid_expiry']);
+    else if (exp.badMonth) errors.push([expiry, msg('msgExpiryMonth'), 'invalid_expiry']);
     else {
       const now = new Date();
-      if (exp.year < now.getFullYear() || (exp.year === now.getFullYear() && exp.month < now.getMonth() + 1)) {
-        errors.push([expiry, msg('msgExpiryPast'), 'card_expired']);
-      }
+      const ahead = (exp.year - now.getFullYear()) * 12 + exp.month - (now.getMonth() + 1);
+      if (ahead < 0) errors.push([expiry, msg('msgExpiryPast'), 'card_expired']);
+      else if (ahead > MAX_MONTHS_AHEAD) errors.push([expiry, msg('msgExpiryTooFar'), 'invalid_expiry']);
     }
     const wanted = brand === 'amex' ? 4 : 3;
     if (!new RegExp(`^\\d{${wanted}}$`).test(cvc.value.trim())) errors.push([cvc, msg(brand === 'amex' ? 'msgCvcAmex' : 'msgCvc'), 'invalid_cvc']);
-    if (!holder.value.trim()) errors.push([holder, msg('msgHolder'), 'invalid_holder_name']);
+    const name = holder.value.trim().split(/\s+/).join(' ');
+    const hidden = hiddenCharacter(name);
+    if (!name) errors.push([holder, msg('msgHolder'), 'invalid_holder_name']);
+    else if (hidden) errors.push([holder, msg('msgHolderHidden').replace('{char}', hidden), 'invalid_holder_name']);
     return errors;
   }
 

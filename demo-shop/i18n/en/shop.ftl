@@ -154,3 +154,10 @@ shop-cancelled-title = Payment cancelled
 shop-cancelled-text = You cancelled the payment in Saifu, so nothing was charged. Your items are still in your cart.
 shop-language-title = Language not available
 shop-language-text = The shop speaks Japanese (ja) and English (en).
+
+## The footer's time zone chooser.
+shop-zone = Show times in
+shop-zone-save = Save time zone
+shop-zone-device = { $zone } (this device)
+shop-zone-title = Time zone not available
+shop-zone-text = Choose a time zone by its name, such as Asia/Tokyo or Europe/London.

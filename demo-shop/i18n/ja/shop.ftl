@@ -152,3 +152,10 @@ shop-cancelled-title = お支払いをキャンセルしました
 shop-cancelled-text = Saifu でお支払いをキャンセルしたため、請求はされていません。商品はカートに残っています。
 shop-language-title = この言語には対応していません
 shop-language-text = このショップは日本語（ja）と英語（en）に対応しています。
+
+## フッターのタイムゾーン選択。
+shop-zone = 表示するタイムゾーン
+shop-zone-save = タイムゾーンを保存
+shop-zone-device = { $zone }（この端末）
+shop-zone-title = このタイムゾーンには対応していません
+shop-zone-text = Asia/Tokyo や Europe/London のように、タイムゾーンを名前で選んでください。

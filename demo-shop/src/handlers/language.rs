@@ -1,5 +1,6 @@
 //! The shopper's language and time zone: read from each request (the `shop_lang` and `shop_tz`
-//! cookies, then `Accept-Language`), and chosen with the switcher in every page's footer.
+//! cookies, then `Accept-Language`), and chosen with the switcher and the zone chooser in every
+//! page's footer.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Request, State};
@@ -12,13 +13,13 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
 use super::{cart_cookie, see_other};
-use crate::i18n::{Locale, Prefs, Tr};
+use crate::i18n::{parse_zone, Locale, Prefs, Tr};
 use crate::pages::Next;
 use crate::Shop;
 
 /// The cookie that keeps the language chosen with the switcher.
 pub(crate) const LANG_COOKIE: &str = "shop_lang";
-/// The cookie that keeps a time zone other than Asia/Tokyo.
+/// The cookie that keeps the time zone chosen in the footer (Asia/Tokyo without it).
 pub(crate) const ZONE_COOKIE: &str = "shop_tz";
 
 /// Runs the request's handler with its language and time zone in force, and says which
@@ -48,53 +49,106 @@ pub(super) async fn prefs(jar: CookieJar, request: Request, next: Continue) -> R
     response
 }
 
-/// The switcher's form.
+/// The footer's forms: the language switcher sends `lang`, the zone chooser `zone`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Choice {
     lang: Option<String>,
+    zone: Option<String>,
     next: Option<String>,
 }
 
-/// `POST /language`: keeps the chosen language (a permanent cookie), then goes back to the page the
-/// shopper was on (a page of the shop, else its home).
+/// What a choice sets, or why it is refused.
+enum Chosen {
+    Prefs(Option<Locale>, Option<String>),
+    UnknownLanguage,
+    UnknownZone,
+}
+
+impl Choice {
+    fn read(&self) -> Chosen {
+        let locale = match self.lang.as_deref() {
+            Some(lang) => match Locale::parse(lang) {
+                Some(locale) => Some(locale),
+                None => return Chosen::UnknownLanguage,
+            },
+            None => None,
+        };
+        // Kept under the zone's own name (`asia/tokyo` is `Asia/Tokyo`).
+        let zone = match self.zone.as_deref() {
+            Some(zone) => match parse_zone(zone).and_then(|tz| tz.iana_name().map(str::to_owned)) {
+                Some(name) => Some(name),
+                None => return Chosen::UnknownZone,
+            },
+            None => None,
+        };
+        if locale.is_none() && zone.is_none() {
+            return Chosen::UnknownLanguage;
+        }
+        Chosen::Prefs(locale, zone)
+    }
+}
+
+/// `POST /language`: keeps the chosen language or time zone (a permanent cookie each), then
+/// goes back to the page the shopper was on (a page of the shop, else its home).
 pub(super) async fn choose(
     State(shop): State<Shop>,
     jar: CookieJar,
     form: Result<Form<Choice>, FormRejection>,
 ) -> Response {
     let choice = form.ok().map(|Form(choice)| choice);
-    let locale = choice
+    let chosen = choice
         .as_ref()
-        .and_then(|c| c.lang.as_deref())
-        .and_then(Locale::parse);
-    let Some(locale) = locale else {
-        let tr = Tr::current();
-        return shop.message(
-            StatusCode::BAD_REQUEST,
-            cart_cookie(&jar).as_deref(),
-            &tr.t("shop-language-title"),
-            &tr.t("shop-language-text"),
-            Next {
-                href: shop.link(""),
-                label: tr.t("shop-go-to-shop"),
-            },
-        );
+        .map_or(Chosen::UnknownLanguage, Choice::read);
+    let (locale, zone) = match chosen {
+        Chosen::Prefs(locale, zone) => (locale, zone),
+        Chosen::UnknownLanguage => {
+            return shop.refuse_choice(&jar, "shop-language-title", "shop-language-text")
+        }
+        Chosen::UnknownZone => {
+            return shop.refuse_choice(&jar, "shop-zone-title", "shop-zone-text")
+        }
     };
     let next = choice
         .and_then(|c| c.next)
         .filter(|next| shop.is_own_path(next))
         .unwrap_or_else(|| shop.link(""));
-    let cookie = Cookie::build((LANG_COOKIE, locale.code()))
-        .path(shop.0.base_path.clone())
-        .permanent()
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(shop.0.secure_cookie)
-        .build();
-    (jar.add(cookie), see_other(&next)).into_response()
+    let mut jar = jar;
+    if let Some(locale) = locale {
+        jar = jar.add(shop.preference_cookie(LANG_COOKIE, locale.code().to_owned()));
+    }
+    if let Some(zone) = zone {
+        jar = jar.add(shop.preference_cookie(ZONE_COOKIE, zone));
+    }
+    (jar, see_other(&next)).into_response()
 }
 
 impl Shop {
+    /// A choice the shop cannot keep: `400`, saying which choices there are.
+    fn refuse_choice(&self, jar: &CookieJar, title: &str, text: &str) -> Response {
+        let tr = Tr::current();
+        self.message(
+            StatusCode::BAD_REQUEST,
+            cart_cookie(jar).as_deref(),
+            &tr.t(title),
+            &tr.t(text),
+            Next {
+                href: self.link(""),
+                label: tr.t("shop-go-to-shop"),
+            },
+        )
+    }
+
+    /// A cookie that keeps one of the shopper's choices for the shop's pages.
+    fn preference_cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .path(self.0.base_path.clone())
+            .permanent()
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.0.secure_cookie)
+            .build()
+    }
+
     /// Whether `path` is a path of this shop to send the browser back to: under the shop's
     /// base, with no scheme, host or backslash that could lead elsewhere.
     pub(super) fn is_own_path(&self, path: &str) -> bool {

@@ -42,6 +42,7 @@ pub(super) fn routes(shop: Shop, csp: HeaderValue) -> Router {
         .route("/", get(home))
         .route("/style.css", get(style))
         .route("/icon.svg", get(icon))
+        .route("/zone.js", get(zone_script))
         .route(
             "/language",
             post(language::choose).route_layer(form.clone()),
@@ -281,6 +282,23 @@ async fn icon() -> Response {
             ),
         ],
         pages::ICON,
+    )
+        .into_response()
+}
+
+async fn zone_script() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        pages::ZONE_JS,
     )
         .into_response()
 }

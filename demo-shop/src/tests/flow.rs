@@ -28,6 +28,7 @@ use saifu_sdk::{GrantClaims, PaymentDetails};
 use crate::{router, serve, DemoShopConfig};
 
 mod wallets;
+mod zones;
 
 const CLIENT_ID: &str = "m_demo";
 
@@ -1012,8 +1013,8 @@ async fn pages_forbid_framing_and_scripts_and_only_post_to_the_shop_and_the_wall
     assert_eq!(
         csp,
         format!(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {}; \
-             frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
             wallet.base.origin().ascii_serialization()
         )
     );
@@ -1024,7 +1025,18 @@ async fn pages_forbid_framing_and_scripts_and_only_post_to_the_shop_and_the_wall
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    assert!(!page.body.contains("<script"));
+    // One script, the shop's own file: nothing inline.
+    assert_eq!(page.body.matches("<script").count(), 1, "{}", page.body);
+    assert!(page
+        .body
+        .contains(r#"<script src="/zone.js" defer></script>"#));
+    let script = browser.get("/zone.js").await;
+    assert_eq!(script.status, 200);
+    assert!(script.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(script.body.contains("resolvedOptions().timeZone"));
 
     let css = browser.get("/style.css").await;
     assert_eq!(css.status, 200);

@@ -56,6 +56,22 @@ fn times_and_amounts_are_shown_for_the_language_in_tokyo() {
 }
 
 #[test]
+fn the_zone_chooser_offers_common_zones_with_the_shoppers_selected_and_first_when_uncommon() {
+    let tokyo = Tr::of(Locale::En);
+    let zones = tokyo.zones();
+    assert_eq!(zones[0], ("Asia/Tokyo", true));
+    assert_eq!(zones.iter().filter(|(_, current)| *current).count(), 1);
+    assert!(zones.contains(&("Europe/London", false)));
+    assert!(zones.contains(&("UTC", false)));
+    let lisbon = Tr::new(Prefs::from_request(None, Some("Europe/Lisbon"), None));
+    assert_eq!(lisbon.zone_name(), "Europe/Lisbon");
+    let zones = lisbon.zones();
+    assert_eq!(zones[0], ("Europe/Lisbon", true));
+    assert!(zones.contains(&("Asia/Tokyo", false)));
+    assert_eq!(zones.iter().filter(|(_, current)| *current).count(), 1);
+}
+
+#[test]
 fn every_product_has_its_name_and_description_in_both_languages() {
     for locale in Locale::ALL {
         let tr = Tr::of(locale);

@@ -113,6 +113,23 @@ impl Browser {
             .unwrap()
     }
 
+    /// Like [`Browser::post_form`], with extra request headers (`accept-language`, `accept`).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        form.extend_from_slice(fields);
+        let mut request = self.http.post(self.url(path)).form(&form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
     pub fn session_cookie(&self) -> Option<String> {
         let header = self.jar.cookies(&self.base)?;
         header

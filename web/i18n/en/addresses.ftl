@@ -31,11 +31,29 @@ addresses-hint-line1 = Block, building number and so on.
 addresses-hint-line2 = Building name, room number (optional).
 addresses-hint-phone = 10 or 11 digits, like 090-1234-5678. The shop may call it about the delivery.
 addresses-hint-country = Saifu keeps addresses in Japan only, for now.
-addresses-error-name = Enter the full name of the person receiving the parcel.
-addresses-error-postal_code = Enter the 7-digit postal code, like 100-0001.
-addresses-error-prefecture = Choose a prefecture.
-addresses-error-city = Enter the city, ward, town or village.
-addresses-error-line1 = Enter the block and building number.
-addresses-error-line2 = Check the second address line.
-addresses-error-phone = Enter a phone number of 10 or 11 digits, like 090-1234-5678.
-addresses-error-country = Saifu keeps addresses in Japan only, for now.
+
+## Why an address is refused, field by field ($field is the form field's name).
+addresses-refusal-empty = Enter { $field ->
+        [name] the name
+        [city] the city
+       *[other] the address
+    }.
+addresses-refusal-hidden = Remove the invisible character ({ $char }) from { $field ->
+        [name] the name
+        [city] the city
+        [line2] the second line
+       *[other] the address
+    }.
+addresses-refusal-too-long = Use at most { $max } characters for { $field ->
+        [name] the name
+        [city] the city
+        [line2] the second line
+       *[other] the address
+    }.
+addresses-refusal-postal-code-empty = Enter the postal code, like 100-0001.
+addresses-refusal-postal-code = Enter the postal code as 7 digits, like 100-0001.
+addresses-refusal-prefecture-empty = Choose a prefecture.
+addresses-refusal-prefecture-unknown = This is not one of the 47 prefectures of Japan. Choose one from the list.
+addresses-refusal-phone-empty = Enter a phone number the delivery can reach you at, like 090-1234-5678.
+addresses-refusal-phone = Enter a phone number of 10 or 11 digits, like 090-1234-5678, or start with + for a number outside Japan.
+addresses-refusal-country = Saifu keeps addresses in Japan only, for now.

@@ -31,11 +31,29 @@ addresses-hint-line1 = 丁目・番地・号など
 addresses-hint-line2 = 建物名・部屋番号（任意）
 addresses-hint-phone = 10桁または11桁（例：090-1234-5678）。配送についてショップから連絡が入ることがあります。
 addresses-hint-country = 現在、Saifu に登録できるのは日本国内の住所のみです。
-addresses-error-name = お受け取りになる方の氏名を入力してください。
-addresses-error-postal_code = 7桁の郵便番号を入力してください（例：100-0001）。
-addresses-error-prefecture = 都道府県を選択してください。
-addresses-error-city = 市区町村を入力してください。
-addresses-error-line1 = 丁目・番地・号を入力してください。
-addresses-error-line2 = 建物名・部屋番号をご確認ください。
-addresses-error-phone = 10桁または11桁の電話番号を入力してください（例：090-1234-5678）。
-addresses-error-country = 現在、Saifu に登録できるのは日本国内の住所のみです。
+
+## 住所をお受けできない理由（項目ごと。$field はフォームの項目名）。
+addresses-refusal-empty = { $field ->
+        [name] お受け取りになる方の氏名を入力してください。
+        [city] 市区町村を入力してください。
+       *[other] 丁目・番地・号を入力してください。
+    }
+addresses-refusal-hidden = { $field ->
+        [name] 氏名
+        [city] 市区町村
+        [line2] 建物名・部屋番号
+       *[other] 番地
+    }から見えない文字（{ $char }）を削除してください。
+addresses-refusal-too-long = { $field ->
+        [name] 氏名
+        [city] 市区町村
+        [line2] 建物名・部屋番号
+       *[other] 番地
+    }は{ $max }文字以内で入力してください。
+addresses-refusal-postal-code-empty = 郵便番号を入力してください（例：100-0001）。
+addresses-refusal-postal-code = 郵便番号は7桁の数字で入力してください（例：100-0001）。
+addresses-refusal-prefecture-empty = 都道府県を選択してください。
+addresses-refusal-prefecture-unknown = 日本の47都道府県のいずれでもありません。一覧から選択してください。
+addresses-refusal-phone-empty = 配送時に連絡のつく電話番号を入力してください（例：090-1234-5678）。
+addresses-refusal-phone = 電話番号は10桁または11桁で入力してください（例：090-1234-5678）。日本国外の番号は + から始めてください。
+addresses-refusal-country = 現在、Saifu に登録できるのは日本国内の住所のみです。
