@@ -25,7 +25,7 @@ impl Store {
         p: &Pushed,
         expires_at: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "INSERT INTO par_requests (id_hash, client_id, redirect_uri, state, code_challenge, details, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -53,7 +53,7 @@ impl Store {
         consent_expires_at: i64,
         now: i64,
     ) -> Result<std::result::Result<Consent, RequestUriRefusal>> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE par_requests SET used_at = $1
              WHERE id_hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1
