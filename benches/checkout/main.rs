@@ -688,7 +688,10 @@ fn shape_of(sql: &str) -> String {
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
         .filter(|w| !w.is_empty())
         .collect();
-    let verb = words.first().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
+    let verb = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
     let mut tables: Vec<&str> = Vec::new();
     for pair in words.windows(2) {
         let before = pair[0].to_ascii_uppercase();

@@ -78,7 +78,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             tx.rollback().await?;
-            let suspended = found.try_get::<Option<String>, _>("merchant_status")?.as_deref()
+            let suspended = found
+                .try_get::<Option<String>, _>("merchant_status")?
+                .as_deref()
                 == Some("suspended");
             let client: Option<String> = found.try_get("client_id")?;
             return Ok(Err(match client {
