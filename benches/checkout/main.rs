@@ -643,6 +643,74 @@ struct Counts {
     control: f64,
     /// Commits: each `COMMIT`, and each write outside a transaction (its own commit).
     commits: f64,
+    /// The same per HTTP step (method and path, ids replaced by `{id}`; `background` for
+    /// the webhook outbox and the reconciler), with each statement's shape.
+    steps: Vec<StepCounts>,
+}
+
+/// SQL per checkout in one HTTP step.
+#[derive(Default)]
+struct StepCounts {
+    step: String,
+    statements: f64,
+    commits: f64,
+    control: f64,
+    /// Statement shapes (the first words of the SQL, whitespace collapsed), with how many
+    /// times per checkout each ran.
+    shapes: Vec<(String, f64)>,
+}
+
+/// The HTTP step a statement ran in: its request span's method and path, with ids made
+/// generic; `background` outside any request.
+fn step_of(event: &Value) -> String {
+    let span = &event["span"];
+    let (Some(method), Some(path)) = (span["method"].as_str(), span["path"].as_str()) else {
+        return "background".into();
+    };
+    let path = path
+        .split('/')
+        .map(|seg| {
+            if seg.len() >= 16 || seg.starts_with("pay_") {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    format!("{method} {path}")
+}
+
+/// A statement's shape: its verb and the tables it names (after `FROM`, `JOIN`, `INTO`,
+/// `UPDATE`), in order; enough to tell statements apart without their values.
+fn shape_of(sql: &str) -> String {
+    let words: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let verb = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
+    let mut tables: Vec<&str> = Vec::new();
+    for pair in words.windows(2) {
+        let before = pair[0].to_ascii_uppercase();
+        let name = pair[1];
+        // Tables are named in lower case, keywords (`DO UPDATE SET`) in upper case.
+        let is_name = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if matches!(before.as_str(), "FROM" | "JOIN" | "INTO" | "UPDATE")
+            && is_name
+            && !tables.contains(&name)
+        {
+            tables.push(name);
+        }
+    }
+    if tables.is_empty() {
+        return words.iter().take(4).copied().collect::<Vec<_>>().join(" ");
+    }
+    format!("{verb} {}", tables.join(", "))
 }
 
 async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
@@ -664,6 +732,9 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let text = std::fs::read_to_string(&log)?;
     let (mut statements, mut control, mut commits, mut depth) = (0u64, 0u64, 0u64, 0u32);
+    // Per step: statements, commits, control, and shapes.
+    type PerStep = (u64, u64, u64, std::collections::BTreeMap<String, u64>);
+    let mut by_step: std::collections::BTreeMap<String, PerStep> = Default::default();
     for line in text.lines().skip(skip) {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
             continue;
@@ -679,6 +750,7 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
             .trim_start()
             .to_ascii_uppercase();
         let first = sql.split_whitespace().next().unwrap_or("");
+        let (before_s, before_c, before_t) = (statements, commits, control);
         match first {
             "BEGIN" => {
                 control += 1;
@@ -700,6 +772,21 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
             }
             _ => statements += 1,
         }
+        let step = by_step.entry(step_of(&event)).or_default();
+        step.0 += statements - before_s;
+        step.1 += commits - before_c;
+        step.2 += control - before_t;
+        if statements > before_s {
+            let original = event["fields"]["summary"]
+                .as_str()
+                .or_else(|| event["fields"]["db.statement"].as_str())
+                .unwrap_or("");
+            let full = event["fields"]["db.statement"]
+                .as_str()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or(original);
+            *step.3.entry(shape_of(full)).or_default() += 1;
+        }
     }
     let n = phase.recorder.completed.max(1);
     let per = |x: u64| stats::round3(x as f64 / n as f64);
@@ -708,6 +795,16 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
         statements: per(statements),
         control: per(control),
         commits: per(commits),
+        steps: by_step
+            .into_iter()
+            .map(|(step, (s, c, t, shapes))| StepCounts {
+                step,
+                statements: per(s),
+                commits: per(c),
+                control: per(t),
+                shapes: shapes.into_iter().map(|(k, v)| (k, per(v))).collect(),
+            })
+            .collect(),
     })
 }
 
@@ -718,6 +815,15 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             "SQL per checkout (one at a time, {} checkouts): {} statements, {} commits, plus {} transaction-control statements",
             c.checkouts, c.statements, c.commits, c.control
         );
+        for step in &c.steps {
+            println!(
+                "  {}: {} statements, {} commits, {} transaction control",
+                step.step, step.statements, step.commits, step.control
+            );
+            for (shape, n) in &step.shapes {
+                println!("      {n} × {shape}");
+            }
+        }
         Some(c)
     } else {
         println!("SQL per checkout: not counted when attached to a running wallet");
@@ -926,6 +1032,13 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             "statements_per_checkout": counts.as_ref().map(|c| c.statements),
             "commits_per_checkout": counts.as_ref().map(|c| c.commits),
             "transaction_control_per_checkout": counts.as_ref().map(|c| c.control),
+            "sql_per_checkout_by_step": counts.as_ref().map(|c| c.steps.iter().map(|s| json!({
+                "step": s.step,
+                "statements": s.statements,
+                "commits": s.commits,
+                "transaction_control": s.control,
+                "shapes": s.shapes.iter().map(|(k, v)| json!({"sql": k, "per_checkout": v})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>()),
             "error_count": errors,
         });
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")

@@ -69,7 +69,8 @@ impl Wallet {
                 options
                     .log_statements
                     .then_some([
-                        ("RUST_LOG", "warn,sqlx::query=debug"),
+                        // The request spans (INFO, `saifu::http`) name each statement's step.
+                        ("RUST_LOG", "warn,sqlx::query=debug,saifu::http=info"),
                         ("SAIFU_LOG_FORMAT", "json"),
                     ])
                     .into_iter()

@@ -56,13 +56,7 @@ impl Checkout {
         let handle = request_uri
             .strip_prefix(REQUEST_URI_PREFIX)
             .unwrap_or_default();
-        let merchant = self.merchants.find(client_id).await?;
-        if merchant
-            .as_ref()
-            .is_some_and(|m| m.status == MerchantStatus::Suspended)
-        {
-            return Err(suspended());
-        }
+        // The merchant's suspension is checked in the statement that uses the request.
         let consent_id = random_token()?;
         let refused = self
             .store
@@ -219,6 +213,7 @@ pub(super) fn attempt<'a>(user_id: &'a str, view: &ConsentView) -> Attempt<'a> {
 /// The shopper followed a `request_uri` that cannot open a consent.
 fn request_uri_refused(why: RequestUriRefusal) -> Error {
     let message = match why {
+        RequestUriRefusal::MerchantSuspended => return suspended(),
         RequestUriRefusal::Used => {
             "This checkout link was already used. Go back to the shop and start the payment again."
         }

@@ -420,6 +420,9 @@ const AUDIT_LOCK_KEY: i64 = 0x5341_4946_5541; // "SAIFUA"
 enum TxInner {
     Sqlite(Conn),
     Pool(Transaction<'static, Any>),
+    /// Exactly one statement on PostgreSQL, in autocommit mode: `commit` and `rollback` have
+    /// nothing to do (see `Store::begin_single`).
+    Single(PoolConnection<Any>),
 }
 
 impl Tx {
@@ -432,6 +435,11 @@ impl Tx {
 
     pub(super) fn pool(tx: Transaction<'static, Any>) -> Self {
         Tx(TxInner::Pool(tx), PointsLock::NotTaken)
+    }
+
+    /// One statement on PostgreSQL, which commits on its own (see `Store::begin_single`).
+    pub(super) fn single(conn: PoolConnection<Any>) -> Self {
+        Tx(TxInner::Single(conn), PointsLock::NotNeeded)
     }
 
     /// Serializes the points-moving part of transactions on PostgreSQL, from the first points
@@ -497,6 +505,7 @@ impl Tx {
             }
             TxInner::Pool(tx) if how == "COMMIT" => tx.commit().await,
             TxInner::Pool(tx) => tx.rollback().await,
+            TxInner::Single(_) => Ok(()),
         }
     }
 }
@@ -538,6 +547,7 @@ impl Deref for Tx {
         match &self.0 {
             TxInner::Sqlite(c) => c,
             TxInner::Pool(t) => t,
+            TxInner::Single(c) => c,
         }
     }
 }
@@ -547,6 +557,7 @@ impl DerefMut for Tx {
         match &mut self.0 {
             TxInner::Sqlite(c) => c,
             TxInner::Pool(t) => t,
+            TxInner::Single(c) => c,
         }
     }
 }

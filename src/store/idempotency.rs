@@ -56,7 +56,7 @@ impl Store {
         // Insert first: a fresh key (the usual case) costs one statement. Only when the key is
         // taken is an expired holder cleared, and the insert tried again.
         for attempt in 0..2 {
-            let mut tx = self.begin_one().await?;
+            let mut tx = self.begin_single().await?;
             let insert = sqlx::query(
                 "INSERT INTO idempotency_keys (client_id, endpoint, idem_key, request_hash, locked_until, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -74,7 +74,7 @@ impl Store {
             if attempt == 1 {
                 break;
             }
-            let mut tx = self.begin_one().await?;
+            let mut tx = self.begin_single().await?;
             let clear = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND expires_at <= $4");
             let expired = bind_scope(clear, scope).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -105,7 +105,7 @@ impl Store {
             });
         }
         // A first request that died without answering frees its key once the lease ends.
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let take = sqlx::query(
             "UPDATE idempotency_keys SET locked_until = $1
              WHERE client_id = $2 AND endpoint = $3 AND idem_key = $4 AND status IS NULL AND locked_until <= $5",
@@ -127,7 +127,7 @@ impl Store {
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let query = sqlx::query(
             "UPDATE idempotency_keys SET status = $1, body = $2, content_type = $3
              WHERE client_id = $4 AND endpoint = $5 AND idem_key = $6",
@@ -142,7 +142,7 @@ impl Store {
 
     /// Frees a key whose request failed on our side, so a retry runs again.
     pub async fn release_idempotency_key(&self, scope: &KeyScope<'_>) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let delete = sqlx::query("DELETE FROM idempotency_keys WHERE client_id = $1 AND endpoint = $2 AND idem_key = $3 AND status IS NULL");
         bind_scope(delete, scope).execute(&mut *tx).await?;
         tx.commit().await?;

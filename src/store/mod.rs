@@ -220,14 +220,29 @@ impl Store {
         }
     }
 
-    /// A write of one statement, as a transaction. On SQLite it joins the writer's batch like
-    /// any transaction (so its `commit` returns once the batch is durable). On PostgreSQL it
-    /// is a transaction too: running the statement on a bare pooled connection made two
-    /// nodes' concurrent approvals fail (tests connected_shops and risk), not yet understood.
+    /// A short write transaction, as [`Store::begin`]. It stays a transaction on PostgreSQL
+    /// because some callers run several statements in it (`approve_consent` takes the
+    /// ceremony, approves the consent, counts the approval, and rolls back when a limit
+    /// refuses): run in autocommit mode, as it once was, each of those statements committed on
+    /// its own and the rollback undid nothing, so a consent refused by a cap stayed approved
+    /// and the other node's approval answered `consent_closed` (the two-node tests in
+    /// `connected_shops` and `risk`). A write of exactly one statement uses
+    /// [`Store::begin_single`].
     async fn begin_one(&self) -> Result<Tx, sqlx::Error> {
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
             Db::Postgres(pool) => pool.begin().await.map(Tx::pool),
+        }
+    }
+
+    /// A write of exactly one statement. On SQLite it joins the writer's batch like any
+    /// transaction (so its `commit` returns once the batch is durable); on PostgreSQL the
+    /// statement commits on its own, without the `BEGIN` and `COMMIT` round trips, so
+    /// `rollback` undoes nothing: never run a second statement in it.
+    async fn begin_single(&self) -> Result<Tx, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
+            Db::Postgres(pool) => pool.acquire().await.map(Tx::single),
         }
     }
 

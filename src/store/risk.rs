@@ -234,10 +234,12 @@ pub(crate) async fn recheck(
 }
 
 /// Counts an approval in `tx`: adds its amount to the shopper's day and one payment to their
-/// hour, each only while the result stays within its limit. The conditional update holds the
-/// counter's row (a row lock on PostgreSQL, which re-reads the row a concurrent approval
-/// committed; the write lock on SQLite), so concurrent approvals are counted one after another.
-/// On a refusal the caller rolls `tx` back.
+/// hour, each only while the result stays within its limit, one statement per window: a
+/// counter that does not exist yet is created with the approval in it (if the approval alone
+/// is within the limit), an existing one is added to (if the sum is). The conditional update
+/// holds the counter's row (a row lock on PostgreSQL, which re-reads the row a concurrent
+/// approval committed; the write lock on SQLite), so concurrent approvals are counted one after
+/// another. On a refusal the caller rolls `tx` back.
 pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefusal>> {
     // The day's cap is compared as `total <= cap - amount`: no sum can overflow.
     let windows = [
@@ -245,29 +247,25 @@ pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefus
             "day",
             c.day_starts_at,
             c.daily_total,
-            "amount_minor <= $6 - $5",
+            "0 <= $6 - $5",
+            "risk_counters.amount_minor <= $6 - $5",
         ),
         (
             "hour",
             c.hour_starts_at,
             c.hourly_count,
-            "payments <= $6 - 1",
+            "0 <= $6 - 1",
+            "risk_counters.payments <= $6 - 1",
         ),
     ];
-    for (span, starts_at, cap, within) in windows {
-        sqlx::query(
-            "INSERT INTO risk_counters (user_id, currency, span, starts_at, amount_minor, payments)
-             VALUES ($1, $2, $3, $4, 0, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(&c.user_id)
-        .bind(c.currency)
-        .bind(span)
-        .bind(starts_at)
-        .execute(&mut **tx)
-        .await?;
+    for (span, starts_at, cap, alone_within, within) in windows {
+        // `WHERE` in the `SELECT` also keeps SQLite from reading `ON` as a join's.
         let counted = sqlx::query(&format!(
-            "UPDATE risk_counters SET amount_minor = amount_minor + $5, payments = payments + 1
-             WHERE user_id = $1 AND currency = $2 AND span = $3 AND starts_at = $4 AND {within}"
+            "INSERT INTO risk_counters (user_id, currency, span, starts_at, amount_minor, payments)
+             SELECT $1, $2, $3, $4, $5, 1 WHERE {alone_within}
+             ON CONFLICT (user_id, currency, span, starts_at) DO UPDATE
+             SET amount_minor = risk_counters.amount_minor + $5, payments = risk_counters.payments + 1
+             WHERE {within}"
         ))
         .bind(&c.user_id)
         .bind(c.currency)
@@ -283,6 +281,7 @@ pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefus
         if span == "hour" {
             return Ok(Some(CountRefusal::HourlyCount));
         }
+        // No counter yet: nothing was counted today.
         let counted = sqlx::query(
             "SELECT amount_minor FROM risk_counters
              WHERE user_id = $1 AND currency = $2 AND span = 'day' AND starts_at = $3",
@@ -290,9 +289,11 @@ pub(crate) async fn count(tx: &mut Tx, c: &Counting) -> Result<Option<CountRefus
         .bind(&c.user_id)
         .bind(c.currency)
         .bind(starts_at)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?
-        .try_get("amount_minor")?;
+        .map(|r| r.try_get("amount_minor"))
+        .transpose()?
+        .unwrap_or(0);
         return Ok(Some(CountRefusal::DailyTotal { counted }));
     }
     Ok(None)

@@ -332,28 +332,23 @@ pub(crate) async fn count_approval(
     c: &ShopCounting,
     now: i64,
 ) -> Result<Option<ShopCountRefusal>> {
+    // The cap is read in the same statement, after the row is held.
     let row = sqlx::query(
         "INSERT INTO connected_shops (user_id, client_id) VALUES ($1, $2)
          ON CONFLICT (user_id, client_id) DO UPDATE SET blocked_at = connected_shops.blocked_at
-         RETURNING blocked_at",
+         RETURNING blocked_at,
+                   (SELECT cap_minor FROM shop_caps k
+                    WHERE k.user_id = $1 AND k.client_id = $2 AND k.currency = $3) AS cap_minor",
     )
     .bind(&c.user_id)
     .bind(&c.client_id)
+    .bind(c.currency)
     .fetch_one(&mut **tx)
     .await?;
     if row.try_get::<Option<i64>, _>("blocked_at")?.is_some() {
         return Ok(Some(ShopCountRefusal::Blocked));
     }
-    let cap = sqlx::query(
-        "SELECT cap_minor FROM shop_caps WHERE user_id = $1 AND client_id = $2 AND currency = $3",
-    )
-    .bind(&c.user_id)
-    .bind(&c.client_id)
-    .bind(c.currency)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(cap) = cap {
-        let cap: i64 = cap.try_get("cap_minor")?;
+    if let Some(cap) = row.try_get::<Option<i64>, _>("cap_minor")? {
         let counted = counted_at(
             tx,
             &c.user_id,

@@ -94,52 +94,61 @@ impl Store {
         now: i64,
     ) -> Result<SimCall> {
         let mut tx = self.begin().await?;
-        if let Some(row) = sqlx::query("SELECT reply FROM sim_replies WHERE slot = $1")
-            .bind(slot)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
+        // The saved reply and the target's state in one read: the reply, when there is one,
+        // is all that is used.
+        let (table, columns) = match target {
+            SimTarget::Nothing => ("", ""),
+            SimTarget::Authorization(_) => (
+                "LEFT JOIN sim_authorizations t ON t.reference = $2",
+                ", t.currency, t.amount_minor, t.state",
+            ),
+            SimTarget::Capture(_) => (
+                "LEFT JOIN sim_captures t ON t.reference = $2",
+                ", t.currency, t.amount_minor, t.refunded_minor",
+            ),
+        };
+        let query = format!(
+            "SELECT r.reply{columns} FROM (SELECT 1 AS one) k
+             LEFT JOIN sim_replies r ON r.slot = $1 {table}"
+        );
+        let query = sqlx::query(&query).bind(slot);
+        let row = match target {
+            SimTarget::Nothing => query,
+            SimTarget::Authorization(reference) | SimTarget::Capture(reference) => {
+                query.bind(reference)
+            }
+        }
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(reply) = row.try_get::<Option<String>, _>("reply")? {
             tx.rollback().await?;
-            return Ok(SimCall::Replayed(row.try_get("reply")?));
+            return Ok(SimCall::Replayed(reply));
         }
         let state = match target {
             SimTarget::Nothing => SimState::Nothing,
-            SimTarget::Authorization(reference) => {
-                let row = sqlx::query(
-                    "SELECT currency, amount_minor, state FROM sim_authorizations WHERE reference = $1",
-                )
-                .bind(reference)
-                .fetch_optional(&mut *tx)
-                .await?;
-                SimState::Authorization(
-                    row.map(|r| -> Result<SimAuthorization> {
+            // The target's currency is `NULL` when its reference is unknown.
+            SimTarget::Authorization(_) => SimState::Authorization(
+                row.try_get::<Option<String>, _>("currency")?
+                    .map(|currency| -> Result<SimAuthorization> {
                         Ok(SimAuthorization {
-                            currency: r.try_get("currency")?,
-                            amount_minor: r.try_get("amount_minor")?,
-                            state: r.try_get("state")?,
+                            currency,
+                            amount_minor: row.try_get("amount_minor")?,
+                            state: row.try_get("state")?,
                         })
                     })
                     .transpose()?,
-                )
-            }
-            SimTarget::Capture(reference) => {
-                let row = sqlx::query(
-                    "SELECT currency, amount_minor, refunded_minor FROM sim_captures WHERE reference = $1",
-                )
-                .bind(reference)
-                .fetch_optional(&mut *tx)
-                .await?;
-                SimState::Capture(
-                    row.map(|r| -> Result<SimCapture> {
+            ),
+            SimTarget::Capture(_) => SimState::Capture(
+                row.try_get::<Option<String>, _>("currency")?
+                    .map(|currency| -> Result<SimCapture> {
                         Ok(SimCapture {
-                            currency: r.try_get("currency")?,
-                            amount_minor: r.try_get("amount_minor")?,
-                            refunded_minor: r.try_get("refunded_minor")?,
+                            currency,
+                            amount_minor: row.try_get("amount_minor")?,
+                            refunded_minor: row.try_get("refunded_minor")?,
                         })
                     })
                     .transpose()?,
-                )
-            }
+            ),
         };
         let decision = decide(state);
         if let Some(write) = &decision.write {

@@ -313,6 +313,44 @@ async fn settled(app: &TestApp, payment_id: &str) -> Vec<saifu::store::webhooks:
 }
 
 #[tokio::test]
+async fn a_pay_and_capture_sends_the_payment_as_authorized_then_as_captured() {
+    let mut s = shop(vec![], |_| {}).await;
+    // An authorization on its own shows what the authorized event of a capture must carry.
+    let alone = s.pay(false).await;
+    let captured = s.pay(true).await;
+    assert_eq!(captured.status, "captured");
+    s.receiver.wait_for(3).await;
+    let events = settled(&s.app, &captured.id).await;
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect::<Vec<_>>(),
+        ["payment.authorized", "payment.captured"]
+    );
+    let data_of = |kind: &str| -> saifu_sdk::Payment {
+        let about: Vec<Value> = s
+            .receiver
+            .of_type(kind)
+            .iter()
+            .map(|r| r.event()["data"].clone())
+            .filter(|d| d["id"] == captured.id.as_str())
+            .collect();
+        assert_eq!(about.len(), 1, "one {kind} about the payment");
+        serde_json::from_value(about[0].clone()).unwrap()
+    };
+    assert_eq!(
+        data_of("payment.authorized"),
+        saifu_sdk::Payment {
+            id: captured.id.clone(),
+            created_at: captured.created_at.clone(),
+            ..alone
+        }
+    );
+    assert_eq!(data_of("payment.captured"), captured);
+}
+
+#[tokio::test]
 async fn a_capture_sends_one_signed_payment_captured_event_that_an_independent_library_verifies() {
     let mut s = shop(vec![], |_| {}).await;
     let authorized = s.pay(false).await;

@@ -177,13 +177,17 @@ impl CodeRedemption {
         Ok(())
     }
 
-    /// Uses up the code and records the grant issued from it, in one commit.
+    /// Uses up the code and records the grant issued from it, in one commit. The code names
+    /// its grant already when the approval chose the id (every code since receipts): then
+    /// nothing is written to it again.
     pub async fn issue(mut self, grant: NewGrant<'_>, now: i64) -> Result<()> {
-        sqlx::query("UPDATE auth_codes SET grant_jti = $1 WHERE code_hash = $2")
-            .bind(grant.jti)
-            .bind(&self.code_hash)
-            .execute(&mut *self.tx)
-            .await?;
+        if self.code.grant_jti.as_deref() != Some(grant.jti) {
+            sqlx::query("UPDATE auth_codes SET grant_jti = $1 WHERE code_hash = $2")
+                .bind(grant.jti)
+                .bind(&self.code_hash)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO grants (jti, client_id, user_id, card_id, currency, amount_minor, details, expires_at, created_at, consent_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -281,7 +281,7 @@ impl Store {
 
     /// Denies a pending consent, once.
     pub async fn deny_consent(&self, consent_id: &str) -> Result<bool> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let denied = sqlx::query(
             "UPDATE consents SET status = 'denied' WHERE id = $1 AND status = 'pending'",
         )

@@ -10,6 +10,8 @@ use crate::store::Store;
 /// Why a `request_uri` was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RequestUriRefusal {
+    /// The client's merchant is suspended (checked first: the request is not used up).
+    MerchantSuspended,
     Unknown,
     Used,
     Expired,
@@ -23,7 +25,7 @@ impl Store {
         p: &Pushed,
         expires_at: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "INSERT INTO par_requests (id_hash, client_id, redirect_uri, state, code_challenge, details, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -41,8 +43,8 @@ impl Store {
         Ok(())
     }
 
-    /// Uses a pushed request once, for its own client, before it expires, and turns it into a
-    /// pending consent in the same transaction.
+    /// Uses a pushed request once, for its own client, before it expires and while its
+    /// merchant is not suspended, and turns it into a pending consent in the same transaction.
     pub async fn consume_pushed_request(
         &self,
         id_hash: &str,
@@ -51,10 +53,12 @@ impl Store {
         consent_expires_at: i64,
         now: i64,
     ) -> Result<std::result::Result<Consent, RequestUriRefusal>> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE par_requests SET used_at = $1
              WHERE id_hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1
+               AND NOT EXISTS (SELECT 1 FROM merchants m WHERE m.client_id = $3
+                               AND m.deleted_at IS NULL AND m.status = 'suspended')
              RETURNING client_id, redirect_uri, state, code_challenge, details",
         )
         .bind(now)
@@ -64,18 +68,26 @@ impl Store {
         .await?;
         let Some(row) = row else {
             let found = sqlx::query(
-                "SELECT client_id, used_at, expires_at FROM par_requests WHERE id_hash = $1",
+                "SELECT p.client_id, p.used_at, p.expires_at,
+                        (SELECT m.status FROM merchants m
+                         WHERE m.client_id = $2 AND m.deleted_at IS NULL) AS merchant_status
+                 FROM (SELECT 1 AS one) k LEFT JOIN par_requests p ON p.id_hash = $1",
             )
             .bind(id_hash)
-            .fetch_optional(&mut *tx)
+            .bind(client_id)
+            .fetch_one(&mut *tx)
             .await?;
             tx.rollback().await?;
-            return Ok(Err(match found {
+            let suspended = found
+                .try_get::<Option<String>, _>("merchant_status")?
+                .as_deref()
+                == Some("suspended");
+            let client: Option<String> = found.try_get("client_id")?;
+            return Ok(Err(match client {
+                _ if suspended => RequestUriRefusal::MerchantSuspended,
                 None => RequestUriRefusal::Unknown,
-                Some(r) if r.try_get::<String, _>("client_id")? != client_id => {
-                    RequestUriRefusal::OtherClient
-                }
-                Some(r) if r.try_get::<Option<i64>, _>("used_at")?.is_some() => {
+                Some(other) if other != client_id => RequestUriRefusal::OtherClient,
+                Some(_) if found.try_get::<Option<i64>, _>("used_at")?.is_some() => {
                     RequestUriRefusal::Used
                 }
                 Some(_) => RequestUriRefusal::Expired,

@@ -110,11 +110,26 @@ async fn record_event_for(
     now: i64,
 ) -> Result<StoredPayment> {
     let payment = payment_row(row)?;
-    if row.try_get::<Option<String>, _>("webhook_url")?.is_none() {
-        return Ok(payment);
+    if has_webhook(row)? {
+        enqueue_event(tx, &payment, event, now).await?;
     }
+    Ok(payment)
+}
+
+/// Whether a row read with [`WEBHOOK_URL`] has a merchant with a webhook URL.
+fn has_webhook(row: &AnyRow) -> Result<bool> {
+    Ok(row.try_get::<Option<String>, _>("webhook_url")?.is_some())
+}
+
+/// Puts `event` in the outbox inside `tx`, rendered from `payment`.
+async fn enqueue_event(
+    tx: &mut Tx,
+    payment: &StoredPayment,
+    event: &PaymentEvent,
+    now: i64,
+) -> Result<()> {
     let payload =
-        (event.render)(&payment, &event.id, event.event_type, now).map_err(Error::Render)?;
+        (event.render)(payment, &event.id, event.event_type, now).map_err(Error::Render)?;
     super::webhooks::enqueue(
         tx,
         &super::webhooks::NewEvent {
@@ -128,7 +143,7 @@ async fn record_event_for(
         },
     )
     .await?;
-    Ok(payment)
+    Ok(())
 }
 
 /// The points moves that go with a capture, as the points rules decided them.
@@ -379,23 +394,36 @@ impl Store {
         now: i64,
     ) -> Result<Option<StoredPayment>> {
         let mut tx = self.begin().await?;
-        if let Some((authorize, authorized_event)) = authorize_first {
-            let pending = PaymentStatus::Pending;
-            let Some(row) = advance_in(&mut tx, &p.id, pending, &authorize, now).await? else {
-                tx.rollback().await?;
-                return Ok(None);
-            };
-            record_event_for(&mut tx, &row, authorized_event, now).await?;
-        }
         let change = Advance {
             points_earned: Some(points.earn.points()),
+            authorization_ref: authorize_first
+                .as_ref()
+                .and_then(|(a, _)| a.authorization_ref)
+                .or(change.authorization_ref),
             ..change
         };
-        let authorized = PaymentStatus::Authorized;
-        let Some(row) = advance_in(&mut tx, &p.id, authorized, &change, now).await? else {
+        // A pending payment goes to captured in one statement; its authorized event is
+        // rendered from the payment as it stood in between (authorized, nothing captured or
+        // earned yet).
+        let from = match authorize_first {
+            Some(_) => PaymentStatus::Pending,
+            None => PaymentStatus::Authorized,
+        };
+        let Some(row) = advance_in(&mut tx, &p.id, from, &change, now).await? else {
             tx.rollback().await?;
             return Ok(None);
         };
+        if let Some((_, authorized_event)) = authorize_first {
+            if has_webhook(&row)? {
+                let authorized = StoredPayment {
+                    status: PaymentStatus::Authorized,
+                    captured_minor: p.captured_minor,
+                    points_earned: p.points_earned,
+                    ..payment_row(&row)?
+                };
+                enqueue_event(&mut tx, &authorized, authorized_event, now).await?;
+            }
+        }
         if let Some(redeem) = points.redeem {
             let ledger = points.ledger;
             super::points::redeem_for_payment(&mut tx, ledger, &p.grant_jti, &p.id, redeem, now)

@@ -26,7 +26,7 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<bool> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let taken = sqlx::query(
             "UPDATE payments SET operation_until = $1
              WHERE id = $2 AND operation = $3 AND operation_until <= $4",
@@ -52,7 +52,7 @@ impl Store {
         start: StartOperation<'_>,
         now: i64,
     ) -> Result<Option<StoredPayment>> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let row = sqlx::query(&format!(
             "UPDATE payments SET
                 operation_amount = CASE WHEN operation IS NULL THEN $1 ELSE operation_amount END,
@@ -76,7 +76,7 @@ impl Store {
 
     /// Ends a step that the processor refused or could not carry out: nothing took effect.
     pub async fn end_operation(&self, id: &str, operation: Operation) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "UPDATE payments SET operation = NULL, operation_amount = NULL, operation_until = NULL
              WHERE id = $1 AND operation = $2",
