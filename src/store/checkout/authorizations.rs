@@ -118,7 +118,7 @@ impl Store {
         new: NewAuthorization<'_>,
         now: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "INSERT INTO approval_authorizations (grant_jti, consent_id, user_id, card_id, currency,
                     amount_minor, state, lease_until, void_after, created_at, updated_at)
@@ -149,7 +149,7 @@ impl Store {
         decline_code: Option<&str>,
         now: i64,
     ) -> Result<bool> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let ended = sqlx::query(
             "UPDATE approval_authorizations SET state = $1, decline_code = $2, updated_at = $3
              WHERE grant_jti = $4 AND state = $5",
@@ -177,7 +177,7 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<StoredAuthorization>> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let taken = sqlx::query(&format!(
             "UPDATE approval_authorizations SET state = 'voiding', lease_until = $1, updated_at = $2
              WHERE grant_jti = $3 AND (
@@ -204,7 +204,7 @@ impl Store {
         reference: &str,
         now: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "UPDATE approval_authorizations SET reference = $1, updated_at = $2
              WHERE grant_jti = $3 AND state = 'voiding'",
@@ -246,7 +246,7 @@ impl Store {
         grant_jti: &str,
         now: i64,
     ) -> Result<Adoption> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         let adopted = sqlx::query(
             "UPDATE approval_authorizations SET state = 'adopted', updated_at = $1
              WHERE grant_jti = $2 AND state IN ('approved', 'adopted')
@@ -256,8 +256,8 @@ impl Store {
         .bind(grant_jti)
         .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         if let Some(row) = adopted {
-            tx.commit().await?;
             let reference: Option<String> = row.try_get("reference")?;
             return reference
                 .map(|reference| Adoption::Adopted { reference })
@@ -267,9 +267,8 @@ impl Store {
         }
         let found = sqlx::query("SELECT state FROM approval_authorizations WHERE grant_jti = $1")
             .bind(grant_jti)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
-        tx.commit().await?;
         Ok(match found {
             // An approval commits only with its authorization approved: a grant whose
             // authorization is anywhere else had none that could be used.
