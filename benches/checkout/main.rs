@@ -828,6 +828,8 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     for p in &phases {
         p.print(floor_us);
     }
+    let collapse = no_collapse(&phases);
+    collapse.print();
     if let Some(p) = &open {
         p.print(floor_us);
     }
@@ -939,7 +941,7 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             "transaction_control_per_checkout": counts.as_ref().map(|c| c.control),
             "error_count": errors,
         });
-        add_floors(&mut report, best_phase, &floor);
+        add_floors_and_collapse(&mut report, best_phase, &floor, &collapse);
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("  JSON: {}", path.display());
@@ -967,6 +969,19 @@ fn engine_floor_iterations(args: &Args) -> u32 {
     }
 }
 
+/// The closed-loop runs' no-collapse check (reported only).
+fn no_collapse(phases: &[Phase]) -> stats::NoCollapse {
+    let runs: Vec<stats::LoopRun> = phases
+        .iter()
+        .map(|p| stats::LoopRun {
+            workers: p.workers.unwrap_or(1),
+            per_sec: p.per_sec(),
+            steps: &p.summaries,
+        })
+        .collect();
+    stats::no_collapse(&runs)
+}
+
 /// The summary's line for the engine's floor, beside the sqlx floor's.
 fn print_engine_ratio(best: &Phase, floor: &floor::Floor) {
     match floor.engine_total_us() {
@@ -983,13 +998,19 @@ fn print_engine_ratio(best: &Phase, floor: &floor::Floor) {
     }
 }
 
-/// The report's fields for the engine's floor, next to the ones CI reads
-/// (`floor.total_cpu_us_per_checkout`, `ratio_to_floor_at_max`, …), which stay as they are.
-fn add_floors(report: &mut Value, best: &Phase, floor: &floor::Floor) {
+/// The report's fields for the engine's floor and the no-collapse check, next to the ones CI
+/// reads (`floor.total_cpu_us_per_checkout`, `ratio_to_floor_at_max`, …), which stay as they are.
+fn add_floors_and_collapse(
+    report: &mut Value,
+    best: &Phase,
+    floor: &floor::Floor,
+    collapse: &stats::NoCollapse,
+) {
     let wallet_us = best.cpu_per_op_ms() * 1000.0;
     report["ratio_to_engine_floor_at_max"] = json!(floor
         .engine_total_us()
         .map(|engine| stats::round3(wallet_us / engine)));
+    report["no_collapse"] = collapse.json();
 }
 
 fn main() -> anyhow::Result<()> {
