@@ -313,7 +313,7 @@ pub fn pgbench_script() -> String {
         let points = points.to_string();
         script += &bind(sql::LEDGER, &[&entry, &payment, &text(account), &points]);
     }
-    script += &bind(sql::OUTBOX, &[&format!("'evt-pay-' || :n"), &event, ":n"]);
+    script += &bind(sql::OUTBOX, &["'evt-pay-' || :n", &event, ":n"]);
     script += "COMMIT;\n";
     script
 }
