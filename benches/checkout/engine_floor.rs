@@ -324,7 +324,7 @@ async fn postgres(wallet_database_url: &str, iterations: u32) -> anyhow::Result<
             engine: "pgbench".into(),
             measured: None,
             note: "pgbench was not found (PATH, /usr/lib/postgresql/*/bin): the engine's floor \
-                   was not measured on PostgreSQL (Debian: apt-get install postgresql-contrib)"
+                   was not measured on PostgreSQL (Debian ships it with the server, postgresql-NN)"
                 .into(),
         });
     };
