@@ -20,20 +20,61 @@ use sqlx::Connection;
 
 use crate::wallet::process_cpu_seconds;
 
+/// The floor's tables, with `int` the engine's 64-bit integer type.
+pub fn tables(int: &str) -> [String; 7] {
+    [
+        format!("CREATE TABLE fl_requests (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, data TEXT NOT NULL, used {int} NOT NULL DEFAULT 0, expires_at {int} NOT NULL)"),
+        format!("CREATE TABLE fl_consents (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, status TEXT NOT NULL, user_id TEXT, card_id TEXT, code_hash TEXT UNIQUE, expires_at {int} NOT NULL)"),
+        format!("CREATE TABLE fl_ceremonies (id TEXT PRIMARY KEY, state TEXT NOT NULL, expires_at {int} NOT NULL)"),
+        format!("CREATE TABLE fl_grants (jti TEXT PRIMARY KEY, code_hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL, card_id TEXT NOT NULL, amount {int} NOT NULL, used_at {int})"),
+        format!("CREATE TABLE fl_payments (id TEXT PRIMARY KEY, grant_jti TEXT NOT NULL UNIQUE, amount {int} NOT NULL, status TEXT NOT NULL, created_at {int} NOT NULL)"),
+        format!("CREATE TABLE fl_ledger (id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, account TEXT NOT NULL, points {int} NOT NULL)"),
+        format!("CREATE TABLE fl_outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at {int} NOT NULL)"),
+    ]
+}
+
 macro_rules! create_tables {
     ($conn:ident, $int:literal) => {
-        for sql in [
-            concat!("CREATE TABLE fl_requests (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, data TEXT NOT NULL, used ", $int, " NOT NULL DEFAULT 0, expires_at ", $int, " NOT NULL)"),
-            concat!("CREATE TABLE fl_consents (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, status TEXT NOT NULL, user_id TEXT, card_id TEXT, code_hash TEXT UNIQUE, expires_at ", $int, " NOT NULL)"),
-            concat!("CREATE TABLE fl_ceremonies (id TEXT PRIMARY KEY, state TEXT NOT NULL, expires_at ", $int, " NOT NULL)"),
-            concat!("CREATE TABLE fl_grants (jti TEXT PRIMARY KEY, code_hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL, card_id TEXT NOT NULL, amount ", $int, " NOT NULL, used_at ", $int, ")"),
-            concat!("CREATE TABLE fl_payments (id TEXT PRIMARY KEY, grant_jti TEXT NOT NULL UNIQUE, amount ", $int, " NOT NULL, status TEXT NOT NULL, created_at ", $int, " NOT NULL)"),
-            concat!("CREATE TABLE fl_ledger (id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, account TEXT NOT NULL, points ", $int, " NOT NULL)"),
-            concat!("CREATE TABLE fl_outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at ", $int, " NOT NULL)"),
-        ] {
-            sqlx::query(sql).execute(&mut $conn).await?;
+        for sql in tables($int) {
+            sqlx::query(&sql).execute(&mut $conn).await?;
         }
     };
+}
+
+/// The statements of the six transactions, in the order a checkout runs them, shared by the
+/// sqlx floor and the engine's floor (`engine_floor.rs`) so that both measure the same work.
+/// Parameters are `$N`: PostgreSQL's form, which SQLite reads as named parameters (sqlx) and
+/// the engine floor rewrites to `?N`.
+pub mod sql {
+    /// A typical pushed request's authorization details (the ceremony stores them too).
+    pub const DETAILS: &str = r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"1280"},"order_reference":"bench","line_items":[{"name":"Tea","quantity":1,"unit_amount":"1280"}]}]"#;
+    /// 1. PAR (on its own): id, client id, details, expiry.
+    pub const PUSH: &str =
+        "INSERT INTO fl_requests (id, client_id, data, expires_at) VALUES ($1, $2, $3, $4)";
+    /// 2. Authorize: consume the request once (id), open the consent (id, request, expiry).
+    pub const CONSUME: &str = "UPDATE fl_requests SET used = 1 WHERE id = $1 AND used = 0";
+    pub const OPEN_CONSENT: &str = "INSERT INTO fl_consents (id, request_id, status, expires_at) VALUES ($1, $2, 'pending', $3)";
+    /// 3. Begin (on its own): the ceremony (id, state, expiry).
+    pub const CEREMONY: &str =
+        "INSERT INTO fl_ceremonies (id, state, expires_at) VALUES ($1, $2, $3)";
+    /// 4. Approve: take the ceremony once (id), approve the consent with a code (consent, user,
+    ///    card, code).
+    pub const TAKE_CEREMONY: &str = "DELETE FROM fl_ceremonies WHERE id = $1 RETURNING state";
+    pub const APPROVE: &str = "UPDATE fl_consents SET status = 'approved', user_id = $2, card_id = $3, code_hash = $4 WHERE id = $1 AND status = 'pending'";
+    /// 5. Token: take the code once (code), record the grant (jti, code).
+    pub const TAKE_CODE: &str = "UPDATE fl_consents SET status = 'exchanged' WHERE code_hash = $1 AND status = 'approved' RETURNING user_id, card_id";
+    pub const GRANT: &str = "INSERT INTO fl_grants (jti, code_hash, user_id, card_id, amount) VALUES ($1, $2, 'user', 'card', 1280)";
+    /// 6. Pay with capture: use the grant once (jti, time), the payment (id, jti, time), two
+    ///    ledger entries (id, payment, account, points) and the webhook (id, payload, time).
+    pub const USE_GRANT: &str =
+        "UPDATE fl_grants SET used_at = $2 WHERE jti = $1 AND used_at IS NULL";
+    pub const PAYMENT: &str = "INSERT INTO fl_payments (id, grant_jti, amount, status, created_at) VALUES ($1, $2, 1280, 'captured', $3)";
+    pub const LEDGER: &str =
+        "INSERT INTO fl_ledger (id, payment_id, account, points) VALUES ($1, $2, $3, $4)";
+    pub const OUTBOX: &str = "INSERT INTO fl_outbox (id, payload, created_at) VALUES ($1, $2, $3)";
+    /// The ledger's two entries per payment.
+    pub const ENTRIES: [(&str, i64); 2] = [("user", 12), ("issuer", -12)];
+    pub const EVENT: &str = r#"{"type":"payment.captured"}"#;
 }
 
 /// One checkout's six write transactions, each a conditional write where the wallet needs one.
@@ -49,58 +90,94 @@ macro_rules! one_checkout {
             id("jti"),
             id("pay"),
         );
-        let details = r#"[{"type":"payment","instructed_amount":{"currency":"JPY","amount":"1280"},"order_reference":"bench","line_items":[{"name":"Tea","quantity":1,"unit_amount":"1280"}]}]"#;
         // 1. PAR: store the pushed request.
-        sqlx::query("INSERT INTO fl_requests (id, client_id, data, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(&request).bind("mch_bench").bind(details).bind(i + 600)
-            .execute(&mut $conn).await?;
+        sqlx::query(sql::PUSH)
+            .bind(&request)
+            .bind("mch_bench")
+            .bind(sql::DETAILS)
+            .bind(i + 600)
+            .execute(&mut $conn)
+            .await?;
         // 2. Authorize: consume it once, open the consent.
         let mut tx = $conn.begin().await?;
-        let used = sqlx::query("UPDATE fl_requests SET used = 1 WHERE id = $1 AND used = 0")
-            .bind(&request).execute(&mut *tx).await?.rows_affected();
+        let used = sqlx::query(sql::CONSUME)
+            .bind(&request)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         anyhow::ensure!(used == 1, "request consumed twice");
-        sqlx::query("INSERT INTO fl_consents (id, request_id, status, expires_at) VALUES ($1, $2, 'pending', $3)")
-            .bind(&consent).bind(&request).bind(i + 600)
-            .execute(&mut *tx).await?;
+        sqlx::query(sql::OPEN_CONSENT)
+            .bind(&consent)
+            .bind(&request)
+            .bind(i + 600)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         // 3. Begin: the ceremony state.
-        sqlx::query("INSERT INTO fl_ceremonies (id, state, expires_at) VALUES ($1, $2, $3)")
-            .bind(&ceremony).bind(details).bind(i + 300)
-            .execute(&mut $conn).await?;
+        sqlx::query(sql::CEREMONY)
+            .bind(&ceremony)
+            .bind(sql::DETAILS)
+            .bind(i + 300)
+            .execute(&mut $conn)
+            .await?;
         // 4. Approve: take the ceremony once, approve the consent with a code.
         let mut tx = $conn.begin().await?;
-        let taken = sqlx::query("DELETE FROM fl_ceremonies WHERE id = $1 RETURNING state")
-            .bind(&ceremony).fetch_optional(&mut *tx).await?;
+        let taken = sqlx::query(sql::TAKE_CEREMONY)
+            .bind(&ceremony)
+            .fetch_optional(&mut *tx)
+            .await?;
         anyhow::ensure!(taken.is_some(), "ceremony missing");
-        sqlx::query("UPDATE fl_consents SET status = 'approved', user_id = $2, card_id = $3, code_hash = $4 WHERE id = $1 AND status = 'pending'")
-            .bind(&consent).bind("user").bind("card").bind(&code)
-            .execute(&mut *tx).await?;
+        sqlx::query(sql::APPROVE)
+            .bind(&consent)
+            .bind("user")
+            .bind("card")
+            .bind(&code)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         // 5. Token: take the code once, record the grant.
         let mut tx = $conn.begin().await?;
-        let exchanged = sqlx::query("UPDATE fl_consents SET status = 'exchanged' WHERE code_hash = $1 AND status = 'approved' RETURNING user_id, card_id")
-            .bind(&code).fetch_optional(&mut *tx).await?;
+        let exchanged = sqlx::query(sql::TAKE_CODE)
+            .bind(&code)
+            .fetch_optional(&mut *tx)
+            .await?;
         anyhow::ensure!(exchanged.is_some(), "code missing");
-        sqlx::query("INSERT INTO fl_grants (jti, code_hash, user_id, card_id, amount) VALUES ($1, $2, 'user', 'card', 1280)")
-            .bind(&jti).bind(&code)
-            .execute(&mut *tx).await?;
+        sqlx::query(sql::GRANT)
+            .bind(&jti)
+            .bind(&code)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         // 6. Pay with capture: use the grant once, the payment, the points, the webhook.
         let mut tx = $conn.begin().await?;
-        let redeemed = sqlx::query("UPDATE fl_grants SET used_at = $2 WHERE jti = $1 AND used_at IS NULL")
-            .bind(&jti).bind(i).execute(&mut *tx).await?.rows_affected();
+        let redeemed = sqlx::query(sql::USE_GRANT)
+            .bind(&jti)
+            .bind(i)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         anyhow::ensure!(redeemed == 1, "grant used twice");
-        sqlx::query("INSERT INTO fl_payments (id, grant_jti, amount, status, created_at) VALUES ($1, $2, 1280, 'captured', $3)")
-            .bind(&payment).bind(&jti).bind(i)
-            .execute(&mut *tx).await?;
-        for (account, points) in [("user", 12i64), ("issuer", -12)] {
-            sqlx::query("INSERT INTO fl_ledger (id, payment_id, account, points) VALUES ($1, $2, $3, $4)")
-                .bind(format!("{payment}-{account}")).bind(&payment).bind(account).bind(points)
-                .execute(&mut *tx).await?;
+        sqlx::query(sql::PAYMENT)
+            .bind(&payment)
+            .bind(&jti)
+            .bind(i)
+            .execute(&mut *tx)
+            .await?;
+        for (account, points) in sql::ENTRIES {
+            sqlx::query(sql::LEDGER)
+                .bind(format!("{payment}-{account}"))
+                .bind(&payment)
+                .bind(account)
+                .bind(points)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("INSERT INTO fl_outbox (id, payload, created_at) VALUES ($1, $2, $3)")
-            .bind(format!("evt-{payment}")).bind(r#"{"type":"payment.captured"}"#).bind(i)
-            .execute(&mut *tx).await?;
+        sqlx::query(sql::OUTBOX)
+            .bind(format!("evt-{payment}"))
+            .bind(sql::EVENT)
+            .bind(i)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
     }};
 }
@@ -121,9 +198,16 @@ pub struct Floor {
     pub db_wall_us: f64,
     pub db_iterations: u32,
     pub total_us: f64,
+    /// The same transactions without sqlx.
+    pub engine: crate::engine_floor::EngineFloor,
 }
 
 impl Floor {
+    /// Cryptography plus the engine's own transactions, CPU per checkout, when measured.
+    pub fn engine_total_us(&self) -> Option<f64> {
+        self.engine.cpu_us().map(|db| self.crypto_us + db)
+    }
+
     pub fn json(&self) -> Value {
         json!({
             "crypto": self.crypto.iter().map(|i| json!({
@@ -137,6 +221,11 @@ impl Floor {
             "db_wall_us_per_checkout": crate::stats::round3(self.db_wall_us),
             "db_iterations": self.db_iterations,
             "total_cpu_us_per_checkout": crate::stats::round3(self.total_us),
+            "engine": self.engine.json(),
+            "engine_cpu_us_per_checkout": self.engine.cpu_us().map(crate::stats::round3),
+            "engine_wall_us_per_checkout": self.engine.measured.as_ref().map(|m| crate::stats::round3(m.wall_us)),
+            "engine_total_cpu_us_per_checkout": self.engine_total_us().map(crate::stats::round3),
+            "sqlx_over_engine_db_cpu": self.engine.cpu_us().map(|e| crate::stats::round3(self.db_cpu_us / e.max(1e-9))),
         })
     }
 }

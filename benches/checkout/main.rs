@@ -7,10 +7,12 @@
 //! begin, approve, token, pay with capture) find the maximum throughput; an open-loop run at a
 //! fixed arrival rate measures latency without coordinated omission; passkey sign-ins and
 //! token-endpoint grants are measured on their own; and the floor (the cryptography and the
-//! minimal transactions one checkout needs) is timed on this machine in the same run.
+//! minimal transactions one checkout needs, through sqlx and through the engine alone) is timed
+//! on this machine in the same run.
 //!
 //! `cargo bench --bench checkout -- --help` lists the options; BENCHMARKS.md has the commands.
 
+mod engine_floor;
 mod floor;
 mod flow;
 // The soft passkey and the page readers are the integration tests' own.
@@ -912,6 +914,12 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         args.floor_iterations.clamp(1, 500),
     )
     .await?;
+    let engine = engine_floor::measure(
+        &ctx.wallet.database_url,
+        &synchronous,
+        engine_floor_iterations(&args),
+    )
+    .await?;
     let floor = floor::Floor {
         crypto,
         crypto_us,
@@ -919,12 +927,15 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         db_wall_us,
         db_iterations: args.floor_iterations.clamp(1, 500),
         total_us: crypto_us + db_cpu_us,
+        engine,
     };
     let floor_us = Some(floor.total_us);
 
     for p in &phases {
         p.print(floor_us);
     }
+    let collapse = no_collapse(&phases);
+    collapse.print();
     if let Some(p) = &open {
         p.print(floor_us);
     }
@@ -953,6 +964,7 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         "  {:<48} {:>9.2} µs",
         "floor (CPU) per checkout", floor.total_us
     );
+    floor.engine.print(floor.crypto_us, floor.db_cpu_us);
 
     let best_phase = &phases[best_index];
     println!(
@@ -969,6 +981,7 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         best_phase.cpu_per_op_ms() * 1000.0 / floor.total_us,
         floor.total_us / 1000.0
     );
+    print_engine_ratio(best_phase, &floor);
     if let Some(p) = &open {
         if let Some(pay) = p.step(Step::Pay) {
             println!(
@@ -1003,7 +1016,7 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
     let empty = all.iter().any(|p| p.recorder.completed == 0);
 
     if let Some(path) = &args.json {
-        let report = json!({
+        let mut report = json!({
             "benchmark": "saifu checkout",
             "backend": backend,
             "command": std::env::args().collect::<Vec<_>>(),
@@ -1041,6 +1054,7 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             })).collect::<Vec<_>>()),
             "error_count": errors,
         });
+        add_floors_and_collapse(&mut report, best_phase, &floor, &collapse);
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("  JSON: {}", path.display());
@@ -1057,6 +1071,59 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         return Ok(false);
     }
     Ok(true)
+}
+
+/// Checkouts' worth of the engine's floor: as many as the sqlx floor's, a few in smoke runs.
+fn engine_floor_iterations(args: &Args) -> u32 {
+    if args.smoke {
+        10
+    } else {
+        args.floor_iterations.clamp(1, 500)
+    }
+}
+
+/// The closed-loop runs' no-collapse check (reported only).
+fn no_collapse(phases: &[Phase]) -> stats::NoCollapse {
+    let runs: Vec<stats::LoopRun> = phases
+        .iter()
+        .map(|p| stats::LoopRun {
+            workers: p.workers.unwrap_or(1),
+            per_sec: p.per_sec(),
+            steps: &p.summaries,
+        })
+        .collect();
+    stats::no_collapse(&runs)
+}
+
+/// The summary's line for the engine's floor, beside the sqlx floor's.
+fn print_engine_ratio(best: &Phase, floor: &floor::Floor) {
+    match floor.engine_total_us() {
+        Some(engine) => println!(
+            "  wallet CPU per checkout at max: {:.1}x the engine's floor ({:.3} ms: cryptography and the transactions through {})",
+            best.cpu_per_op_ms() * 1000.0 / engine,
+            engine / 1000.0,
+            if floor.engine.engine.starts_with("pgbench") { "pgbench" } else { "the SQLite C API" }
+        ),
+        None => println!(
+            "  engine's floor NOT MEASURED: {}",
+            floor.engine.note
+        ),
+    }
+}
+
+/// The report's fields for the engine's floor and the no-collapse check, next to the ones CI
+/// reads (`floor.total_cpu_us_per_checkout`, `ratio_to_floor_at_max`, …), which stay as they are.
+fn add_floors_and_collapse(
+    report: &mut Value,
+    best: &Phase,
+    floor: &floor::Floor,
+    collapse: &stats::NoCollapse,
+) {
+    let wallet_us = best.cpu_per_op_ms() * 1000.0;
+    report["ratio_to_engine_floor_at_max"] = json!(floor
+        .engine_total_us()
+        .map(|engine| stats::round3(wallet_us / engine)));
+    report["no_collapse"] = collapse.json();
 }
 
 fn main() -> anyhow::Result<()> {
