@@ -663,6 +663,20 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
     // Let the last request's log lines reach the file.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let text = std::fs::read_to_string(&log)?;
+    let (statements, control, commits) = tally_sql(&text, skip);
+    let n = phase.recorder.completed.max(1);
+    let per = |x: u64| stats::round3(x as f64 / n as f64);
+    Ok(Counts {
+        checkouts: phase.recorder.completed,
+        statements: per(statements),
+        control: per(control),
+        commits: per(commits),
+    })
+}
+
+/// Statements, transaction-control statements and commits in a wallet's JSON statement log,
+/// from line `skip` on.
+fn tally_sql(text: &str, skip: usize) -> (u64, u64, u64) {
     let (mut statements, mut control, mut commits, mut depth) = (0u64, 0u64, 0u64, 0u32);
     for line in text.lines().skip(skip) {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
@@ -701,6 +715,29 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
             _ => statements += 1,
         }
     }
+    (statements, control, commits)
+}
+
+/// SQL per passkey sign-in (sign-in page, begin, finish), counted like the checkout's: a wallet
+/// of its own logs its statements while one worker signs in, one sign-in at a time.
+async fn count_signin_statements(args: &Args) -> anyhow::Result<Counts> {
+    let mut count_args = args.clone();
+    count_args.shoppers = 2;
+    count_args.log_statements = true;
+    let ctx = Arc::new(setup(&count_args).await?);
+    let log = ctx.wallet.log.clone().context("a wallet log")?;
+    let skip = std::fs::read_to_string(&log)?.lines().count();
+    let phase = closed_loop(
+        &ctx,
+        Action::Signin,
+        1,
+        if args.smoke { 1.0 } else { 2.0 },
+        "count sign-ins".into(),
+    )
+    .await?;
+    // Let the last request's log lines reach the file.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (statements, control, commits) = tally_sql(&std::fs::read_to_string(&log)?, skip);
     let n = phase.recorder.completed.max(1);
     let per = |x: u64| stats::round3(x as f64 / n as f64);
     Ok(Counts {
@@ -721,6 +758,16 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         Some(c)
     } else {
         println!("SQL per checkout: not counted when attached to a running wallet");
+        None
+    };
+    let signin_counts = if args.url.is_none() && args.signin_duration > 0.0 {
+        let c = count_signin_statements(&args).await?;
+        println!(
+            "SQL per passkey sign-in (one at a time, {} sign-ins): {} statements, {} commits, plus {} transaction-control statements",
+            c.checkouts, c.statements, c.commits, c.control
+        );
+        Some(c)
+    } else {
         None
     };
     let load_before = loadavg();
@@ -926,6 +973,8 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
             "statements_per_checkout": counts.as_ref().map(|c| c.statements),
             "commits_per_checkout": counts.as_ref().map(|c| c.commits),
             "transaction_control_per_checkout": counts.as_ref().map(|c| c.control),
+            "statements_per_signin": signin_counts.as_ref().map(|c| c.statements),
+            "commits_per_signin": signin_counts.as_ref().map(|c| c.commits),
             "error_count": errors,
         });
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
