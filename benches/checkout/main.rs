@@ -733,9 +733,49 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
     // Let the last request's log lines reach the file.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let text = std::fs::read_to_string(&log)?;
+    Ok(tally_sql(&text, skip).per(phase.recorder.completed))
+}
+
+/// Per step: statements, commits, transaction control, and statement shapes.
+type PerStep = (u64, u64, u64, std::collections::BTreeMap<String, u64>);
+
+/// SQL tallied from a wallet's statement log.
+struct Tally {
+    statements: u64,
+    control: u64,
+    commits: u64,
+    by_step: std::collections::BTreeMap<String, PerStep>,
+}
+
+impl Tally {
+    /// The counts per operation, `completed` operations having run.
+    fn per(self, completed: u64) -> Counts {
+        let n = completed.max(1);
+        let per = |x: u64| stats::round3(x as f64 / n as f64);
+        Counts {
+            checkouts: completed,
+            statements: per(self.statements),
+            control: per(self.control),
+            commits: per(self.commits),
+            steps: self
+                .by_step
+                .into_iter()
+                .map(|(step, (s, c, t, shapes))| StepCounts {
+                    step,
+                    statements: per(s),
+                    commits: per(c),
+                    control: per(t),
+                    shapes: shapes.into_iter().map(|(k, v)| (k, per(v))).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Statements, transaction-control statements and commits in a wallet's JSON statement log,
+/// from line `skip` on.
+fn tally_sql(text: &str, skip: usize) -> Tally {
     let (mut statements, mut control, mut commits, mut depth) = (0u64, 0u64, 0u64, 0u32);
-    // Per step: statements, commits, control, and shapes.
-    type PerStep = (u64, u64, u64, std::collections::BTreeMap<String, u64>);
     let mut by_step: std::collections::BTreeMap<String, PerStep> = Default::default();
     for line in text.lines().skip(skip) {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
@@ -790,24 +830,35 @@ async fn count_statements(args: &Args) -> anyhow::Result<Counts> {
             *step.3.entry(shape_of(full)).or_default() += 1;
         }
     }
-    let n = phase.recorder.completed.max(1);
-    let per = |x: u64| stats::round3(x as f64 / n as f64);
-    Ok(Counts {
-        checkouts: phase.recorder.completed,
-        statements: per(statements),
-        control: per(control),
-        commits: per(commits),
-        steps: by_step
-            .into_iter()
-            .map(|(step, (s, c, t, shapes))| StepCounts {
-                step,
-                statements: per(s),
-                commits: per(c),
-                control: per(t),
-                shapes: shapes.into_iter().map(|(k, v)| (k, per(v))).collect(),
-            })
-            .collect(),
-    })
+    Tally {
+        statements,
+        control,
+        commits,
+        by_step,
+    }
+}
+
+/// SQL per passkey sign-in (sign-in page, begin, finish), counted like the checkout's: a wallet
+/// of its own logs its statements while one worker signs in, one sign-in at a time.
+async fn count_signin_statements(args: &Args) -> anyhow::Result<Counts> {
+    let mut count_args = args.clone();
+    count_args.shoppers = 2;
+    count_args.log_statements = true;
+    let ctx = Arc::new(setup(&count_args).await?);
+    let log = ctx.wallet.log.clone().context("a wallet log")?;
+    let skip = std::fs::read_to_string(&log)?.lines().count();
+    let phase = closed_loop(
+        &ctx,
+        Action::Signin,
+        1,
+        if args.smoke { 1.0 } else { 2.0 },
+        "count sign-ins".into(),
+    )
+    .await?;
+    // Let the last request's log lines reach the file.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let text = std::fs::read_to_string(&log)?;
+    Ok(tally_sql(&text, skip).per(phase.recorder.completed))
 }
 
 async fn bench(args: Args) -> anyhow::Result<bool> {
@@ -829,6 +880,16 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
         Some(c)
     } else {
         println!("SQL per checkout: not counted when attached to a running wallet");
+        None
+    };
+    let signin_counts = if args.url.is_none() && args.signin_duration > 0.0 {
+        let c = count_signin_statements(&args).await?;
+        println!(
+            "SQL per passkey sign-in (one at a time, {} sign-ins): {} statements, {} commits, plus {} transaction-control statements",
+            c.checkouts, c.statements, c.commits, c.control
+        );
+        Some(c)
+    } else {
         None
     };
     let load_before = loadavg();
@@ -1052,6 +1113,8 @@ async fn bench(args: Args) -> anyhow::Result<bool> {
                 "transaction_control": s.control,
                 "shapes": s.shapes.iter().map(|(k, v)| json!({"sql": k, "per_checkout": v})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>()),
+            "statements_per_signin": signin_counts.as_ref().map(|c| c.statements),
+            "commits_per_signin": signin_counts.as_ref().map(|c| c.commits),
             "error_count": errors,
         });
         add_floors_and_collapse(&mut report, best_phase, &floor, &collapse);

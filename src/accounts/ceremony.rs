@@ -22,6 +22,22 @@ pub async fn put<T: Serialize>(
     Ok(id)
 }
 
+/// Stores `state` for `ttl_secs` under `id`, which the caller's session derives, replacing
+/// what an earlier start left there.
+pub async fn replace<T: Serialize>(
+    store: &Store,
+    id: &str,
+    kind: &str,
+    state: &T,
+    ttl_secs: i64,
+    now: i64,
+) -> Result<()> {
+    store
+        .replace_ceremony(id, kind, &serde_json::to_string(state)?, now + ttl_secs)
+        .await?;
+    Ok(())
+}
+
 /// Takes the ceremony out of the store. A second attempt, a ceremony of another kind, or an
 /// expired one is refused.
 pub async fn take<T: DeserializeOwned>(store: &Store, id: &str, kind: &str, now: i64) -> Result<T> {
@@ -35,7 +51,9 @@ pub async fn read<T: DeserializeOwned>(store: &Store, id: &str, kind: &str, now:
     open(store.find_ceremony(id).await?, kind, now)
 }
 
-fn open<T: DeserializeOwned>(taken: Option<Taken>, kind: &str, now: i64) -> Result<T> {
+/// Opens a ceremony read with other look-ups: refused when missing, of another kind, or
+/// expired.
+pub fn open<T: DeserializeOwned>(taken: Option<Taken>, kind: &str, now: i64) -> Result<T> {
     let taken = taken.ok_or_else(ceremony_not_found)?;
     if taken.kind != kind {
         return Err(ceremony_not_found());

@@ -1,5 +1,5 @@
-//! Shopper accounts and their passkeys: the WebAuthn ceremonies for sign-up, sign-in and
-//! adding a passkey, with ceremony state kept server-side and sign-in failures rate-limited.
+//! Shopper accounts and their passkeys: the WebAuthn ceremonies for sign-up, sign-in
+//! (`signin`) and adding a passkey, with ceremony state kept server-side and sign-in failures rate-limited.
 //! Parsed account inputs, ceremony storage, refusals, frozen accounts and the after-sign-in
 //! return path live in the modules below.
 
@@ -8,10 +8,10 @@ pub mod ceremony;
 pub mod freeze;
 pub mod refusals;
 pub mod return_to;
+pub mod signin;
 pub mod throttle;
 pub mod user;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -19,16 +19,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Webauthn,
+    PasskeyRegistration, RegisterPublicKeyCredential, Webauthn,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use self::account::{DisplayName, Email, PasskeyName};
 use self::ceremony::ceremony_not_found;
-use self::refusals::{
-    account_frozen, counter_outcome, email_taken, refused, unknown_passkey, webauthn_error,
-};
+use self::refusals::{counter_outcome, email_taken, refused, unknown_passkey, webauthn_error};
 pub use self::throttle::SigninLimits;
 use self::throttle::Throttle;
 use self::user::User;
@@ -67,6 +64,9 @@ enum CeremonyState {
     },
     SignIn {
         authentication: DiscoverableAuthentication,
+        /// Where to go once signed in.
+        #[serde(default)]
+        next: Option<String>,
     },
     AddPasskey {
         user_id: Uuid,
@@ -82,6 +82,9 @@ pub struct Accounts {
     ceremony_ttl_secs: i64,
     limits: SigninLimits,
     throttle: Throttle,
+    /// The browser sessions' store, one per wallet so that the sign-in and the session layer
+    /// share what it remembers.
+    sessions: SessionStore,
 }
 
 impl Accounts {
@@ -100,6 +103,7 @@ impl Accounts {
         );
         Self {
             webauthn,
+            sessions: SessionStore::new(store.clone()),
             store,
             ceremony_ttl_secs,
             limits,
@@ -177,84 +181,6 @@ impl Accounts {
             )
             .await
             .map_err(refused)
-    }
-
-    pub async fn begin_sign_in(&self, now: i64) -> Result<(String, RequestChallengeResponse)> {
-        let (options, authentication) = self
-            .webauthn
-            .start_discoverable_authentication()
-            .map_err(webauthn_error)?;
-        let id = self
-            .put(
-                CeremonyKind::SignIn,
-                &CeremonyState::SignIn { authentication },
-                now,
-            )
-            .await?;
-        Ok((id, options))
-    }
-
-    /// Finishes a passkey sign-in. Failures count against the address and, once the
-    /// account is known, against the account; past the limits sign-in is refused for the
-    /// rest of the window even with a valid passkey.
-    pub async fn finish_sign_in(
-        &self,
-        ceremony_id: &str,
-        credential: &PublicKeyCredential,
-        client_ip: IpAddr,
-        now: i64,
-    ) -> Result<User> {
-        self.throttle.check_address(client_ip, now).await?;
-        let mut account = None;
-        let outcome = self
-            .verify_sign_in(ceremony_id, credential, now, &mut account)
-            .await;
-        self.throttle
-            .settle(outcome.as_ref().map(|u| u.id), account, client_ip, now)
-            .await?;
-        outcome
-    }
-
-    async fn verify_sign_in(
-        &self,
-        ceremony_id: &str,
-        credential: &PublicKeyCredential,
-        now: i64,
-        account: &mut Option<Uuid>,
-    ) -> Result<User> {
-        let CeremonyState::SignIn { authentication } =
-            self.take(ceremony_id, CeremonyKind::SignIn, now).await?
-        else {
-            return Err(ceremony_not_found());
-        };
-        let (user_id, credential_id) = self
-            .webauthn
-            .identify_discoverable_authentication(credential)
-            .map_err(|_| unknown_passkey())?;
-        self.throttle.check_account(user_id, now).await?;
-        *account = Some(user_id);
-        let credential_id = URL_SAFE_NO_PAD.encode(credential_id);
-        let stored = self
-            .store
-            .find_passkey(user_id, &credential_id)
-            .await?
-            .ok_or_else(unknown_passkey)?;
-        let passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
-        let result = self
-            .webauthn
-            .finish_discoverable_authentication_v2(credential, authentication, &passkey)
-            .map_err(webauthn_error)?;
-        self.record_assertion(user_id, &result, now).await?;
-        let user = self
-            .store
-            .find_user(user_id)
-            .await?
-            .ok_or_else(unknown_passkey)?;
-        // Said only to whoever proved they hold the passkey.
-        if user.is_frozen() {
-            return Err(account_frozen());
-        }
-        Ok(user)
     }
 
     pub async fn begin_add_passkey(
@@ -346,7 +272,7 @@ impl Accounts {
 
     /// Where browser sessions are kept, for the session layer.
     pub fn sessions(&self) -> SessionStore {
-        SessionStore::new(self.store.clone())
+        self.sessions.clone()
     }
 
     /// Whether the accounts database answers (the readiness probe).

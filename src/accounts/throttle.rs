@@ -48,12 +48,31 @@ impl Throttle {
         }
     }
 
-    fn address_key(&self, ip: IpAddr) -> String {
+    /// The address's failure counter.
+    pub fn address_key(&self, ip: IpAddr) -> String {
         format!("{}:ip:{ip}", self.scope)
     }
 
-    fn account_key(&self, id: Uuid) -> String {
+    /// The account's failure counter.
+    pub fn account_key(&self, id: Uuid) -> String {
         format!("{}:account:{id}", self.scope)
+    }
+
+    /// Counters whose window started at or before this instant are over.
+    pub fn window_over_at(&self, now: i64) -> i64 {
+        now - self.limits.window_secs
+    }
+
+    /// Refuses an address whose failures, read with the sign-in's other look-ups, are past
+    /// its limit.
+    pub fn refuse_address(&self, failures: i64) -> Result<()> {
+        refuse_over(failures, self.limits.per_ip)
+    }
+
+    /// Refuses an account whose failures, read with the sign-in's other look-ups, are past
+    /// its limit.
+    pub fn refuse_account(&self, failures: i64) -> Result<()> {
+        refuse_over(failures, self.limits.per_account)
     }
 
     /// Refuses an address past its limit.
@@ -69,15 +88,11 @@ impl Throttle {
     }
 
     async fn check(&self, key: &str, limit: u32, now: i64) -> Result<()> {
-        if self
+        let failures = self
             .store
             .failures(key, now, self.limits.window_secs)
-            .await?
-            >= i64::from(limit)
-        {
-            return Err(too_many_attempts());
-        }
-        Ok(())
+            .await?;
+        refuse_over(failures, limit)
     }
 
     /// Counts a sign-in's outcome: a success clears the account's failures; a failure counts
@@ -127,6 +142,13 @@ impl Throttle {
             Err(_) => Ok(()),
         }
     }
+}
+
+fn refuse_over(failures: i64, limit: u32) -> Result<()> {
+    if failures >= i64::from(limit) {
+        return Err(too_many_attempts());
+    }
+    Ok(())
 }
 
 fn counts_as_failure(err: &Error) -> bool {

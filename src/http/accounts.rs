@@ -17,11 +17,12 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use super::extract::Json;
 use super::pages::{render, Layout, SignInPage, SignUpPage};
 use super::session::{
-    csrf_token, current_user, establish, remember_ceremony, remember_return_to, sign_out,
-    take_ceremony, take_return_to,
+    csrf_token, current_user, establish, remember_ceremony, remember_return_to,
+    session_ceremony_id, sign_out, take_ceremony, take_return_to,
 };
 use crate::accounts::account::{DisplayName, Email};
 use crate::accounts::return_to::ReturnTo;
+use crate::accounts::signin::{SignInAttempt, SignedIn};
 use crate::accounts::Accounts;
 use crate::accounts::CeremonyKind;
 use crate::clock::unix_now;
@@ -136,9 +137,9 @@ async fn sign_in_begin(
     session: Session,
     Json(body): Json<SignInBegin>,
 ) -> Result<Response> {
-    let (id, options) = accounts.begin_sign_in(unix_now()).await?;
-    remember_ceremony(&session, CeremonyKind::SignIn, &id).await?;
-    remember_return_to(&session, &ReturnTo::parse(body.next.as_deref())).await?;
+    let ceremony = session_ceremony_id(&session, CeremonyKind::SignIn)?;
+    let next = ReturnTo::parse(body.next.as_deref());
+    let options = accounts.begin_sign_in(&ceremony, &next, unix_now()).await?;
     Ok(axum::Json(options).into_response())
 }
 
@@ -149,13 +150,28 @@ async fn sign_in_finish(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(credential): Json<PublicKeyCredential>,
 ) -> Result<axum::Json<Value>> {
-    let ceremony = take_ceremony(&session, CeremonyKind::SignIn).await?;
-    let user = accounts
-        .finish_sign_in(&ceremony, &credential, peer.ip(), unix_now())
+    // The ceremony is used up in the database whatever the outcome, so a refused attempt
+    // does not write the session.
+    let ceremony = session_ceremony_id(&session, CeremonyKind::SignIn)?;
+    let SignedIn {
+        user,
+        recovery_pending,
+        next,
+    } = accounts
+        .finish_sign_in(SignInAttempt {
+            ceremony_id: &ceremony,
+            credential: &credential,
+            client_ip: peer.ip(),
+            replaced_session: session.id(),
+            now: unix_now(),
+        })
         .await?;
     // Holding a passkey cancels a recovery still waiting out its cool-down.
-    recovery.passkey_signed_in(user.id, unix_now()).await?;
-    let next = take_return_to(&session).await?;
+    if recovery_pending {
+        recovery.passkey_signed_in(user.id, unix_now()).await?;
+    }
+    // The sign-in's own return path replaces any an unfinished sign-up left.
+    take_return_to(&session).await?;
     establish(&session, &user).await?;
     tracing::info!(user_id = %user.id, "signed in");
     Ok(axum::Json(json!({ "redirect": next.as_str() })))

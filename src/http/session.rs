@@ -9,6 +9,7 @@ use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -57,6 +58,21 @@ pub async fn ceremony_id(session: &Session, kind: CeremonyKind) -> Result<String
         .get::<String>(&ceremony_slot(kind))
         .await?
         .ok_or_else(ceremony_not_found)
+}
+
+/// The id of the session's ceremony of `kind`, derived from the session's id rather than kept
+/// in it, so that starting the ceremony writes no session (the sign-in's). A session that was
+/// never stored has none. The id changes with the session's, so a ceremony never outlives the
+/// session that started it.
+pub fn session_ceremony_id(session: &Session, kind: CeremonyKind) -> Result<String> {
+    let id = session.id().ok_or_else(ceremony_not_found)?;
+    let mut input = Vec::with_capacity(64);
+    input.extend_from_slice(b"saifu.ceremony.");
+    input.extend_from_slice(kind.as_str().as_bytes());
+    input.push(0);
+    input.extend_from_slice(&id.0.to_le_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+    Ok(URL_SAFE_NO_PAD.encode(digest.as_ref()))
 }
 
 /// Takes the ceremony id out of the session: a second attempt finds nothing.

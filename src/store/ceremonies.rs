@@ -43,6 +43,31 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a ceremony under an id its session derives (the sign-in's), replacing the one an
+    /// earlier start in the same session left.
+    pub async fn replace_ceremony(
+        &self,
+        id: &str,
+        kind: &str,
+        state: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_one().await?;
+        sqlx::query(
+            "INSERT INTO ceremonies (id, kind, state, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET
+               kind = excluded.kind, state = excluded.state, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(state)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Reads a ceremony without taking it: a step that then succeeds takes it inside its own
     /// transaction (see [`Store::approve_consent`]); one that fails takes it with
     /// [`Store::take_ceremony`].

@@ -30,6 +30,7 @@ mod registration;
 pub mod risk;
 mod sessions;
 pub mod shops;
+mod signin;
 pub mod signing_keys;
 pub mod simulator;
 pub mod statements;
@@ -58,6 +59,7 @@ pub use merchants::{
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
 pub use registration::{RegistrationEdit, COUNTER_WINDOW_SECS};
 pub use sessions::SessionStore;
+pub use signin::{SigninContext, SigninLookup, SigninPasskey, SigninWrite};
 pub use users::{FirstPasskey, NewUser};
 pub use wrapped::{RewrapCandidate, WrappedTable};
 

@@ -1,7 +1,7 @@
 //! The tower-sessions store over our database, so every node sees the same sessions. Rows are
 //! keyed by a SHA-256 of the session id: a copy of the table does not yield usable cookies.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -20,6 +20,11 @@ pub struct SessionStore {
     /// and runs no statement. Bounded: it is cleared when it holds too many entries (a request
     /// that loads an empty session does not save it), which only costs those saves a query.
     loaded: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    /// Sessions a sign-in has already deleted in its own transaction (see
+    /// [`SessionStore::ended_by_sign_in`]): the delete that ends the same request, when the
+    /// session id is cycled, then runs no statement. Bounded like `loaded`; a marker lost to
+    /// the bound only costs that delete a statement.
+    ended: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Sessions remembered between load and save; far above the requests in flight on one node.
@@ -37,7 +42,18 @@ impl SessionStore {
         Self {
             store,
             loaded: Arc::default(),
+            ended: Arc::default(),
         }
+    }
+
+    /// Notes that a sign-in's transaction deleted this session's row, so that cycling the
+    /// session's id (which deletes the old row) needs no statement.
+    pub fn ended_by_sign_in(&self, id: &Id) {
+        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        if ended.len() >= LOADED_CAPACITY {
+            ended.clear();
+        }
+        ended.insert(id_hash(id));
     }
 }
 
@@ -50,9 +66,15 @@ impl SessionStore {
     }
 }
 
-fn id_hash(id: &Id) -> String {
+pub(super) fn id_hash(id: &Id) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = ring::digest::digest(&ring::digest::SHA256, id.0.to_le_bytes().as_slice());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in digest.as_ref() {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 /// The session data as JSON with its keys in order, so that unchanged data encodes to the same
@@ -172,6 +194,14 @@ impl tower_sessions::SessionStore for SessionStore {
 
     async fn delete(&self, id: &Id) -> StoreResult<()> {
         self.forget(&id_hash(id));
+        let ended = self
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id_hash(id));
+        if ended {
+            return Ok(());
+        }
         let mut tx = self.store.begin_one().await.map_err(backend)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash(id))
@@ -192,6 +222,9 @@ mod tests {
         let id = Id(0x1234_5678_9abc_def0_1122_3344_5566_7788);
         assert_eq!(id_hash(&id), id_hash(&id));
         assert_eq!(id_hash(&id).len(), 64);
+        let digest = ring::digest::digest(&ring::digest::SHA256, id.0.to_le_bytes().as_slice());
+        let expected: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(id_hash(&id), expected);
         assert!(!id_hash(&id).contains(&id.to_string()));
     }
 }

@@ -14,7 +14,7 @@ use crate::accounts::user::{Frozen, User};
 const COLUMNS: &str =
     "id, email, display_name, created_at, frozen_at, frozen_reason, session_epoch";
 
-fn user_row(r: &AnyRow) -> Result<User> {
+pub(super) fn user_row(r: &AnyRow) -> Result<User> {
     let frozen_at: Option<i64> = r.try_get("frozen_at")?;
     let frozen_reason: Option<String> = r.try_get("frozen_reason")?;
     Ok(User {

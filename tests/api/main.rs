@@ -43,6 +43,7 @@ mod recovery;
 mod registration;
 mod risk;
 mod sdk_wallets;
+mod signin;
 mod statements;
 mod wallet_pages;
 mod webhooks;
