@@ -189,14 +189,13 @@ impl Checkout {
             else {
                 continue;
             };
-            let jti = taken.grant_jti.clone();
             match self.void_authorization(taken, now).await {
                 Ok(()) => {
                     tracing::info!(consent_id = %lapsed.consent_id, "released a card authorization no payment used");
                     released += 1;
                 }
                 Err(err) => {
-                    tracing::info!(grant_jti = %jti, error = %err, "a card authorization could not be released yet");
+                    tracing::info!(consent_id = %lapsed.consent_id, error = %err, "a card authorization could not be released yet");
                 }
             }
         }

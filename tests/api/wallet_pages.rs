@@ -65,19 +65,6 @@ fn errors_of(body: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn html_in(browser: &Browser, path: &str, lang: &str) -> String {
-    let r = browser
-        .http
-        .get(browser.url(path))
-        .header("accept", "text/html")
-        .header("accept-language", lang)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    r.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn the_card_form_answers_its_script_with_an_error_per_field_and_echoes_nothing_typed() {
     let app = spawn_app().await;
@@ -224,7 +211,7 @@ async fn the_card_form_answers_its_script_with_an_error_per_field_and_echoes_not
 async fn the_card_form_page_loads_its_own_script_with_its_integrity_and_translated_texts() {
     let app = spawn_app().await;
     let browser = new_shopper(&app, "form-page@example.com").await;
-    let html = html_in(&browser, "/cards/new", "ja").await;
+    let html = browser.html_in("/cards/new", "ja").await;
     assert!(html.contains("<html lang=\"ja\">"));
     assert!(html.contains(">カードを追加</button>"), "{html}");
     assert!(
@@ -278,7 +265,7 @@ async fn home_shows_points_cards_recent_activity_and_the_first_card_prompt() {
         html.contains("Add a second passkey"),
         "the passkey nudge stays"
     );
-    let ja = html_in(&fresh, "/", "ja").await;
+    let ja = fresh.html_in("/", "ja").await;
     assert!(ja.contains("最初のカードを追加しましょう"), "{ja}");
 
     let shop = merchant(&app, "Kissa Shop", true).await;
@@ -367,7 +354,7 @@ async fn activity_splits_the_total_into_points_and_card_and_tells_of_points_kept
         "no points used there"
     );
 
-    let ja = html_in(&s.browser, "/activity", "ja").await;
+    let ja = s.browser.html_in("/activity", "ja").await;
     assert!(
         ja.contains("<dt>ポイント利用（6 ポイント）</dt><dd>−¥6</dd>"),
         "{ja}"
@@ -398,10 +385,10 @@ async fn the_wallet_pages_speak_japanese() {
         ("/receipts/verify", "レシートを確認"),
         ("/recovery-codes", "未使用のコードが"),
     ] {
-        let html = html_in(&s.browser, path, "ja").await;
+        let html = s.browser.html_in(path, "ja").await;
         assert!(html.contains("<html lang=\"ja\">"), "{path}");
         assert!(html.contains(words), "{path}: {words}: {html}");
-        let english = html_in(&s.browser, path, "en").await;
+        let english = s.browser.html_in(path, "en").await;
         assert!(!english.contains(words), "{path}: English has no {words}");
     }
 }
@@ -456,7 +443,7 @@ async fn the_recovery_pages_speak_japanese_from_the_code_to_the_new_passkey() {
     let code = code[..code.find("</code>").unwrap()].to_string();
 
     let lost = app.browser();
-    let page = html_in(&lost, "/recover", "ja").await;
+    let page = lost.html_in("/recover", "ja").await;
     assert_japanese(
         "/recover",
         &page,
@@ -476,7 +463,7 @@ async fn the_recovery_pages_speak_japanese_from_the_code_to_the_new_passkey() {
             ">Email<",
         ],
     );
-    let english = html_in(&lost, "/recover", "en").await;
+    let english = lost.html_in("/recover", "en").await;
     assert!(english.contains("Lost your passkey?"), "{english}");
 
     let (status, refused) = post_in(
@@ -505,7 +492,7 @@ async fn the_recovery_pages_speak_japanese_from_the_code_to_the_new_passkey() {
     let rest = &html[html.find("/recover/link?token=").expect("link shown") + 20..];
     let token = rest[..rest.find('"').unwrap()].to_string();
     let path = format!("/recover/link?token={token}");
-    let waiting = html_in(&lost, &path, "ja").await;
+    let waiting = lost.html_in(&path, "ja").await;
     assert_japanese(
         &path,
         &waiting,
@@ -558,7 +545,7 @@ async fn the_recovery_pages_speak_japanese_from_the_code_to_the_new_passkey() {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let passkey = html_in(&lost, "/recover/passkey", "ja").await;
+    let passkey = lost.html_in("/recover/passkey", "ja").await;
     assert_japanese(
         "/recover/passkey",
         &passkey,
@@ -583,7 +570,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
     let mut order = paid_order(&app, "moushitate@example.com").await;
     let form_path = format!("/activity/{}/dispute", order.payment_id);
 
-    let form = html_in(&order.shopper.browser, &form_path, "ja").await;
+    let form = order.shopper.browser.html_in(&form_path, "ja").await;
     assert_japanese(
         &form_path,
         &form,
@@ -630,7 +617,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
 
     let id = open_dispute(&order.shopper, &order.payment_id, "12800").await;
     let path = format!("/disputes/{id}");
-    let open = html_in(&order.shopper.browser, &path, "ja").await;
+    let open = order.shopper.browser.html_in(&path, "ja").await;
     assert_japanese(
         &path,
         &open,
@@ -661,7 +648,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
     )
     .await;
     assert_eq!(answered.status(), StatusCode::OK);
-    let review = html_in(&order.shopper.browser, &path, "ja").await;
+    let review = order.shopper.browser.html_in(&path, "ja").await;
     assert_japanese(
         &path,
         &review,
@@ -688,7 +675,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
         )
         .await;
     assert_eq!(decided.status(), StatusCode::SEE_OTHER);
-    let resolved = html_in(&order.shopper.browser, &path, "ja").await;
+    let resolved = order.shopper.browser.html_in(&path, "ja").await;
     assert_japanese(
         &path,
         &resolved,
@@ -705,7 +692,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
             "was refunded",
         ],
     );
-    let english = html_in(&order.shopper.browser, &path, "en").await;
+    let english = order.shopper.browser.html_in(&path, "en").await;
     assert!(
         english.contains("¥12,800 was refunded to your card."),
         "{english}"
@@ -731,7 +718,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
         1
     );
     assert!(client.pay(&g, &jpy(500), true, None).await.is_err());
-    let activity = html_in(&order.shopper.browser, "/activity", "ja").await;
+    let activity = order.shopper.browser.html_in("/activity", "ja").await;
     assert_japanese(
         "/activity",
         &activity,
@@ -741,7 +728,7 @@ async fn the_dispute_pages_and_a_declined_payment_speak_japanese_at_every_step()
         ],
         &["authorization_expired", "Declined", "Dispute: Resolved"],
     );
-    let english = html_in(&order.shopper.browser, "/activity", "en").await;
+    let english = order.shopper.browser.html_in("/activity", "en").await;
     assert!(
         english.contains("Declined: the approval lapsed before the shop took the payment."),
         "{english}"

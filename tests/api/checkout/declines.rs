@@ -4,7 +4,6 @@
 //! that no payment uses is released by the reconciler.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
 use sqlx::Row;
 use url::Url;
 use uuid::Uuid;
@@ -62,20 +61,6 @@ fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn html_in(shopper: &Shopper, path: &str, lang: &str) -> String {
-    let r = shopper
-        .browser
-        .http
-        .get(shopper.browser.url(path))
-        .header("accept", "text/html")
-        .header("accept-language", lang)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.text().await.unwrap()
-}
-
 async fn authorization_states(app: &TestApp) -> Vec<String> {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
@@ -110,7 +95,7 @@ async fn a_card_declined_at_the_approval_is_told_on_the_consent_and_another_card
     assert_eq!(location(&r), consent, "back to the consent, not the shop");
 
     // Japanese: the card, the issuer's reason, and the way on; another card is selected.
-    let page = html_in(&shopper, &consent, "ja").await;
+    let page = shopper.browser.html_in(&consent, "ja").await;
     assert!(page.contains("カードが承認されませんでした"), "{page}");
     assert!(
         page.contains(
@@ -131,7 +116,7 @@ async fn a_card_declined_at_the_approval_is_told_on_the_consent_and_another_card
     // English, after a second try with the same card.
     let r = approve_with(&mut shopper, &consent, &declining).await;
     assert_eq!(location(&r), consent);
-    let page = html_in(&shopper, &consent, "en").await;
+    let page = shopper.browser.html_in(&consent, "en").await;
     assert!(
         page.contains("Visa •••• 0341 was declined: the card issuer refused the payment."),
         "{page}"
@@ -220,20 +205,7 @@ async fn one_touch_with_a_declined_default_card_signs_in_and_offers_another_card
 
     let (url, _) = shop.start_checkout(&frames()).await.unwrap();
     let consent = open_consent(&shopper.browser, &url).await;
-    let r = shopper
-        .browser
-        .post_json(&format!("{consent}/one-touch/begin"), &json!({}))
-        .await;
-    let options = serde_json::from_value(r.json::<Value>().await.unwrap()).unwrap();
-    let assertion =
-        serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
-    let r = shopper
-        .browser
-        .post_form(
-            &format!("{consent}/one-touch"),
-            &[("credential", &assertion.to_string())],
-        )
-        .await;
+    let r = shopper.one_touch(&consent).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), consent);
     let page = shopper.browser.html(&consent).await;

@@ -105,13 +105,7 @@ async fn a_one_touch_assertion_signed_for_another_payment_is_refused() {
     let first = open_consent(&shopper.browser, &first_url).await;
     let (second_url, _) = shop.start_checkout(&frames()).await.unwrap();
     let second = open_consent(&shopper.browser, &second_url).await;
-    let r = shopper
-        .browser
-        .post_json(&format!("{first}/one-touch/begin"), &json!({}))
-        .await;
-    let options = serde_json::from_value(r.json::<Value>().await.unwrap()).unwrap();
-    let assertion =
-        serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+    let assertion = shopper.one_touch_assertion(&first).await;
     let r = shopper
         .browser
         .post_form(

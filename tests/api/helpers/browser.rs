@@ -73,6 +73,20 @@ impl Browser {
     }
 
     /// A page's HTML, fetched as a browser does.
+    /// The page at `path` asked for in `lang` (`Accept-Language`); it must answer 200.
+    pub async fn html_in(&self, path: &str, lang: &str) -> String {
+        let r = self
+            .http
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.text().await.unwrap()
+    }
+
     pub async fn html(&self, path: &str) -> String {
         self.get_html(path).await.text().await.unwrap()
     }

@@ -186,6 +186,29 @@ impl Shopper {
             .await
     }
 
+    /// Starts a one-touch payment of `consent` and signs it with the passkey; gives the
+    /// signed answer.
+    pub async fn one_touch_assertion(&mut self, consent: &str) -> Value {
+        let r = self
+            .browser
+            .post_json(&format!("{consent}/one-touch/begin"), &json!({}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let options = serde_json::from_value(r.json::<Value>().await.unwrap()).unwrap();
+        serde_json::to_value(self.key.assert(&self.origin, options).unwrap()).unwrap()
+    }
+
+    /// Pays `consent` with one touch; gives the wallet's answer.
+    pub async fn one_touch(&mut self, consent: &str) -> Response {
+        let assertion = self.one_touch_assertion(consent).await;
+        self.browser
+            .post_form(
+                &format!("{consent}/one-touch"),
+                &[("credential", &assertion.to_string())],
+            )
+            .await
+    }
+
     /// Confirms the payment with the passkey; returns the wallet's redirect.
     pub async fn pay(&mut self, authorization_url: &Url) -> Url {
         self.pay_with(authorization_url, 0).await
