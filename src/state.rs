@@ -33,8 +33,55 @@ use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
 
 /// Everything a request handler may need; handlers take only the parts they use, each through
 /// `State<Part>` (`FromRef`).
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
+///
+/// One shared handle: axum clones the state for every middleware and handler of every request,
+/// and a deep copy of every service (each with its own store handles) was measured at about a
+/// tenth of the wallet's CPU in a checkout (BENCHMARKS.md, "Profile, fifth round").
+#[derive(Clone)]
+pub struct AppState(Arc<AppParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// Hands each part to the handlers that take it (`State<Part>`), as a derived `FromRef` would.
+macro_rules! parts {
+    ($($field:ident: $part:ty),* $(,)?) => {
+        $(impl axum::extract::FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+parts! {
+    config: Arc<Config>,
+    store: Store,
+    accounts: Accounts,
+    recovery: Recovery,
+    admins: Admins,
+    vault: Vault,
+    checkout: Checkout,
+    payments: Payments,
+    disputes: Disputes,
+    points: PointsService,
+    risk: crate::risk::Risk,
+    simulator: Arc<SimulatedProcessor>,
+    webhooks: Webhooks,
+    idempotency: Idempotency,
+    audit: Audit,
+    dashboard: Dashboard,
+    receipts: Receipts,
+    registrations: Registrations,
+}
+
+/// The wallet's services, shared behind [`AppState`].
+pub struct AppParts {
     pub config: Arc<Config>,
     pub store: Store,
     pub accounts: Accounts,
@@ -197,7 +244,7 @@ impl AppState {
             webhooks.clone(),
             config.registration_per_hour,
         );
-        Ok(Self {
+        Ok(Self(Arc::new(AppParts {
             registrations,
             config: Arc::new(config),
             idempotency,
@@ -216,7 +263,7 @@ impl AppState {
             points,
             simulator: processor,
             webhooks,
-        })
+        })))
     }
 }
 

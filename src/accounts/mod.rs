@@ -75,8 +75,21 @@ enum CeremonyState {
     },
 }
 
+/// The shoppers' accounts service: a shared handle (cloned for every request that takes it),
+/// its parts behind one `Arc`.
 #[derive(Clone)]
-pub struct Accounts {
+pub struct Accounts(Arc<AccountsInner>);
+
+impl std::ops::Deref for Accounts {
+    type Target = AccountsInner;
+
+    fn deref(&self) -> &AccountsInner {
+        &self.0
+    }
+}
+
+/// What an [`Accounts`] holds.
+pub struct AccountsInner {
     webauthn: Arc<Webauthn>,
     store: Store,
     ceremony_ttl_secs: i64,
@@ -101,14 +114,14 @@ impl Accounts {
             "shopper",
             Action::ShopperSigninLocked,
         );
-        Self {
+        Self(Arc::new(AccountsInner {
             webauthn,
             sessions: SessionStore::new(store.clone()),
             store,
             ceremony_ttl_secs,
             limits,
             throttle,
-        }
+        }))
     }
 
     /// Starts sign-up. Nothing is stored for the account until the passkey is made.

@@ -78,8 +78,21 @@ pub struct CheckoutParts {
     pub risk: Risk,
 }
 
+/// The checkout service: a shared handle (cloned for every request that takes it), its parts
+/// behind one `Arc`.
 #[derive(Clone)]
-pub struct Checkout {
+pub struct Checkout(Arc<CheckoutInner>);
+
+impl std::ops::Deref for Checkout {
+    type Target = CheckoutInner;
+
+    fn deref(&self) -> &CheckoutInner {
+        &self.0
+    }
+}
+
+/// What a [`Checkout`] holds.
+pub struct CheckoutInner {
     store: Store,
     pub merchants: Merchants,
     pub signer: GrantSigner,
@@ -101,7 +114,7 @@ impl Checkout {
             "{}/v1/payments",
             parts.issuer.origin().ascii_serialization()
         );
-        Self {
+        Self(Arc::new(CheckoutInner {
             store: parts.store.clone(),
             merchants: parts.merchants,
             signer: parts.signer,
@@ -114,7 +127,7 @@ impl Checkout {
             programmes: parts.programmes,
             risk: parts.risk,
             shops: Shops::new(parts.store.clone()),
-        }
+        }))
     }
 
     /// The issuer identifier, as in discovery and in `iss` parameters and claims.

@@ -27,8 +27,21 @@ use saifu_sdk::payments::Payment;
 pub use status::PaymentStatus;
 pub use view::view;
 
+/// The payments service: a shared handle (cloned for every request that takes it), its parts
+/// behind one `Arc`.
 #[derive(Clone)]
-pub struct Payments {
+pub struct Payments(std::sync::Arc<PaymentsInner>);
+
+impl std::ops::Deref for Payments {
+    type Target = PaymentsInner;
+
+    fn deref(&self) -> &PaymentsInner {
+        &self.0
+    }
+}
+
+/// What a [`Payments`] holds.
+pub struct PaymentsInner {
     store: Store,
     vault: Vault,
     checkout: Checkout,
@@ -110,13 +123,13 @@ impl Payments {
         webhooks: Webhooks,
         lease_secs: i64,
     ) -> Self {
-        Self {
+        Self(std::sync::Arc::new(PaymentsInner {
             store,
             vault,
             checkout,
             webhooks,
             lease_secs,
-        }
+        }))
     }
 
     pub async fn get(&self, merchant: &Merchant, id: &str) -> Result<Payment> {
