@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator (see `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = saifu::cli::Cli::parse();
