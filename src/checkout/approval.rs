@@ -10,7 +10,7 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
 
-use super::consent::{attempt, ConsentView};
+use super::consent::{attempt, Browser, ConsentView};
 use super::{consent_closed, Checkout};
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
@@ -34,6 +34,14 @@ pub struct PaymentChoice {
     pub card_id: Uuid,
     pub points: i64,
     pub address_id: Option<Uuid>,
+}
+
+/// Where an approval starts: its consent, the browser asking, and the id its ceremony is
+/// stored under.
+pub struct ApprovalStart<'a> {
+    pub consent_id: &'a str,
+    pub browser: &'a Browser,
+    pub ceremony_id: &'a str,
 }
 
 /// A submitted confirmation: the consent, the ceremony that was started for it, what the
@@ -68,18 +76,21 @@ struct ApprovalState {
 
 impl Checkout {
     /// Starts the passkey confirmation of a payment with the chosen card and points: the
-    /// challenge is a digest of the exact payment and a fresh nonce.
+    /// challenge is a digest of the exact payment and a fresh nonce. The ceremony is stored
+    /// under `ceremony_id`, which the browser's session derives for this consent (see
+    /// `session::approval_ceremony_id`): it replaces one an earlier start left there.
     pub async fn begin_approval(
         &self,
-        consent_id: &str,
+        start: ApprovalStart<'_>,
         user: &User,
         choice: PaymentChoice,
         now: i64,
-    ) -> Result<(String, RequestChallengeResponse)> {
+    ) -> Result<RequestChallengeResponse> {
+        let consent_id = start.consent_id;
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        let view = self.consent(consent_id, now).await?;
+        let view = self.consent(consent_id, start.browser, now).await?;
         if let Some(refused) = self.shop_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
@@ -110,15 +121,16 @@ impl Checkout {
             nonce,
             authentication: with_challenge(serde_json::to_value(&authentication)?, &challenge)?,
         };
-        let id = ceremony::put(
+        ceremony::replace(
             &self.store,
+            start.ceremony_id,
             APPROVAL_CEREMONY,
             &state,
             self.accounts.ceremony_ttl_secs(),
             now,
         )
         .await?;
-        Ok((id, options))
+        Ok(options)
     }
 
     /// Verifies the passkey confirmation against the payment re-derived from what is submitted
@@ -128,8 +140,14 @@ impl Checkout {
     /// The ceremony gets one attempt: it is read first, and then taken either by the approval's
     /// own transaction (which also records the passkey's counter: one commit for the step) or,
     /// when any check fails, on its own.
-    pub async fn approve(&self, user: &User, request: &ApprovalRequest, now: i64) -> Result<Url> {
-        let checked = match self.check_approval(user, request, now).await {
+    pub async fn approve(
+        &self,
+        user: &User,
+        browser: &Browser,
+        request: &ApprovalRequest,
+        now: i64,
+    ) -> Result<Url> {
+        let checked = match self.check_approval(user, browser, request, now).await {
             Ok(checked) => checked,
             Err(e) => {
                 // Used up all the same. Should this fail too, the ceremony still expires.
@@ -239,6 +257,7 @@ impl Checkout {
     async fn check_approval(
         &self,
         user: &User,
+        browser: &Browser,
         request: &ApprovalRequest,
         now: i64,
     ) -> Result<Checked> {
@@ -246,15 +265,19 @@ impl Checkout {
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        let state: ApprovalState =
-            ceremony::read(&self.store, &request.ceremony_id, APPROVAL_CEREMONY, now).await?;
+        let taken = self.store.find_ceremony(&request.ceremony_id).await?;
+        // Another browser is told the consent does not exist before anything else.
+        let found = self
+            .bound_consent(&request.consent_id, browser, now)
+            .await?;
+        let state: ApprovalState = ceremony::open(taken, APPROVAL_CEREMONY, now)?;
         if state.consent_id != request.consent_id || state.user_id != user.id {
             return Err(Error::invalid(
                 "webauthn_challenge_mismatch",
                 "This confirmation was made for another payment. Please confirm again.",
             ));
         }
-        let view = self.consent(&request.consent_id, now).await?;
+        let view = self.open_consent(found, now).await?;
         // Not binding (the approval's write counts it within the shopper's cap), but refuses early.
         if let Some(refused) = self.shop_refusal(user, &view, now).await? {
             return Err(refused.error());

@@ -18,7 +18,10 @@ use webauthn_rs::prelude::{
     DiscoverableAuthentication, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use super::approval::{payment_challenge, with_challenge, ApprovalRequest, Checked, PaymentChoice};
+use super::approval::{
+    payment_challenge, with_challenge, ApprovalRequest, ApprovalStart, Checked, PaymentChoice,
+};
+use super::consent::Browser;
 use super::Checkout;
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
@@ -57,13 +60,15 @@ pub struct OneTouchRefused {
 
 impl Checkout {
     /// Starts a one-touch payment: a discoverable passkey request whose challenge is the
-    /// payment with "the signer's default card", no points, and a fresh nonce.
+    /// payment with "the signer's default card", no points, and a fresh nonce. Stored under
+    /// the start's ceremony id, as a signed-in approval's.
     pub async fn begin_one_touch(
         &self,
-        consent_id: &str,
+        start: ApprovalStart<'_>,
         now: i64,
-    ) -> Result<(String, RequestChallengeResponse)> {
-        let view = self.consent(consent_id, now).await?;
+    ) -> Result<RequestChallengeResponse> {
+        let consent_id = start.consent_id;
+        let view = self.consent(consent_id, start.browser, now).await?;
         if view.payment.shipping_required {
             return Err(one_touch_unavailable());
         }
@@ -80,15 +85,16 @@ impl Checkout {
             nonce,
             authentication: with_challenge(serde_json::to_value(&authentication)?, &challenge)?,
         };
-        let id = ceremony::put(
+        ceremony::replace(
             &self.store,
+            start.ceremony_id,
             ONE_TOUCH_CEREMONY,
             &state,
             self.accounts.ceremony_ttl_secs(),
             now,
         )
         .await?;
-        Ok((id, options))
+        Ok(options)
     }
 
     /// Verifies a one-touch assertion against the payment re-derived now, identifies the
@@ -97,12 +103,13 @@ impl Checkout {
     pub async fn approve_one_touch(
         &self,
         consent_id: &str,
+        browser: &Browser,
         ceremony_id: &str,
         credential: PublicKeyCredential,
         now: i64,
     ) -> std::result::Result<OneTouch, OneTouchRefused> {
         let (user, checked) = match self
-            .check_one_touch(consent_id, ceremony_id, &credential, now)
+            .check_one_touch(consent_id, browser, ceremony_id, &credential, now)
             .await
         {
             Ok(found) => found,
@@ -135,19 +142,28 @@ impl Checkout {
     async fn check_one_touch(
         &self,
         consent_id: &str,
+        browser: &Browser,
         ceremony_id: &str,
         credential: &PublicKeyCredential,
         now: i64,
     ) -> std::result::Result<(User, Checked), OneTouchRefused> {
         let anonymous = |error| OneTouchRefused { user: None, error };
+        let taken = self
+            .store
+            .find_ceremony(ceremony_id)
+            .await
+            .map_err(|e| anonymous(e.into()))?;
+        // Another browser is told the consent does not exist before anything else.
+        let found = self
+            .bound_consent(consent_id, browser, now)
+            .await
+            .map_err(anonymous)?;
         let state: OneTouchState =
-            ceremony::read(&self.store, ceremony_id, ONE_TOUCH_CEREMONY, now)
-                .await
-                .map_err(anonymous)?;
+            ceremony::open(taken, ONE_TOUCH_CEREMONY, now).map_err(anonymous)?;
         if state.consent_id != consent_id {
             return Err(anonymous(ceremony_not_found()));
         }
-        let view = self.consent(consent_id, now).await.map_err(anonymous)?;
+        let view = self.open_consent(found, now).await.map_err(anonymous)?;
         let challenge = payment_challenge(&view, DEFAULT_CARD, 0, None, &state.nonce);
         let (user, result) = self
             .verify_one_touch(credential, state.authentication, &challenge)

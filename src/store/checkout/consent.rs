@@ -40,6 +40,9 @@ pub struct Consent {
     pub status: ConsentStatus,
     pub user_id: Option<String>,
     pub expires_at: i64,
+    /// The SHA-256 (hex) of the key of the browser that opened the consent; none for a
+    /// consent opened before consents carried it.
+    pub browser_hash: Option<String>,
 }
 
 pub struct NewCode<'a> {
@@ -109,13 +112,15 @@ fn consent_row(r: &AnyRow, status: &str) -> Result<Consent> {
         status: ConsentStatus::parse(&r.try_get::<String, _>(status)?)?,
         user_id: r.try_get("user_id")?,
         expires_at: r.try_get("expires_at")?,
+        browser_hash: r.try_get("browser_hash")?,
     })
 }
 
 impl Store {
     pub async fn find_consent(&self, id: &str) -> Result<Option<Consent>> {
         let row = sqlx::query(
-            "SELECT id, client_id, redirect_uri, state, code_challenge, details, status, user_id, expires_at
+            "SELECT id, client_id, redirect_uri, state, code_challenge, details, status, user_id, expires_at,
+                    browser_hash
              FROM consents WHERE id = $1",
         )
         .bind(id)
@@ -134,7 +139,7 @@ impl Store {
     ) -> Result<Option<ConsentAndMerchant>> {
         let rows = sqlx::query(
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
-                    c.status AS consent_status, c.user_id, c.expires_at,
+                    c.status AS consent_status, c.user_id, c.expires_at, c.browser_hash,
                     m.name, m.domain, m.status, m.webhook_url, m.created_at,
                     m.status_reason, m.status_changed_at, m.token_endpoint_auth_method,
                     m.client_uri, m.logo_uri, m.review_resembles, m.deleted_at, r.uri,
