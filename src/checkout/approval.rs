@@ -23,7 +23,7 @@ use crate::risk::{Approving, LimitRefusal};
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Approval, NewCode};
 use crate::store::PasskeyUse;
-use crate::vault::StoredCard;
+use crate::vault::SealedCard;
 
 const APPROVAL_CEREMONY: &str = "payment_approval";
 
@@ -59,7 +59,8 @@ pub(super) struct Checked {
     pub(super) view: ConsentView,
     pub(super) passkey: PasskeyUse,
     pub(super) approving: Approving,
-    pub(super) card: StoredCard,
+    /// The card as the checks read it, its number sealed until the card network is called.
+    pub(super) card: SealedCard,
     pub(super) challenge: Vec<u8>,
     /// The copy of the chosen shipping address, when the merchant asked for one.
     pub(super) shipping: Option<ShippingAddress>,
@@ -265,19 +266,24 @@ impl Checkout {
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        let taken = self.store.find_ceremony(&request.ceremony_id).await?;
-        // Another browser is told the consent does not exist before anything else.
-        let found = self
-            .bound_consent(&request.consent_id, browser, now)
+        // The ceremony is read with the consent. Another browser is told the consent does not
+        // exist before anything else.
+        let mut found = self
+            .bound_consent(
+                &request.consent_id,
+                Some(&request.ceremony_id),
+                browser,
+                now,
+            )
             .await?;
-        let state: ApprovalState = ceremony::open(taken, APPROVAL_CEREMONY, now)?;
+        let state: ApprovalState = ceremony::open(found.ceremony.take(), APPROVAL_CEREMONY, now)?;
         if state.consent_id != request.consent_id || state.user_id != user.id {
             return Err(Error::invalid(
                 "webauthn_challenge_mismatch",
                 "This confirmation was made for another payment. Please confirm again.",
             ));
         }
-        let view = self.open_consent(found, now).await?;
+        let view = self.open_consent(found, now)?;
         // Not binding (the approval's write counts it within the shopper's cap), but refuses early.
         if let Some(refused) = self.shop_refusal(user, &view, now).await? {
             return Err(refused.error());
@@ -339,7 +345,7 @@ impl Checkout {
             .signer
             .sign_receipt(&receipt_claims(&Approved {
                 view,
-                card: &checked.card,
+                card: &checked.card.card,
                 points: request.choice.points,
                 grant_jti,
                 challenge: &checked.challenge,
@@ -419,17 +425,17 @@ impl Checkout {
         Ok(())
     }
 
-    /// The shopper's card, if it is theirs and not expired.
-    pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<StoredCard> {
-        let card = self
+    /// The shopper's card, if it is theirs and not expired, in one read, with its number
+    /// sealed (for the card network, later in the same step).
+    pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<SealedCard> {
+        let sealed = self
             .vault
-            .cards(user.id)
+            .sealed_card(user.id, card_id)
             .await?
-            .into_iter()
-            .find(|c| c.id == card_id)
             .ok_or_else(|| {
                 Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
             })?;
+        let card = &sealed.card;
         let today = time::OffsetDateTime::now_utc().date();
         let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
             .is_none_or(|e| e.is_expired(today));
@@ -440,7 +446,7 @@ impl Checkout {
             )
             .on_field("card_id"));
         }
-        Ok(card)
+        Ok(sealed)
     }
 }
 

@@ -49,7 +49,7 @@ impl Browser {
                 .key_hash
                 .as_deref()
                 .is_some_and(|key| constant_time_eq(key.as_bytes(), hash.as_bytes())),
-            None => self.listed.iter().any(|c| *c == consent.id),
+            None => self.listed.contains(&consent.id),
         }
     }
 }
@@ -101,20 +101,22 @@ impl Checkout {
     /// The consent's merchant and payment, while it can still be approved, for the browser
     /// that opened it (any other is told it does not exist).
     pub async fn consent(&self, id: &str, browser: &Browser, now: i64) -> Result<ConsentView> {
-        let found = self.bound_consent(id, browser, now).await?;
-        self.open_consent(found, now).await
+        let found = self.bound_consent(id, None, browser, now).await?;
+        self.open_consent(found, now)
     }
 
-    /// The consent with its merchant, read in one statement, if `browser` opened it; nothing
+    /// The consent with its merchant, the points programme and the ceremony `ceremony_id`
+    /// names (a step that finishes one), read in one statement, if `browser` opened it; nothing
     /// about it is checked yet (see [`Checkout::open_consent`]).
     pub(super) async fn bound_consent(
         &self,
         id: &str,
+        ceremony_id: Option<&str>,
         browser: &Browser,
         now: i64,
     ) -> Result<ConsentAndMerchant> {
         self.store
-            .find_consent_with_merchant(id, now)
+            .find_consent_with_merchant(id, ceremony_id, now)
             .await?
             .filter(|found| browser.opened(&found.consent))
             .ok_or_else(Error::not_found)
@@ -122,11 +124,7 @@ impl Checkout {
 
     /// The consent page's content from a consent read by [`Checkout::bound_consent`], while it
     /// can still be approved.
-    pub(super) async fn open_consent(
-        &self,
-        found: ConsentAndMerchant,
-        now: i64,
-    ) -> Result<ConsentView> {
+    pub(super) fn open_consent(&self, found: ConsentAndMerchant, now: i64) -> Result<ConsentView> {
         let consent = found.consent;
         if consent.status != ConsentStatus::Pending {
             return Err(consent_closed());
@@ -143,7 +141,7 @@ impl Checkout {
             return Err(suspended());
         }
         let payment = stored_payment(&consent.pushed.details)?;
-        let programme = self.programmes.current().await?;
+        let programme = self.programmes.in_force(found.programme)?;
         Ok(ConsentView {
             consent,
             merchant,

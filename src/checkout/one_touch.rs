@@ -30,7 +30,7 @@ use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::risk::LimitRefusal;
-use crate::vault::StoredCard;
+use crate::vault::{SealedCard, StoredCard};
 
 const ONE_TOUCH_CEREMONY: &str = "payment_one_touch";
 
@@ -124,7 +124,7 @@ impl Checkout {
             consent_id: consent_id.to_string(),
             ceremony_id: ceremony_id.to_string(),
             choice: PaymentChoice {
-                card_id: checked.card.id,
+                card_id: checked.card.card.id,
                 points: 0,
                 address_id: None,
             },
@@ -148,22 +148,18 @@ impl Checkout {
         now: i64,
     ) -> std::result::Result<(User, Checked), OneTouchRefused> {
         let anonymous = |error| OneTouchRefused { user: None, error };
-        let taken = self
-            .store
-            .find_ceremony(ceremony_id)
-            .await
-            .map_err(|e| anonymous(e.into()))?;
-        // Another browser is told the consent does not exist before anything else.
-        let found = self
-            .bound_consent(consent_id, browser, now)
+        // The ceremony is read with the consent. Another browser is told the consent does not
+        // exist before anything else.
+        let mut found = self
+            .bound_consent(consent_id, Some(ceremony_id), browser, now)
             .await
             .map_err(anonymous)?;
         let state: OneTouchState =
-            ceremony::open(taken, ONE_TOUCH_CEREMONY, now).map_err(anonymous)?;
+            ceremony::open(found.ceremony.take(), ONE_TOUCH_CEREMONY, now).map_err(anonymous)?;
         if state.consent_id != consent_id {
             return Err(anonymous(ceremony_not_found()));
         }
-        let view = self.open_consent(found, now).await.map_err(anonymous)?;
+        let view = self.open_consent(found, now).map_err(anonymous)?;
         let challenge = payment_challenge(&view, DEFAULT_CARD, 0, None, &state.nonce);
         let (user, result) = self
             .verify_one_touch(credential, state.authentication, &challenge)
@@ -237,7 +233,7 @@ impl Checkout {
 
     /// The card "the signer's default card" means: the card the shopper made their default,
     /// else the card they added most recently; expired cards never count.
-    pub async fn default_card(&self, user: &User) -> Result<StoredCard> {
+    pub async fn default_card(&self, user: &User) -> Result<SealedCard> {
         let today = time::OffsetDateTime::now_utc().date();
         let usable = |c: &StoredCard| {
             crate::card::Expiry::new(c.exp_month as u8, c.exp_year as u16)

@@ -6,9 +6,12 @@ use sqlx::Row;
 
 use super::authorizations::approve_authorization_in;
 use super::{pushed_row, Pushed};
+use crate::store::ceremonies::Taken;
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
 use crate::store::passkeys::record_passkey_use_in;
+use crate::store::programme::StoredProgramme;
+use crate::store::programme::{programme_row_as, CURRENT_PROGRAMME_PREFIXED};
 use crate::store::receipts::{insert_receipt_in, NewReceipt};
 use crate::store::risk::{count, CountRefusal, Counting};
 use crate::store::shops::{count_approval, ShopCountRefusal, ShopCounting};
@@ -75,10 +78,14 @@ pub struct NewCode<'a> {
     pub authorization: Option<&'a str>,
 }
 
-/// A consent, and its merchant with the merchant's points multiplier (percent).
+/// A consent, and its merchant with the merchant's points multiplier (percent); the points
+/// programme in force; and the ceremony asked for, if there is one.
 pub struct ConsentAndMerchant {
     pub consent: Consent,
     pub merchant: Option<(StoredMerchant, i64)>,
+    /// The points programme's version in force (none before the first version).
+    pub programme: Option<StoredProgramme>,
+    pub ceremony: Option<Taken>,
 }
 
 /// What [`Store::approve_consent`] did.
@@ -130,14 +137,16 @@ impl Store {
     }
 
     /// A consent with its merchant (and the merchant's redirect URIs and the points multiplier
-    /// of its campaign in force at `now`, 100 without one), in one statement, as every consent
-    /// step needs both.
+    /// of its campaign in force at `now`, 100 without one), the points programme in force, and
+    /// the ceremony `ceremony_id` names (a step that finishes one), in one statement, as every
+    /// consent step needs them.
     pub async fn find_consent_with_merchant(
         &self,
         id: &str,
+        ceremony_id: Option<&str>,
         now: i64,
     ) -> Result<Option<ConsentAndMerchant>> {
-        let rows = sqlx::query(
+        let query = format!(
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
                     c.status AS consent_status, c.user_id, c.expires_at, c.browser_hash,
                     m.name, m.domain, m.status, m.webhook_url, m.created_at,
@@ -145,16 +154,22 @@ impl Store {
                     m.client_uri, m.logo_uri, m.review_resembles, m.deleted_at, r.uri,
                     CAST(COALESCE((SELECT k.multiplier_percent FROM points_campaigns k
                                    WHERE k.client_id = c.client_id AND k.starts_at <= $2 AND k.ends_at > $2
-                                   ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent
+                                   ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent,
+                    pp.*, ce.kind AS ceremony_kind, ce.state AS ceremony_state,
+                    ce.expires_at AS ceremony_expires_at
              FROM consents c
              LEFT JOIN merchants m ON m.client_id = c.client_id AND m.deleted_at IS NULL
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
-             WHERE c.id = $1 ORDER BY r.uri",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
+             LEFT JOIN {CURRENT_PROGRAMME_PREFIXED} pp ON 1 = 1
+             LEFT JOIN ceremonies ce ON ce.id = $3
+             WHERE c.id = $1 ORDER BY r.uri"
+        );
+        let rows = sqlx::query(&query)
+            .bind(id)
+            .bind(now)
+            .bind(ceremony_id.unwrap_or(""))
+            .fetch_all(&mut *self.read().await?)
+            .await?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -172,7 +187,24 @@ impl Store {
                 Some((merchant_row(first, uris)?, multiplier))
             }
         };
-        Ok(Some(ConsentAndMerchant { consent, merchant }))
+        let programme = match first.try_get::<Option<i64>, _>("pp_version")? {
+            None => None,
+            Some(_) => Some(programme_row_as(first, "pp_")?),
+        };
+        let ceremony = match first.try_get::<Option<String>, _>("ceremony_kind")? {
+            None => None,
+            Some(kind) => Some(Taken {
+                kind,
+                state: first.try_get("ceremony_state")?,
+                expires_at: first.try_get("ceremony_expires_at")?,
+            }),
+        };
+        Ok(Some(ConsentAndMerchant {
+            consent,
+            merchant,
+            programme,
+            ceremony,
+        }))
     }
 
     /// Approves a pending consent of a shopper who is not frozen with a passkey assertion and
