@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::receipts::issue::{receipt_claims, Approved};
 use crate::risk::{Approving, LimitRefusal};
 use crate::secrets::sha256_hex;
-use crate::store::checkout::consent::{Approval, NewCode};
+use crate::store::checkout::consent::{Approval, ConsentLookup, NewCode};
 use crate::store::PasskeyUse;
 use crate::vault::SealedCard;
 
@@ -91,14 +91,25 @@ impl Checkout {
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        let view = self.consent(consent_id, start.browser, now).await?;
+        // The chosen card is read with the consent (and checked where it always was).
+        let user_id = user.id.to_string();
+        let card_id = choice.card_id.to_string();
+        let lookup = ConsentLookup {
+            ceremony_id: None,
+            card: Some((&user_id, &card_id)),
+        };
+        let mut found = self
+            .bound_consent(consent_id, lookup, start.browser, now)
+            .await?;
+        let card = found.card.take().map(SealedCard::from);
+        let view = self.open_consent(found, now)?;
         if let Some(refused) = self.shop_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
         if let Some(refused) = self.limit_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
-        self.usable_card(user, choice.card_id).await?;
+        usable(card)?;
         self.check_points(user, &view, choice.points).await?;
         let shipping = self.shipping_choice(user, &view, choice.address_id).await?;
         let passkeys = self.accounts.webauthn_passkeys(user.id).await?;
@@ -266,16 +277,18 @@ impl Checkout {
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        // The ceremony is read with the consent. Another browser is told the consent does not
-        // exist before anything else.
+        // The ceremony and the chosen card are read with the consent. Another browser is told
+        // the consent does not exist before anything else.
+        let user_id = user.id.to_string();
+        let card_id = request.choice.card_id.to_string();
+        let lookup = ConsentLookup {
+            ceremony_id: Some(&request.ceremony_id),
+            card: Some((&user_id, &card_id)),
+        };
         let mut found = self
-            .bound_consent(
-                &request.consent_id,
-                Some(&request.ceremony_id),
-                browser,
-                now,
-            )
+            .bound_consent(&request.consent_id, lookup, browser, now)
             .await?;
+        let card = found.card.take().map(SealedCard::from);
         let state: ApprovalState = ceremony::open(found.ceremony.take(), APPROVAL_CEREMONY, now)?;
         if state.consent_id != request.consent_id || state.user_id != user.id {
             return Err(Error::invalid(
@@ -290,7 +303,6 @@ impl Checkout {
         }
         // The one read of the limits: it refuses early, and the approval's write counts the
         // payment within these limits (that write is what binds).
-        let user_id = user.id.to_string();
         let approving = self
             .risk
             .approval(attempt(&user_id, &view), now)
@@ -316,7 +328,7 @@ impl Checkout {
             .finish_passkey_authentication(&request.credential, &authentication)
             .map_err(webauthn_error)?;
         let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
-        let card = self.usable_card(user, request.choice.card_id).await?;
+        let card = usable(card)?;
         Ok(Checked {
             view,
             passkey,
@@ -428,26 +440,27 @@ impl Checkout {
     /// The shopper's card, if it is theirs and not expired, in one read, with its number
     /// sealed (for the card network, later in the same step).
     pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<SealedCard> {
-        let sealed = self
-            .vault
-            .sealed_card(user.id, card_id)
-            .await?
-            .ok_or_else(|| {
-                Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
-            })?;
-        let card = &sealed.card;
-        let today = time::OffsetDateTime::now_utc().date();
-        let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
-            .is_none_or(|e| e.is_expired(today));
-        if expired {
-            return Err(Error::invalid(
-                "card_expired",
-                "This card has expired. Choose another card.",
-            )
-            .on_field("card_id"));
-        }
-        Ok(sealed)
+        usable(self.vault.sealed_card(user.id, card_id).await?)
     }
+}
+
+/// The card the shopper chose, as read (none: not theirs), if it is not expired.
+fn usable(found: Option<SealedCard>) -> Result<SealedCard> {
+    let sealed = found.ok_or_else(|| {
+        Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
+    })?;
+    let card = &sealed.card;
+    let today = time::OffsetDateTime::now_utc().date();
+    let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
+        .is_none_or(|e| e.is_expired(today));
+    if expired {
+        return Err(Error::invalid(
+            "card_expired",
+            "This card has expired. Choose another card.",
+        )
+        .on_field("card_id"));
+    }
+    Ok(sealed)
 }
 
 /// webauthn-rs's serialized authentication state, its challenge replaced by `challenge`.

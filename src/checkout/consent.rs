@@ -16,7 +16,7 @@ use crate::risk::{Attempt, LimitRefusal};
 use crate::secrets::constant_time_eq;
 use crate::secrets::sha256_hex;
 use crate::shops::ShopRefusal;
-use crate::store::checkout::consent::{Consent, ConsentAndMerchant, ConsentStatus};
+use crate::store::checkout::consent::{Consent, ConsentAndMerchant, ConsentLookup, ConsentStatus};
 use crate::store::checkout::pushed::RequestUriRefusal;
 use crate::vault::StoredCard;
 
@@ -101,22 +101,25 @@ impl Checkout {
     /// The consent's merchant and payment, while it can still be approved, for the browser
     /// that opened it (any other is told it does not exist).
     pub async fn consent(&self, id: &str, browser: &Browser, now: i64) -> Result<ConsentView> {
-        let found = self.bound_consent(id, None, browser, now).await?;
+        let found = self
+            .bound_consent(id, ConsentLookup::default(), browser, now)
+            .await?;
         self.open_consent(found, now)
     }
 
-    /// The consent with its merchant, the points programme and the ceremony `ceremony_id`
-    /// names (a step that finishes one), read in one statement, if `browser` opened it; nothing
-    /// about it is checked yet (see [`Checkout::open_consent`]).
+    /// The consent with its merchant, the points programme, and the ceremony and the card
+    /// `lookup` names (a step that finishes a ceremony, or uses a card), read in one statement,
+    /// if `browser` opened it; nothing about it is checked yet (see
+    /// [`Checkout::open_consent`]).
     pub(super) async fn bound_consent(
         &self,
         id: &str,
-        ceremony_id: Option<&str>,
+        lookup: ConsentLookup<'_>,
         browser: &Browser,
         now: i64,
     ) -> Result<ConsentAndMerchant> {
         self.store
-            .find_consent_with_merchant(id, ceremony_id, now)
+            .find_consent_with_merchant(id, lookup, now)
             .await?
             .filter(|found| browser.opened(&found.consent))
             .ok_or_else(Error::not_found)

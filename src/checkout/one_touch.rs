@@ -30,6 +30,7 @@ use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::risk::LimitRefusal;
+use crate::store::checkout::consent::ConsentLookup;
 use crate::vault::{SealedCard, StoredCard};
 
 const ONE_TOUCH_CEREMONY: &str = "payment_one_touch";
@@ -151,7 +152,15 @@ impl Checkout {
         // The ceremony is read with the consent. Another browser is told the consent does not
         // exist before anything else.
         let mut found = self
-            .bound_consent(consent_id, Some(ceremony_id), browser, now)
+            .bound_consent(
+                consent_id,
+                ConsentLookup {
+                    ceremony_id: Some(ceremony_id),
+                    card: None,
+                },
+                browser,
+                now,
+            )
             .await
             .map_err(anonymous)?;
         let state: OneTouchState =

@@ -25,6 +25,13 @@ pub struct SealedCard {
     sealed: SealedNumber,
 }
 
+impl From<(StoredCard, SealedNumber)> for SealedCard {
+    /// A card the store read with its sealed number.
+    fn from((card, sealed): (StoredCard, SealedNumber)) -> Self {
+        Self { card, sealed }
+    }
+}
+
 // Shows the card only: never the sealed number.
 impl std::fmt::Debug for SealedCard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
