@@ -10,7 +10,7 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
 
-use super::consent::{attempt, ConsentView};
+use super::consent::{attempt, Browser, ConsentView};
 use super::{consent_closed, Checkout};
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
@@ -21,9 +21,9 @@ use crate::error::{Error, Result};
 use crate::receipts::issue::{receipt_claims, Approved};
 use crate::risk::{Approving, LimitRefusal};
 use crate::secrets::sha256_hex;
-use crate::store::checkout::consent::{Approval, NewCode};
+use crate::store::checkout::consent::{Approval, ConsentLookup, NewCode};
 use crate::store::PasskeyUse;
-use crate::vault::StoredCard;
+use crate::vault::SealedCard;
 
 const APPROVAL_CEREMONY: &str = "payment_approval";
 
@@ -34,6 +34,14 @@ pub struct PaymentChoice {
     pub card_id: Uuid,
     pub points: i64,
     pub address_id: Option<Uuid>,
+}
+
+/// Where an approval starts: its consent, the browser asking, and the id its ceremony is
+/// stored under.
+pub struct ApprovalStart<'a> {
+    pub consent_id: &'a str,
+    pub browser: &'a Browser,
+    pub ceremony_id: &'a str,
 }
 
 /// A submitted confirmation: the consent, the ceremony that was started for it, what the
@@ -51,7 +59,8 @@ pub(super) struct Checked {
     pub(super) view: ConsentView,
     pub(super) passkey: PasskeyUse,
     pub(super) approving: Approving,
-    pub(super) card: StoredCard,
+    /// The card as the checks read it, its number sealed until the card network is called.
+    pub(super) card: SealedCard,
     pub(super) challenge: Vec<u8>,
     /// The copy of the chosen shipping address, when the merchant asked for one.
     pub(super) shipping: Option<ShippingAddress>,
@@ -68,25 +77,39 @@ struct ApprovalState {
 
 impl Checkout {
     /// Starts the passkey confirmation of a payment with the chosen card and points: the
-    /// challenge is a digest of the exact payment and a fresh nonce.
+    /// challenge is a digest of the exact payment and a fresh nonce. The ceremony is stored
+    /// under `ceremony_id`, which the browser's session derives for this consent (see
+    /// `session::approval_ceremony_id`): it replaces one an earlier start left there.
     pub async fn begin_approval(
         &self,
-        consent_id: &str,
+        start: ApprovalStart<'_>,
         user: &User,
         choice: PaymentChoice,
         now: i64,
-    ) -> Result<(String, RequestChallengeResponse)> {
+    ) -> Result<RequestChallengeResponse> {
+        let consent_id = start.consent_id;
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        let view = self.consent(consent_id, now).await?;
+        // The chosen card is read with the consent (and checked where it always was).
+        let user_id = user.id.to_string();
+        let card_id = choice.card_id.to_string();
+        let lookup = ConsentLookup {
+            ceremony_id: None,
+            card: Some((&user_id, &card_id)),
+        };
+        let mut found = self
+            .bound_consent(consent_id, lookup, start.browser, now)
+            .await?;
+        let card = found.card.take().map(SealedCard::from);
+        let view = self.open_consent(found, now)?;
         if let Some(refused) = self.shop_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
         if let Some(refused) = self.limit_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
-        self.usable_card(user, choice.card_id).await?;
+        usable(card)?;
         self.check_points(user, &view, choice.points).await?;
         let shipping = self.shipping_choice(user, &view, choice.address_id).await?;
         let passkeys = self.accounts.webauthn_passkeys(user.id).await?;
@@ -110,15 +133,16 @@ impl Checkout {
             nonce,
             authentication: with_challenge(serde_json::to_value(&authentication)?, &challenge)?,
         };
-        let id = ceremony::put(
+        ceremony::replace(
             &self.store,
+            start.ceremony_id,
             APPROVAL_CEREMONY,
             &state,
             self.accounts.ceremony_ttl_secs(),
             now,
         )
         .await?;
-        Ok((id, options))
+        Ok(options)
     }
 
     /// Verifies the passkey confirmation against the payment re-derived from what is submitted
@@ -128,8 +152,14 @@ impl Checkout {
     /// The ceremony gets one attempt: it is read first, and then taken either by the approval's
     /// own transaction (which also records the passkey's counter: one commit for the step) or,
     /// when any check fails, on its own.
-    pub async fn approve(&self, user: &User, request: &ApprovalRequest, now: i64) -> Result<Url> {
-        let checked = match self.check_approval(user, request, now).await {
+    pub async fn approve(
+        &self,
+        user: &User,
+        browser: &Browser,
+        request: &ApprovalRequest,
+        now: i64,
+    ) -> Result<Url> {
+        let checked = match self.check_approval(user, browser, request, now).await {
             Ok(checked) => checked,
             Err(e) => {
                 // Used up all the same. Should this fail too, the ceremony still expires.
@@ -239,6 +269,7 @@ impl Checkout {
     async fn check_approval(
         &self,
         user: &User,
+        browser: &Browser,
         request: &ApprovalRequest,
         now: i64,
     ) -> Result<Checked> {
@@ -246,22 +277,32 @@ impl Checkout {
         if user.is_frozen() {
             return Err(account_frozen());
         }
-        let state: ApprovalState =
-            ceremony::read(&self.store, &request.ceremony_id, APPROVAL_CEREMONY, now).await?;
+        // The ceremony and the chosen card are read with the consent. Another browser is told
+        // the consent does not exist before anything else.
+        let user_id = user.id.to_string();
+        let card_id = request.choice.card_id.to_string();
+        let lookup = ConsentLookup {
+            ceremony_id: Some(&request.ceremony_id),
+            card: Some((&user_id, &card_id)),
+        };
+        let mut found = self
+            .bound_consent(&request.consent_id, lookup, browser, now)
+            .await?;
+        let card = found.card.take().map(SealedCard::from);
+        let state: ApprovalState = ceremony::open(found.ceremony.take(), APPROVAL_CEREMONY, now)?;
         if state.consent_id != request.consent_id || state.user_id != user.id {
             return Err(Error::invalid(
                 "webauthn_challenge_mismatch",
                 "This confirmation was made for another payment. Please confirm again.",
             ));
         }
-        let view = self.consent(&request.consent_id, now).await?;
+        let view = self.open_consent(found, now)?;
         // Not binding (the approval's write counts it within the shopper's cap), but refuses early.
         if let Some(refused) = self.shop_refusal(user, &view, now).await? {
             return Err(refused.error());
         }
         // The one read of the limits: it refuses early, and the approval's write counts the
         // payment within these limits (that write is what binds).
-        let user_id = user.id.to_string();
         let approving = self
             .risk
             .approval(attempt(&user_id, &view), now)
@@ -287,7 +328,7 @@ impl Checkout {
             .finish_passkey_authentication(&request.credential, &authentication)
             .map_err(webauthn_error)?;
         let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
-        let card = self.usable_card(user, request.choice.card_id).await?;
+        let card = usable(card)?;
         Ok(Checked {
             view,
             passkey,
@@ -316,7 +357,7 @@ impl Checkout {
             .signer
             .sign_receipt(&receipt_claims(&Approved {
                 view,
-                card: &checked.card,
+                card: &checked.card.card,
                 points: request.choice.points,
                 grant_jti,
                 challenge: &checked.challenge,
@@ -396,29 +437,30 @@ impl Checkout {
         Ok(())
     }
 
-    /// The shopper's card, if it is theirs and not expired.
-    pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<StoredCard> {
-        let card = self
-            .vault
-            .cards(user.id)
-            .await?
-            .into_iter()
-            .find(|c| c.id == card_id)
-            .ok_or_else(|| {
-                Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
-            })?;
-        let today = time::OffsetDateTime::now_utc().date();
-        let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
-            .is_none_or(|e| e.is_expired(today));
-        if expired {
-            return Err(Error::invalid(
-                "card_expired",
-                "This card has expired. Choose another card.",
-            )
-            .on_field("card_id"));
-        }
-        Ok(card)
+    /// The shopper's card, if it is theirs and not expired, in one read, with its number
+    /// sealed (for the card network, later in the same step).
+    pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<SealedCard> {
+        usable(self.vault.sealed_card(user.id, card_id).await?)
     }
+}
+
+/// The card the shopper chose, as read (none: not theirs), if it is not expired.
+fn usable(found: Option<SealedCard>) -> Result<SealedCard> {
+    let sealed = found.ok_or_else(|| {
+        Error::invalid("unknown_card", "Choose one of your cards.").on_field("card_id")
+    })?;
+    let card = &sealed.card;
+    let today = time::OffsetDateTime::now_utc().date();
+    let expired = crate::card::Expiry::new(card.exp_month as u8, card.exp_year as u16)
+        .is_none_or(|e| e.is_expired(today));
+    if expired {
+        return Err(Error::invalid(
+            "card_expired",
+            "This card has expired. Choose another card.",
+        )
+        .on_field("card_id"));
+    }
+    Ok(sealed)
 }
 
 /// webauthn-rs's serialized authentication state, its challenge replaced by `challenge`.

@@ -20,7 +20,7 @@ use crate::processor::{CardDetails, IdempotencyKey, Outcome, ProcessorError};
 use crate::store::checkout::authorizations::{
     Adoption, AuthorizationState, NewAuthorization, StoredAuthorization,
 };
-use crate::vault::StoredCard;
+use crate::vault::SealedCard;
 
 /// How many lapsed authorizations one reconciler pass releases.
 const BATCH: i64 = 100;
@@ -79,18 +79,20 @@ impl Checkout {
         ))
     }
 
-    /// Authorizes `card` for `amount` under grant `jti`, recorded first so that an
-    /// authorization is never left unknown. Gives its reference; a decline or a silent
-    /// network is the shopper's error (and the record says so).
+    /// Authorizes `card` (as the approval's checks read it, number sealed) for `amount` under
+    /// grant `jti`, recorded first so that an authorization is never left unknown. Gives its
+    /// reference; a decline or a silent network is the shopper's error (and the record says
+    /// so).
     pub(super) async fn authorize_at_approval(
         &self,
         view: &ConsentView,
-        card: &StoredCard,
+        sealed: &SealedCard,
         amount: Money,
         jti: &str,
         now: i64,
     ) -> Result<String> {
-        let (card, number) = self.vault.card_number(card.user_id, card.id).await?;
+        let number = self.vault.open_number(sealed).await?;
+        let card = &sealed.card;
         let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
             .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
         self.store

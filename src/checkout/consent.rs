@@ -13,9 +13,10 @@ use crate::error::{Error, Result};
 use crate::merchants::{Merchant, MerchantStatus};
 use crate::points::Programme;
 use crate::risk::{Attempt, LimitRefusal};
+use crate::secrets::constant_time_eq;
 use crate::secrets::sha256_hex;
 use crate::shops::ShopRefusal;
-use crate::store::checkout::consent::{Consent, ConsentStatus};
+use crate::store::checkout::consent::{Consent, ConsentAndMerchant, ConsentLookup, ConsentStatus};
 use crate::store::checkout::pushed::RequestUriRefusal;
 use crate::vault::StoredCard;
 
@@ -30,6 +31,29 @@ pub struct ConsentView {
     pub payment: PaymentRequest,
 }
 
+/// The browser a request comes from, as far as consents are concerned: a consent can only be
+/// used from the browser that opened it.
+pub struct Browser {
+    /// The SHA-256 (hex) of the key its session keeps; none before it has one.
+    pub key_hash: Option<String>,
+    /// The consents its session lists: how a consent opened before consents carried the
+    /// browser's key is bound.
+    pub listed: Vec<String>,
+}
+
+impl Browser {
+    /// Whether this browser opened `consent`.
+    fn opened(&self, consent: &Consent) -> bool {
+        match &consent.browser_hash {
+            Some(hash) => self
+                .key_hash
+                .as_deref()
+                .is_some_and(|key| constant_time_eq(key.as_bytes(), hash.as_bytes())),
+            None => self.listed.contains(&consent.id),
+        }
+    }
+}
+
 /// What a signed-in shopper can pay a consent with.
 pub struct PayingOptions {
     pub cards: Vec<StoredCard>,
@@ -40,11 +64,13 @@ pub struct PayingOptions {
 }
 
 impl Checkout {
-    /// `GET /oauth/authorize`: takes the pushed request (once) and opens a consent for it.
+    /// `GET /oauth/authorize`: takes the pushed request (once) and opens a consent for it, bound
+    /// to the browser whose key hashes to `browser_hash`.
     pub async fn start_consent(
         &self,
         client_id: Option<&str>,
         request_uri: Option<&str>,
+        browser_hash: &str,
         now: i64,
     ) -> Result<Consent> {
         let (Some(client_id), Some(request_uri)) = (client_id, request_uri) else {
@@ -64,6 +90,7 @@ impl Checkout {
                 &sha256_hex(handle.as_bytes()),
                 client_id,
                 &consent_id,
+                browser_hash,
                 now + self.lifetimes.request,
                 now,
             )
@@ -71,13 +98,36 @@ impl Checkout {
         refused.map_err(request_uri_refused)
     }
 
-    /// The consent's merchant and payment, while it can still be approved.
-    pub async fn consent(&self, id: &str, now: i64) -> Result<ConsentView> {
+    /// The consent's merchant and payment, while it can still be approved, for the browser
+    /// that opened it (any other is told it does not exist).
+    pub async fn consent(&self, id: &str, browser: &Browser, now: i64) -> Result<ConsentView> {
         let found = self
-            .store
-            .find_consent_with_merchant(id, now)
+            .bound_consent(id, ConsentLookup::default(), browser, now)
+            .await?;
+        self.open_consent(found, now)
+    }
+
+    /// The consent with its merchant, the points programme, and the ceremony and the card
+    /// `lookup` names (a step that finishes a ceremony, or uses a card), read in one statement,
+    /// if `browser` opened it; nothing about it is checked yet (see
+    /// [`Checkout::open_consent`]).
+    pub(super) async fn bound_consent(
+        &self,
+        id: &str,
+        lookup: ConsentLookup<'_>,
+        browser: &Browser,
+        now: i64,
+    ) -> Result<ConsentAndMerchant> {
+        self.store
+            .find_consent_with_merchant(id, lookup, now)
             .await?
-            .ok_or_else(Error::not_found)?;
+            .filter(|found| browser.opened(&found.consent))
+            .ok_or_else(Error::not_found)
+    }
+
+    /// The consent page's content from a consent read by [`Checkout::bound_consent`], while it
+    /// can still be approved.
+    pub(super) fn open_consent(&self, found: ConsentAndMerchant, now: i64) -> Result<ConsentView> {
         let consent = found.consent;
         if consent.status != ConsentStatus::Pending {
             return Err(consent_closed());
@@ -94,7 +144,7 @@ impl Checkout {
             return Err(suspended());
         }
         let payment = stored_payment(&consent.pushed.details)?;
-        let programme = self.programmes.current().await?;
+        let programme = self.programmes.in_force(found.programme)?;
         Ok(ConsentView {
             consent,
             merchant,
@@ -169,9 +219,15 @@ impl Checkout {
 
     /// The shopper cancels, or returns to the shop after the limits refused: the merchant gets
     /// `error=access_denied`, with an `error_description` naming the limit in the second case.
-    pub async fn deny(&self, consent_id: &str, user: Option<&User>, now: i64) -> Result<Url> {
+    pub async fn deny(
+        &self,
+        consent_id: &str,
+        browser: &Browser,
+        user: Option<&User>,
+        now: i64,
+    ) -> Result<Url> {
         let refused = match user {
-            Some(user) => match self.consent(consent_id, now).await {
+            Some(user) => match self.consent(consent_id, browser, now).await {
                 Ok(view) => match self.shop_refusal(user, &view, now).await? {
                     Some(why) => Some(why.description()),
                     None => self
@@ -187,6 +243,7 @@ impl Checkout {
             .store
             .find_consent(consent_id)
             .await?
+            .filter(|consent| browser.opened(consent))
             .ok_or_else(Error::not_found)?;
         if !self.store.deny_consent(consent_id).await? {
             return Err(consent_closed());

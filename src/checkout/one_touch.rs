@@ -18,7 +18,10 @@ use webauthn_rs::prelude::{
     DiscoverableAuthentication, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use super::approval::{payment_challenge, with_challenge, ApprovalRequest, Checked, PaymentChoice};
+use super::approval::{
+    payment_challenge, with_challenge, ApprovalRequest, ApprovalStart, Checked, PaymentChoice,
+};
+use super::consent::Browser;
 use super::Checkout;
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
@@ -27,7 +30,8 @@ use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::risk::LimitRefusal;
-use crate::vault::StoredCard;
+use crate::store::checkout::consent::ConsentLookup;
+use crate::vault::{SealedCard, StoredCard};
 
 const ONE_TOUCH_CEREMONY: &str = "payment_one_touch";
 
@@ -57,13 +61,15 @@ pub struct OneTouchRefused {
 
 impl Checkout {
     /// Starts a one-touch payment: a discoverable passkey request whose challenge is the
-    /// payment with "the signer's default card", no points, and a fresh nonce.
+    /// payment with "the signer's default card", no points, and a fresh nonce. Stored under
+    /// the start's ceremony id, as a signed-in approval's.
     pub async fn begin_one_touch(
         &self,
-        consent_id: &str,
+        start: ApprovalStart<'_>,
         now: i64,
-    ) -> Result<(String, RequestChallengeResponse)> {
-        let view = self.consent(consent_id, now).await?;
+    ) -> Result<RequestChallengeResponse> {
+        let consent_id = start.consent_id;
+        let view = self.consent(consent_id, start.browser, now).await?;
         if view.payment.shipping_required {
             return Err(one_touch_unavailable());
         }
@@ -80,15 +86,16 @@ impl Checkout {
             nonce,
             authentication: with_challenge(serde_json::to_value(&authentication)?, &challenge)?,
         };
-        let id = ceremony::put(
+        ceremony::replace(
             &self.store,
+            start.ceremony_id,
             ONE_TOUCH_CEREMONY,
             &state,
             self.accounts.ceremony_ttl_secs(),
             now,
         )
         .await?;
-        Ok((id, options))
+        Ok(options)
     }
 
     /// Verifies a one-touch assertion against the payment re-derived now, identifies the
@@ -97,12 +104,13 @@ impl Checkout {
     pub async fn approve_one_touch(
         &self,
         consent_id: &str,
+        browser: &Browser,
         ceremony_id: &str,
         credential: PublicKeyCredential,
         now: i64,
     ) -> std::result::Result<OneTouch, OneTouchRefused> {
         let (user, checked) = match self
-            .check_one_touch(consent_id, ceremony_id, &credential, now)
+            .check_one_touch(consent_id, browser, ceremony_id, &credential, now)
             .await
         {
             Ok(found) => found,
@@ -117,7 +125,7 @@ impl Checkout {
             consent_id: consent_id.to_string(),
             ceremony_id: ceremony_id.to_string(),
             choice: PaymentChoice {
-                card_id: checked.card.id,
+                card_id: checked.card.card.id,
                 points: 0,
                 address_id: None,
             },
@@ -135,19 +143,32 @@ impl Checkout {
     async fn check_one_touch(
         &self,
         consent_id: &str,
+        browser: &Browser,
         ceremony_id: &str,
         credential: &PublicKeyCredential,
         now: i64,
     ) -> std::result::Result<(User, Checked), OneTouchRefused> {
         let anonymous = |error| OneTouchRefused { user: None, error };
+        // The ceremony is read with the consent. Another browser is told the consent does not
+        // exist before anything else.
+        let mut found = self
+            .bound_consent(
+                consent_id,
+                ConsentLookup {
+                    ceremony_id: Some(ceremony_id),
+                    card: None,
+                },
+                browser,
+                now,
+            )
+            .await
+            .map_err(anonymous)?;
         let state: OneTouchState =
-            ceremony::read(&self.store, ceremony_id, ONE_TOUCH_CEREMONY, now)
-                .await
-                .map_err(anonymous)?;
+            ceremony::open(found.ceremony.take(), ONE_TOUCH_CEREMONY, now).map_err(anonymous)?;
         if state.consent_id != consent_id {
             return Err(anonymous(ceremony_not_found()));
         }
-        let view = self.consent(consent_id, now).await.map_err(anonymous)?;
+        let view = self.open_consent(found, now).map_err(anonymous)?;
         let challenge = payment_challenge(&view, DEFAULT_CARD, 0, None, &state.nonce);
         let (user, result) = self
             .verify_one_touch(credential, state.authentication, &challenge)
@@ -221,7 +242,7 @@ impl Checkout {
 
     /// The card "the signer's default card" means: the card the shopper made their default,
     /// else the card they added most recently; expired cards never count.
-    pub async fn default_card(&self, user: &User) -> Result<StoredCard> {
+    pub async fn default_card(&self, user: &User) -> Result<SealedCard> {
         let today = time::OffsetDateTime::now_utc().date();
         let usable = |c: &StoredCard| {
             crate::card::Expiry::new(c.exp_month as u8, c.exp_year as u16)

@@ -17,10 +17,12 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use super::extract::{Form, Json};
 use super::pages::{render, AddressView, CardView, ConsentPage, DeclinedView, ItemView, Layout};
 use super::session::{
-    ceremony_id, csrf_token, current_user, establish, remember_ceremony, CurrentUser,
+    browser_key, consent_ceremony_id, csrf_token, current_user, establish, known_browser_key,
+    CurrentUser,
 };
 use crate::accounts::{Accounts, CeremonyKind};
-use crate::checkout::approval::{ApprovalRequest, PaymentChoice};
+use crate::checkout::approval::{ApprovalRequest, ApprovalStart, PaymentChoice};
+use crate::checkout::consent::Browser;
 use crate::checkout::details::PaymentRequest;
 use crate::checkout::Checkout;
 use crate::clock::unix_now;
@@ -30,6 +32,7 @@ use crate::i18n::Tr;
 use crate::merchants::MerchantStatus;
 use crate::money::{Currency, Money};
 use crate::risk::LimitRefusal;
+use crate::secrets::sha256_hex;
 use crate::shops::ShopRefusal;
 use crate::AppState;
 
@@ -44,9 +47,9 @@ pub fn router() -> Router<AppState> {
         .route("/checkout/{id}/one-touch", post(one_touch))
 }
 
+/// The consents a session listed when a consent was bound by that list (before consents
+/// carried the browser's key): still read, for consents opened then; no longer written.
 const CONSENTS: &str = "consents";
-/// A session keeps the last few checkouts it opened.
-const MAX_CONSENTS: usize = 8;
 
 #[derive(Deserialize)]
 struct AuthorizeQuery {
@@ -76,24 +79,36 @@ async fn authorize(
     session: Session,
     Query(q): Query<AuthorizeQuery>,
 ) -> Result<Redirect> {
+    // Written to the session only when the browser has no key yet: a shopper whose session
+    // exists (a page seen, or signed in) opens the consent without a session write.
+    let key = browser_key(&session).await?;
     let consent = checkout
-        .start_consent(q.client_id.as_deref(), q.request_uri.as_deref(), unix_now())
+        .start_consent(
+            q.client_id.as_deref(),
+            q.request_uri.as_deref(),
+            &sha256_hex(key.as_bytes()),
+            unix_now(),
+        )
         .await?;
-    let mut open: Vec<String> = session.get(CONSENTS).await?.unwrap_or_default();
-    open.push(consent.id.clone());
-    let skip = open.len().saturating_sub(MAX_CONSENTS);
-    session.insert(CONSENTS, &open[skip..]).await?;
     Ok(Redirect::to(&format!("/checkout/{}", consent.id)))
 }
 
-/// A consent can only be used from the browser session that opened it.
-async fn bound(session: &Session, id: &str) -> Result<()> {
-    let open: Vec<String> = session.get(CONSENTS).await?.unwrap_or_default();
-    if open.iter().any(|c| c == id) {
-        Ok(())
-    } else {
-        Err(Error::not_found())
-    }
+/// The browser asking, as far as consents are concerned: a consent can only be used from the
+/// browser that opened it (checked where the consent is read).
+async fn browser(session: &Session) -> Result<Browser> {
+    Ok(Browser {
+        key_hash: known_browser_key(session)
+            .await?
+            .map(|key| sha256_hex(key.as_bytes())),
+        listed: session.get(CONSENTS).await?.unwrap_or_default(),
+    })
+}
+
+/// The id of the payment approval's ceremony for this consent, derived from the session's id.
+/// A session that was never stored opened no consent.
+fn approval_ceremony(session: &Session, consent_id: &str) -> Result<String> {
+    consent_ceremony_id(session, CeremonyKind::PaymentApproval, consent_id)
+        .ok_or_else(Error::not_found)
 }
 
 fn money_display(currency: Currency, major: &str) -> String {
@@ -159,8 +174,9 @@ async fn consent_page(
     Path(id): Path<String>,
     Query(q): Query<ConsentQuery>,
 ) -> Result<Response> {
-    bound(&session, &id).await?;
-    let view = checkout.consent(&id, unix_now()).await?;
+    let view = checkout
+        .consent(&id, &browser(&session).await?, unix_now())
+        .await?;
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
     let options = checkout.paying_options(user.as_ref(), &view).await?;
     let addresses = checkout.shipping_options(user.as_ref(), &view).await?;
@@ -361,12 +377,18 @@ async fn begin(
     Path(id): Path<String>,
     Json(body): Json<BeginApproval>,
 ) -> Result<Response> {
-    bound(&session, &id).await?;
+    let browser = browser(&session).await?;
     let choice = choice(&body.card_id, body.points, body.address_id.as_deref())?;
-    let (ceremony, options) = checkout
-        .begin_approval(&id, &user, choice, unix_now())
+    // Derived, not kept in the session: starting the approval writes no session.
+    let ceremony = approval_ceremony(&session, &id)?;
+    let start = ApprovalStart {
+        consent_id: &id,
+        browser: &browser,
+        ceremony_id: &ceremony,
+    };
+    let options = checkout
+        .begin_approval(start, &user, choice, unix_now())
         .await?;
-    remember_ceremony(&session, CeremonyKind::PaymentApproval, &ceremony).await?;
     Ok(axum::Json(options).into_response())
 }
 
@@ -389,10 +411,10 @@ async fn approve(
     Path(id): Path<String>,
     Form(form): Form<ApproveForm>,
 ) -> Result<Redirect> {
-    bound(&session, &id).await?;
-    // Left in the session: `approve` uses the ceremony up in the database either way, so a
-    // second attempt finds nothing, and the session needs no write.
-    let ceremony = ceremony_id(&session, CeremonyKind::PaymentApproval).await?;
+    let browser = browser(&session).await?;
+    // `approve` uses the ceremony up in the database either way, so a second attempt finds
+    // nothing, and the session needs no write.
+    let ceremony = approval_ceremony(&session, &id)?;
     let credential: PublicKeyCredential = serde_json::from_str(&form.credential).map_err(|_| {
         Error::invalid(
             "invalid_credential",
@@ -406,7 +428,10 @@ async fn approve(
         credential,
     };
     let here = format!("/checkout/{}", request.consent_id);
-    match checkout.approve(&user, &request, unix_now()).await {
+    match checkout
+        .approve(&user, &browser, &request, unix_now())
+        .await
+    {
         Ok(redirect) => Ok(Redirect::to(redirect.as_str())),
         // The consent page says which limit, and offers the way back to the shop.
         Err(e) if LimitRefusal::is_limit(&e) || ShopRefusal::is_refusal(&e) => {
@@ -428,9 +453,11 @@ async fn cancel(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
-    bound(&session, &id).await?;
+    let browser = browser(&session).await?;
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
-    let redirect = checkout.deny(&id, user.as_ref(), unix_now()).await?;
+    let redirect = checkout
+        .deny(&id, &browser, user.as_ref(), unix_now())
+        .await?;
     Ok(Redirect::to(redirect.as_str()))
 }
 
@@ -441,9 +468,14 @@ async fn begin_one_touch(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    bound(&session, &id).await?;
-    let (ceremony, options) = checkout.begin_one_touch(&id, unix_now()).await?;
-    remember_ceremony(&session, CeremonyKind::PaymentApproval, &ceremony).await?;
+    let browser = browser(&session).await?;
+    let ceremony = approval_ceremony(&session, &id)?;
+    let start = ApprovalStart {
+        consent_id: &id,
+        browser: &browser,
+        ceremony_id: &ceremony,
+    };
+    let options = checkout.begin_one_touch(start, unix_now()).await?;
     Ok(axum::Json(options).into_response())
 }
 
@@ -461,8 +493,8 @@ async fn one_touch(
     Path(id): Path<String>,
     Form(form): Form<OneTouchForm>,
 ) -> Result<Redirect> {
-    bound(&session, &id).await?;
-    let ceremony = ceremony_id(&session, CeremonyKind::PaymentApproval).await?;
+    let browser = browser(&session).await?;
+    let ceremony = approval_ceremony(&session, &id)?;
     let credential: PublicKeyCredential = serde_json::from_str(&form.credential).map_err(|_| {
         Error::invalid(
             "invalid_credential",
@@ -470,7 +502,7 @@ async fn one_touch(
         )
     })?;
     match checkout
-        .approve_one_touch(&id, &ceremony, credential, unix_now())
+        .approve_one_touch(&id, &browser, &ceremony, credential, unix_now())
         .await
     {
         Ok(paid) => {

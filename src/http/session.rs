@@ -29,6 +29,9 @@ const AUTH_AT: &str = "auth_at";
 const EPOCH: &str = "epoch";
 const CSRF: &str = "csrf";
 const RETURN_TO: &str = "return_to";
+/// The browser's random key, kept from the session's first page on (and across the new id a
+/// sign-in gives the session): the consents it opens carry its hash.
+const BROWSER_KEY: &str = "browser_key";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "csrf";
 
@@ -43,21 +46,29 @@ pub async fn csrf_token(session: &Session) -> Result<String> {
     }
     let token = random_token()?;
     session.insert(CSRF, &token).await?;
+    // Written with the token, so that opening a consent later need not write the session.
+    browser_key(session).await?;
     Ok(token)
+}
+
+/// The browser's key, created (once) on first use.
+pub async fn browser_key(session: &Session) -> Result<String> {
+    if let Some(key) = session.get::<String>(BROWSER_KEY).await? {
+        return Ok(key);
+    }
+    let key = random_token()?;
+    session.insert(BROWSER_KEY, &key).await?;
+    Ok(key)
+}
+
+/// The browser's key if it has one yet, never creating it (for steps that only check it).
+pub async fn known_browser_key(session: &Session) -> Result<Option<String>> {
+    Ok(session.get::<String>(BROWSER_KEY).await?)
 }
 
 pub async fn remember_ceremony(session: &Session, kind: CeremonyKind, id: &str) -> Result<()> {
     session.insert(&ceremony_slot(kind), id).await?;
     Ok(())
-}
-
-/// The ceremony id the session holds, left in place: for a step whose ceremony is used up in
-/// the database (whatever the outcome), so that the session need not be written again.
-pub async fn ceremony_id(session: &Session, kind: CeremonyKind) -> Result<String> {
-    session
-        .get::<String>(&ceremony_slot(kind))
-        .await?
-        .ok_or_else(ceremony_not_found)
 }
 
 /// The id of the session's ceremony of `kind`, derived from the session's id rather than kept
@@ -73,6 +84,28 @@ pub fn session_ceremony_id(session: &Session, kind: CeremonyKind) -> Result<Stri
     input.extend_from_slice(&id.0.to_le_bytes());
     let digest = ring::digest::digest(&ring::digest::SHA256, &input);
     Ok(URL_SAFE_NO_PAD.encode(digest.as_ref()))
+}
+
+/// The id of the session's ceremony of `kind` for one consent, derived from the session's id
+/// and the consent's rather than kept in the session (the payment approval's, signed in or
+/// one touch): starting it writes no session, a second start for the same consent replaces
+/// the first, and two consents open in two tabs each have their own. A session that was never
+/// stored has none (nor any consent).
+pub fn consent_ceremony_id(
+    session: &Session,
+    kind: CeremonyKind,
+    consent_id: &str,
+) -> Option<String> {
+    let id = session.id()?;
+    let mut input = Vec::with_capacity(96 + consent_id.len());
+    input.extend_from_slice(b"saifu.ceremony.");
+    input.extend_from_slice(kind.as_str().as_bytes());
+    input.push(0);
+    input.extend_from_slice(&id.0.to_le_bytes());
+    input.push(0);
+    input.extend_from_slice(consent_id.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+    Some(URL_SAFE_NO_PAD.encode(digest.as_ref()))
 }
 
 /// Takes the ceremony id out of the session: a second attempt finds nothing.
@@ -97,6 +130,8 @@ pub async fn take_return_to(session: &Session) -> Result<ReturnTo> {
 /// and the time of sign-in for the absolute expiry.
 pub async fn establish(session: &Session, user: &User) -> Result<()> {
     session.cycle_id().await?;
+    // The browser stays the same one: consents it opened before signing in remain usable.
+    browser_key(session).await?;
     session.insert(USER_ID, user.id).await?;
     session.insert(AUTH_AT, unix_now()).await?;
     session.insert(EPOCH, user.session_epoch).await?;

@@ -10,7 +10,7 @@ use super::programme::{Programme, ProgrammeRules};
 use crate::audit::{Action, Actor, Entry};
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
-use crate::store::programme::{CampaignRefusal, StoredCampaign};
+use crate::store::programme::{CampaignRefusal, StoredCampaign, StoredProgramme};
 use crate::store::Store;
 
 /// A payment made before the programme had versions used the first.
@@ -71,13 +71,15 @@ impl Programmes {
 
     /// The version in force now.
     pub async fn current(&self) -> Result<Programme> {
-        let stored = self
-            .store
-            .points_programme_current()
-            .await?
-            .ok_or_else(|| {
-                Error::internal(anyhow::anyhow!("the points programme has no version yet"))
-            })?;
+        let stored = self.store.points_programme_current().await?;
+        self.in_force(stored)
+    }
+
+    /// The version in force, as a statement that read it beside other rows found it.
+    pub fn in_force(&self, stored: Option<StoredProgramme>) -> Result<Programme> {
+        let stored = stored.ok_or_else(|| {
+            Error::internal(anyhow::anyhow!("the points programme has no version yet"))
+        })?;
         let programme = Programme::from_stored(&stored);
         self.remember(&programme);
         Ok(programme)

@@ -32,16 +32,42 @@ const DISPLAY: &str =
     "id, user_id, brand, last4, exp_month, exp_year, holder, is_default, created_at";
 
 fn display_row(r: &AnyRow) -> Result<StoredCard> {
+    display_row_as(r, "")
+}
+
+/// A card's display and sealed columns, named with the prefix `cd_`, for statements that read
+/// one card of a shopper beside other rows (`LEFT JOIN cards cd …`).
+pub(super) const SEALED_CARD_PREFIXED: &str = "cd.id AS cd_id, cd.user_id AS cd_user_id, \
+     cd.brand AS cd_brand, cd.last4 AS cd_last4, cd.exp_month AS cd_exp_month, \
+     cd.exp_year AS cd_exp_year, cd.holder AS cd_holder, cd.is_default AS cd_is_default, \
+     cd.created_at AS cd_created_at, cd.number_ciphertext AS cd_number_ciphertext, \
+     cd.wrapped_key AS cd_wrapped_key, cd.kek_version AS cd_kek_version";
+
+/// The card read with [`SEALED_CARD_PREFIXED`], if the join found one.
+pub(super) fn sealed_card_row_as(r: &AnyRow) -> Result<Option<(StoredCard, SealedNumber)>> {
+    if r.try_get::<Option<String>, _>("cd_id")?.is_none() {
+        return Ok(None);
+    }
+    let sealed = SealedNumber {
+        number_ciphertext: r.try_get("cd_number_ciphertext")?,
+        wrapped_key: r.try_get("cd_wrapped_key")?,
+        kek_version: r.try_get("cd_kek_version")?,
+    };
+    Ok(Some((display_row_as(r, "cd_")?, sealed)))
+}
+
+fn display_row_as(r: &AnyRow, prefix: &str) -> Result<StoredCard> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(StoredCard {
-        id: parse_uuid(&r.try_get::<String, _>("id")?)?,
-        user_id: parse_uuid(&r.try_get::<String, _>("user_id")?)?,
-        brand: r.try_get("brand")?,
-        last4: r.try_get("last4")?,
-        exp_month: r.try_get("exp_month")?,
-        exp_year: r.try_get("exp_year")?,
-        holder: r.try_get("holder")?,
-        is_default: r.try_get::<i64, _>("is_default")? == 1,
-        created_at: r.try_get("created_at")?,
+        id: parse_uuid(&r.try_get::<String, _>(col("id").as_str())?)?,
+        user_id: parse_uuid(&r.try_get::<String, _>(col("user_id").as_str())?)?,
+        brand: r.try_get(col("brand").as_str())?,
+        last4: r.try_get(col("last4").as_str())?,
+        exp_month: r.try_get(col("exp_month").as_str())?,
+        exp_year: r.try_get(col("exp_year").as_str())?,
+        holder: r.try_get(col("holder").as_str())?,
+        is_default: r.try_get::<i64, _>(col("is_default").as_str())? == 1,
+        created_at: r.try_get(col("created_at").as_str())?,
     })
 }
 

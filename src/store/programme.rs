@@ -60,19 +60,36 @@ const CAMPAIGN_COLUMNS: &str = "c.id, c.client_id, m.name AS merchant_name, c.mu
      c.starts_at, c.ends_at, c.created_at, c.created_by";
 
 fn programme_row(r: &AnyRow) -> Result<StoredProgramme> {
+    programme_row_as(r, "")
+}
+
+/// The version in force, as a derived table whose columns are named with the prefix `pp_`,
+/// for statements that read it beside other rows (`LEFT JOIN … ON 1 = 1`).
+pub(super) const CURRENT_PROGRAMME_PREFIXED: &str = "(SELECT version AS pp_version, \
+     earn_jpy AS pp_earn_jpy, earn_usd AS pp_earn_usd, value_jpy AS pp_value_jpy, \
+     value_usd AS pp_value_usd, expiry_months AS pp_expiry_months, \
+     expiry_rolling AS pp_expiry_rolling, min_redeem_points AS pp_min_redeem_points, \
+     max_redeem_points AS pp_max_redeem_points, max_redeem_percent AS pp_max_redeem_percent, \
+     created_at AS pp_created_at, created_by AS pp_created_by \
+     FROM points_programmes ORDER BY version DESC LIMIT 1)";
+
+/// A programme from a row whose programme columns are named with `prefix`; none when the
+/// row has no programme (a `LEFT JOIN` that found none).
+pub(super) fn programme_row_as(r: &AnyRow, prefix: &str) -> Result<StoredProgramme> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(StoredProgramme {
-        version: r.try_get("version")?,
-        earn_jpy: r.try_get("earn_jpy")?,
-        earn_usd: r.try_get("earn_usd")?,
-        value_jpy: r.try_get("value_jpy")?,
-        value_usd: r.try_get("value_usd")?,
-        expiry_months: r.try_get("expiry_months")?,
-        expiry_rolling: r.try_get::<i64, _>("expiry_rolling")? != 0,
-        min_redeem_points: r.try_get("min_redeem_points")?,
-        max_redeem_points: r.try_get("max_redeem_points")?,
-        max_redeem_percent: r.try_get("max_redeem_percent")?,
-        created_at: r.try_get("created_at")?,
-        created_by: r.try_get("created_by")?,
+        version: r.try_get(col("version").as_str())?,
+        earn_jpy: r.try_get(col("earn_jpy").as_str())?,
+        earn_usd: r.try_get(col("earn_usd").as_str())?,
+        value_jpy: r.try_get(col("value_jpy").as_str())?,
+        value_usd: r.try_get(col("value_usd").as_str())?,
+        expiry_months: r.try_get(col("expiry_months").as_str())?,
+        expiry_rolling: r.try_get::<i64, _>(col("expiry_rolling").as_str())? != 0,
+        min_redeem_points: r.try_get(col("min_redeem_points").as_str())?,
+        max_redeem_points: r.try_get(col("max_redeem_points").as_str())?,
+        max_redeem_percent: r.try_get(col("max_redeem_percent").as_str())?,
+        created_at: r.try_get(col("created_at").as_str())?,
+        created_by: r.try_get(col("created_by").as_str())?,
     })
 }
 

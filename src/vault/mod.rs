@@ -18,6 +18,29 @@ use crate::store::{NewCardRow, Refusal, SealedNumber, Store};
 
 /// A card as the shopper typed it, parsed. The CVC is dropped (and zeroized) once the
 /// processor has verified the card.
+/// A card as its owner sees it, with its number as the vault keeps it (encrypted under a
+/// wrapped key): opened only by [`Vault::open_number`].
+pub struct SealedCard {
+    pub card: StoredCard,
+    sealed: SealedNumber,
+}
+
+impl From<(StoredCard, SealedNumber)> for SealedCard {
+    /// A card the store read with its sealed number.
+    fn from((card, sealed): (StoredCard, SealedNumber)) -> Self {
+        Self { card, sealed }
+    }
+}
+
+// Shows the card only: never the sealed number.
+impl std::fmt::Debug for SealedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedCard")
+            .field("card", &self.card)
+            .finish_non_exhaustive()
+    }
+}
+
 pub struct NewCard {
     pub number: CardNumber,
     pub expiry: Expiry,
@@ -133,9 +156,29 @@ impl Vault {
         card_id: Uuid,
     ) -> Result<(StoredCard, CardNumber)> {
         let (card, sealed) = self.store.sealed_card(user_id, card_id).await?;
+        let sealed = SealedCard { card, sealed };
+        let number = self.open_number(&sealed).await?;
+        Ok((sealed.card, number))
+    }
+
+    /// One of the shopper's cards with its number still sealed, in one read (another
+    /// shopper's card is not found): for a step that checks the card first and may call the
+    /// card network with it later, without reading it again.
+    pub async fn sealed_card(&self, user_id: Uuid, card_id: Uuid) -> Result<Option<SealedCard>> {
+        match self.store.sealed_card(user_id, card_id).await {
+            Ok((card, sealed)) => Ok(Some(SealedCard { card, sealed })),
+            Err(crate::store::Error::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Decrypts a card read with [`Vault::sealed_card`]. Only the processor call sites use
+    /// this.
+    pub async fn open_number(&self, sealed: &SealedCard) -> Result<CardNumber> {
+        let (card_id, user_id) = (sealed.card.id, sealed.card.user_id);
         let wrapped = WrappedKey {
-            version: u32::try_from(sealed.kek_version).map_err(Error::internal)?,
-            bytes: sealed.wrapped_key,
+            version: u32::try_from(sealed.sealed.kek_version).map_err(Error::internal)?,
+            bytes: sealed.sealed.wrapped_key.clone(),
         };
         let data_key = self
             .kek
@@ -144,15 +187,13 @@ impl Vault {
             .map_err(Error::internal)?;
         let plain = keys::open(
             &aes_key(data_key.expose()),
-            &sealed.number_ciphertext,
+            &sealed.sealed.number_ciphertext,
             &number_aad(card_id, user_id),
         )
         .map_err(Error::internal)?;
         let digits = Zeroizing::new(String::from_utf8(plain.to_vec()).map_err(Error::internal)?);
-        let number = CardNumber::parse(&digits).map_err(|_| {
-            Error::internal(anyhow::anyhow!("a stored card number no longer parses"))
-        })?;
-        Ok((card, number))
+        CardNumber::parse(&digits)
+            .map_err(|_| Error::internal(anyhow::anyhow!("a stored card number no longer parses")))
     }
 
     async fn seal(

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use saifu::accounts::account::Email;
 use saifu::accounts::freeze::FreezeReason;
 use saifu::audit::{Actor, Query, Verdict};
-use saifu::checkout::approval::{ApprovalRequest, PaymentChoice};
+use saifu::checkout::approval::{ApprovalRequest, ApprovalStart, PaymentChoice};
 use saifu::clock::unix_now;
 use saifu::error::Kind;
 use saifu_sdk::{Error as SdkError, SaifuClient};
@@ -15,8 +15,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::helpers::{
-    count_rows, frames, grant, jpy, merchant, offered_cards, open_consent, sdk, shopper, spawn_app,
-    spawn_app_with, user_id_by_email, Shopper, TestApp,
+    consent_browser, count_rows, frames, grant, jpy, merchant, offered_cards, open_consent, sdk,
+    shopper, spawn_app, spawn_app_with, user_id_by_email, Shopper, TestApp,
 };
 
 const SUPPORT: &str = "00000000-0000-4000-8000-000000000013";
@@ -158,10 +158,17 @@ async fn a_frozen_shopper_cannot_approve_a_consent() {
         points: 0,
         address_id: None,
     };
-    let (ceremony_id, options) = app
+    let browser = consent_browser(&app, &consent_id).await;
+    let ceremony_id = uuid::Uuid::new_v4().to_string();
+    let start = ApprovalStart {
+        consent_id: &consent_id,
+        browser: &browser,
+        ceremony_id: &ceremony_id,
+    };
+    let options = app
         .state
         .checkout
-        .begin_approval(&consent_id, &before, choice, unix_now())
+        .begin_approval(start, &before, choice, unix_now())
         .await
         .unwrap();
     let credential = s.key.assert(&s.origin, options).unwrap();
@@ -175,7 +182,7 @@ async fn a_frozen_shopper_cannot_approve_a_consent() {
     let err = app
         .state
         .checkout
-        .approve(&before, &request, unix_now())
+        .approve(&before, &browser, &request, unix_now())
         .await
         .unwrap_err();
     assert_eq!(

@@ -6,13 +6,18 @@ use sqlx::Row;
 
 use super::authorizations::approve_authorization_in;
 use super::{pushed_row, Pushed};
+use crate::store::cards::{sealed_card_row_as, SealedNumber, SEALED_CARD_PREFIXED};
+use crate::store::ceremonies::Taken;
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
 use crate::store::passkeys::record_passkey_use_in;
+use crate::store::programme::StoredProgramme;
+use crate::store::programme::{programme_row_as, CURRENT_PROGRAMME_PREFIXED};
 use crate::store::receipts::{insert_receipt_in, NewReceipt};
 use crate::store::risk::{count, CountRefusal, Counting};
 use crate::store::shops::{count_approval, ShopCountRefusal, ShopCounting};
 use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant};
+use crate::vault::stored::StoredCard;
 
 /// Where a consent is in its life: `pending` until the shopper approves or cancels it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +45,9 @@ pub struct Consent {
     pub status: ConsentStatus,
     pub user_id: Option<String>,
     pub expires_at: i64,
+    /// The SHA-256 (hex) of the key of the browser that opened the consent; none for a
+    /// consent opened before consents carried it.
+    pub browser_hash: Option<String>,
 }
 
 pub struct NewCode<'a> {
@@ -72,10 +80,25 @@ pub struct NewCode<'a> {
     pub authorization: Option<&'a str>,
 }
 
-/// A consent, and its merchant with the merchant's points multiplier (percent).
+/// A consent, and its merchant with the merchant's points multiplier (percent); the points
+/// programme in force; and the ceremony asked for, if there is one.
 pub struct ConsentAndMerchant {
     pub consent: Consent,
     pub merchant: Option<(StoredMerchant, i64)>,
+    /// The points programme's version in force (none before the first version).
+    pub programme: Option<StoredProgramme>,
+    pub ceremony: Option<Taken>,
+    /// The shopper's card asked for, its number sealed, if it is theirs.
+    pub card: Option<(StoredCard, SealedNumber)>,
+}
+
+/// What a consent step reads beside the consent: the ceremony it finishes, and the card the
+/// shopper chose (their own only).
+#[derive(Clone, Copy, Default)]
+pub struct ConsentLookup<'a> {
+    pub ceremony_id: Option<&'a str>,
+    /// The shopper's id and the card's.
+    pub card: Option<(&'a str, &'a str)>,
 }
 
 /// What [`Store::approve_consent`] did.
@@ -109,13 +132,15 @@ fn consent_row(r: &AnyRow, status: &str) -> Result<Consent> {
         status: ConsentStatus::parse(&r.try_get::<String, _>(status)?)?,
         user_id: r.try_get("user_id")?,
         expires_at: r.try_get("expires_at")?,
+        browser_hash: r.try_get("browser_hash")?,
     })
 }
 
 impl Store {
     pub async fn find_consent(&self, id: &str) -> Result<Option<Consent>> {
         let row = sqlx::query(
-            "SELECT id, client_id, redirect_uri, state, code_challenge, details, status, user_id, expires_at
+            "SELECT id, client_id, redirect_uri, state, code_challenge, details, status, user_id, expires_at,
+                    browser_hash
              FROM consents WHERE id = $1",
         )
         .bind(id)
@@ -125,31 +150,43 @@ impl Store {
     }
 
     /// A consent with its merchant (and the merchant's redirect URIs and the points multiplier
-    /// of its campaign in force at `now`, 100 without one), in one statement, as every consent
-    /// step needs both.
+    /// of its campaign in force at `now`, 100 without one), the points programme in force, and
+    /// the ceremony and the shopper's card `lookup` names, in one statement, as every consent
+    /// step needs them.
     pub async fn find_consent_with_merchant(
         &self,
         id: &str,
+        lookup: ConsentLookup<'_>,
         now: i64,
     ) -> Result<Option<ConsentAndMerchant>> {
-        let rows = sqlx::query(
+        let (card_user, card_id) = lookup.card.unwrap_or(("", ""));
+        let query = format!(
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
-                    c.status AS consent_status, c.user_id, c.expires_at,
+                    c.status AS consent_status, c.user_id, c.expires_at, c.browser_hash,
                     m.name, m.domain, m.status, m.webhook_url, m.created_at,
                     m.status_reason, m.status_changed_at, m.token_endpoint_auth_method,
                     m.client_uri, m.logo_uri, m.review_resembles, m.deleted_at, r.uri,
                     CAST(COALESCE((SELECT k.multiplier_percent FROM points_campaigns k
                                    WHERE k.client_id = c.client_id AND k.starts_at <= $2 AND k.ends_at > $2
-                                   ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent
+                                   ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent,
+                    pp.*, ce.kind AS ceremony_kind, ce.state AS ceremony_state,
+                    ce.expires_at AS ceremony_expires_at, {SEALED_CARD_PREFIXED}
              FROM consents c
              LEFT JOIN merchants m ON m.client_id = c.client_id AND m.deleted_at IS NULL
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
-             WHERE c.id = $1 ORDER BY r.uri",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
+             LEFT JOIN {CURRENT_PROGRAMME_PREFIXED} pp ON 1 = 1
+             LEFT JOIN ceremonies ce ON ce.id = $3
+             LEFT JOIN cards cd ON cd.id = $4 AND cd.user_id = $5
+             WHERE c.id = $1 ORDER BY r.uri"
+        );
+        let rows = sqlx::query(&query)
+            .bind(id)
+            .bind(now)
+            .bind(lookup.ceremony_id.unwrap_or(""))
+            .bind(card_id)
+            .bind(card_user)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -167,7 +204,25 @@ impl Store {
                 Some((merchant_row(first, uris)?, multiplier))
             }
         };
-        Ok(Some(ConsentAndMerchant { consent, merchant }))
+        let programme = match first.try_get::<Option<i64>, _>("pp_version")? {
+            None => None,
+            Some(_) => Some(programme_row_as(first, "pp_")?),
+        };
+        let ceremony = match first.try_get::<Option<String>, _>("ceremony_kind")? {
+            None => None,
+            Some(kind) => Some(Taken {
+                kind,
+                state: first.try_get("ceremony_state")?,
+                expires_at: first.try_get("ceremony_expires_at")?,
+            }),
+        };
+        Ok(Some(ConsentAndMerchant {
+            consent,
+            merchant,
+            programme,
+            ceremony,
+            card: sealed_card_row_as(first)?,
+        }))
     }
 
     /// Approves a pending consent of a shopper who is not frozen with a passkey assertion and

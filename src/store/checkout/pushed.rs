@@ -44,12 +44,14 @@ impl Store {
     }
 
     /// Uses a pushed request once, for its own client, before it expires and while its
-    /// merchant is not suspended, and turns it into a pending consent in the same transaction.
+    /// merchant is not suspended, and turns it into a pending consent in the same transaction,
+    /// bound to the browser whose key hashes to `browser_hash`.
     pub async fn consume_pushed_request(
         &self,
         id_hash: &str,
         client_id: &str,
         consent_id: &str,
+        browser_hash: &str,
         consent_expires_at: i64,
         now: i64,
     ) -> Result<std::result::Result<Consent, RequestUriRefusal>> {
@@ -95,8 +97,8 @@ impl Store {
         };
         let p = pushed_row(&row)?;
         sqlx::query(
-            "INSERT INTO consents (id, client_id, redirect_uri, state, code_challenge, details, status, expires_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
+            "INSERT INTO consents (id, client_id, redirect_uri, state, code_challenge, details, status, expires_at, created_at, browser_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)",
         )
         .bind(consent_id)
         .bind(&p.client_id)
@@ -106,6 +108,7 @@ impl Store {
         .bind(&p.details)
         .bind(consent_expires_at)
         .bind(now)
+        .bind(browser_hash)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -115,6 +118,7 @@ impl Store {
             status: ConsentStatus::Pending,
             user_id: None,
             expires_at: consent_expires_at,
+            browser_hash: Some(browser_hash.to_string()),
         }))
     }
 }

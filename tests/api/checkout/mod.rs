@@ -5,6 +5,7 @@
 //! the consent, the approval, the token exchange and its grants.
 
 mod approval;
+mod binding;
 mod consent;
 mod declines;
 mod par;

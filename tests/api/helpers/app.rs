@@ -243,6 +243,25 @@ pub async fn count_rows(app: &TestApp, table_and_condition: &str) -> i64 {
     n
 }
 
+/// The browser that opened a consent, as the checkout service sees it, for tests that drive the
+/// service directly after opening the consent through pages.
+pub async fn consent_browser(app: &TestApp, consent_id: &str) -> saifu::checkout::consent::Browser {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let hash: Option<String> = sqlx::query("SELECT browser_hash FROM consents WHERE id = $1")
+        .bind(consent_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get("browser_hash");
+    pool.close().await;
+    saifu::checkout::consent::Browser {
+        key_hash: hash,
+        listed: Vec::new(),
+    }
+}
+
 async fn user_ids(app: &TestApp, email: Option<&str>) -> Vec<uuid::Uuid> {
     use sqlx::Row;
     sqlx::any::install_default_drivers();

@@ -13,7 +13,7 @@ mod redemption;
 use reqwest::StatusCode;
 use saifu::admin::Role;
 use saifu::audit::{Actor, Query};
-use saifu::checkout::approval::{ApprovalRequest, PaymentChoice};
+use saifu::checkout::approval::{ApprovalRequest, ApprovalStart, PaymentChoice};
 use saifu::clock::unix_now;
 use saifu::money::{Currency, Money};
 use saifu::risk::{day_start, hour_start, Limits};
@@ -23,9 +23,9 @@ use saifu_sdk::{Error as SdkError, SaifuClient};
 use url::Url;
 
 use crate::helpers::{
-    add_passkey, count_rows, grant, jpy, merchant, offered_cards, open_consent, param,
-    problem_code, sdk, shopper, signed_in_admin, spawn_app, spawn_node, user_id_by_email, Browser,
-    Shopper, TestApp,
+    add_passkey, consent_browser, count_rows, grant, jpy, merchant, offered_cards, open_consent,
+    param, problem_code, sdk, shopper, signed_in_admin, spawn_app, spawn_node, user_id_by_email,
+    Browser, Shopper, TestApp,
 };
 
 fn yen(minor: i64) -> Option<Money> {
@@ -69,10 +69,17 @@ async fn approve_at(
         points: 0,
         address_id: None,
     };
-    let (ceremony_id, options) = app
+    let browser = consent_browser(app, &consent_id).await;
+    let ceremony_id = uuid::Uuid::new_v4().to_string();
+    let start = ApprovalStart {
+        consent_id: &consent_id,
+        browser: &browser,
+        ceremony_id: &ceremony_id,
+    };
+    let options = app
         .state
         .checkout
-        .begin_approval(&consent_id, &user, choice, now)
+        .begin_approval(start, &user, choice, now)
         .await?;
     let credential = s.key.assert(&s.origin, options).unwrap();
     let request = ApprovalRequest {
@@ -81,7 +88,10 @@ async fn approve_at(
         choice,
         credential,
     };
-    app.state.checkout.approve(&user, &request, now).await
+    app.state
+        .checkout
+        .approve(&user, &browser, &request, now)
+        .await
 }
 
 /// Every change of the limits in the audit log, oldest first.
