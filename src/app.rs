@@ -57,7 +57,10 @@ impl Application {
             .config
             .webhook_worker
             .then(|| tokio::spawn(self.state.webhooks.clone().run_worker()));
-        let app = http::router(self.state.clone());
+        // PostgreSQL: each request keeps one connection between its statements, from the
+        // session's load to its save (`store::keeping_connection`).
+        let app =
+            http::router(self.state.clone()).layer(axum::middleware::from_fn(keep_connection));
         tracing::info!(address = %self.listener.local_addr()?, issuer = %self.state.config.issuer, "Saifu is listening");
         let served = axum::serve(
             self.listener,
@@ -73,6 +76,14 @@ impl Application {
         }
         served.context("serving HTTP")
     }
+}
+
+/// Runs a request inside [`crate::store::keeping_connection`].
+async fn keep_connection(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::store::keeping_connection(next.run(request)).await
 }
 
 /// Once a minute: removes expired sessions, ceremonies and rate-limit windows, expires

@@ -20,6 +20,8 @@
 //! so it too is acknowledged only once durable. Store transactions await nothing but their
 //! own statements, so no member holds the batch up for other I/O.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::pool::PoolConnection;
+use sqlx::AnyPool;
 use sqlx::{Any, AnyConnection, ConnectOptions, Executor, Transaction};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -376,10 +379,73 @@ impl DerefMut for Conn {
     }
 }
 
+tokio::task_local! {
+    /// PostgreSQL: the pooled connection the current request keeps between its statements.
+    static KEPT: RefCell<Option<PoolConnection<Any>>>;
+}
+
+/// Runs `request` keeping one PostgreSQL connection between its statements. sqlx's pool
+/// tests every connection as it goes back (a round trip to the server, in a task of its own),
+/// so a request that took a connection for each of its statements paid one test each; kept,
+/// the connection goes back, and is tested, once, when the request ends. A transaction starts
+/// on the kept connection, so a request never waits for a second connection while holding an
+/// idle one. Outside such a scope (background tasks), and on SQLite, nothing changes.
+pub async fn keeping_connection<F: Future>(request: F) -> F::Output {
+    KEPT.scope(RefCell::new(None), request).await
+}
+
+/// A pooled PostgreSQL connection: the request's kept one if there is one, else a new one from
+/// the pool. Dropped, it is kept for the request's next statement (inside
+/// [`keeping_connection`]), or goes back to the pool.
+pub(super) struct Pooled(Option<PoolConnection<Any>>);
+
+impl Pooled {
+    pub(super) async fn acquire(pool: &AnyPool) -> Result<Self, sqlx::Error> {
+        if let Some(conn) = KEPT.try_with(|k| k.borrow_mut().take()).ok().flatten() {
+            return Ok(Self(Some(conn)));
+        }
+        pool.acquire().await.map(|conn| Self(Some(conn)))
+    }
+
+    /// The connection itself, no longer kept when dropped (a transaction's: sqlx rolls it
+    /// back if it is dropped unfinished, and its pool tests it on return).
+    pub(super) fn into_inner(mut self) -> PoolConnection<Any> {
+        self.0.take().expect("a connection until dropped")
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let mut conn = self.0.take();
+        if conn.is_some() {
+            let _ = KEPT.try_with(|k| {
+                let mut kept = k.borrow_mut();
+                if kept.is_none() {
+                    *kept = conn.take();
+                }
+            });
+        }
+        // Otherwise `conn` goes back to the pool here.
+    }
+}
+
+impl Deref for Pooled {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.0.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.0.as_mut().expect("a connection until dropped")
+    }
+}
+
 /// A connection for one statement or one operation: `&mut *handle` is an executor.
 pub(super) enum Handle {
     Sqlite(Conn),
-    Pool(PoolConnection<Any>),
+    Pool(Pooled),
 }
 
 impl Deref for Handle {
@@ -422,7 +488,7 @@ enum TxInner {
     Pool(Transaction<'static, Any>),
     /// Exactly one statement on PostgreSQL, in autocommit mode: `commit` and `rollback` have
     /// nothing to do (see `Store::begin_single`).
-    Single(PoolConnection<Any>),
+    Single(Pooled),
 }
 
 impl Tx {
@@ -438,7 +504,7 @@ impl Tx {
     }
 
     /// One statement on PostgreSQL, which commits on its own (see `Store::begin_single`).
-    pub(super) fn single(conn: PoolConnection<Any>) -> Self {
+    pub(super) fn single(conn: Pooled) -> Self {
         Tx(TxInner::Single(conn), PointsLock::NotNeeded)
     }
 

@@ -43,10 +43,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Transaction};
 
-pub use self::conn::Tx;
-use self::conn::{Handle, Slots};
+pub use self::conn::{keeping_connection, Tx};
+use self::conn::{Handle, Pooled, Slots};
 
 pub use activity::RefundRow;
 pub use cards::{NewCardRow, SealedNumber};
@@ -175,7 +175,7 @@ impl Store {
     async fn read(&self) -> Result<Handle, sqlx::Error> {
         match &self.db {
             Db::Sqlite { readers, .. } => readers.acquire().await.map(Handle::Sqlite),
-            Db::Postgres(pool) => pool.acquire().await.map(Handle::Pool),
+            Db::Postgres(pool) => Pooled::acquire(pool).await.map(Handle::Pool),
         }
     }
 
@@ -183,7 +183,7 @@ impl Store {
     async fn write(&self) -> Result<Handle, sqlx::Error> {
         match &self.db {
             Db::Sqlite { writer, .. } => writer.acquire().await.map(Handle::Sqlite),
-            Db::Postgres(pool) => pool.acquire().await.map(Handle::Pool),
+            Db::Postgres(pool) => Pooled::acquire(pool).await.map(Handle::Pool),
         }
     }
 
@@ -218,7 +218,7 @@ impl Store {
     async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
-            Db::Postgres(pool) => pool.begin().await.map(Tx::pool),
+            Db::Postgres(pool) => begin_pooled(pool).await,
         }
     }
 
@@ -233,7 +233,7 @@ impl Store {
     async fn begin_one(&self) -> Result<Tx, sqlx::Error> {
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
-            Db::Postgres(pool) => pool.begin().await.map(Tx::pool),
+            Db::Postgres(pool) => begin_pooled(pool).await,
         }
     }
 
@@ -244,7 +244,7 @@ impl Store {
     async fn begin_single(&self) -> Result<Tx, sqlx::Error> {
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
-            Db::Postgres(pool) => pool.acquire().await.map(Tx::single),
+            Db::Postgres(pool) => Pooled::acquire(pool).await.map(Tx::single),
         }
     }
 
@@ -270,6 +270,13 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// A PostgreSQL transaction, on the request's kept connection if it has one (see
+/// [`keeping_connection`]).
+async fn begin_pooled(pool: &AnyPool) -> Result<Tx, sqlx::Error> {
+    let conn = Pooled::acquire(pool).await?.into_inner();
+    Transaction::begin(conn, None).await.map(Tx::pool)
 }
 
 fn sqlite_path(url: &str) -> Option<String> {

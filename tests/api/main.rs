@@ -17,6 +17,7 @@ mod cards;
 mod checkout;
 mod cli;
 mod connected_shops;
+mod connections;
 mod console_merchants;
 mod console_points;
 mod console_shoppers;
