@@ -166,7 +166,7 @@ impl tower_sessions::SessionStore for SessionStore {
         }
         // A fresh random 128-bit id practically never collides; if it does, draw again.
         loop {
-            let mut tx = self.store.begin_one().await.map_err(backend)?;
+            let mut tx = self.store.begin_single().await.map_err(backend)?;
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
                  ON CONFLICT (id_hash) DO NOTHING",
@@ -199,7 +199,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if as_loaded.is_some_and(|(text, at)| text == data && at >= refresh_before) {
             return Ok(());
         }
-        let mut tx = self.store.begin_one().await.map_err(backend)?;
+        let mut tx = self.store.begin_single().await.map_err(backend)?;
         let updated = sqlx::query(
             "UPDATE sessions SET data = $1, expires_at = $2
              WHERE id_hash = $3 AND (data <> $1 OR expires_at < $4)",
@@ -223,7 +223,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if unchanged.is_some() {
             return Ok(());
         }
-        let mut tx = self.store.begin_one().await.map_err(backend)?;
+        let mut tx = self.store.begin_single().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
@@ -274,7 +274,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if ended {
             return Ok(());
         }
-        let mut tx = self.store.begin_one().await.map_err(backend)?;
+        let mut tx = self.store.begin_single().await.map_err(backend)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash(id))
             .execute(&mut *tx)
