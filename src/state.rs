@@ -32,9 +32,56 @@ use crate::vault::Vault;
 use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
 
 /// Everything a request handler may need; handlers take only the parts they use, each through
-/// `State<Part>` (`FromRef`).
-#[derive(Clone, axum::extract::FromRef)]
-pub struct AppState {
+/// `State<Part>` (`FromRef`). The parts are behind one shared handle: the router clones the
+/// state for every request and every middleware, which then costs one reference count rather
+/// than one for each handle every service holds.
+#[derive(Clone)]
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// `State<Part>` for each of the state's parts.
+macro_rules! parts_from_ref {
+    ($($field:ident: $part:ty),* $(,)?) => {
+        $(
+            impl axum::extract::FromRef<AppState> for $part {
+                fn from_ref(state: &AppState) -> Self {
+                    state.$field.clone()
+                }
+            }
+        )*
+    };
+}
+
+parts_from_ref!(
+    config: Arc<Config>,
+    store: Store,
+    accounts: Accounts,
+    recovery: Recovery,
+    admins: Admins,
+    vault: Vault,
+    checkout: Checkout,
+    payments: Payments,
+    disputes: Disputes,
+    points: PointsService,
+    risk: crate::risk::Risk,
+    simulator: Arc<SimulatedProcessor>,
+    webhooks: Webhooks,
+    idempotency: Idempotency,
+    audit: Audit,
+    dashboard: Dashboard,
+    receipts: Receipts,
+    registrations: Registrations,
+);
+
+/// The wallet's services and settings, shared by every request through [`AppState`].
+pub struct Parts {
     pub config: Arc<Config>,
     pub store: Store,
     pub accounts: Accounts,
@@ -197,7 +244,7 @@ impl AppState {
             webhooks.clone(),
             config.registration_per_hour,
         );
-        Ok(Self {
+        Ok(Self(Arc::new(Parts {
             registrations,
             config: Arc::new(config),
             idempotency,
@@ -216,7 +263,7 @@ impl AppState {
             points,
             simulator: processor,
             webhooks,
-        })
+        })))
     }
 }
 
