@@ -36,7 +36,7 @@ use crate::webhooks::{Schedule, WebhookSettings, Webhooks};
 ///
 /// One shared handle: axum clones the state for every middleware and handler of every request,
 /// and a deep copy of every service (each with its own store handles) was measured at about a
-/// tenth of the wallet's CPU in a checkout (BENCHMARKS.md, "Profile, fifth round").
+/// tenth of the wallet's CPU in a checkout (BENCHMARKS.md, "Profile of this round").
 #[derive(Clone)]
 pub struct AppState(Arc<AppParts>);
 

@@ -1,8 +1,8 @@
 //! Passkey sign-in. The finish step reads everything it checks in one statement (the
 //! ceremony, the failure counters, the passkey and its account), verifies, and then writes in
-//! one transaction: the ceremony taken, the counter recorded, the account's failures cleared
-//! and the replaced browser session ended. A finish that fails before that transaction takes
-//! the ceremony on its own, so each ceremony gets one attempt.
+//! one transaction: the ceremony taken, the counter recorded, the account's failures cleared,
+//! the replaced browser session ended and the signed-in one written. A finish that fails
+//! before that transaction takes the ceremony on its own, so each ceremony gets one attempt.
 
 use std::net::IpAddr;
 
@@ -36,7 +36,21 @@ pub struct SignInAttempt<'a> {
     pub client_ip: IpAddr,
     /// The browser session the sign-in replaces: ended in the sign-in's transaction.
     pub replaced_session: Option<Id>,
+    /// What the signed-in browser session changes for the account signing in: the session is
+    /// written so in the sign-in's transaction (and the session layer's save of it then writes
+    /// nothing). When it cannot be (`None`, or this node no longer holds the replaced
+    /// session's data), the session layer writes it on its own.
+    pub new_session: &'a (dyn Fn(&User) -> Option<SessionChange> + Sync),
     pub now: i64,
+}
+
+/// The session a sign-in leaves: the replaced one's data under a new id, less some keys and
+/// with others set.
+pub struct SessionChange {
+    pub id: Id,
+    pub expires_at: i64,
+    pub remove: Vec<&'static str>,
+    pub set: Vec<(&'static str, serde_json::Value)>,
 }
 
 /// A verified assertion, ready to be written.
@@ -135,6 +149,19 @@ impl Accounts {
         };
         let frozen = verified.user.is_frozen();
         let account_key = self.throttle.account_key(verified.user.id);
+        // A frozen shopper gets no session.
+        let new_session = match (attempt.replaced_session, frozen) {
+            (Some(current), false) => (attempt.new_session)(&verified.user).and_then(|change| {
+                self.sessions.replacement(
+                    &current,
+                    change.id,
+                    change.expires_at,
+                    &change.remove,
+                    change.set,
+                )
+            }),
+            _ => None,
+        };
         let written = self
             .store
             .complete_sign_in(&SigninWrite {
@@ -143,20 +170,24 @@ impl Accounts {
                 // A frozen shopper's failures stay: the refusal is not the passkey's success.
                 clear_failures: (account_failures > 0 && !frozen).then_some(account_key.as_str()),
                 ended_session: attempt.replaced_session.filter(|_| !frozen),
+                new_session: new_session.as_ref(),
             })
             .await?;
-        let Some(update) = written else {
+        let Some(written) = written else {
             // Another attempt took the ceremony first: this one never had it.
             *account = None;
             return Err(ceremony_not_found());
         };
-        counter_outcome(update)?;
+        counter_outcome(written.update)?;
         // Said only to whoever proved they hold the passkey.
         if frozen {
             return Err(account_frozen());
         }
         if let Some(id) = &attempt.replaced_session {
             self.sessions.ended_by_sign_in(id);
+        }
+        if let Some(session) = new_session.filter(|_| written.session_written) {
+            self.sessions.written_by_sign_in(&session);
         }
         Ok(SignedIn {
             user: verified.user,

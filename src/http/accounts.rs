@@ -18,11 +18,12 @@ use super::extract::Json;
 use super::pages::{render, Layout, SignInPage, SignUpPage};
 use super::session::{
     csrf_token, current_user, establish, remember_ceremony, remember_return_to,
-    session_ceremony_id, sign_out, take_ceremony, take_return_to,
+    session_ceremony_id, sign_out, take_ceremony, take_return_to, Establishing,
 };
 use crate::accounts::account::{DisplayName, Email};
 use crate::accounts::return_to::ReturnTo;
 use crate::accounts::signin::{SignInAttempt, SignedIn};
+use crate::accounts::user::User;
 use crate::accounts::Accounts;
 use crate::accounts::CeremonyKind;
 use crate::clock::unix_now;
@@ -151,8 +152,11 @@ async fn sign_in_finish(
     Json(credential): Json<PublicKeyCredential>,
 ) -> Result<axum::Json<Value>> {
     // The ceremony is used up in the database whatever the outcome, so a refused attempt
-    // does not write the session.
+    // does not write the session; a successful one writes the signed-in session in its own
+    // transaction.
     let ceremony = session_ceremony_id(&session, CeremonyKind::SignIn)?;
+    let establishing = Establishing::new()?;
+    let new_session = |user: &User| establishing.change(&session, user);
     let SignedIn {
         user,
         recovery_pending,
@@ -163,6 +167,7 @@ async fn sign_in_finish(
             credential: &credential,
             client_ip: peer.ip(),
             replaced_session: session.id(),
+            new_session: &new_session,
             now: unix_now(),
         })
         .await?;
@@ -172,7 +177,7 @@ async fn sign_in_finish(
     }
     // The sign-in's own return path replaces any an unfinished sign-up left.
     take_return_to(&session).await?;
-    establish(&session, &user).await?;
+    establishing.establish(&session, &user).await?;
     tracing::info!(user_id = %user.id, "signed in");
     Ok(axum::Json(json!({ "redirect": next.as_str() })))
 }

@@ -10,11 +10,13 @@ use axum::http::{header, request::Parts, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use tower_sessions::session::Id;
 use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::accounts::ceremony::ceremony_not_found;
 use crate::accounts::return_to::ReturnTo;
+use crate::accounts::signin::SessionChange;
 use crate::accounts::user::User;
 use crate::accounts::{Accounts, CeremonyKind};
 use crate::clock::random_token;
@@ -129,14 +131,55 @@ pub async fn take_return_to(session: &Session) -> Result<ReturnTo> {
 /// Signs the shopper in: a new session id (so a planted id is worthless), a new CSRF token,
 /// and the time of sign-in for the absolute expiry.
 pub async fn establish(session: &Session, user: &User) -> Result<()> {
-    session.cycle_id().await?;
-    // The browser stays the same one: consents it opened before signing in remain usable.
-    browser_key(session).await?;
-    session.insert(USER_ID, user.id).await?;
-    session.insert(AUTH_AT, unix_now()).await?;
-    session.insert(EPOCH, user.session_epoch).await?;
-    session.insert(CSRF, random_token()?).await?;
-    Ok(())
+    Establishing::new()?.establish(session, user).await
+}
+
+/// A sign-in's session, prepared before the sign-in is written: its new id, CSRF token and
+/// time of sign-in, so that the sign-in's transaction can write the signed-in session
+/// ([`Establishing::change`]) and [`Establishing::establish`] then leaves the same session in
+/// the session layer, whose save finds it written.
+pub struct Establishing {
+    id: Id,
+    csrf: String,
+    auth_at: i64,
+}
+
+impl Establishing {
+    pub fn new() -> Result<Self> {
+        Ok(Self {
+            id: Id::default(),
+            csrf: random_token()?,
+            auth_at: unix_now(),
+        })
+    }
+
+    /// What the sign-in changes in `session` for `user`: the return path taken, the keys
+    /// [`Establishing::establish`] sets, under the new id.
+    pub fn change(&self, session: &Session, user: &User) -> Option<SessionChange> {
+        Some(SessionChange {
+            id: self.id,
+            expires_at: session.expiry_date().unix_timestamp(),
+            remove: vec![RETURN_TO],
+            set: vec![
+                (USER_ID, serde_json::to_value(user.id).ok()?),
+                (AUTH_AT, self.auth_at.into()),
+                (EPOCH, user.session_epoch.into()),
+                (CSRF, self.csrf.clone().into()),
+            ],
+        })
+    }
+
+    /// Signs the shopper in on `session` with the prepared CSRF token and time of sign-in.
+    pub async fn establish(self, session: &Session, user: &User) -> Result<()> {
+        session.cycle_id().await?;
+        // The browser stays the same one: consents it opened before signing in remain usable.
+        browser_key(session).await?;
+        session.insert(USER_ID, user.id).await?;
+        session.insert(AUTH_AT, self.auth_at).await?;
+        session.insert(EPOCH, user.session_epoch).await?;
+        session.insert(CSRF, self.csrf).await?;
+        Ok(())
+    }
 }
 
 pub async fn sign_out(session: &Session) -> Result<()> {

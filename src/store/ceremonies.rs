@@ -52,7 +52,7 @@ impl Store {
         state: &str,
         expires_at: i64,
     ) -> Result<()> {
-        let mut tx = self.begin_one().await?;
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "INSERT INTO ceremonies (id, kind, state, expires_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET

@@ -58,8 +58,8 @@ pub use merchants::{
 };
 pub use passkeys::{CounterUpdate, PasskeyUse, StoredPasskey};
 pub use registration::{RegistrationEdit, COUNTER_WINDOW_SECS};
-pub use sessions::SessionStore;
-pub use signin::{SigninContext, SigninLookup, SigninPasskey, SigninWrite};
+pub use sessions::{NewSession, SessionStore};
+pub use signin::{SigninContext, SigninLookup, SigninPasskey, SigninWrite, SigninWritten};
 pub use users::{FirstPasskey, NewUser};
 pub use wrapped::{RewrapCandidate, WrappedTable};
 

@@ -1,10 +1,11 @@
 //! The tower-sessions store over our database, so every node sees the same sessions. Rows are
 //! keyed by a SHA-256 of the session id: a copy of the table does not yield usable cookies.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
+use serde_json::Value;
 use sqlx::Row;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -25,6 +26,27 @@ pub struct SessionStore {
     /// session id is cycled, then runs no statement. Bounded like `loaded`; a marker lost to
     /// the bound only costs that delete a statement.
     ended: Arc<Mutex<HashSet<String>>>,
+    /// Sessions a sign-in has already inserted in its own transaction (see
+    /// [`SessionStore::written_by_sign_in`]), by their stored text: the `create` that ends the
+    /// same request, finding the same text, takes the row's id and runs no statement. Bounded
+    /// like `loaded`; a row lost to the bound only costs that `create` its own `INSERT` (the
+    /// unused row then expires unseen).
+    written: Arc<Mutex<HashMap<String, Id>>>,
+}
+
+/// A session row a sign-in writes in its own transaction.
+pub struct NewSession {
+    pub id: Id,
+    /// The session's data as the store keeps it (JSON, its keys in order).
+    pub data: String,
+    pub expires_at: i64,
+}
+
+// Deliberately shows nothing of the row: its data holds the session's CSRF token.
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewSession")
+    }
 }
 
 /// Sessions remembered between load and save; far above the requests in flight on one node.
@@ -43,7 +65,48 @@ impl SessionStore {
             store,
             loaded: Arc::default(),
             ended: Arc::default(),
+            written: Arc::default(),
         }
+    }
+
+    /// The row of the session that replaces `current` under the id `new`: the data this node
+    /// loaded for `current` (and has not saved since), less the keys in `remove`, with the
+    /// values in `set`. `None` when this node holds no copy of that data.
+    pub fn replacement(
+        &self,
+        current: &Id,
+        new: Id,
+        expires_at: i64,
+        remove: &[&str],
+        set: Vec<(&str, Value)>,
+    ) -> Option<NewSession> {
+        let text = {
+            let loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+            loaded.get(&id_hash(current))?.0.clone()
+        };
+        let mut data: BTreeMap<String, Value> = serde_json::from_str(&text).ok()?;
+        for key in remove {
+            data.remove(*key);
+        }
+        for (key, value) in set {
+            data.insert(key.to_string(), value);
+        }
+        Some(NewSession {
+            id: new,
+            // Encoded as `encode` encodes a record's data: equal data, equal text.
+            data: serde_json::to_string(&data).ok()?,
+            expires_at,
+        })
+    }
+
+    /// Notes that a sign-in's transaction inserted this session's row, so that saving the
+    /// same data as a new session takes the row's id instead of inserting another.
+    pub fn written_by_sign_in(&self, session: &NewSession) {
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if written.len() >= LOADED_CAPACITY {
+            written.clear();
+        }
+        written.insert(session.data.clone(), session.id);
     }
 
     /// Notes that a sign-in's transaction deleted this session's row, so that cycling the
@@ -92,9 +155,18 @@ fn backend(err: impl std::fmt::Display) -> StoreError {
 impl tower_sessions::SessionStore for SessionStore {
     async fn create(&self, record: &mut Record) -> StoreResult<()> {
         let data = encode(record)?;
+        let written = self
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&data);
+        if let Some(id) = written {
+            record.id = id;
+            return Ok(());
+        }
         // A fresh random 128-bit id practically never collides; if it does, draw again.
         loop {
-            let mut tx = self.store.begin_one().await.map_err(backend)?;
+            let mut tx = self.store.begin_single().await.map_err(backend)?;
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
                  ON CONFLICT (id_hash) DO NOTHING",
@@ -127,7 +199,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if as_loaded.is_some_and(|(text, at)| text == data && at >= refresh_before) {
             return Ok(());
         }
-        let mut tx = self.store.begin_one().await.map_err(backend)?;
+        let mut tx = self.store.begin_single().await.map_err(backend)?;
         let updated = sqlx::query(
             "UPDATE sessions SET data = $1, expires_at = $2
              WHERE id_hash = $3 AND (data <> $1 OR expires_at < $4)",
@@ -151,7 +223,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if unchanged.is_some() {
             return Ok(());
         }
-        let mut tx = self.store.begin_one().await.map_err(backend)?;
+        let mut tx = self.store.begin_single().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
@@ -202,7 +274,7 @@ impl tower_sessions::SessionStore for SessionStore {
         if ended {
             return Ok(());
         }
-        let mut tx = self.store.begin_one().await.map_err(backend)?;
+        let mut tx = self.store.begin_single().await.map_err(backend)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash(id))
             .execute(&mut *tx)

@@ -1,9 +1,10 @@
 //! The passkey sign-in's finish step in two statements' worth of round trips: one read of all
 //! it checks (the ceremony, the failure counters, the passkey with its account), and one
-//! transaction that takes the ceremony, records the counter, clears the account's failures
-//! and ends the browser session the sign-in replaces.
+//! transaction that takes the ceremony, records the counter, clears the account's failures,
+//! ends the browser session the sign-in replaces and inserts the signed-in one.
 
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use tower_sessions::session::Id;
 use uuid::Uuid;
@@ -11,7 +12,7 @@ use uuid::Uuid;
 use super::ceremonies::Taken;
 use super::error::Result;
 use super::passkeys::{record_passkey_use_in, CounterUpdate, PasskeyUse};
-use super::sessions::id_hash;
+use super::sessions::{id_hash, NewSession};
 use super::users::{parse_uuid, user_row};
 use super::Store;
 use crate::accounts::user::User;
@@ -56,6 +57,17 @@ pub struct SigninWrite<'a> {
     pub clear_failures: Option<&'a str>,
     /// The browser session the sign-in replaces.
     pub ended_session: Option<Id>,
+    /// The signed-in browser session, inserted when the sign-in is written.
+    pub new_session: Option<&'a NewSession>,
+}
+
+/// What [`Store::complete_sign_in`] wrote.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SigninWritten {
+    pub update: CounterUpdate,
+    /// The new session's row was inserted (not when the counter was refused, nor in the
+    /// practically impossible case of its id being taken).
+    pub session_written: bool,
 }
 
 fn context(r: &AnyRow) -> Result<SigninContext> {
@@ -88,6 +100,48 @@ fn context(r: &AnyRow) -> Result<SigninContext> {
             .unwrap_or(0),
         passkey,
     })
+}
+
+/// Ends the session a sign-in replaces and writes the signed-in one, on the sign-in's
+/// transaction: with both, one statement moves the old row to the new id with the new data
+/// (so that nothing of the old session is left under its id). Whether the new row was written.
+async fn replace_session(
+    conn: &mut AnyConnection,
+    ended: Option<&Id>,
+    new: Option<&NewSession>,
+) -> Result<bool> {
+    if let (Some(old), Some(new)) = (ended, new) {
+        // A new random 128-bit id does not collide with a live one in practice; if it did,
+        // the statement fails and the sign-in with it, leaving the old session as it was.
+        let moved = sqlx::query(
+            "UPDATE sessions SET id_hash = $1, data = $2, expires_at = $3 WHERE id_hash = $4",
+        )
+        .bind(id_hash(&new.id))
+        .bind(&new.data)
+        .bind(new.expires_at)
+        .bind(id_hash(old))
+        .execute(&mut *conn)
+        .await?;
+        if moved.rows_affected() == 1 {
+            return Ok(true);
+        }
+    } else if let Some(old) = ended {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash(old))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let Some(new) = new else { return Ok(false) };
+    let inserted = sqlx::query(
+        "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (id_hash) DO NOTHING",
+    )
+    .bind(id_hash(&new.id))
+    .bind(&new.data)
+    .bind(new.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 impl Store {
@@ -126,11 +180,12 @@ impl Store {
     }
 
     /// Takes the ceremony and records the passkey's use in one transaction; when the counter
-    /// moved forward, also clears the account's failures and ends the replaced session there.
+    /// moved forward, also clears the account's failures, ends the replaced session and
+    /// inserts the new one there.
     /// `None` (and nothing written) when the ceremony was already taken: of two concurrent
     /// finishes of one ceremony, one wins. A counter that did not move forward still takes
     /// the ceremony.
-    pub async fn complete_sign_in(&self, write: &SigninWrite<'_>) -> Result<Option<CounterUpdate>> {
+    pub async fn complete_sign_in(&self, write: &SigninWrite<'_>) -> Result<Option<SigninWritten>> {
         let mut tx = self.begin().await?;
         let taken = sqlx::query("DELETE FROM ceremonies WHERE id = $1")
             .bind(write.ceremony_id)
@@ -141,6 +196,7 @@ impl Store {
             return Ok(None);
         }
         let update = record_passkey_use_in(&mut tx, write.used).await?;
+        let mut session_written = false;
         if update == CounterUpdate::Recorded {
             if let Some(key) = write.clear_failures {
                 sqlx::query("DELETE FROM rate_limits WHERE key = $1")
@@ -148,14 +204,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            if let Some(id) = &write.ended_session {
-                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-                    .bind(id_hash(id))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            session_written =
+                replace_session(&mut tx, write.ended_session.as_ref(), write.new_session).await?;
         }
         tx.commit().await?;
-        Ok(Some(update))
+        Ok(Some(SigninWritten {
+            update,
+            session_written,
+        }))
     }
 }

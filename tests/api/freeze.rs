@@ -93,6 +93,11 @@ async fn a_frozen_shopper_cannot_sign_in_and_that_is_no_failed_passkey() {
         0,
         "no failure counted"
     );
+    assert_eq!(
+        count_rows(&app, "sessions WHERE data LIKE '%\"user_id\"%'").await,
+        0,
+        "no signed-in session written"
+    );
 
     unfreeze(&app, id).await;
     let back = s.browser.sign_in(&mut s.key, &app.origin()).await;

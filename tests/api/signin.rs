@@ -78,6 +78,12 @@ async fn two_nodes_finishing_one_sign_in_ceremony_at_once_sign_in_once() {
             1,
             "round {round}"
         );
+        // One signed-in session per round: the loser wrote none.
+        assert_eq!(
+            count_rows(&first, "sessions WHERE data LIKE '%\"user_id\"%'").await,
+            round + 1,
+            "round {round}"
+        );
         assert_eq!(winners[0].signed_in_as().await.as_deref(), Some("Twin"));
         // The session both came with is gone: the next round starts a new one.
         assert_eq!(browser.signed_in_as().await, None);
@@ -179,4 +185,240 @@ async fn a_sign_in_leaves_one_session_the_new_one() {
     // The pre-sign-in session was deleted with the sign-in; only the new one is left.
     assert_eq!(count_rows(&app, "sessions").await, 1);
     assert_eq!(browser.signed_in_as().await.as_deref(), Some("Solo"));
+}
+
+/// The stored key of the session a cookie names (the SHA-256 of its id, as the store keeps it).
+fn session_key(cookie: &str) -> String {
+    let id: tower_sessions::session::Id = cookie.parse().expect("a session id");
+    let digest = ring::digest::digest(&ring::digest::SHA256, id.0.to_le_bytes().as_slice());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn the_session_a_sign_in_writes_is_the_one_its_new_cookie_names() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let mut key = TestPasskey::new();
+    browser
+        .sign_up(&mut key, &app.origin(), "Named", "named@example.com")
+        .await;
+    browser.post_form("/signout", &[]).await;
+    browser.get_html("/signin?next=/cards").await;
+    let before = browser
+        .session_cookie()
+        .expect("a session for the sign-in page");
+    let csrf_before = browser.csrf().await;
+    // An unfinished sign-up leaves its return path in the session, which the sign-in drops.
+    let sign_up = browser
+        .post_json(
+            "/signup/begin",
+            &serde_json::json!({"display_name": "Other", "email": "other@example.com", "next": "/cards"}),
+        )
+        .await;
+    assert_eq!(sign_up.status(), StatusCode::OK);
+    assert_eq!(
+        count_rows(&app, "sessions WHERE data LIKE '%return_to%'").await,
+        1
+    );
+
+    let options = browser.begin_sign_in().await;
+    let assertion = key.assert(&app.origin(), options).unwrap();
+    let signed_in = browser.finish_sign_in(&assertion).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+
+    // A new id, the one row left is the one it names (no second row written beside the
+    // sign-in's), and it holds the shopper.
+    let after = browser.session_cookie().expect("a signed-in session");
+    assert_ne!(after, before);
+    assert_eq!(count_rows(&app, "sessions").await, 1);
+    let signed_in_row = format!(
+        "sessions WHERE id_hash = '{}' AND data LIKE '%\"user_id\"%'",
+        session_key(&after)
+    );
+    assert_eq!(count_rows(&app, &signed_in_row).await, 1);
+    assert_eq!(
+        count_rows(&app, "sessions WHERE data LIKE '%return_to%'").await,
+        0
+    );
+    assert_eq!(browser.signed_in_as().await.as_deref(), Some("Named"));
+    // A new CSRF token, which the next state-changing request must carry.
+    let csrf_after = browser.csrf().await;
+    assert_ne!(csrf_after, csrf_before);
+    let stale = browser
+        .http
+        .post(browser.url("/signout"))
+        .header("x-csrf-token", &csrf_before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::FORBIDDEN);
+    assert_eq!(browser.signed_in_as().await.as_deref(), Some("Named"));
+    // The session's sliding expiry works on the row the sign-in wrote.
+    assert_eq!(
+        count_rows(
+            &app,
+            &format!(
+                "sessions WHERE id_hash = '{}' AND expires_at > {}",
+                session_key(&after),
+                saifu::clock::unix_now()
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_refused_finish_writes_no_session_and_keeps_the_cookie() {
+    let app = spawn_app().await;
+    let owner = app.browser();
+    let mut key = TestPasskey::new();
+    owner
+        .sign_up(&mut key, &app.origin(), "Kept", "kept@example.com")
+        .await;
+    owner.post_form("/signout", &[]).await;
+    let signed_in_rows = "sessions WHERE data LIKE '%\"user_id\"%'";
+
+    // A forged signature writes no session.
+    let options = owner.begin_sign_in().await;
+    let before = owner.session_cookie().expect("a session");
+    let mut forged = key.assert(&app.origin(), options).unwrap();
+    forged.response.signature[10] ^= 1;
+    assert_eq!(
+        owner.finish_sign_in(&forged).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(owner.session_cookie().as_deref(), Some(before.as_str()));
+    assert_eq!(count_rows(&app, "sessions").await, 1);
+
+    // Nor does a counter that did not move forward (verified, then refused in the write).
+    let other = app.browser();
+    let early = key
+        .assert(&app.origin(), other.begin_sign_in().await)
+        .unwrap();
+    let late = key
+        .assert(&app.origin(), owner.begin_sign_in().await)
+        .unwrap();
+    let other_before = other.session_cookie().expect("a session");
+    assert_eq!(owner.finish_sign_in(&late).await.status(), StatusCode::OK);
+    assert_eq!(count_rows(&app, signed_in_rows).await, 1);
+    assert_eq!(
+        problem_code(other.finish_sign_in(&early).await).await,
+        (
+            StatusCode::UNAUTHORIZED,
+            "possible_cloned_authenticator".into()
+        )
+    );
+    assert_eq!(
+        other.session_cookie().as_deref(),
+        Some(other_before.as_str())
+    );
+    assert_eq!(count_rows(&app, signed_in_rows).await, 1);
+    assert_eq!(count_rows(&app, "sessions").await, 2);
+    assert_eq!(other.signed_in_as().await, None);
+    assert_eq!(owner.signed_in_as().await.as_deref(), Some("Kept"));
+}
+
+/// The SQL the wallet ran for the request sent with `request_id`, from the captured log: each
+/// statement's summary (its first words), transaction control included.
+fn statements_of(request_id: &str) -> Vec<String> {
+    let span = format!("request_id={request_id}}}");
+    crate::helpers::captured_logs()
+        .lines()
+        .filter(|line| line.contains(&span) && line.contains("sqlx::query"))
+        .filter_map(|line| {
+            let start = line.find("summary=\"")? + "summary=\"".len();
+            let end = line[start..].find('"')? + start;
+            Some(line[start..end].to_string())
+        })
+        .collect()
+}
+
+fn is_control(summary: &str) -> bool {
+    ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]
+        .iter()
+        .any(|word| summary.starts_with(word))
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_fresh_browser_runs_eight_statements_and_writes_the_session_once() {
+    let app = spawn_app().await;
+    let mut key = TestPasskey::new();
+    let owner = app.browser();
+    owner
+        .sign_up(&mut key, &app.origin(), "Counted", "counted@example.com")
+        .await;
+    let browser = app.browser();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let ids = ["page", "begin", "finish"].map(|step| format!("{step}-{run}"));
+
+    let page = browser
+        .http
+        .get(browser.url("/signin"))
+        .header("accept", "text/html")
+        .header("x-request-id", &ids[0])
+        .send()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::meta_csrf(&page.text().await.unwrap()).expect("a CSRF token");
+    let begin = browser
+        .http
+        .post(browser.url("/signin/begin"))
+        .header("x-csrf-token", &csrf)
+        .header("x-request-id", &ids[1])
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(begin.status(), StatusCode::OK);
+    let assertion = key
+        .assert(&app.origin(), begin.json().await.unwrap())
+        .unwrap();
+    let finish = browser
+        .http
+        .post(browser.url("/signin/finish"))
+        .header("x-csrf-token", &csrf)
+        .header("x-request-id", &ids[2])
+        .json(&serde_json::to_value(&assertion).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finish.status(), StatusCode::OK);
+    assert_eq!(browser.signed_in_as().await.as_deref(), Some("Counted"));
+
+    let [page, begin, finish] = ids.clone().map(|id| {
+        statements_of(&id)
+            .into_iter()
+            .filter(|s| !is_control(s))
+            .collect::<Vec<_>>()
+    });
+    let starts = |statements: &[String], expected: &[&str]| {
+        assert_eq!(statements.len(), expected.len(), "{statements:?}");
+        for (statement, start) in statements.iter().zip(expected) {
+            assert!(statement.starts_with(start), "{statements:?}");
+        }
+    };
+    // The page writes the session that holds its CSRF token; starting reads it and writes the
+    // ceremony; finishing reads the session and everything it checks, then writes once: the
+    // ceremony taken, the counter, and the session moved to its new id with the shopper in it.
+    starts(&page, &["INSERT INTO sessions"]);
+    starts(
+        &begin,
+        &["SELECT data, expires_at FROM", "INSERT INTO ceremonies"],
+    );
+    starts(
+        &finish,
+        &[
+            "SELECT data, expires_at FROM",
+            "SELECT c.kind",
+            "DELETE FROM ceremonies",
+            "UPDATE passkeys",
+            "UPDATE sessions SET id_hash",
+        ],
+    );
+    let finish_commits = statements_of(&ids[2])
+        .iter()
+        .filter(|s| s.starts_with("COMMIT"))
+        .count();
+    assert!(finish_commits <= 1, "{finish_commits} commits");
 }
