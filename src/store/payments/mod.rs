@@ -14,6 +14,7 @@ pub use row::{Operation, StoredPayment};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::checkout::authorizations::{adopt_authorization_in, Adoption};
 use super::error::{Error, Result};
 use super::risk::{recheck, LimitsSeen, Recheck};
 use super::{Store, Tx};
@@ -42,6 +43,9 @@ pub struct NewPayment<'a> {
     pub operation: Operation,
     pub lease_until: i64,
     pub request_key: Option<&'a str>,
+    /// Whether the payment takes the card authorization the grant's approval made, in the
+    /// redemption's transaction (the card pays a part of it).
+    pub adopt: bool,
     /// The risk limits' re-check, made in the transaction that consumes the grant.
     pub limits: &'a dyn Recheck,
 }
@@ -223,12 +227,14 @@ pub enum NotRedeemed {
 impl Store {
     /// Consumes the grant and records a pending payment for it, in one transaction: of any
     /// number of concurrent redemptions, exactly one gets here. A frozen shopper's grant is
-    /// not consumed, nor one the risk limits current in the transaction refuse.
+    /// not consumed, nor one the risk limits current in the transaction refuse. With
+    /// `p.adopt`, the payment takes the authorization the grant's approval made in the same
+    /// transaction; gives what it found of it ([`Adoption::None`] without `p.adopt`).
     pub async fn redeem_grant(
         &self,
         p: NewPayment<'_>,
         now: i64,
-    ) -> Result<std::result::Result<StoredPayment, NotRedeemed>> {
+    ) -> Result<std::result::Result<(StoredPayment, Adoption), NotRedeemed>> {
         let mut tx = self.begin().await?;
         let consumed = sqlx::query(
             "UPDATE grants SET consumed_at = $1
@@ -300,8 +306,13 @@ impl Store {
         if let Some(hold) = p.hold {
             super::points::move_hold(&mut tx, p.grant_jti, hold).await?;
         }
+        let adoption = if p.adopt {
+            adopt_authorization_in(&mut tx, p.grant_jti, now).await?
+        } else {
+            Adoption::None
+        };
         tx.commit().await?;
-        Ok(Ok(payment_row(&row)?))
+        Ok(Ok((payment_row(&row)?, adoption)))
     }
 
     /// Undoes a redemption whose processor call failed before any outcome, so the merchant
