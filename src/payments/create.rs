@@ -9,13 +9,14 @@ use uuid::Uuid;
 use super::capture::Authorized;
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
-use super::{amount_in, declined, in_progress, processor_failed, Payments, POINTS_ONLY};
+use super::{amount_in, declined, in_progress, processor_failed, Created, Payments, POINTS_ONLY};
 use crate::accounts::refusals::shopper_frozen;
 use crate::card::{CardNumber, Expiry};
 use crate::checkout::card_authorization::authorize_key;
 use crate::checkout::details::PaymentRequest;
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
+use crate::idempotency::InlineAnswer;
 use crate::merchants::{Merchant, MerchantStatus};
 use crate::money::{Currency, Money};
 use crate::points::rules;
@@ -76,14 +77,16 @@ impl Payments {
     /// redeemed points don't cover (and captures when asked). A decline is recorded and
     /// answered `402`; a processor failure gives the grant back. `request_key` is the
     /// request's Idempotency-Key: a retry with it after a crash resumes the payment the first
-    /// attempt started, and answers its real outcome.
+    /// attempt started, and answers its real outcome. A payment captured at once keeps
+    /// `answer` for the key in the capture's transaction.
     pub async fn create(
         &self,
         merchant: &Merchant,
         request: CreatePayment,
         request_key: Option<&str>,
+        answer: Option<&InlineAnswer>,
         now: i64,
-    ) -> Result<Payment> {
+    ) -> Result<Created> {
         let checked = self.check(merchant, &request, now).await?;
         let redeemed = match self
             .redeem(merchant, &checked, request.capture, request_key, now)
@@ -91,7 +94,10 @@ impl Payments {
         {
             Ok(redeemed) => redeemed,
             Err(GrantRefusal::AlreadyUsed) => {
-                return self.resume(merchant, &checked.jti, request_key, now).await
+                return self
+                    .resume(merchant, &checked.jti, request_key, now)
+                    .await
+                    .map(Created::from)
             }
             Err(why) => return Err(refused(why)),
         };
@@ -115,7 +121,8 @@ impl Payments {
             ),
         };
         drop(redeemed.number);
-        self.record(request.capture, redeemed.pending, outcome, adopted, now)
+        let capture = request.capture;
+        self.record(capture, redeemed.pending, outcome, adopted, answer, now)
             .await
     }
 
@@ -201,7 +208,9 @@ impl Payments {
                 }
             }
         };
-        self.record(capture, payment, outcome, adopted, now).await
+        self.record(capture, payment, outcome, adopted, None, now)
+            .await
+            .map(|created| created.payment)
     }
 
     /// The card a payment is for, decrypted.
@@ -453,15 +462,17 @@ impl Payments {
 
     /// Records what the card network said: a failure gives the grant back, a decline is
     /// recorded, an approval is recorded (or captured at once when asked).
-    /// `adopted`: the authorization is the one the shopper's approval made.
+    /// `adopted`: the authorization is the one the shopper's approval made; `answer`, kept
+    /// for the request's key with a capture at once.
     async fn record(
         &self,
         capture: bool,
         pending: StoredPayment,
         outcome: std::result::Result<Outcome, ProcessorError>,
         adopted: bool,
+        answer: Option<&InlineAnswer>,
         now: i64,
-    ) -> Result<Payment> {
+    ) -> Result<Created> {
         let id = pending.id.clone();
         match outcome {
             Err(err) => {
@@ -486,11 +497,11 @@ impl Payments {
                 };
                 if capture {
                     return self
-                        .capture_at_once(pending, &authorized, adopted, now)
+                        .capture_at_once(pending, &authorized, adopted, answer, now)
                         .await;
                 }
                 self.record_authorized(&id, &authorized, now).await?;
-                self.current(&id).await
+                self.current(&id).await.map(Created::from)
             }
         }
     }

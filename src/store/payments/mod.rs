@@ -16,6 +16,7 @@ use sqlx::Row;
 
 use super::checkout::authorizations::{adopt_authorization_in, Adoption};
 use super::error::{Error, Result};
+use super::idempotency::{KeyAnswer, KeyScope};
 use super::risk::{recheck, LimitsSeen, Recheck};
 use super::{Store, Tx};
 use crate::payments::status::PaymentStatus;
@@ -148,6 +149,16 @@ async fn enqueue_event(
     )
     .await?;
     Ok(())
+}
+
+/// The answer of the request whose change this is, kept for its Idempotency-Key in the
+/// change's transaction (rendered from the payment as the transaction left it).
+pub struct RequestAnswer<'a> {
+    pub scope: KeyScope<'a>,
+    pub status: u16,
+    pub content_type: &'a str,
+    /// Renders the answer's body from the payment.
+    pub render: fn(&StoredPayment) -> anyhow::Result<Vec<u8>>,
 }
 
 /// The points moves that go with a capture, as the points rules decided them.
@@ -393,8 +404,10 @@ impl Store {
 
     /// Captures, spends the held points, credits the earned ones and writes the event, in one
     /// transaction; with `authorize_first`, a pending payment is authorized (and that event
-    /// written) in the same transaction. Gives the captured payment, or `None` if it was not
-    /// in a state to capture.
+    /// written) in the same transaction; with `answer`, the request's answer is kept for its
+    /// key in it too. Gives the captured payment, or `None` if it was not in a state to
+    /// capture.
+    #[allow(clippy::too_many_arguments)]
     pub async fn capture_payment(
         &self,
         p: &StoredPayment,
@@ -402,6 +415,7 @@ impl Store {
         change: Advance<'_>,
         points: &CapturePoints<'_>,
         event: &PaymentEvent,
+        answer: Option<&RequestAnswer<'_>>,
         now: i64,
     ) -> Result<Option<StoredPayment>> {
         let mut tx = self.begin().await?;
@@ -442,6 +456,16 @@ impl Store {
         }
         super::points::apply_credit(&mut tx, &points.earn, now).await?;
         let captured = record_event_for(&mut tx, &row, event, now).await?;
+        if let Some(answer) = answer {
+            let body = (answer.render)(&captured).map_err(Error::Render)?;
+            let kept = KeyAnswer {
+                scope: answer.scope,
+                status: answer.status,
+                body: &body,
+                content_type: Some(answer.content_type),
+            };
+            super::idempotency::complete_in(&mut tx, &kept).await?;
+        }
         tx.commit().await?;
         Ok(Some(captured))
     }
