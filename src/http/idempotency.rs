@@ -15,7 +15,7 @@ use super::error::ErrorInfo;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::error::{Error, Kind};
-use crate::idempotency::{Decision, Idempotency, IdempotencyKey, Saved, Scope};
+use crate::idempotency::{Answered, Decision, Idempotency, IdempotencyKey, Saved, Scope};
 use crate::merchants::Merchant;
 
 /// Runs each POST once per key; other methods pass through.
@@ -75,6 +75,8 @@ async fn run_once(
     match idempotency.claim(&scope, &bytes, unix_now()).await? {
         Decision::Replay(saved) => Ok(replay(saved)),
         Decision::Run => {
+            // A handler whose operation keeps its answer itself finds the key's scope here.
+            parts.extensions.insert(scope.clone());
             let response = next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
@@ -91,6 +93,10 @@ async fn run_once(
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string),
             };
+            if parts.extensions.get::<Answered>().is_some() {
+                // Kept with the operation's own change.
+                return Ok(Response::from_parts(parts, Body::from(body)));
+            }
             let code = parts.extensions.get::<ErrorInfo>().map(|info| info.code);
             if let Err(err) = idempotency.finish(&scope, &answer, code).await {
                 tracing::error!(error = %err, "recording an idempotent response failed");

@@ -19,7 +19,7 @@ use super::oauth::parse_basic;
 use crate::checkout::Checkout;
 use crate::clock::unix_now;
 use crate::error::{Error, Kind, Result};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{Answered, IdempotencyKey, InlineAnswer, Scope};
 use crate::merchants::Merchant;
 use crate::payments::Payments;
 use crate::AppState;
@@ -121,13 +121,30 @@ async fn create(
     State(payments): State<Payments>,
     Extension(merchant): Extension<Merchant>,
     key: Option<Extension<IdempotencyKey>>,
+    scope: Option<Extension<Scope>>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response> {
     let body: CreatePayment = parse_body(body)?;
-    let payment = payments
-        .create(&merchant, body, request_key(&key), unix_now())
+    // A payment captured at once keeps this answer for its key in the capture's transaction.
+    let answer = scope.map(|Extension(scope)| InlineAnswer {
+        scope,
+        status: StatusCode::CREATED.as_u16(),
+        content_type: "application/json",
+    });
+    let created = payments
+        .create(
+            &merchant,
+            body,
+            request_key(&key),
+            answer.as_ref(),
+            unix_now(),
+        )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(payment)).into_response())
+    let mut response = (StatusCode::CREATED, axum::Json(created.payment)).into_response();
+    if created.answered {
+        response.extensions_mut().insert(Answered);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,7 @@ pub const IN_PROGRESS: &str = "payment_in_progress";
 pub const KEEP_SECS: i64 = 24 * 60 * 60;
 
 /// Where a key applies: one merchant, one endpoint.
+#[derive(Clone, Debug)]
 pub struct Scope {
     pub client_id: String,
     /// `POST /v1/payments/…`
@@ -30,7 +31,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn stored(&self) -> KeyScope<'_> {
+    pub(crate) fn stored(&self) -> KeyScope<'_> {
         KeyScope {
             client_id: &self.client_id,
             endpoint: &self.endpoint,
@@ -46,6 +47,22 @@ pub struct Saved {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
 }
+
+/// The success answer of a request whose money operation keeps it for the key itself, in
+/// the transaction that completes the operation, instead of [`Idempotency::finish`] after
+/// it: the answer commits with the money change, one commit fewer. The operation renders the
+/// body from what it committed, byte for byte the body the request is then answered with.
+#[derive(Clone, Debug)]
+pub struct InlineAnswer {
+    pub scope: Scope,
+    pub status: u16,
+    pub content_type: &'static str,
+}
+
+/// Marks a response whose answer its operation already kept ([`InlineAnswer`]): the
+/// middleware does not record it again.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered;
 
 /// What to do with a request whose key was claimed.
 #[derive(Debug, PartialEq, Eq)]

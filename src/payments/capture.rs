@@ -7,17 +7,19 @@ use saifu_sdk::webhooks::EventType;
 
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
+use super::Created;
 use super::{
     amount_in, declined, in_progress, processor_failed, require_status, Payments, POINTS_ONLY,
 };
 use crate::error::{Error, Kind, Result};
+use crate::idempotency::InlineAnswer;
 use crate::merchants::Merchant;
 use crate::money::{AmountTooLarge, Currency, Money};
 use crate::points::lots;
 use crate::points::rules::{self, Rules};
 use crate::processor::{IdempotencyKey, Outcome};
 use crate::store::payments::{
-    Advance, CapturePoints, Operation, PaymentEvent, StartOperation, StoredPayment,
+    Advance, CapturePoints, Operation, PaymentEvent, RequestAnswer, StartOperation, StoredPayment,
 };
 
 /// An authorization the card network approved, not yet recorded, and its event.
@@ -161,7 +163,7 @@ impl Payments {
             .await
         {
             Ok(Outcome::Approved { reference }) => {
-                self.commit_capture(&payment, None, amount, card_amount, &reference, now)
+                self.commit_capture(&payment, None, amount, card_amount, &reference, None, now)
                     .await
             }
             Ok(Outcome::Declined { decline_code }) => {
@@ -189,25 +191,30 @@ impl Payments {
         pending: StoredPayment,
         authorized: &Authorized,
         adopted: bool,
+        answer: Option<&InlineAnswer>,
         now: i64,
-    ) -> Result<Payment> {
+    ) -> Result<Created> {
         let id = pending.id.clone();
         let (amount, card_amount) = self.amounts_of(&pending, pending.amount_minor).await?;
         let captured = match self
             .capture_at_card(&id, &authorized.reference, card_amount)
             .await
         {
-            Ok(Outcome::Approved { reference }) => {
-                self.commit_capture(
+            Ok(Outcome::Approved { reference }) => self
+                .commit_capture(
                     &pending,
                     Some(authorized),
                     amount,
                     card_amount,
                     &reference,
+                    answer,
                     now,
                 )
                 .await
-            }
+                .map(|payment| Created {
+                    payment,
+                    answered: answer.is_some(),
+                }),
             Ok(Outcome::Declined { decline_code }) => Err(declined(&decline_code)),
             Err(err) => Err(processor_failed(err)),
         };
@@ -312,7 +319,9 @@ impl Payments {
     }
 
     /// Records an approved capture with its points and event; with `authorized`, a pending
-    /// payment's authorization commits in the same transaction.
+    /// payment's authorization commits in the same transaction, and with `answer` the
+    /// request's answer (the captured payment) is kept for its key in it too.
+    #[allow(clippy::too_many_arguments)]
     async fn commit_capture(
         &self,
         payment: &StoredPayment,
@@ -320,6 +329,7 @@ impl Payments {
         amount: Money,
         card_amount: Money,
         reference: &str,
+        answer: Option<&InlineAnswer>,
         now: i64,
     ) -> Result<Payment> {
         let id = payment.id.as_str();
@@ -331,9 +341,23 @@ impl Payments {
         let authorize_first = authorized.map(|a| (a.advance(), &a.event));
         let points = self.capture_points(payment, card_amount, now).await?;
         let event = super::event::payment_event(EventType::PaymentCaptured)?;
+        let answer = answer.map(|a| RequestAnswer {
+            scope: a.scope.stored(),
+            status: a.status,
+            content_type: a.content_type,
+            render: render_answer,
+        });
         let Some(captured) = self
             .store
-            .capture_payment(payment, authorize_first, change, &points, &event, now)
+            .capture_payment(
+                payment,
+                authorize_first,
+                change,
+                &points,
+                &event,
+                answer.as_ref(),
+                now,
+            )
             .await
             .map_err(crate::points::refused)?
         else {
@@ -379,6 +403,12 @@ impl Payments {
             ),
         })
     }
+}
+
+/// The body of a request's answer that is the payment: the payment as JSON, as the handler
+/// sends it.
+fn render_answer(payment: &StoredPayment) -> anyhow::Result<Vec<u8>> {
+    Ok(serde_json::to_vec(&view(payment)?)?)
 }
 
 /// A capture or void begun for a request: in flight now, or already finished by the same

@@ -9,22 +9,23 @@ use uuid::Uuid;
 use super::capture::Authorized;
 use super::status::PaymentStatus;
 use super::view::{stored_currency, view};
-use super::{amount_in, declined, in_progress, processor_failed, Payments, POINTS_ONLY};
+use super::{amount_in, declined, in_progress, processor_failed, Created, Payments, POINTS_ONLY};
 use crate::accounts::refusals::shopper_frozen;
 use crate::card::{CardNumber, Expiry};
 use crate::checkout::card_authorization::authorize_key;
 use crate::checkout::details::PaymentRequest;
 use crate::clock::random_token;
 use crate::error::{Error, Kind, Result};
+use crate::idempotency::InlineAnswer;
 use crate::merchants::{Merchant, MerchantStatus};
 use crate::money::{Currency, Money};
 use crate::points::rules;
 use crate::processor::{CardDetails, Outcome, ProcessorError};
 use crate::risk::{Attempt, Redemption};
 use crate::store::checkout::authorizations::Adoption;
-use crate::store::checkout::codes::StoredGrant;
+use crate::store::checkout::codes::{GrantToRedeem, StoredGrant};
 use crate::store::payments::{GrantRefusal, NewPayment, NotRedeemed, Operation, StoredPayment};
-use crate::vault::StoredCard;
+use crate::vault::{SealedCard, StoredCard};
 
 /// The decline of a payment whose grant's authorization was released before it was redeemed.
 const AUTHORIZATION_EXPIRED: &str = "authorization_expired";
@@ -35,6 +36,9 @@ struct Checked {
     /// The grant as stored: its shopper, card, state, and the programme version it was
     /// approved under (read once, for the charge and the redemption).
     grant: StoredGrant,
+    /// The card the grant was approved for, read with the grant; `None` when the shopper
+    /// removed it.
+    card: Option<SealedCard>,
     granted: PaymentRequest,
     amount: Money,
     points_redeemed: i64,
@@ -42,9 +46,11 @@ struct Checked {
     card_amount: Money,
 }
 
-/// A redeemed grant: its pending payment and the card to authorize.
+/// A redeemed grant: its pending payment, what it found of the authorization the grant's
+/// approval made, and the card to authorize when there was none.
 struct Redeemed {
     pending: StoredPayment,
+    adoption: Adoption,
     card: StoredCard,
     number: CardNumber,
     expiry: Expiry,
@@ -71,14 +77,16 @@ impl Payments {
     /// redeemed points don't cover (and captures when asked). A decline is recorded and
     /// answered `402`; a processor failure gives the grant back. `request_key` is the
     /// request's Idempotency-Key: a retry with it after a crash resumes the payment the first
-    /// attempt started, and answers its real outcome.
+    /// attempt started, and answers its real outcome. A payment captured at once keeps
+    /// `answer` for the key in the capture's transaction.
     pub async fn create(
         &self,
         merchant: &Merchant,
         request: CreatePayment,
         request_key: Option<&str>,
+        answer: Option<&InlineAnswer>,
         now: i64,
-    ) -> Result<Payment> {
+    ) -> Result<Created> {
         let checked = self.check(merchant, &request, now).await?;
         let redeemed = match self
             .redeem(merchant, &checked, request.capture, request_key, now)
@@ -86,7 +94,10 @@ impl Payments {
         {
             Ok(redeemed) => redeemed,
             Err(GrantRefusal::AlreadyUsed) => {
-                return self.resume(merchant, &checked.jti, request_key, now).await
+                return self
+                    .resume(merchant, &checked.jti, request_key, now)
+                    .await
+                    .map(Created::from)
             }
             Err(why) => return Err(refused(why)),
         };
@@ -95,16 +106,23 @@ impl Payments {
             expiry: redeemed.expiry,
             holder: &redeemed.card.holder,
         };
-        let (outcome, adopted) = match self.adopted(&checked.jti, checked.card_amount, now).await {
-            Some(adopted) => (adopted, true),
-            None => (
+        let (outcome, adopted) = match redeemed.adoption {
+            Adoption::Adopted { reference } => (Ok(Outcome::Approved { reference }), true),
+            Adoption::Released => (
+                Ok(Outcome::Declined {
+                    decline_code: AUTHORIZATION_EXPIRED.into(),
+                }),
+                true,
+            ),
+            Adoption::None => (
                 self.authorize(&checked.jti, checked.card_amount, card)
                     .await,
                 false,
             ),
         };
         drop(redeemed.number);
-        self.record(request.capture, redeemed.pending, outcome, adopted, now)
+        let capture = request.capture;
+        self.record(capture, redeemed.pending, outcome, adopted, answer, now)
             .await
     }
 
@@ -190,7 +208,9 @@ impl Payments {
                 }
             }
         };
-        self.record(capture, payment, outcome, adopted, now).await
+        self.record(capture, payment, outcome, adopted, None, now)
+            .await
+            .map(|created| created.payment)
     }
 
     /// The card a payment is for, decrypted.
@@ -229,7 +249,7 @@ impl Payments {
             .map_err(|e| Error::internal(anyhow::anyhow!("a signed grant no longer parses: {e}")))?
             .ok_or_else(|| Error::internal(anyhow::anyhow!("a signed grant without details")))?;
         let points_redeemed = granted.details.points_redeemed.unwrap_or(0);
-        let grant = self
+        let GrantToRedeem { grant, card } = self
             .store
             .find_grant(&claims.jti)
             .await?
@@ -246,6 +266,7 @@ impl Payments {
         Ok(Checked {
             jti: claims.jti,
             grant,
+            card: card.map(SealedCard::from),
             granted,
             amount,
             points_redeemed,
@@ -322,19 +343,14 @@ impl Payments {
         if grant.shopper_frozen {
             return Ok(Err(GrantRefusal::ShopperFrozen));
         }
-        let user_id = Uuid::parse_str(&grant.user_id).map_err(Error::internal)?;
-        let card_id = Uuid::parse_str(&grant.card_id).map_err(Error::internal)?;
-        let (card, number) = self
-            .vault
-            .card_number(user_id, card_id)
-            .await
-            .map_err(|e| match e.kind() {
-                Kind::NotFound => Error::conflict(
-                    "card_unavailable",
-                    "The shopper removed the card this grant was for.",
-                ),
-                _ => e,
-            })?;
+        let sealed = c.card.as_ref().ok_or_else(|| {
+            Error::conflict(
+                "card_unavailable",
+                "The shopper removed the card this grant was for.",
+            )
+        })?;
+        let number = self.vault.open_number(sealed).await?;
+        let card = &sealed.card;
         let id = format!("pay_{}", &random_token()?[..22]);
         // Checked again by the limits current in the transaction that consumes the grant,
         // before the card is charged.
@@ -368,10 +384,13 @@ impl Payments {
             },
             lease_until: now + self.lease_secs,
             request_key,
+            // The authorization the approval made is taken with the redemption, so the
+            // reconciler never releases it under a payment.
+            adopt: c.card_amount.minor > 0,
             limits: &limits,
         };
-        let pending = match self.store.redeem_grant(new, now).await? {
-            Ok(pending) => pending,
+        let (pending, adoption) = match self.store.redeem_grant(new, now).await? {
+            Ok(redeemed) => redeemed,
             Err(NotRedeemed::Grant(why)) => return Ok(Err(why)),
             Err(NotRedeemed::Limits(seen)) => {
                 return Err(limits.refusal(&seen).map_or_else(
@@ -388,7 +407,8 @@ impl Payments {
             .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
         Ok(Ok(Redeemed {
             pending,
-            card,
+            adoption,
+            card: card.clone(),
             number,
             expiry,
         }))
@@ -442,15 +462,17 @@ impl Payments {
 
     /// Records what the card network said: a failure gives the grant back, a decline is
     /// recorded, an approval is recorded (or captured at once when asked).
-    /// `adopted`: the authorization is the one the shopper's approval made.
+    /// `adopted`: the authorization is the one the shopper's approval made; `answer`, kept
+    /// for the request's key with a capture at once.
     async fn record(
         &self,
         capture: bool,
         pending: StoredPayment,
         outcome: std::result::Result<Outcome, ProcessorError>,
         adopted: bool,
+        answer: Option<&InlineAnswer>,
         now: i64,
-    ) -> Result<Payment> {
+    ) -> Result<Created> {
         let id = pending.id.clone();
         match outcome {
             Err(err) => {
@@ -475,11 +497,11 @@ impl Payments {
                 };
                 if capture {
                     return self
-                        .capture_at_once(pending, &authorized, adopted, now)
+                        .capture_at_once(pending, &authorized, adopted, answer, now)
                         .await;
                 }
                 self.record_authorized(&id, &authorized, now).await?;
-                self.current(&id).await
+                self.current(&id).await.map(Created::from)
             }
         }
     }

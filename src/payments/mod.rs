@@ -27,6 +27,22 @@ use saifu_sdk::payments::Payment;
 pub use status::PaymentStatus;
 pub use view::view;
 
+/// A payment made by [`Payments::create`]: `answered` when its request's answer was kept
+/// for the key with the capture (see [`crate::idempotency::InlineAnswer`]).
+pub struct Created {
+    pub payment: Payment,
+    pub answered: bool,
+}
+
+impl From<Payment> for Created {
+    fn from(payment: Payment) -> Self {
+        Self {
+            payment,
+            answered: false,
+        }
+    }
+}
+
 /// The payments service: a shared handle (cloned for every request that takes it), its parts
 /// behind one `Arc`.
 #[derive(Clone)]

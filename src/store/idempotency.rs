@@ -6,7 +6,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::error::Result;
-use super::Store;
+use super::{Store, Tx};
 
 /// What a request with an idempotency key should do.
 #[derive(Debug, PartialEq, Eq)]
@@ -26,10 +26,33 @@ pub enum Claim {
 }
 
 /// An idempotency key is scoped to the merchant and the endpoint.
+#[derive(Clone, Copy)]
 pub struct KeyScope<'a> {
     pub client_id: &'a str,
     pub endpoint: &'a str,
     pub key: &'a str,
+}
+
+/// A request's answer, kept for its key.
+pub struct KeyAnswer<'a> {
+    pub scope: KeyScope<'a>,
+    pub status: u16,
+    pub body: &'a [u8],
+    pub content_type: Option<&'a str>,
+}
+
+/// Keeps `answer` for its key inside `tx`: with the change that the request made, when that
+/// change records its own answer.
+pub(super) async fn complete_in(tx: &mut Tx, answer: &KeyAnswer<'_>) -> Result<()> {
+    let query = sqlx::query(
+        "UPDATE idempotency_keys SET status = $1, body = $2, content_type = $3
+         WHERE client_id = $4 AND endpoint = $5 AND idem_key = $6",
+    )
+    .bind(i64::from(answer.status))
+    .bind(answer.body)
+    .bind(answer.content_type);
+    bind_scope(query, &answer.scope).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Binds the next three parameters to the key's scope: merchant, endpoint and key.
@@ -128,14 +151,13 @@ impl Store {
         content_type: Option<&str>,
     ) -> Result<()> {
         let mut tx = self.begin_single().await?;
-        let query = sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, body = $2, content_type = $3
-             WHERE client_id = $4 AND endpoint = $5 AND idem_key = $6",
-        )
-        .bind(i64::from(status))
-        .bind(body)
-        .bind(content_type);
-        bind_scope(query, scope).execute(&mut *tx).await?;
+        let answer = KeyAnswer {
+            scope: *scope,
+            status,
+            body,
+            content_type,
+        };
+        complete_in(&mut tx, &answer).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -595,6 +595,77 @@ async fn a_processor_failure_is_a_retry_safe_502_that_never_charges_twice() {
     );
 }
 
+/// A pay-and-capture keeps its answer for its key in the capture's transaction: requests
+/// with the key while it runs are refused (409) or replay it, the answer replayed afterwards
+/// is the one sent, byte for byte, and another body under the key is still refused.
+#[tokio::test]
+async fn a_pay_and_capture_keeps_its_answer_with_the_capture_and_replays_it() {
+    let mut s = setup("inline@example.com").await;
+    let g = grant(&s.client, &mut s.shopper).await;
+    let body =
+        json!({ "grant": g, "amount": { "currency": "JPY", "amount": "12800" }, "capture": true });
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (s, body) = (s.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            post(&s, "/v1/payments", "pay-once", &body).await
+        }));
+    }
+    let mut bodies = Vec::new();
+    for task in tasks {
+        let (status, bytes) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => bodies.push(bytes),
+            StatusCode::CONFLICT => assert_eq!(
+                serde_json::from_slice::<Value>(&bytes).unwrap()["code"],
+                "idempotency_key_in_use"
+            ),
+            other => panic!("unexpected {other}: {}", String::from_utf8_lossy(&bytes)),
+        }
+    }
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every success is the same answer"
+    );
+    let first: Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(first["status"], "captured");
+    assert_eq!(count_rows(&s.app, "payments").await, 1, "one payment");
+    assert_eq!(
+        count_rows(
+            &s.app,
+            "idempotency_keys WHERE idem_key = 'pay-once' AND status = 201 \
+             AND content_type = 'application/json'"
+        )
+        .await,
+        1,
+        "the answer is kept for the key"
+    );
+
+    let again = reqwest::Client::new()
+        .post(s.app.base.join("/v1/payments").unwrap())
+        .basic_auth(&s.creds.client_id, Some(&s.creds.client_secret))
+        .header("Idempotency-Key", "pay-once")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["content-type"], "application/json");
+    assert_eq!(again.bytes().await.unwrap(), bodies[0], "byte for byte");
+
+    let mut changed = body.clone();
+    changed["amount"]["amount"] = json!("100");
+    let (status, bytes) = post(&s, "/v1/payments", "pay-once", &changed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap()["code"],
+        "idempotency_key_reused"
+    );
+}
+
 #[tokio::test]
 async fn the_same_json_with_other_whitespace_and_key_order_replays_under_its_key() {
     let mut s = setup("layout@example.com").await;

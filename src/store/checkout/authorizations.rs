@@ -297,3 +297,38 @@ pub(crate) async fn approve_authorization_in(
     .await?;
     Ok(approved.rows_affected() == 1)
 }
+
+/// In the transaction that redeems grant `grant_jti`: its payment takes the authorization
+/// the grant's approval made, as [`Store::adopt_approval_authorization`] does on its own.
+pub(crate) async fn adopt_authorization_in(
+    conn: &mut AnyConnection,
+    grant_jti: &str,
+    now: i64,
+) -> Result<Adoption> {
+    let adopted = sqlx::query(
+        "UPDATE approval_authorizations SET state = 'adopted', updated_at = $1
+         WHERE grant_jti = $2 AND state IN ('approved', 'adopted')
+         RETURNING reference",
+    )
+    .bind(now)
+    .bind(grant_jti)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = adopted {
+        let reference: Option<String> = row.try_get("reference")?;
+        return reference
+            .map(|reference| Adoption::Adopted { reference })
+            .ok_or_else(|| {
+                Error::Corrupt("an approved authorization without its reference".into())
+            });
+    }
+    let found = sqlx::query("SELECT state FROM approval_authorizations WHERE grant_jti = $1")
+        .bind(grant_jti)
+        .fetch_optional(&mut *conn)
+        .await?;
+    // As in `adopt_approval_authorization`: any other state had nothing that could be used.
+    Ok(match found {
+        Some(_) => Adoption::Released,
+        None => Adoption::None,
+    })
+}

@@ -3,8 +3,10 @@
 
 use sqlx::Row;
 
+use crate::store::cards::{sealed_card_row_as, SEALED_CARD_PREFIXED};
 use crate::store::error::Result;
-use crate::store::{Store, Tx};
+use crate::store::{SealedNumber, Store, Tx};
+use crate::vault::stored::StoredCard;
 
 /// An authorization code taken for redemption.
 #[derive(Debug)]
@@ -52,6 +54,13 @@ pub struct StoredGrant {
     /// grant approved before versions).
     pub points_programme_version: Option<i64>,
     pub points_multiplier_percent: Option<i64>,
+}
+
+/// A grant read for its redemption, with the card it was approved for.
+pub struct GrantToRedeem {
+    pub grant: StoredGrant,
+    /// The card with its number sealed; `None` when the shopper removed it.
+    pub card: Option<(StoredCard, SealedNumber)>,
 }
 
 impl Store {
@@ -125,29 +134,36 @@ impl Store {
         Ok(Err(CodeRefusal::Replayed))
     }
 
-    /// The grant, with whether its shopper is frozen (one statement).
-    pub async fn find_grant(&self, jti: &str) -> Result<Option<StoredGrant>> {
-        let row = sqlx::query(
+    /// A grant with the card it was approved for (with its number sealed), in one read: the
+    /// card is `None` when the shopper removed it.
+    pub async fn find_grant(&self, jti: &str) -> Result<Option<GrantToRedeem>> {
+        let row = sqlx::query(&format!(
             "SELECT g.jti, g.client_id, g.user_id, g.card_id, g.expires_at, g.revoked_at, g.consumed_at,
-                    u.frozen_at, c.points_programme_version, c.points_multiplier_percent
+                    u.frozen_at, c.points_programme_version, c.points_multiplier_percent,
+                    {SEALED_CARD_PREFIXED}
              FROM grants g LEFT JOIN users u ON u.id = g.user_id
-             LEFT JOIN consents c ON c.id = g.consent_id WHERE g.jti = $1",
-        )
+             LEFT JOIN consents c ON c.id = g.consent_id
+             LEFT JOIN cards cd ON cd.id = g.card_id AND cd.user_id = g.user_id
+             WHERE g.jti = $1"
+        ))
         .bind(jti)
         .fetch_optional(&mut *self.read().await?)
         .await?;
         row.map(|r| {
-            Ok(StoredGrant {
-                jti: r.try_get("jti")?,
-                client_id: r.try_get("client_id")?,
-                user_id: r.try_get("user_id")?,
-                card_id: r.try_get("card_id")?,
-                expires_at: r.try_get("expires_at")?,
-                revoked_at: r.try_get("revoked_at")?,
-                consumed_at: r.try_get("consumed_at")?,
-                shopper_frozen: r.try_get::<Option<i64>, _>("frozen_at")?.is_some(),
-                points_programme_version: r.try_get("points_programme_version")?,
-                points_multiplier_percent: r.try_get("points_multiplier_percent")?,
+            Ok(GrantToRedeem {
+                grant: StoredGrant {
+                    jti: r.try_get("jti")?,
+                    client_id: r.try_get("client_id")?,
+                    user_id: r.try_get("user_id")?,
+                    card_id: r.try_get("card_id")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                    consumed_at: r.try_get("consumed_at")?,
+                    shopper_frozen: r.try_get::<Option<i64>, _>("frozen_at")?.is_some(),
+                    points_programme_version: r.try_get("points_programme_version")?,
+                    points_multiplier_percent: r.try_get("points_multiplier_percent")?,
+                },
+                card: sealed_card_row_as(&r)?,
             })
         })
         .transpose()

@@ -14,7 +14,9 @@ pub use row::{Operation, StoredPayment};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::checkout::authorizations::{adopt_authorization_in, Adoption};
 use super::error::{Error, Result};
+use super::idempotency::{KeyAnswer, KeyScope};
 use super::risk::{recheck, LimitsSeen, Recheck};
 use super::{Store, Tx};
 use crate::payments::status::PaymentStatus;
@@ -42,6 +44,9 @@ pub struct NewPayment<'a> {
     pub operation: Operation,
     pub lease_until: i64,
     pub request_key: Option<&'a str>,
+    /// Whether the payment takes the card authorization the grant's approval made, in the
+    /// redemption's transaction (the card pays a part of it).
+    pub adopt: bool,
     /// The risk limits' re-check, made in the transaction that consumes the grant.
     pub limits: &'a dyn Recheck,
 }
@@ -146,6 +151,16 @@ async fn enqueue_event(
     Ok(())
 }
 
+/// The answer of the request whose change this is, kept for its Idempotency-Key in the
+/// change's transaction (rendered from the payment as the transaction left it).
+pub struct RequestAnswer<'a> {
+    pub scope: KeyScope<'a>,
+    pub status: u16,
+    pub content_type: &'a str,
+    /// Renders the answer's body from the payment.
+    pub render: fn(&StoredPayment) -> anyhow::Result<Vec<u8>>,
+}
+
 /// The points moves that go with a capture, as the points rules decided them.
 pub struct CapturePoints<'a> {
     pub ledger: &'a dyn Ledger,
@@ -223,12 +238,14 @@ pub enum NotRedeemed {
 impl Store {
     /// Consumes the grant and records a pending payment for it, in one transaction: of any
     /// number of concurrent redemptions, exactly one gets here. A frozen shopper's grant is
-    /// not consumed, nor one the risk limits current in the transaction refuse.
+    /// not consumed, nor one the risk limits current in the transaction refuse. With
+    /// `p.adopt`, the payment takes the authorization the grant's approval made in the same
+    /// transaction; gives what it found of it ([`Adoption::None`] without `p.adopt`).
     pub async fn redeem_grant(
         &self,
         p: NewPayment<'_>,
         now: i64,
-    ) -> Result<std::result::Result<StoredPayment, NotRedeemed>> {
+    ) -> Result<std::result::Result<(StoredPayment, Adoption), NotRedeemed>> {
         let mut tx = self.begin().await?;
         let consumed = sqlx::query(
             "UPDATE grants SET consumed_at = $1
@@ -300,8 +317,13 @@ impl Store {
         if let Some(hold) = p.hold {
             super::points::move_hold(&mut tx, p.grant_jti, hold).await?;
         }
+        let adoption = if p.adopt {
+            adopt_authorization_in(&mut tx, p.grant_jti, now).await?
+        } else {
+            Adoption::None
+        };
         tx.commit().await?;
-        Ok(Ok(payment_row(&row)?))
+        Ok(Ok((payment_row(&row)?, adoption)))
     }
 
     /// Undoes a redemption whose processor call failed before any outcome, so the merchant
@@ -382,8 +404,10 @@ impl Store {
 
     /// Captures, spends the held points, credits the earned ones and writes the event, in one
     /// transaction; with `authorize_first`, a pending payment is authorized (and that event
-    /// written) in the same transaction. Gives the captured payment, or `None` if it was not
-    /// in a state to capture.
+    /// written) in the same transaction; with `answer`, the request's answer is kept for its
+    /// key in it too. Gives the captured payment, or `None` if it was not in a state to
+    /// capture.
+    #[allow(clippy::too_many_arguments)]
     pub async fn capture_payment(
         &self,
         p: &StoredPayment,
@@ -391,6 +415,7 @@ impl Store {
         change: Advance<'_>,
         points: &CapturePoints<'_>,
         event: &PaymentEvent,
+        answer: Option<&RequestAnswer<'_>>,
         now: i64,
     ) -> Result<Option<StoredPayment>> {
         let mut tx = self.begin().await?;
@@ -431,6 +456,16 @@ impl Store {
         }
         super::points::apply_credit(&mut tx, &points.earn, now).await?;
         let captured = record_event_for(&mut tx, &row, event, now).await?;
+        if let Some(answer) = answer {
+            let body = (answer.render)(&captured).map_err(Error::Render)?;
+            let kept = KeyAnswer {
+                scope: answer.scope,
+                status: answer.status,
+                body: &body,
+                content_type: Some(answer.content_type),
+            };
+            super::idempotency::complete_in(&mut tx, &kept).await?;
+        }
         tx.commit().await?;
         Ok(Some(captured))
     }

@@ -114,7 +114,8 @@ async fn a_cli_registered_merchant_gets_a_verified_one_time_grant_through_the_sd
         .find_grant(&claims.jti)
         .await
         .unwrap()
-        .expect("grant recorded");
+        .expect("grant recorded")
+        .grant;
     assert_eq!(stored.card_id, card);
     assert!(stored.revoked_at.is_none());
 

@@ -69,7 +69,8 @@ async fn a_signed_out_shopper_pays_with_one_touch_using_their_default_card() {
         .find_grant(&grant.claims.jti)
         .await
         .unwrap()
-        .expect("grant recorded");
+        .expect("grant recorded")
+        .grant;
     assert_eq!(stored.card_id, default, "the default card is charged");
     assert_eq!(grant.claims.authorization_details, vec![frames()]);
     assert!(

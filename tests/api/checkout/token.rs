@@ -61,7 +61,14 @@ async fn codes_are_one_time_bound_to_client_redirect_and_verifier() {
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
     assert!(again.get("access_token").is_none());
-    let revoked = app.state.store.find_grant(&jti).await.unwrap().unwrap();
+    let revoked = app
+        .state
+        .store
+        .find_grant(&jti)
+        .await
+        .unwrap()
+        .unwrap()
+        .grant;
     assert!(revoked.revoked_at.is_some(), "the first grant is revoked");
 
     // Another client, wrong verifier, wrong redirect URI.
