@@ -6,6 +6,7 @@
 
 pub mod approval;
 pub mod card_authorization;
+mod challenge;
 pub mod consent;
 pub mod details;
 pub mod failure;

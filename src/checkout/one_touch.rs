@@ -18,9 +18,8 @@ use webauthn_rs::prelude::{
     DiscoverableAuthentication, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use super::approval::{
-    payment_challenge, with_challenge, ApprovalRequest, ApprovalStart, Checked, PaymentChoice,
-};
+use super::approval::{ApprovalRequest, ApprovalStart, Checked, PaymentChoice};
+use super::challenge::{payment_challenge, with_challenge};
 use super::consent::Browser;
 use super::Checkout;
 use crate::accounts::ceremony;

@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use saifu_sdk::problem::Problem;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::extract::{Form, Json};
-use super::pages::{render, AddressView, CardView, ConsentPage, DeclinedView, ItemView, Layout};
+use super::pages::{render, AddressView, CardView, ConsentPage, ItemView, Layout};
 use super::session::{
     browser_key, consent_ceremony_id, csrf_token, current_user, establish, known_browser_key,
     CurrentUser,
@@ -35,6 +35,10 @@ use crate::risk::LimitRefusal;
 use crate::secrets::sha256_hex;
 use crate::shops::ShopRefusal;
 use crate::AppState;
+
+mod decline;
+
+use decline::{is_card_refusal, remember_decline, take_decline};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -274,74 +278,6 @@ async fn consent_page(
         addresses: addresses.iter().map(AddressView::of).collect(),
         declined,
     })
-}
-
-/// A card declined (or a card network that did not answer) at the approval, kept in the
-/// session for the consent page the shopper is sent back to, shown once.
-#[derive(Serialize, Deserialize)]
-struct DeclineNotice {
-    /// The card declined; none for a one-touch payment (the default card).
-    card_id: Option<String>,
-    /// The card network's decline code, or `processor_error` when it did not answer.
-    code: String,
-}
-
-fn decline_slot(consent_id: &str) -> String {
-    format!("checkout.declined.{consent_id}")
-}
-
-/// Whether `e` is the card network's answer at the approval: told on the consent page.
-fn is_card_refusal(e: &Error) -> bool {
-    matches!(e.code(), "card_declined" | "processor_error")
-}
-
-async fn remember_decline(
-    session: &Session,
-    consent_id: &str,
-    card_id: Option<&str>,
-    e: &Error,
-) -> Result<()> {
-    let notice = DeclineNotice {
-        card_id: card_id.map(str::to_string),
-        code: e.decline_code().unwrap_or(e.code()).to_string(),
-    };
-    session.insert(&decline_slot(consent_id), notice).await?;
-    Ok(())
-}
-
-async fn take_decline(session: &Session, consent_id: &str) -> Result<Option<DeclineNotice>> {
-    Ok(session.remove(&decline_slot(consent_id)).await?)
-}
-
-impl DeclineNotice {
-    fn view(&self, tr: &Tr, card: Option<&CardView>) -> DeclinedView {
-        if self.code == "processor_error" {
-            return DeclinedView {
-                title: tr.t("consent-network-title"),
-                reason: tr.t("consent-network-reason"),
-                next: tr.t("consent-network-next"),
-            };
-        }
-        let reason = tr.t_or(
-            &format!("activity-decline-{}", self.code),
-            &tr.t("activity-decline-other"),
-        );
-        let reason = match card {
-            Some(card) => {
-                let label = format!("{} •••• {}", card.brand, card.last4);
-                tr.args(
-                    "consent-declined-card",
-                    [("card", label.as_str()), ("reason", reason.as_str())],
-                )
-            }
-            None => tr.args("consent-declined-reason", [("reason", reason.as_str())]),
-        };
-        DeclinedView {
-            title: tr.t("consent-declined-title"),
-            reason,
-            next: tr.t("consent-declined-next"),
-        }
-    }
 }
 
 #[derive(Deserialize)]

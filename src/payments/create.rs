@@ -4,11 +4,10 @@
 
 use saifu_sdk::payments::{CreatePayment, Payment};
 use saifu_sdk::webhooks::EventType;
-use uuid::Uuid;
 
 use super::capture::Authorized;
 use super::status::PaymentStatus;
-use super::view::{stored_currency, view};
+use super::view::view;
 use super::{amount_in, declined, in_progress, processor_failed, Created, Payments, POINTS_ONLY};
 use crate::accounts::refusals::shopper_frozen;
 use crate::card::{CardNumber, Expiry};
@@ -160,67 +159,6 @@ impl Payments {
             )),
             _ => view(&payment),
         }
-    }
-
-    /// Finishes the authorization of a pending payment whose first attempt was cut off,
-    /// asking the processor again with the same key (so it never authorizes twice), and
-    /// records the outcome as the first attempt would have.
-    pub(super) async fn finish_authorization(
-        &self,
-        payment: StoredPayment,
-        now: i64,
-    ) -> Result<Payment> {
-        let capture = payment.operation == Some(Operation::AuthorizeCapture);
-        let currency = stored_currency(&payment)?;
-        let card_amount = Money {
-            currency,
-            minor: payment.amount_minor
-                - self
-                    .points_value(
-                        payment.points_programme_version,
-                        payment.points_redeemed,
-                        currency,
-                    )
-                    .await?,
-        };
-        let mut adopted = false;
-        let outcome = if card_amount.minor == 0 {
-            Ok(Outcome::Approved {
-                reference: POINTS_ONLY.into(),
-            })
-        } else if let Some(outcome) = self.adopted(&payment.grant_jti, card_amount, now).await {
-            adopted = true;
-            outcome
-        } else {
-            match self.card_of(&payment).await {
-                Ok((card, number, expiry)) => {
-                    let details = CardDetails {
-                        number: &number,
-                        expiry,
-                        holder: &card.holder,
-                    };
-                    self.authorize(&payment.grant_jti, card_amount, details)
-                        .await
-                }
-                Err(err) => {
-                    tracing::warn!(payment_id = %payment.id, error = %err, "the card of a payment in flight is gone: the redemption is given up");
-                    Err(ProcessorError::Unavailable)
-                }
-            }
-        };
-        self.record(capture, payment, outcome, adopted, None, now)
-            .await
-            .map(|created| created.payment)
-    }
-
-    /// The card a payment is for, decrypted.
-    async fn card_of(&self, payment: &StoredPayment) -> Result<(StoredCard, CardNumber, Expiry)> {
-        let user_id = Uuid::parse_str(&payment.user_id).map_err(Error::internal)?;
-        let card_id = Uuid::parse_str(&payment.card_id).map_err(Error::internal)?;
-        let (card, number) = self.vault.card_number(user_id, card_id).await?;
-        let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
-        Ok((card, number, expiry))
     }
 
     /// Checks the grant and the request against each other.
@@ -418,7 +356,7 @@ impl Payments {
     /// `None` when the approval made none (points paid it all, or the grant predates
     /// authorizing at approval) and the card is authorized now. An authorization already
     /// released (its grant lapsed) cannot pay: the payment is declined.
-    async fn adopted(
+    pub(super) async fn adopted(
         &self,
         jti: &str,
         card_amount: Money,
@@ -442,7 +380,7 @@ impl Payments {
 
     /// Authorizes the card for its part; points that pay it all need no card-network call.
     /// Keyed by the grant: a retry after a lost answer can never authorize twice.
-    async fn authorize(
+    pub(super) async fn authorize(
         &self,
         jti: &str,
         card_amount: Money,
@@ -464,7 +402,7 @@ impl Payments {
     /// recorded, an approval is recorded (or captured at once when asked).
     /// `adopted`: the authorization is the one the shopper's approval made; `answer`, kept
     /// for the request's key with a capture at once.
-    async fn record(
+    pub(super) async fn record(
         &self,
         capture: bool,
         pending: StoredPayment,

@@ -5,9 +5,17 @@
 //! with the same idempotency key, which replays what was done or does it once. The outcome is
 //! then recorded as the first attempt would have: points released or moved, events written.
 
-use super::Payments;
-use crate::error::Result;
-use crate::store::payments::Operation;
+use saifu_sdk::payments::Payment;
+use uuid::Uuid;
+
+use super::view::stored_currency;
+use super::{Payments, POINTS_ONLY};
+use crate::card::{CardNumber, Expiry};
+use crate::error::{Error, Result};
+use crate::money::Money;
+use crate::processor::{CardDetails, Outcome, ProcessorError};
+use crate::store::payments::{Operation, StoredPayment};
+use crate::vault::StoredCard;
 
 /// How many stalled operations one pass takes on.
 const BATCH: i64 = 100;
@@ -78,5 +86,68 @@ impl Payments {
         }
         done.authorizations = self.checkout.void_lapsed_authorizations(now).await?;
         Ok(done)
+    }
+}
+
+impl Payments {
+    /// Finishes the authorization of a pending payment whose first attempt was cut off,
+    /// asking the processor again with the same key (so it never authorizes twice), and
+    /// records the outcome as the first attempt would have.
+    pub(super) async fn finish_authorization(
+        &self,
+        payment: StoredPayment,
+        now: i64,
+    ) -> Result<Payment> {
+        let capture = payment.operation == Some(Operation::AuthorizeCapture);
+        let currency = stored_currency(&payment)?;
+        let card_amount = Money {
+            currency,
+            minor: payment.amount_minor
+                - self
+                    .points_value(
+                        payment.points_programme_version,
+                        payment.points_redeemed,
+                        currency,
+                    )
+                    .await?,
+        };
+        let mut adopted = false;
+        let outcome = if card_amount.minor == 0 {
+            Ok(Outcome::Approved {
+                reference: POINTS_ONLY.into(),
+            })
+        } else if let Some(outcome) = self.adopted(&payment.grant_jti, card_amount, now).await {
+            adopted = true;
+            outcome
+        } else {
+            match self.card_of(&payment).await {
+                Ok((card, number, expiry)) => {
+                    let details = CardDetails {
+                        number: &number,
+                        expiry,
+                        holder: &card.holder,
+                    };
+                    self.authorize(&payment.grant_jti, card_amount, details)
+                        .await
+                }
+                Err(err) => {
+                    tracing::warn!(payment_id = %payment.id, error = %err, "the card of a payment in flight is gone: the redemption is given up");
+                    Err(ProcessorError::Unavailable)
+                }
+            }
+        };
+        self.record(capture, payment, outcome, adopted, None, now)
+            .await
+            .map(|created| created.payment)
+    }
+
+    /// The card a payment is for, decrypted.
+    async fn card_of(&self, payment: &StoredPayment) -> Result<(StoredCard, CardNumber, Expiry)> {
+        let user_id = Uuid::parse_str(&payment.user_id).map_err(Error::internal)?;
+        let card_id = Uuid::parse_str(&payment.card_id).map_err(Error::internal)?;
+        let (card, number) = self.vault.card_number(user_id, card_id).await?;
+        let expiry = Expiry::new(card.exp_month as u8, card.exp_year as u16)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("stored expiry is invalid")))?;
+        Ok((card, number, expiry))
     }
 }
