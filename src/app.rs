@@ -58,7 +58,8 @@ impl Application {
             .webhook_worker
             .then(|| tokio::spawn(self.state.webhooks.clone().run_worker()));
         // PostgreSQL: each request keeps one connection between its statements, from the
-        // session's load to its save (`store::keeping_connection`).
+        // session's load to its save (`store::keeping_connection`); the shopper read with the
+        // session waits for the request's read of it (`store::keeping_session_user`).
         let app =
             http::router(self.state.clone()).layer(axum::middleware::from_fn(keep_connection));
         tracing::info!(address = %self.listener.local_addr()?, issuer = %self.state.config.issuer, "Saifu is listening");
@@ -78,12 +79,13 @@ impl Application {
     }
 }
 
-/// Runs a request inside [`crate::store::keeping_connection`].
+/// Runs a request inside [`crate::store::keeping_connection`], with a slot for the shopper
+/// its session's load reads ([`crate::store::keeping_session_user`]).
 async fn keep_connection(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    crate::store::keeping_connection(next.run(request)).await
+    crate::store::keeping_connection(crate::store::keeping_session_user(next.run(request))).await
 }
 
 /// Once a minute: removes expired sessions, ceremonies and rate-limit windows, expires

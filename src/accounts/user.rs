@@ -3,6 +3,10 @@
 
 use uuid::Uuid;
 
+/// The key of a browser session's data that holds the signed-in shopper's id (a UUID). The
+/// session store keeps it in a column of its own too, to read the shopper with the session.
+pub const SESSION_USER_KEY: &str = "user_id";
+
 /// A shopper's account.
 #[derive(Clone, Debug)]
 pub struct User {

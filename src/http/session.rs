@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::secrets::constant_time_eq;
 
-const USER_ID: &str = "user_id";
+const USER_ID: &str = crate::accounts::user::SESSION_USER_KEY;
 const AUTH_AT: &str = "auth_at";
 /// The account's session epoch at sign-in: a recovery raises it, ending the session.
 const EPOCH: &str = "epoch";

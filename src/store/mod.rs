@@ -28,6 +28,7 @@ pub mod receipts;
 pub mod recovery_codes;
 mod registration;
 pub mod risk;
+mod session_user;
 mod sessions;
 pub mod shops;
 mod signin;
@@ -47,6 +48,7 @@ use sqlx::{AnyPool, Transaction};
 
 pub use self::conn::{keeping_connection, Tx};
 use self::conn::{Handle, Pooled, Slots};
+pub use self::session_user::keeping_session_user;
 
 pub use activity::RefundRow;
 pub use cards::{NewCardRow, SealedNumber};
@@ -181,6 +183,7 @@ impl Store {
 
     /// A connection for a single-statement write.
     async fn write(&self) -> Result<Handle, sqlx::Error> {
+        session_user::forget();
         match &self.db {
             Db::Sqlite { writer, .. } => writer.acquire().await.map(Handle::Sqlite),
             Db::Postgres(pool) => Pooled::acquire(pool).await.map(Handle::Pool),
@@ -216,6 +219,7 @@ impl Store {
     /// in another process waits on the busy timeout instead of deadlocking when a read lock
     /// would have to be upgraded.
     async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        session_user::forget();
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
             Db::Postgres(pool) => begin_pooled(pool).await,
@@ -231,6 +235,7 @@ impl Store {
     /// `connected_shops` and `risk`). A write of exactly one statement uses
     /// [`Store::begin_single`].
     async fn begin_one(&self) -> Result<Tx, sqlx::Error> {
+        session_user::forget();
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
             Db::Postgres(pool) => begin_pooled(pool).await,
@@ -242,6 +247,7 @@ impl Store {
     /// statement commits on its own, without the `BEGIN` and `COMMIT` round trips, so
     /// `rollback` undoes nothing: never run a second statement in it.
     async fn begin_single(&self) -> Result<Tx, sqlx::Error> {
+        session_user::forget();
         match &self.db {
             Db::Sqlite { writer, .. } => Tx::begin_sqlite(writer).await,
             Db::Postgres(pool) => Pooled::acquire(pool).await.map(Tx::single),

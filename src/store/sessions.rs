@@ -11,7 +11,10 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error as StoreError, Result as StoreResult};
 
+use super::session_user;
+use super::users::{user_row, USER_COLUMNS_OF_U};
 use super::Store;
+use crate::accounts::user::SESSION_USER_KEY;
 
 #[derive(Clone)]
 pub struct SessionStore {
@@ -20,7 +23,7 @@ pub struct SessionStore {
     /// the save that ends the same request: a request that changed nothing then writes nothing
     /// and runs no statement. Bounded: it is cleared when it holds too many entries (a request
     /// that loads an empty session does not save it), which only costs those saves a query.
-    loaded: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    loaded: Arc<Mutex<HashMap<String, Loaded>>>,
     /// Sessions a sign-in has already deleted in its own transaction (see
     /// [`SessionStore::ended_by_sign_in`]): the delete that ends the same request, when the
     /// session id is cycled, then runs no statement. Bounded like `loaded`; a marker lost to
@@ -34,12 +37,23 @@ pub struct SessionStore {
     written: Arc<Mutex<HashMap<String, Id>>>,
 }
 
+/// What `load` read of a session, for the save that ends the same request.
+struct Loaded {
+    text: String,
+    expires_at: i64,
+    /// The row's `user_id` column names the shopper of its data (false for a row written
+    /// before the column, which the next save then writes).
+    user_column_right: bool,
+}
+
 /// A session row a sign-in writes in its own transaction.
 pub struct NewSession {
     pub id: Id,
     /// The session's data as the store keeps it (JSON, its keys in order).
     pub data: String,
     pub expires_at: i64,
+    /// The signed-in shopper of `data`, for the row's `user_id` column.
+    pub user_id: Option<String>,
 }
 
 // Deliberately shows nothing of the row: its data holds the session's CSRF token.
@@ -82,7 +96,7 @@ impl SessionStore {
     ) -> Option<NewSession> {
         let text = {
             let loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
-            loaded.get(&id_hash(current))?.0.clone()
+            loaded.get(&id_hash(current))?.text.clone()
         };
         let mut data: BTreeMap<String, Value> = serde_json::from_str(&text).ok()?;
         for key in remove {
@@ -93,6 +107,7 @@ impl SessionStore {
         }
         Some(NewSession {
             id: new,
+            user_id: session_user_id(data.get(SESSION_USER_KEY)),
             // Encoded as `encode` encodes a record's data: equal data, equal text.
             data: serde_json::to_string(&data).ok()?,
             expires_at,
@@ -121,7 +136,7 @@ impl SessionStore {
 }
 
 impl SessionStore {
-    fn forget(&self, key: &str) -> Option<(String, i64)> {
+    fn forget(&self, key: &str) -> Option<Loaded> {
         self.loaded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -147,6 +162,16 @@ fn encode(record: &Record) -> StoreResult<String> {
     serde_json::to_string(&sorted).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
+/// The shopper a session's data is signed in as (its [`SESSION_USER_KEY`]).
+fn session_user(value: Option<&Value>) -> Option<uuid::Uuid> {
+    value?.as_str()?.parse().ok()
+}
+
+/// The same, as the `user_id` column holds it: the UUID as `users.id` spells it.
+fn session_user_id(value: Option<&Value>) -> Option<String> {
+    session_user(value).map(|id| id.to_string())
+}
+
 fn backend(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(err.to_string())
 }
@@ -155,6 +180,7 @@ fn backend(err: impl std::fmt::Display) -> StoreError {
 impl tower_sessions::SessionStore for SessionStore {
     async fn create(&self, record: &mut Record) -> StoreResult<()> {
         let data = encode(record)?;
+        let user_id = session_user_id(record.data.get(SESSION_USER_KEY));
         let written = self
             .written
             .lock()
@@ -168,12 +194,13 @@ impl tower_sessions::SessionStore for SessionStore {
         loop {
             let mut tx = self.store.begin_single().await.map_err(backend)?;
             let inserted = sqlx::query(
-                "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
+                "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (id_hash) DO NOTHING",
             )
             .bind(id_hash(&record.id))
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
+            .bind(user_id.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -191,23 +218,29 @@ impl tower_sessions::SessionStore for SessionStore {
     /// no fsync); when this node loaded it, no statement at all.
     async fn save(&self, record: &Record) -> StoreResult<()> {
         let data = encode(record)?;
+        let user_id = session_user_id(record.data.get(SESSION_USER_KEY));
         let expires_at = record.expiry_date.unix_timestamp();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let refresh_before = expires_at - (expires_at - now).max(0) / 20;
         let key = id_hash(&record.id);
         let as_loaded = self.forget(&key);
-        if as_loaded.is_some_and(|(text, at)| text == data && at >= refresh_before) {
+        if as_loaded.is_some_and(|l| {
+            l.text == data && l.expires_at >= refresh_before && l.user_column_right
+        }) {
             return Ok(());
         }
         let mut tx = self.store.begin_single().await.map_err(backend)?;
         let updated = sqlx::query(
-            "UPDATE sessions SET data = $1, expires_at = $2
-             WHERE id_hash = $3 AND (data <> $1 OR expires_at < $4)",
+            "UPDATE sessions SET data = $1, expires_at = $2, user_id = $5
+             WHERE id_hash = $3
+               AND (data <> $1 OR expires_at < $4 OR COALESCE(user_id, '') <> $6)",
         )
         .bind(&data)
         .bind(expires_at)
         .bind(&key)
         .bind(refresh_before)
+        .bind(user_id.as_deref())
+        .bind(user_id.as_deref().unwrap_or(""))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -225,12 +258,14 @@ impl tower_sessions::SessionStore for SessionStore {
         }
         let mut tx = self.store.begin_single().await.map_err(backend)?;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data,
+               expires_at = excluded.expires_at, user_id = excluded.user_id",
         )
         .bind(&key)
         .bind(data)
         .bind(expires_at)
+        .bind(user_id.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -238,11 +273,17 @@ impl tower_sessions::SessionStore for SessionStore {
         Ok(())
     }
 
+    /// Reads the session with its signed-in shopper's account, which it leaves for the
+    /// request's read of that shopper (`session_user.rs`). Only when the row's `user_id` column
+    /// names the shopper of the session's data: a row written before the column, or one whose
+    /// column disagrees, leaves nothing, and the shopper is read on its own.
     async fn load(&self, id: &Id) -> StoreResult<Option<Record>> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let row = sqlx::query(
-            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT s.data, s.expires_at, s.user_id AS session_user, {USER_COLUMNS_OF_U}
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = $1 AND s.expires_at > $2"
+        ))
         .bind(id_hash(id))
         .bind(now)
         .fetch_optional(&mut *self.store.read().await.map_err(backend)?)
@@ -256,11 +297,29 @@ impl tower_sessions::SessionStore for SessionStore {
             data: serde_json::from_str(&data).map_err(|e| StoreError::Decode(e.to_string()))?,
             expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
         };
+        let user_id = session_user(record.data.get(SESSION_USER_KEY));
+        let column: Option<String> = row.try_get("session_user").map_err(backend)?;
+        let user_column_right = column == user_id.map(|id| id.to_string());
+        if let (Some(user_id), true) = (user_id, user_column_right) {
+            let account: Option<String> = row.try_get("id").map_err(backend)?;
+            let user = match account {
+                Some(_) => Some(user_row(&row).map_err(backend)?),
+                None => None,
+            };
+            session_user::leave(user_id, user);
+        }
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if loaded.len() >= LOADED_CAPACITY {
             loaded.clear();
         }
-        loaded.insert(id_hash(id), (data, expires_at));
+        loaded.insert(
+            id_hash(id),
+            Loaded {
+                text: data,
+                expires_at,
+                user_column_right,
+            },
+        );
         Ok(Some(record))
     }
 

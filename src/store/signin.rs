@@ -114,12 +114,14 @@ async fn replace_session(
         // A new random 128-bit id does not collide with a live one in practice; if it did,
         // the statement fails and the sign-in with it, leaving the old session as it was.
         let moved = sqlx::query(
-            "UPDATE sessions SET id_hash = $1, data = $2, expires_at = $3 WHERE id_hash = $4",
+            "UPDATE sessions SET id_hash = $1, data = $2, expires_at = $3, user_id = $5
+             WHERE id_hash = $4",
         )
         .bind(id_hash(&new.id))
         .bind(&new.data)
         .bind(new.expires_at)
         .bind(id_hash(old))
+        .bind(new.user_id.as_deref())
         .execute(&mut *conn)
         .await?;
         if moved.rows_affected() == 1 {
@@ -133,12 +135,13 @@ async fn replace_session(
     }
     let Some(new) = new else { return Ok(false) };
     let inserted = sqlx::query(
-        "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)
+        "INSERT INTO sessions (id_hash, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id_hash) DO NOTHING",
     )
     .bind(id_hash(&new.id))
     .bind(&new.data)
     .bind(new.expires_at)
+    .bind(new.user_id.as_deref())
     .execute(&mut *conn)
     .await?;
     Ok(inserted.rows_affected() == 1)

@@ -13,6 +13,9 @@ use crate::accounts::user::{Frozen, User};
 /// The columns `user_row` reads.
 const COLUMNS: &str =
     "id, email, display_name, created_at, frozen_at, frozen_reason, session_epoch";
+/// The same columns of a table aliased `u`.
+pub(super) const USER_COLUMNS_OF_U: &str = "u.id, u.email, u.display_name, u.created_at, \
+     u.frozen_at, u.frozen_reason, u.session_epoch";
 
 pub(super) fn user_row(r: &AnyRow) -> Result<User> {
     let frozen_at: Option<i64> = r.try_get("frozen_at")?;
@@ -94,7 +97,12 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// The account `id`: the one read with the request's session when that session is the
+    /// shopper's and nothing was written since (`session_user.rs`), else read now.
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>> {
+        if let Some(user) = super::session_user::take(id) {
+            return Ok(user);
+        }
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id.to_string())
             .fetch_optional(&mut *self.read().await?)

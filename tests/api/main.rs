@@ -44,6 +44,7 @@ mod recovery;
 mod registration;
 mod risk;
 mod sdk_wallets;
+mod session_user;
 mod signin;
 mod statements;
 mod wallet_pages;

@@ -321,7 +321,7 @@ async fn a_refused_finish_writes_no_session_and_keeps_the_cookie() {
 
 /// The SQL the wallet ran for the request sent with `request_id`, from the captured log: each
 /// statement's summary (its first words), transaction control included.
-fn statements_of(request_id: &str) -> Vec<String> {
+pub(crate) fn statements_of(request_id: &str) -> Vec<String> {
     let span = format!("request_id={request_id}}}");
     crate::helpers::captured_logs()
         .lines()
@@ -334,7 +334,7 @@ fn statements_of(request_id: &str) -> Vec<String> {
         .collect()
 }
 
-fn is_control(summary: &str) -> bool {
+pub(crate) fn is_control(summary: &str) -> bool {
     ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]
         .iter()
         .any(|word| summary.starts_with(word))
@@ -404,12 +404,15 @@ async fn a_sign_in_from_a_fresh_browser_runs_eight_statements_and_writes_the_ses
     starts(&page, &["INSERT INTO sessions"]);
     starts(
         &begin,
-        &["SELECT data, expires_at FROM", "INSERT INTO ceremonies"],
+        &[
+            "SELECT s.data, s.expires_at, s.user_id",
+            "INSERT INTO ceremonies",
+        ],
     );
     starts(
         &finish,
         &[
-            "SELECT data, expires_at FROM",
+            "SELECT s.data, s.expires_at, s.user_id",
             "SELECT c.kind",
             "DELETE FROM ceremonies",
             "UPDATE passkeys",
