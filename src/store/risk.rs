@@ -190,47 +190,73 @@ fn counted_of(rows: &[AnyRow]) -> Result<Counted> {
     Ok(counted)
 }
 
-/// The redemption's re-check in `tx`, the transaction that consumes the grant: reads the
-/// limits of `currency` and, when they set a daily total or an hourly count, the shopper's
-/// counters, and gives what it read when `check` refuses the payment. On PostgreSQL the
-/// limits' row is read `FOR SHARE`, so a change of the limits waits for this transaction and
-/// one committed meanwhile is the one read: every redemption is checked against the limits
-/// either before or after a change, never in between. (SQLite's transaction holds the one write
-/// lock already.)
-pub(crate) async fn recheck(
-    tx: &mut Tx,
-    backend: Backend,
-    user_id: &str,
-    currency: &str,
-    check: &dyn Recheck,
-) -> Result<Option<LimitsSeen>> {
-    let lock = match backend {
-        Backend::Postgres => "FOR SHARE",
-        Backend::Sqlite => "",
-    };
-    let row = sqlx::query(&format!(
-        "SELECT per_payment, per_payment_unverified, daily_total, hourly_count
-         FROM risk_limits WHERE currency = $1 {lock}"
-    ))
-    .bind(currency)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let limits = row.map(|r| limits_row(&r)).transpose()?.unwrap_or_default();
-    let counted = if limits.daily_total.is_some() || limits.hourly_count.is_some() {
-        let (day, hour) = check.windows();
-        let rows = sqlx::query(COUNTED)
-            .bind(user_id)
-            .bind(currency)
-            .bind(day)
-            .bind(hour)
-            .fetch_all(&mut **tx)
-            .await?;
-        counted_of(&rows)?
-    } else {
-        Counted::default()
-    };
-    let seen = LimitsSeen { limits, counted };
-    Ok(check.refuses(&seen).then_some(seen))
+/// The redemption's re-check, read by the statement that consumes the grant, in its
+/// transaction (a `WITH` before that statement, and columns of its `RETURNING`): the limits of
+/// the payment's currency and the shopper's counters of the current UTC day and hour. On
+/// PostgreSQL the limits' row is read `FOR SHARE`, so a change of the limits waits for this
+/// transaction and one committed meanwhile is the one read: every redemption is checked
+/// against the limits either before or after a change, never in between. (SQLite's transaction
+/// holds the one write lock already.)
+pub(crate) struct RecheckRead {
+    /// The `WITH` clause that reads the limits' row, put before the consuming statement.
+    pub with: String,
+    /// The columns the consuming statement returns, read by [`RecheckRead::seen`].
+    pub columns: String,
+}
+
+impl RecheckRead {
+    /// The clauses for a statement whose parameters `$first` to `$first + 3` are bound, in
+    /// order, to the currency, the shopper, and the starts of the day and the hour
+    /// ([`Recheck::windows`]).
+    pub fn new(backend: Backend, first: usize) -> Self {
+        let lock = match backend {
+            Backend::Postgres => "FOR SHARE",
+            Backend::Sqlite => "",
+        };
+        let (currency, user, day, hour) = (first, first + 1, first + 2, first + 3);
+        let with = format!(
+            "WITH recheck_limits AS (SELECT per_payment, per_payment_unverified, daily_total, hourly_count
+             FROM risk_limits WHERE currency = ${currency} {lock})"
+        );
+        let limit = |column: &str| format!("(SELECT {column} FROM recheck_limits) AS {column}");
+        let counter = |column: &str, span: &str, starts: usize, name: &str| {
+            format!(
+                "(SELECT {column} FROM risk_counters WHERE user_id = ${user} AND currency = ${currency}
+                  AND span = '{span}' AND starts_at = ${starts}) AS {name}"
+            )
+        };
+        let columns = [
+            limit("per_payment"),
+            limit("per_payment_unverified"),
+            limit("daily_total"),
+            limit("hourly_count"),
+            counter("amount_minor", "day", day, "counted_day_total"),
+            counter("payments", "hour", hour, "counted_hour_count"),
+        ]
+        .join(", ");
+        Self { with, columns }
+    }
+
+    /// What the consuming statement's row read, when `check` refuses the payment. The counters
+    /// count only when the limits set a daily total or an hourly count (else they are zero, as
+    /// [`LimitsSeen`] says).
+    pub fn seen(row: &AnyRow, check: &dyn Recheck) -> Result<Option<LimitsSeen>> {
+        let limits = limits_row(row)?;
+        let counted = if limits.daily_total.is_some() || limits.hourly_count.is_some() {
+            Counted {
+                day_total: row
+                    .try_get::<Option<i64>, _>("counted_day_total")?
+                    .unwrap_or(0),
+                hour_count: row
+                    .try_get::<Option<i64>, _>("counted_hour_count")?
+                    .unwrap_or(0),
+            }
+        } else {
+            Counted::default()
+        };
+        let seen = LimitsSeen { limits, counted };
+        Ok(check.refuses(&seen).then_some(seen))
+    }
 }
 
 /// Counts an approval in `tx`: adds its amount to the shopper's day and one payment to their

@@ -38,6 +38,7 @@ mod openapi;
 mod passkeys;
 mod payments;
 mod points;
+mod points_capture;
 mod points_lots;
 mod receipts;
 mod recovery;

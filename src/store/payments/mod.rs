@@ -17,7 +17,7 @@ use sqlx::Row;
 use super::checkout::authorizations::{adopt_authorization_in, Adoption};
 use super::error::{Error, Result};
 use super::idempotency::{KeyAnswer, KeyScope};
-use super::risk::{recheck, LimitsSeen, Recheck};
+use super::risk::{LimitsSeen, Recheck, RecheckRead};
 use super::{Store, Tx};
 use crate::payments::status::PaymentStatus;
 use crate::points::ledger::{Credit, HoldMove, Ledger};
@@ -247,43 +247,33 @@ impl Store {
         now: i64,
     ) -> Result<std::result::Result<(StoredPayment, Adoption), NotRedeemed>> {
         let mut tx = self.begin().await?;
-        let consumed = sqlx::query(
-            "UPDATE grants SET consumed_at = $1
+        // The risk limits' re-check is read by the statement that consumes the grant.
+        let recheck = RecheckRead::new(self.backend, 4);
+        let (day, hour) = p.limits.windows();
+        let consumed = sqlx::query(&format!(
+            "{with}
+             UPDATE grants SET consumed_at = $1
              WHERE jti = $2 AND client_id = $3 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > $1
-               AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.frozen_at IS NOT NULL)",
-        )
+               AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.frozen_at IS NOT NULL)
+             RETURNING {columns}",
+            with = recheck.with,
+            columns = recheck.columns,
+        ))
         .bind(now)
         .bind(p.grant_jti)
         .bind(p.client_id)
-        .execute(&mut *tx)
+        .bind(p.currency)
+        .bind(p.user_id)
+        .bind(day)
+        .bind(hour)
+        .fetch_optional(&mut *tx)
         .await?;
-        if consumed.rows_affected() != 1 {
-            let row = sqlx::query(
-                "SELECT g.consumed_at, g.revoked_at, g.expires_at, u.frozen_at
-                 FROM grants g LEFT JOIN users u ON u.id = g.user_id
-                 WHERE g.jti = $1 AND g.client_id = $2",
-            )
-            .bind(p.grant_jti)
-            .bind(p.client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let Some(consumed) = consumed else {
+            let why = reads::grant_refusal(&mut tx, p.grant_jti, p.client_id).await?;
             tx.rollback().await?;
-            return Ok(Err(NotRedeemed::Grant(match row {
-                None => GrantRefusal::Unknown,
-                Some(r) if r.try_get::<Option<i64>, _>("revoked_at")?.is_some() => {
-                    GrantRefusal::Revoked
-                }
-                Some(r) if r.try_get::<Option<i64>, _>("consumed_at")?.is_some() => {
-                    GrantRefusal::AlreadyUsed
-                }
-                Some(r) if r.try_get::<Option<i64>, _>("frozen_at")?.is_some() => {
-                    GrantRefusal::ShopperFrozen
-                }
-                Some(_) => GrantRefusal::Expired,
-            })));
-        }
-        let limits = recheck(&mut tx, self.backend, p.user_id, p.currency, p.limits).await?;
-        if let Some(seen) = limits {
+            return Ok(Err(NotRedeemed::Grant(why)));
+        };
+        if let Some(seen) = RecheckRead::seen(&consumed, p.limits)? {
             tx.rollback().await?;
             return Ok(Err(NotRedeemed::Limits(seen)));
         }

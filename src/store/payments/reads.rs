@@ -1,12 +1,37 @@
 //! Looking payments up: by id, by grant, by the merchant's order reference, a shopper's list.
 //! A pending payment (its first attempt still in flight) is not shown to lookups by order or
-//! to the shopper.
+//! to the shopper. Also why a grant could not be redeemed.
 
 use sqlx::Row;
 
 use super::row::{payment_row, StoredPayment, COLUMNS};
+use super::GrantRefusal;
 use crate::store::error::Result;
-use crate::store::Store;
+use crate::store::{Store, Tx};
+
+/// Why grant `jti` of `client_id` could not be consumed, read in the redemption's transaction.
+pub(super) async fn grant_refusal(tx: &mut Tx, jti: &str, client_id: &str) -> Result<GrantRefusal> {
+    let row = sqlx::query(
+        "SELECT g.consumed_at, g.revoked_at, g.expires_at, u.frozen_at
+         FROM grants g LEFT JOIN users u ON u.id = g.user_id
+         WHERE g.jti = $1 AND g.client_id = $2",
+    )
+    .bind(jti)
+    .bind(client_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        None => GrantRefusal::Unknown,
+        Some(r) if r.try_get::<Option<i64>, _>("revoked_at")?.is_some() => GrantRefusal::Revoked,
+        Some(r) if r.try_get::<Option<i64>, _>("consumed_at")?.is_some() => {
+            GrantRefusal::AlreadyUsed
+        }
+        Some(r) if r.try_get::<Option<i64>, _>("frozen_at")?.is_some() => {
+            GrantRefusal::ShopperFrozen
+        }
+        Some(_) => GrantRefusal::Expired,
+    })
+}
 
 impl Store {
     /// The payment made with grant `jti`, whatever its state.

@@ -1,6 +1,9 @@
 //! The points ledger's SQL. Functions that move points take the caller's transaction, so a
 //! posting commits or rolls back together with the payment change that causes it. What moves
-//! is decided by the `Ledger` rules the caller passes; this file only reads rows and applies.
+//! is decided by the `Ledger` rules the caller passes; this module only reads rows and applies
+//! (a posting's writes are in `posting`).
+
+mod posting;
 
 use sqlx::Row;
 use uuid::Uuid;
@@ -9,64 +12,9 @@ use super::error::{Error, Result};
 use super::{Store, Tx};
 use crate::points::ledger::{
     Account, Credit, Debit, EntryKind, ExpiringLot, Funder, HeldPoints, HoldMove, HoldState,
-    Ledger, Lot, PaymentLot, PointsRefusal, Posting, Reversal,
+    Ledger, Lot, PaymentLot, Reversal,
 };
-
-fn is_check_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_check_violation())
-}
-
-/// Writes one balanced posting: its legs sum to zero, and no shopper balance may go negative
-/// (the database refuses it, and the whole transaction with it).
-pub async fn post(tx: &mut Tx, posting: &Posting, now: i64) -> Result<()> {
-    tx.lock_points().await?;
-    let kind = posting.kind.as_str();
-    if !posting.is_balanced() {
-        return Err(Error::Corrupt(format!("unbalanced {kind} posting")));
-    }
-    let id = Uuid::new_v4().to_string();
-    for (account, amount) in posting.legs.iter().filter(|(_, a)| *a != 0) {
-        let account = account.key();
-        sqlx::query(
-            "INSERT INTO points_entries (id, posting_id, account, amount, kind, payment_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(&id)
-        .bind(&account)
-        .bind(amount)
-        .bind(kind)
-        .bind(posting.payment_id.as_deref())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        // Update first: SQLite checks constraints on an upsert's proposed row before it sees the
-        // conflict, so a debit must not go through INSERT … ON CONFLICT.
-        let updated =
-            sqlx::query("UPDATE points_balances SET balance = balance + $1 WHERE account = $2")
-                .bind(amount)
-                .bind(&account)
-                .execute(&mut **tx)
-                .await;
-        let updated = match updated {
-            Ok(done) if done.rows_affected() == 0 => sqlx::query(
-                "INSERT INTO points_balances (account, balance) VALUES ($1, $2)
-                 ON CONFLICT (account) DO UPDATE SET balance = points_balances.balance + excluded.balance",
-            )
-            .bind(&account)
-            .bind(amount)
-            .execute(&mut **tx)
-            .await
-            .map(|_| ()),
-            other => other.map(|_| ()),
-        };
-        match updated {
-            Err(e) if is_check_violation(&e) => return Err(PointsRefusal::Insufficient.into()),
-            other => other?,
-        };
-    }
-    Ok(())
-}
+pub use posting::post;
 
 /// The shopper's lots with points left, for the rules to choose from.
 async fn lots_of(tx: &mut Tx, user_id: &str) -> Result<Vec<Lot>> {
