@@ -321,7 +321,7 @@ async fn a_refused_finish_writes_no_session_and_keeps_the_cookie() {
 
 /// The SQL the wallet ran for the request sent with `request_id`, from the captured log: each
 /// statement's summary (its first words), transaction control included.
-fn statements_of(request_id: &str) -> Vec<String> {
+pub(crate) fn statements_of(request_id: &str) -> Vec<String> {
     let span = format!("request_id={request_id}}}");
     crate::helpers::captured_logs()
         .lines()
