@@ -348,20 +348,9 @@ impl Accounts {
         result: &AuthenticationResult,
         now: i64,
     ) -> Result<PasskeyUse> {
-        let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id().as_slice());
-        let stored = self
-            .store
-            .find_passkey(user_id, &credential_id)
-            .await?
-            .ok_or_else(unknown_passkey)?;
-        let mut passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
-        passkey.update_credential(result);
-        Ok(PasskeyUse {
-            id: stored.id,
-            counter: i64::from(result.counter()),
-            credential_json: serde_json::to_string(&passkey)?,
-            at: now,
-        })
+        let credential_id = credential_key(result.cred_id().as_slice());
+        let stored = self.store.find_passkey(user_id, &credential_id).await?;
+        stored_assertion_use(stored, user_id, result, now)
     }
 
     /// The shopper's passkeys as webauthn-rs credentials.
@@ -373,6 +362,35 @@ impl Accounts {
             .map(|p| serde_json::from_str::<Passkey>(&p.credential_json).map_err(Error::from))
             .collect()
     }
+}
+
+/// How a passkey's credential id is stored: its raw id, base64url without padding.
+pub fn credential_key(raw_id: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(raw_id)
+}
+
+/// What a verified assertion changes on the shopper's passkey, as the caller read it (by the
+/// shopper and [`credential_key`] of the credential's raw id; none: not found), for a caller
+/// that records it in its own transaction (and then checks it with [`counter_outcome`]). A
+/// passkey that is not the shopper's, or not the one that signed, is unknown.
+pub fn stored_assertion_use(
+    stored: Option<StoredPasskey>,
+    user_id: Uuid,
+    result: &AuthenticationResult,
+    now: i64,
+) -> Result<PasskeyUse> {
+    let signer = credential_key(result.cred_id().as_slice());
+    let stored = stored
+        .filter(|p| p.user_id == user_id && p.credential_id == signer)
+        .ok_or_else(unknown_passkey)?;
+    let mut passkey: Passkey = serde_json::from_str(&stored.credential_json)?;
+    passkey.update_credential(result);
+    Ok(PasskeyUse {
+        id: stored.id,
+        counter: i64::from(result.counter()),
+        credential_json: serde_json::to_string(&passkey)?,
+        at: now,
+    })
 }
 
 /// Saifu passkeys are discoverable, so that sign-in needs no user name and autofill works.

@@ -10,16 +10,18 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
 
 use super::challenge::{payment_challenge, with_challenge};
-use super::consent::{attempt, Browser, ConsentView};
+use super::consent::{Browser, ConsentView};
+use super::standing::max_redeemable;
 use super::{consent_closed, Checkout};
 use crate::accounts::ceremony;
 use crate::accounts::ceremony::ceremony_not_found;
 use crate::accounts::refusals::{account_frozen, counter_outcome, webauthn_error};
 use crate::accounts::user::User;
+use crate::accounts::{credential_key, stored_assertion_use};
 use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::receipts::issue::{receipt_claims, Approved};
-use crate::risk::{Approving, LimitRefusal};
+use crate::risk::Approving;
 use crate::secrets::sha256_hex;
 use crate::store::checkout::consent::{Approval, ConsentLookup, NewCode};
 use crate::store::PasskeyUse;
@@ -97,20 +99,20 @@ impl Checkout {
         let lookup = ConsentLookup {
             ceremony_id: None,
             card: Some((&user_id, &card_id)),
+            passkey: None,
         };
         let mut found = self
             .bound_consent(consent_id, lookup, start.browser, now)
             .await?;
         let card = found.card.take().map(SealedCard::from);
         let view = self.open_consent(found, now)?;
-        if let Some(refused) = self.shop_refusal(user, &view, now).await? {
-            return Err(refused.error());
-        }
-        if let Some(refused) = self.limit_refusal(user, &view, now).await? {
+        // The shop's settings, the limits and (when points are used) the balance, in one read.
+        let standing = self.standing(user, &view, choice.points != 0, now).await?;
+        if let Err(refused) = self.approving(user, &view, &standing, now) {
             return Err(refused.error());
         }
         usable(card)?;
-        self.check_points(user, &view, choice.points).await?;
+        check_points(&view, choice.points, standing.points_available)?;
         let shipping = self.shipping_choice(user, &view, choice.address_id).await?;
         let passkeys = self.accounts.webauthn_passkeys(user.id).await?;
         let (mut options, authentication) = self
@@ -230,13 +232,11 @@ impl Checkout {
             }
             Approval::Shop(why) => {
                 self.use_up(&request.ceremony_id).await;
-                let refused = match self.shop_refusal(user, &checked.view, now).await? {
+                let (view, amount) = (&checked.view, checked.view.payment.amount);
+                let standing = self.standing(user, view, false, now).await?;
+                let refused = match self.shops.refusal(&standing.shop, &view.merchant, amount) {
                     Some(refused) => refused,
-                    None => self.shops.count_refused(
-                        why,
-                        &checked.view.merchant,
-                        checked.view.payment.amount,
-                    ),
+                    None => self.shops.count_refused(why, &view.merchant, amount),
                 };
                 return Err(refused.error());
             }
@@ -281,14 +281,18 @@ impl Checkout {
         // the consent does not exist before anything else.
         let user_id = user.id.to_string();
         let card_id = request.choice.card_id.to_string();
+        // The passkey the answer names, as the shopper's: checked once its signature is.
+        let credential_id = credential_key(request.credential.raw_id.as_slice());
         let lookup = ConsentLookup {
             ceremony_id: Some(&request.ceremony_id),
             card: Some((&user_id, &card_id)),
+            passkey: Some((&user_id, &credential_id)),
         };
         let mut found = self
             .bound_consent(&request.consent_id, lookup, browser, now)
             .await?;
         let card = found.card.take().map(SealedCard::from);
+        let stored_passkey = found.passkey.take();
         let state: ApprovalState = ceremony::open(found.ceremony.take(), APPROVAL_CEREMONY, now)?;
         if state.consent_id != request.consent_id || state.user_id != user.id {
             return Err(Error::invalid(
@@ -297,19 +301,15 @@ impl Checkout {
             ));
         }
         let view = self.open_consent(found, now)?;
-        // Not binding (the approval's write counts it within the shopper's cap), but refuses early.
-        if let Some(refused) = self.shop_refusal(user, &view, now).await? {
-            return Err(refused.error());
-        }
-        // The one read of the limits: it refuses early, and the approval's write counts the
-        // payment within these limits (that write is what binds).
+        // The one read of the shop's settings and the limits (and the points balance when
+        // points are used): not binding, but it refuses early, and the approval's write counts
+        // the payment within the cap and within these limits (that write is what binds).
+        let points = request.choice.points;
+        let standing = self.standing(user, &view, points != 0, now).await?;
         let approving = self
-            .risk
-            .approval(attempt(&user_id, &view), now)
-            .await?
-            .map_err(LimitRefusal::error)?;
-        self.check_points(user, &view, request.choice.points)
-            .await?;
+            .approving(user, &view, &standing, now)
+            .map_err(|refused| refused.error())?;
+        check_points(&view, points, standing.points_available)?;
         let shipping = self
             .shipping_choice(user, &view, request.choice.address_id)
             .await?;
@@ -327,7 +327,7 @@ impl Checkout {
             .webauthn()
             .finish_passkey_authentication(&request.credential, &authentication)
             .map_err(webauthn_error)?;
-        let passkey = self.accounts.assertion_use(user.id, &result, now).await?;
+        let passkey = stored_assertion_use(stored_passkey, user.id, &result, now)?;
         let card = usable(card)?;
         Ok(Checked {
             view,
@@ -414,34 +414,36 @@ impl Checkout {
         Ok((approval, code))
     }
 
-    async fn check_points(&self, user: &User, view: &ConsentView, points: i64) -> Result<()> {
-        if points == 0 {
-            // Using no points is always allowed: no need to read the balance.
-            return Ok(());
-        }
-        if let Some(refused) = view
-            .programme
-            .rules
-            .check_redemption(view.payment.amount, points)
-        {
-            return Err(refused.error());
-        }
-        let (_, max) = self.redeemable_points(user, view).await?;
-        if points < 0 || points > max {
-            return Err(Error::invalid(
-                "invalid_points",
-                format!("You can use 0 to {max} points on this payment."),
-            )
-            .on_field("points"));
-        }
-        Ok(())
-    }
-
     /// The shopper's card, if it is theirs and not expired, in one read, with its number
     /// sealed (for the card network, later in the same step).
     pub(super) async fn usable_card(&self, user: &User, card_id: Uuid) -> Result<SealedCard> {
         usable(self.vault.sealed_card(user.id, card_id).await?)
     }
+}
+
+/// Whether the shopper may use `points` on the consent's payment: the programme's rules, then
+/// their balance `available` (read with their standing whenever `points` is not 0).
+fn check_points(view: &ConsentView, points: i64, available: Option<i64>) -> Result<()> {
+    if points == 0 {
+        // Using no points is always allowed: no need to read the balance.
+        return Ok(());
+    }
+    if let Some(refused) = view
+        .programme
+        .rules
+        .check_redemption(view.payment.amount, points)
+    {
+        return Err(refused.error());
+    }
+    let max = max_redeemable(view, available.unwrap_or(0));
+    if points < 0 || points > max {
+        return Err(Error::invalid(
+            "invalid_points",
+            format!("You can use 0 to {max} points on this payment."),
+        )
+        .on_field("points"));
+    }
+    Ok(())
 }
 
 /// The card the shopper chose, as read (none: not theirs), if it is not expired.

@@ -12,13 +12,11 @@ use crate::clock::random_token;
 use crate::error::{Error, Result};
 use crate::merchants::{Merchant, MerchantStatus};
 use crate::points::Programme;
-use crate::risk::{Attempt, LimitRefusal};
+use crate::risk::Attempt;
 use crate::secrets::constant_time_eq;
 use crate::secrets::sha256_hex;
-use crate::shops::ShopRefusal;
 use crate::store::checkout::consent::{Consent, ConsentAndMerchant, ConsentLookup, ConsentStatus};
 use crate::store::checkout::pushed::RequestUriRefusal;
-use crate::vault::StoredCard;
 
 /// The consent page's content.
 pub struct ConsentView {
@@ -52,15 +50,6 @@ impl Browser {
             None => self.listed.contains(&consent.id),
         }
     }
-}
-
-/// What a signed-in shopper can pay a consent with.
-pub struct PayingOptions {
-    pub cards: Vec<StoredCard>,
-    /// The shopper's points balance.
-    pub points_available: i64,
-    /// The most points usable on this payment.
-    pub points_max: i64,
 }
 
 impl Checkout {
@@ -154,69 +143,6 @@ impl Checkout {
         })
     }
 
-    /// The cards and points `user` can pay this consent with; nothing without a shopper.
-    pub async fn paying_options(
-        &self,
-        user: Option<&User>,
-        view: &ConsentView,
-    ) -> Result<PayingOptions> {
-        let Some(user) = user else {
-            return Ok(PayingOptions {
-                cards: Vec::new(),
-                points_available: 0,
-                points_max: 0,
-            });
-        };
-        let cards = self.vault.cards(user.id).await?;
-        let (points_available, points_max) = self.redeemable_points(user, view).await?;
-        Ok(PayingOptions {
-            cards,
-            points_available,
-            points_max,
-        })
-    }
-
-    /// The shopper's points balance, and the most of it usable on this payment.
-    pub async fn redeemable_points(&self, user: &User, view: &ConsentView) -> Result<(i64, i64)> {
-        let available = self
-            .store
-            .points_summary(&user.id.to_string(), 0)
-            .await?
-            .available;
-        Ok((
-            available,
-            view.programme
-                .rules
-                .max_redeemable(view.payment.amount, available),
-        ))
-    }
-
-    /// Whether the risk limits refuse this shopper's approval of the consent now (the consent
-    /// page says so before the shopper confirms).
-    pub async fn limit_refusal(
-        &self,
-        user: &User,
-        view: &ConsentView,
-        now: i64,
-    ) -> Result<Option<LimitRefusal>> {
-        let user_id = user.id.to_string();
-        self.risk.check_approval(attempt(&user_id, view), now).await
-    }
-
-    /// Whether the shopper's own settings for this shop (a block, a monthly cap) refuse this
-    /// payment now (the consent page says so before the shopper confirms).
-    pub async fn shop_refusal(
-        &self,
-        user: &User,
-        view: &ConsentView,
-        now: i64,
-    ) -> Result<Option<ShopRefusal>> {
-        let user_id = user.id.to_string();
-        self.shops
-            .check(&user_id, &view.merchant, view.payment.amount, now)
-            .await
-    }
-
     /// The shopper cancels, or returns to the shop after the limits refused: the merchant gets
     /// `error=access_denied`, with an `error_description` naming the limit in the second case.
     pub async fn deny(
@@ -228,13 +154,10 @@ impl Checkout {
     ) -> Result<Url> {
         let refused = match user {
             Some(user) => match self.consent(consent_id, browser, now).await {
-                Ok(view) => match self.shop_refusal(user, &view, now).await? {
-                    Some(why) => Some(why.description()),
-                    None => self
-                        .limit_refusal(user, &view, now)
-                        .await?
-                        .map(LimitRefusal::description),
-                },
+                Ok(view) => self
+                    .standing_refusal(user, &view, now)
+                    .await?
+                    .map(|why| why.description()),
                 Err(_) => None,
             },
             None => None,

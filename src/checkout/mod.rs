@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod pushed;
 mod shipping;
 pub mod signing;
+pub mod standing;
 pub mod token;
 
 use std::sync::Arc;

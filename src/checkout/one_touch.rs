@@ -28,7 +28,6 @@ use crate::accounts::refusals::{account_frozen, unknown_passkey, webauthn_error}
 use crate::accounts::user::User;
 use crate::clock::random_token;
 use crate::error::{Error, Result};
-use crate::risk::LimitRefusal;
 use crate::store::checkout::consent::ConsentLookup;
 use crate::vault::{SealedCard, StoredCard};
 
@@ -156,6 +155,7 @@ impl Checkout {
                 ConsentLookup {
                     ceremony_id: Some(ceremony_id),
                     card: None,
+                    passkey: None,
                 },
                 browser,
                 now,
@@ -186,16 +186,14 @@ impl Checkout {
         if user.is_frozen() {
             return Err(anonymous(account_frozen()));
         }
-        if let Some(refused) = self.shop_refusal(&user, &view, now).await.map_err(known)? {
-            return Err(known(refused.error()));
-        }
-        let user_id = user.id.to_string();
-        let approving = self
-            .risk
-            .approval(super::consent::attempt(&user_id, &view), now)
+        // The shop's settings and the limits, in one read.
+        let standing = self
+            .standing(&user, &view, false, now)
             .await
-            .map_err(known)?
-            .map_err(|why| known(LimitRefusal::error(why)))?;
+            .map_err(known)?;
+        let approving = self
+            .approving(&user, &view, &standing, now)
+            .map_err(|refused| known(refused.error()))?;
         let card = self.default_card(&user).await.map_err(known)?;
         Ok((
             user,

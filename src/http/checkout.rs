@@ -182,18 +182,11 @@ async fn consent_page(
         .consent(&id, &browser(&session).await?, unix_now())
         .await?;
     let user = current_user(&session, &accounts, config.session_absolute_secs as i64).await?;
-    let options = checkout.paying_options(user.as_ref(), &view).await?;
+    let options = checkout
+        .paying_options(user.as_ref(), &view, unix_now())
+        .await?;
     let addresses = checkout.shipping_options(user.as_ref(), &view).await?;
-    let limit_refusal = match &user {
-        Some(user) => match checkout.shop_refusal(user, &view, unix_now()).await? {
-            Some(refused) => Some(refused.message()),
-            None => checkout
-                .limit_refusal(user, &view, unix_now())
-                .await?
-                .map(|refused| refused.message()),
-        },
-        None => None,
-    };
+    let limit_refusal = options.refused.as_ref().map(|refused| refused.message());
     let notice = match &user {
         Some(_) => take_decline(&session, &id).await?,
         None => None,

@@ -8,7 +8,8 @@ mod refusal;
 use crate::audit::{Action, Actor, Entry};
 use crate::error::Result;
 use crate::money::{Currency, Money};
-use crate::store::risk::{CountRefusal, Counted, Counting, LimitsSeen, Recheck};
+use crate::store::risk::{CountRefusal, Counting, LimitsSeen, Recheck};
+use crate::store::standing::RiskStanding;
 use crate::store::Store;
 
 use self::limits::parse_currency;
@@ -88,7 +89,8 @@ impl Recheck for Redemption<'_> {
 }
 
 /// The limits, read from the database on every check so that a change made in the console
-/// applies at once on every node (no cache).
+/// applies at once on every node (no cache): an approval's check takes them as the consent's
+/// step read them, with the shopper's standing at the shop.
 #[derive(Clone)]
 pub struct Risk {
     store: Store,
@@ -156,27 +158,24 @@ impl Risk {
         Ok(())
     }
 
-    /// Whether the shopper may approve this payment now, as far as the limits go: the
-    /// per-payment caps, and whether the day's total and the hour's count have room for it.
-    /// Not binding: the approval's own transaction counts it (see [`Risk::approval`]).
-    pub async fn check_approval(&self, a: Attempt<'_>, now: i64) -> Result<Option<LimitRefusal>> {
-        Ok(self.approval(a, now).await?.err())
-    }
-
-    /// An approval's check and what its transaction counts, from one read of the limits: a
-    /// refusal by the per-payment caps, or by the day's total or the hour's count as counted
-    /// now, comes before anything is written; else the counting, within these same limits.
-    pub async fn approval(
+    /// An approval's check and what its transaction counts, from the limits and counters as
+    /// read (see `Store::shopper_standing`): a refusal by the per-payment caps, or by the
+    /// day's total or the hour's count as counted then, comes before anything is written;
+    /// else the counting, within these same limits. Not binding: the approval's own
+    /// transaction counts it.
+    pub fn approval(
         &self,
+        standing: &RiskStanding,
         a: Attempt<'_>,
         now: i64,
-    ) -> Result<std::result::Result<Approving, LimitRefusal>> {
-        let limits = self.limits(a.amount.currency).await?;
+    ) -> std::result::Result<Approving, LimitRefusal> {
+        let limits = Limits::from_stored(a.amount.currency, &standing.limits);
         if let Some(refused) = limits.per_payment_refusal(a.amount, a.merchant_verified) {
-            return Ok(Err(refused));
+            return Err(refused);
         }
-        if let Some(refused) = self.room(&limits, a, now).await? {
-            return Ok(Err(refused));
+        // Without a daily total or an hourly count the counters are not read, and never refuse.
+        if let Some(refused) = limits.room_refusal(a.amount, standing.counted, 1) {
+            return Err(refused);
         }
         let counting = Counting {
             user_id: a.user_id.to_string(),
@@ -187,35 +186,7 @@ impl Risk {
             daily_total: limits.daily_total.map(|m| m.minor),
             hourly_count: limits.hourly_count,
         };
-        Ok(Ok(Approving { counting, limits }))
-    }
-
-    /// Whether the day's total and the hour's count have room for one more payment of
-    /// `a.amount`. The counters are read only when a daily total or an hourly count is set:
-    /// without either, a payment's check costs one read of the limits.
-    async fn room(
-        &self,
-        limits: &Limits,
-        a: Attempt<'_>,
-        now: i64,
-    ) -> Result<Option<LimitRefusal>> {
-        if limits.daily_total.is_none() && limits.hourly_count.is_none() {
-            return Ok(None);
-        }
-        let counted = self.counted(a, now).await?;
-        Ok(limits.room_refusal(a.amount, counted, 1))
-    }
-
-    async fn counted(&self, a: Attempt<'_>, now: i64) -> Result<Counted> {
-        Ok(self
-            .store
-            .risk_counted(
-                a.user_id,
-                a.amount.currency.code(),
-                day_start(now),
-                hour_start(now),
-            )
-            .await?)
+        Ok(Approving { counting, limits })
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::merchants::Merchant;
 use crate::money::{Currency, Money};
 use crate::store::shops::{ShopAmount, ShopCountRefusal, ShopCounting};
+use crate::store::standing::ShopStanding;
 use crate::store::Store;
 
 pub use self::refusal::ShopRefusal;
@@ -171,38 +172,22 @@ impl Shops {
         Ok(())
     }
 
-    /// Whether the shopper's settings refuse this payment now (the consent page says so before
-    /// the shopper confirms). Not binding: the approval's transaction counts it within the cap.
-    pub async fn check(
+    /// Whether the shopper's settings refuse this payment now, from their standing at the
+    /// shop as read (see `Store::shopper_standing`); the consent page says so before the
+    /// shopper confirms. Not binding: the approval's transaction counts it within the cap.
+    pub fn refusal(
         &self,
-        user_id: &str,
+        standing: &ShopStanding,
         merchant: &Merchant,
         amount: Money,
-        now: i64,
-    ) -> Result<Option<ShopRefusal>> {
-        let (blocked, cap) = self
-            .store
-            .shop_settings(user_id, &merchant.client_id, amount.currency.code())
-            .await?;
-        if blocked {
-            return Ok(Some(ShopRefusal::Blocked {
+    ) -> Option<ShopRefusal> {
+        if standing.blocked {
+            return Some(ShopRefusal::Blocked {
                 shop: merchant.name.clone(),
-            }));
+            });
         }
-        let Some(cap) = cap else {
-            return Ok(None);
-        };
-        let counted = self
-            .store
-            .shop_month_counted(
-                user_id,
-                &merchant.client_id,
-                amount.currency.code(),
-                month_start(now),
-                now,
-            )
-            .await?;
-        Ok(cap_refusal(merchant, amount, cap, counted))
+        let cap = standing.cap?;
+        cap_refusal(merchant, amount, cap, standing.counted)
     }
 
     /// What the approval's transaction counts at the shop; the approval counts toward the

@@ -34,6 +34,7 @@ pub mod shops;
 mod signin;
 pub mod signing_keys;
 pub mod simulator;
+pub mod standing;
 pub mod statements;
 pub mod stats;
 mod users;

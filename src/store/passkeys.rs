@@ -97,6 +97,29 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
     })
 }
 
+/// A passkey's columns as read by a join of `passkeys pk`, each prefixed `pk_`.
+pub(super) const PASSKEY_PREFIXED: &str = "pk.id AS pk_id, pk.user_id AS pk_user_id, \
+     pk.credential_id AS pk_credential_id, pk.name AS pk_name, pk.credential AS pk_credential, \
+     pk.sign_count AS pk_sign_count, pk.created_at AS pk_created_at, \
+     pk.last_used_at AS pk_last_used_at";
+
+/// The passkey read with [`PASSKEY_PREFIXED`], if the join found one.
+pub(super) fn passkey_row_as(r: &AnyRow) -> Result<Option<StoredPasskey>> {
+    let Some(id) = r.try_get::<Option<String>, _>("pk_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredPasskey {
+        id: parse_uuid(&id)?,
+        user_id: parse_uuid(&r.try_get::<String, _>("pk_user_id")?)?,
+        credential_id: r.try_get("pk_credential_id")?,
+        name: r.try_get("pk_name")?,
+        credential_json: r.try_get("pk_credential")?,
+        sign_count: r.try_get("pk_sign_count")?,
+        created_at: r.try_get("pk_created_at")?,
+        last_used_at: r.try_get("pk_last_used_at")?,
+    }))
+}
+
 impl Store {
     pub(super) async fn insert_passkey_in(
         &self,

@@ -1,5 +1,6 @@
 //! Risk limits and the per-shopper counters: the limits per currency (read, and changed with
-//! their audit entry in one transaction), the counted totals of a shopper's windows, the
+//! their audit entry in one transaction), the counted totals of a shopper's windows (which a
+//! consent step reads with the limits as part of the shopper's standing, see `standing`), the
 //! conditional counting an approval does in its own transaction, and the re-check a
 //! redemption makes in the transaction that consumes its grant.
 
@@ -153,25 +154,6 @@ impl Store {
         append(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// What the shopper's approvals in `currency` added up to in the day and the hour starting
-    /// at the given instants.
-    pub async fn risk_counted(
-        &self,
-        user_id: &str,
-        currency: &str,
-        day_starts_at: i64,
-        hour_starts_at: i64,
-    ) -> Result<Counted> {
-        let rows = sqlx::query(COUNTED)
-            .bind(user_id)
-            .bind(currency)
-            .bind(day_starts_at)
-            .bind(hour_starts_at)
-            .fetch_all(&mut *self.read().await?)
-            .await?;
-        counted_of(&rows)
     }
 }
 

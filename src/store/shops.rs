@@ -51,7 +51,7 @@ pub enum ShopCountRefusal {
 /// The amounts counted toward a shop's month, per shop and currency, of the shopper `$1`, since
 /// `$2`, at `$3`: payments not declined or voided, and approvals no payment was made from that
 /// could still become one.
-const COUNTED: &str = "
+pub(super) const COUNTED: &str = "
     SELECT client_id, currency, amount_minor FROM payments
      WHERE user_id = $1 AND created_at >= $2 AND status NOT IN ('declined', 'voided')
     UNION ALL
@@ -148,51 +148,6 @@ impl Store {
         .fetch_all(&mut *self.read().await?)
         .await?;
         amount_rows(rows, "cap_minor")
-    }
-
-    /// Whether the shopper blocked the shop, and their cap there in `currency`.
-    pub async fn shop_settings(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        currency: &str,
-    ) -> Result<(bool, Option<i64>)> {
-        let row = sqlx::query(
-            "SELECT (SELECT s.blocked_at FROM connected_shops s
-                      WHERE s.user_id = $1 AND s.client_id = $2) AS blocked_at,
-                    (SELECT c.cap_minor FROM shop_caps c
-                      WHERE c.user_id = $1 AND c.client_id = $2 AND c.currency = $3) AS cap_minor",
-        )
-        .bind(user_id)
-        .bind(client_id)
-        .bind(currency)
-        .fetch_one(&mut *self.read().await?)
-        .await?;
-        Ok((
-            row.try_get::<Option<i64>, _>("blocked_at")?.is_some(),
-            row.try_get("cap_minor")?,
-        ))
-    }
-
-    /// What counts toward the shopper's month at one shop in one currency.
-    pub async fn shop_month_counted(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        currency: &str,
-        month_starts_at: i64,
-        now: i64,
-    ) -> Result<i64> {
-        let mut conn = self.read().await?;
-        counted_at(
-            &mut conn,
-            user_id,
-            client_id,
-            currency,
-            month_starts_at,
-            now,
-        )
-        .await
     }
 
     /// Sets (or, with `None`, removes) the shopper's monthly cap at a shop in `currency`.

@@ -228,6 +228,56 @@ async fn a_cap_passes_a_payment_exactly_at_it_and_refuses_one_yen_over_for_that_
     assert!(html.contains("(no limit)"), "{html}");
 }
 
+/// A cap, then a block, set between the start of the approval and the passkey's answer refuse
+/// the confirmation as they refuse the consent page and the start (see above), before the card
+/// is asked for anything: back to the consent page, which names it.
+#[tokio::test]
+async fn a_cap_or_a_block_set_while_the_passkey_is_asked_refuses_the_confirmation_before_the_card_is_asked(
+) {
+    let app = spawn_app().await;
+    let shop = merchant(&app, "Frame Shop", true).await;
+    let client = sdk(&app, &shop).await;
+    let mut s = shopper(&app, "asked@example.com").await;
+    paid(&client, &mut s, "10000", "A-1").await;
+    let asked = count_rows(&app, "approval_authorizations").await;
+
+    let cap = "This payment would take your spending at Frame Shop this month to ¥15,000, over the ¥12,000 limit you set.";
+    let refusals = [
+        ("shop_cap_exceeded", cap),
+        ("shop_blocked", "You have blocked Frame Shop"),
+    ];
+    let block = format!("/shops/{}/block", shop.client_id);
+    for (i, (code, words)) in refusals.into_iter().enumerate() {
+        let (url, _) = checkout(&client, "5000", &format!("A-{}", i + 2)).await;
+        let consent = open_consent(&s.browser, &url).await;
+        let card = offered_cards(&s.browser, &consent).await.remove(0);
+        let options = s.begin(&consent, &card).await;
+        let signed = serde_json::to_value(s.key.assert(&s.origin, options).unwrap()).unwrap();
+        let r = match i {
+            0 => set_cap(&s, &shop, "12000").await,
+            _ => s.browser.post_form(&block, &[]).await,
+        };
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = s.approve(&consent, &card, &signed).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{code}");
+        assert_eq!(r.headers()["location"].to_str().unwrap(), consent, "{code}");
+        assert_eq!(count_rows(&app, "auth_codes").await, 1, "{code}");
+        assert_eq!(count_rows(&app, "ceremonies").await, 0, "{code}: used up");
+        assert_eq!(
+            count_rows(&app, "approval_authorizations").await,
+            asked,
+            "{code}: refused before the card is asked"
+        );
+        let html = s.browser.html(&consent).await;
+        assert!(html.contains(words), "{code}: {html}");
+        assert!(!html.contains("id=\"pay-form\""), "{code}: no pay button");
+        let callback = back_to_shop(&s, &consent).await;
+        let description = param(&callback, "error_description").unwrap();
+        assert!(description.starts_with(code), "{description}");
+        assert_eq!(set_cap(&s, &shop, "").await.status(), StatusCode::SEE_OTHER);
+    }
+}
+
 /// `n` checkouts of `amount` yen, each opened in its own browser session of the shopper
 /// (alternately on each node) and confirmed with the passkey, ready to be approved.
 async fn confirmed(

@@ -10,13 +10,13 @@ use crate::store::cards::{sealed_card_row_as, SealedNumber, SEALED_CARD_PREFIXED
 use crate::store::ceremonies::Taken;
 use crate::store::error::{Error, Result};
 use crate::store::merchants::merchant_row;
-use crate::store::passkeys::record_passkey_use_in;
+use crate::store::passkeys::{passkey_row_as, record_passkey_use_in, PASSKEY_PREFIXED};
 use crate::store::programme::StoredProgramme;
 use crate::store::programme::{programme_row_as, CURRENT_PROGRAMME_PREFIXED};
 use crate::store::receipts::{insert_receipt_in, NewReceipt};
 use crate::store::risk::{count, CountRefusal, Counting};
 use crate::store::shops::{count_approval, ShopCountRefusal, ShopCounting};
-use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant};
+use crate::store::{CounterUpdate, PasskeyUse, Store, StoredMerchant, StoredPasskey};
 use crate::vault::stored::StoredCard;
 
 /// Where a consent is in its life: `pending` until the shopper approves or cancels it.
@@ -90,15 +90,19 @@ pub struct ConsentAndMerchant {
     pub ceremony: Option<Taken>,
     /// The shopper's card asked for, its number sealed, if it is theirs.
     pub card: Option<(StoredCard, SealedNumber)>,
+    /// The shopper's passkey asked for, if it is theirs.
+    pub passkey: Option<StoredPasskey>,
 }
 
-/// What a consent step reads beside the consent: the ceremony it finishes, and the card the
-/// shopper chose (their own only).
+/// What a consent step reads beside the consent: the ceremony it finishes, the card the
+/// shopper chose, and the passkey that signed (their own only).
 #[derive(Clone, Copy, Default)]
 pub struct ConsentLookup<'a> {
     pub ceremony_id: Option<&'a str>,
     /// The shopper's id and the card's.
     pub card: Option<(&'a str, &'a str)>,
+    /// The shopper's id and the passkey's credential id (base64url, no padding).
+    pub passkey: Option<(&'a str, &'a str)>,
 }
 
 /// What [`Store::approve_consent`] did.
@@ -151,8 +155,8 @@ impl Store {
 
     /// A consent with its merchant (and the merchant's redirect URIs and the points multiplier
     /// of its campaign in force at `now`, 100 without one), the points programme in force, and
-    /// the ceremony and the shopper's card `lookup` names, in one statement, as every consent
-    /// step needs them.
+    /// the ceremony, the shopper's card and the shopper's passkey `lookup` names, in one
+    /// statement, as every consent step needs them.
     pub async fn find_consent_with_merchant(
         &self,
         id: &str,
@@ -160,6 +164,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<ConsentAndMerchant>> {
         let (card_user, card_id) = lookup.card.unwrap_or(("", ""));
+        let (passkey_user, credential_id) = lookup.passkey.unwrap_or(("", ""));
         let query = format!(
             "SELECT c.id, c.client_id, c.redirect_uri, c.state, c.code_challenge, c.details,
                     c.status AS consent_status, c.user_id, c.expires_at, c.browser_hash,
@@ -170,13 +175,14 @@ impl Store {
                                    WHERE k.client_id = c.client_id AND k.starts_at <= $2 AND k.ends_at > $2
                                    ORDER BY k.starts_at DESC LIMIT 1), 100) AS BIGINT) AS points_multiplier_percent,
                     pp.*, ce.kind AS ceremony_kind, ce.state AS ceremony_state,
-                    ce.expires_at AS ceremony_expires_at, {SEALED_CARD_PREFIXED}
+                    ce.expires_at AS ceremony_expires_at, {SEALED_CARD_PREFIXED}, {PASSKEY_PREFIXED}
              FROM consents c
              LEFT JOIN merchants m ON m.client_id = c.client_id AND m.deleted_at IS NULL
              LEFT JOIN merchant_redirect_uris r ON r.client_id = m.client_id
              LEFT JOIN {CURRENT_PROGRAMME_PREFIXED} pp ON 1 = 1
              LEFT JOIN ceremonies ce ON ce.id = $3
              LEFT JOIN cards cd ON cd.id = $4 AND cd.user_id = $5
+             LEFT JOIN passkeys pk ON pk.user_id = $6 AND pk.credential_id = $7
              WHERE c.id = $1 ORDER BY r.uri"
         );
         let rows = sqlx::query(&query)
@@ -185,6 +191,8 @@ impl Store {
             .bind(lookup.ceremony_id.unwrap_or(""))
             .bind(card_id)
             .bind(card_user)
+            .bind(passkey_user)
+            .bind(credential_id)
             .fetch_all(&mut *self.read().await?)
             .await?;
         let Some(first) = rows.first() else {
@@ -222,6 +230,7 @@ impl Store {
             programme,
             ceremony,
             card: sealed_card_row_as(first)?,
+            passkey: passkey_row_as(first)?,
         }))
     }
 

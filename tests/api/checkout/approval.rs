@@ -1,5 +1,6 @@
-//! The passkey approval: a confirmation signed for another card or amount, replayed, or sent
-//! twice at once approves once at the most.
+//! The passkey approval: a confirmation signed for another card or amount, replayed, sent
+//! twice at once, or signed by a passkey that is not (or no longer) the shopper's approves once
+//! at the most; and what each consent step reads.
 
 use reqwest::StatusCode;
 use saifu_sdk::checkout::PaymentDetails;
@@ -7,9 +8,10 @@ use serde_json::json;
 use webauthn_rs_proto::UserVerificationPolicy;
 
 use crate::helpers::{
-    count_rows, frames, merchant, offered_cards, open_consent, sdk, shopper, spawn_app,
-    user_verified,
+    add_passkey, count_rows, frames, merchant, meta_csrf, offered_card_ids, offered_cards,
+    open_consent, problem_code, sdk, shopper, spawn_app, user_verified,
 };
+use crate::signin::statements_of;
 
 #[tokio::test]
 async fn a_confirmation_made_for_another_card_or_amount_or_replayed_is_refused() {
@@ -198,4 +200,162 @@ async fn a_confirmation_without_user_verification_approves_nothing() {
         r.text().await.unwrap()
     );
     assert_eq!(count_rows(&app, "auth_codes").await, 1);
+}
+
+/// A confirmation signed by another shopper's passkey fails its signature check as it always
+/// did; one signed by a passkey of the shopper's removed since the approval started is an
+/// unknown passkey. Neither approves anything, and each uses up its ceremony.
+#[tokio::test]
+async fn a_confirmation_signed_by_another_shopper_s_passkey_or_a_removed_one_approves_nothing() {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "owner@example.com").await;
+    let mut stranger = self::shopper(&app, "stranger@example.com").await;
+    let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+    let consent = open_consent(&shopper.browser, &url).await;
+    let card = offered_cards(&shopper.browser, &consent).await.remove(0);
+
+    // Another shopper's passkey signs this very payment's challenge.
+    let options = shopper.begin(&consent, &card).await;
+    let signed =
+        serde_json::to_value(stranger.key.assert(&stranger.origin, options).unwrap()).unwrap();
+    let r = shopper.approve(&consent, &card, &signed).await;
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(
+        problem_code(r).await,
+        (StatusCode::BAD_REQUEST, "webauthn_failed".into())
+    );
+    assert_eq!(count_rows(&app, "ceremonies").await, 0, "used up");
+
+    // A second passkey of the shopper's signs, and is removed before the answer arrives.
+    let mut phone = add_passkey(&app, &shopper.browser, "Phone").await;
+    let options = shopper.begin(&consent, &card).await;
+    let signed = serde_json::to_value(phone.assert(&shopper.origin, options).unwrap()).unwrap();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let phone_id: String = sqlx::Row::get(
+        &sqlx::query("SELECT id FROM passkeys WHERE name = 'Phone'")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        "id",
+    );
+    pool.close().await;
+    let removed = shopper
+        .browser
+        .post_form(&format!("/passkeys/{phone_id}/delete"), &[])
+        .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let r = shopper.approve(&consent, &card, &signed).await;
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(
+        problem_code(r).await,
+        (StatusCode::UNAUTHORIZED, "unknown_passkey".into())
+    );
+    assert_eq!(count_rows(&app, "ceremonies").await, 0, "used up");
+    assert_eq!(count_rows(&app, "auth_codes").await, 0, "no code");
+    assert_eq!(
+        count_rows(&app, "consents WHERE status <> 'pending'").await,
+        0,
+        "nothing approved"
+    );
+
+    // The shopper's own remaining passkey still approves; the stranger's own checkouts too.
+    let callback = shopper.confirm(&consent, 0).await;
+    assert!(callback.as_str().contains("code="), "{callback}");
+    let callback = stranger
+        .pay(&merchant_sdk.start_checkout(&frames()).await.unwrap().0)
+        .await;
+    assert!(callback.as_str().contains("code="), "{callback}");
+}
+
+/// The consent page, the approval's start and its confirmation each read the shopper's
+/// standing at the shop (their settings there and the risk limits, and on the page their
+/// points balance) in one statement, and the confirmation reads the passkey that signed
+/// with the consent.
+#[tokio::test]
+async fn each_consent_step_reads_the_shopper_s_standing_once_and_approve_the_passkey_with_the_consent(
+) {
+    let app = spawn_app().await;
+    let creds = merchant(&app, "Shop", true).await;
+    let merchant_sdk = sdk(&app, &creds).await;
+    let mut shopper = shopper(&app, "standing@example.com").await;
+    let (url, _) = merchant_sdk.start_checkout(&frames()).await.unwrap();
+    let consent = open_consent(&shopper.browser, &url).await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let steps = ["page", "begin", "approve"];
+    let ids = steps.map(|step| format!("{step}-{run}"));
+    let browser = &shopper.browser;
+
+    let page = browser
+        .http
+        .get(browser.url(&consent))
+        .header("accept", "text/html")
+        .header("x-request-id", &ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let card = offered_card_ids(&html).remove(0);
+    let csrf = meta_csrf(&html).expect("a CSRF token");
+    let begin = browser
+        .http
+        .post(browser.url(&format!("{consent}/begin")))
+        .header("x-csrf-token", &csrf)
+        .header("x-request-id", &ids[1])
+        .json(&json!({ "card_id": card, "points": 0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(begin.status(), StatusCode::OK);
+    let options = begin.json().await.unwrap();
+    let signed =
+        serde_json::to_value(shopper.key.assert(&shopper.origin, options).unwrap()).unwrap();
+    let approved = browser
+        .post_form_with(
+            &format!("{consent}/approve"),
+            &[
+                ("card_id", card.as_str()),
+                ("points", "0"),
+                ("credential", &signed.to_string()),
+            ],
+            &[("x-request-id", &ids[2])],
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+    let location = approved.headers()["location"].to_str().unwrap();
+    assert!(location.contains("code="), "{location}");
+
+    for (step, id) in steps.iter().zip(&ids) {
+        let statements = statements_of(id);
+        let count = |start: &str| statements.iter().filter(|s| s.starts_with(start)).count();
+        assert_eq!(
+            count("SELECT s.blocked_at, s.cap_minor,"),
+            1,
+            "{step}: {statements:?}"
+        );
+        assert_eq!(
+            count("SELECT c.id, c.client_id,"),
+            1,
+            "{step}: {statements:?}"
+        );
+        // The shop's settings, the limits and the points balance are read nowhere else.
+        for apart in [
+            "SELECT (SELECT s.blocked_at",
+            "SELECT per_payment,",
+            "SELECT span, amount_minor",
+            "SELECT CAST(COALESCE((SELECT balance",
+        ] {
+            assert_eq!(count(apart), 0, "{step}: {statements:?}");
+        }
+    }
+    // Starting lists the shopper's passkeys for the browser; confirming reads none apart.
+    let approve = statements_of(&ids[2]);
+    assert!(
+        !approve
+            .iter()
+            .any(|s| s.starts_with("SELECT id, user_id, credential_id")),
+        "{approve:?}"
+    );
 }

@@ -2,11 +2,13 @@
 //! code, on the consent page (and `access_denied` naming it at the merchant's callback), and
 //! again at `POST /v1/payments` after it was lowered; the daily total starts afresh at UTC
 //! midnight; concurrent approvals on two nodes never pass a cap together; changes in the
-//! console are audited. `redemption` checks the redemption's re-check is made in the
+//! console are audited. `confirmation` checks a limit set while the passkey is asked refuses
+//! the approval as the consent page does, `redemption` the redemption's re-check is made in the
 //! transaction that consumes the grant, `first_run` the limits the settings give a new
 //! database, `cli` the `saifu risk` commands.
 
 mod cli;
+mod confirmation;
 mod first_run;
 mod redemption;
 
