@@ -157,21 +157,6 @@ impl Store {
     }
 }
 
-const COUNTED: &str = "SELECT span, amount_minor, payments FROM risk_counters
-     WHERE user_id = $1 AND currency = $2
-       AND ((span = 'day' AND starts_at = $3) OR (span = 'hour' AND starts_at = $4))";
-
-fn counted_of(rows: &[AnyRow]) -> Result<Counted> {
-    let mut counted = Counted::default();
-    for r in rows {
-        match r.try_get::<String, _>("span")?.as_str() {
-            "day" => counted.day_total = r.try_get("amount_minor")?,
-            _ => counted.hour_count = r.try_get("payments")?,
-        }
-    }
-    Ok(counted)
-}
-
 /// The redemption's re-check, read by the statement that consumes the grant, in its
 /// transaction (a `WITH` before that statement, and columns of its `RETURNING`): the limits of
 /// the payment's currency and the shopper's counters of the current UTC day and hour. On
