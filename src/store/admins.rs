@@ -364,6 +364,6 @@ impl Store {
     /// is refused (`CounterUpdate::Regressed`).
     pub async fn record_admin_passkey_use(&self, used: &PasskeyUse) -> Result<CounterUpdate> {
         let mut conn = self.write().await?;
-        record_use_in_table(&mut conn, used, "admin_passkeys").await
+        record_use_in_table(&mut *conn, used, "admin_passkeys").await
     }
 }

@@ -1,11 +1,10 @@
 //! Connections for the store's statements and transactions.
 //!
 //! On PostgreSQL they come from sqlx's pool. On SQLite they come from [`Slots`], a small pool
-//! of our own: sqlx's pool tests every connection as it goes back (a `ping`, which for SQLite
-//! is a round trip to the connection's worker thread, through a spawned task), and those
-//! hand-offs between threads were the largest cost of a checkout (see BENCHMARKS.md). An
-//! SQLite connection is a file handle that does not break while idle, so ours goes back as it
-//! is.
+//! of our own [`Direct`] connections, whose statements run on the calling thread (see
+//! `direct.rs`): hand-offs between threads were the largest cost of a checkout (see
+//! BENCHMARKS.md). An SQLite connection is a file handle that does not break while idle, so
+//! ours goes back as it is.
 //!
 //! **Group commit.** SQLite writes share one connection (the writer's `Slots`, of one). Write
 //! transactions queued for it are applied together in one database transaction: the first
@@ -27,11 +26,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sqlx::any::AnyConnectOptions;
 use sqlx::pool::PoolConnection;
 use sqlx::AnyPool;
-use sqlx::{Any, AnyConnection, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AnyConnection, Executor, Transaction};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+
+use super::direct::{Direct, DirectOptions, SqlConn};
 
 /// How long a statement waits for a free connection before it fails.
 pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,9 +44,9 @@ const BATCH_MAX_AGE: Duration = Duration::from_millis(3);
 
 /// Up to `max` SQLite connections, opened when first needed and then kept.
 pub(super) struct Slots {
-    idle: Mutex<Vec<AnyConnection>>,
+    idle: Mutex<Vec<Direct>>,
     permits: Arc<Semaphore>,
-    options: AnyConnectOptions,
+    options: DirectOptions,
     synchronous: String,
     /// Set on the writer's slots (one connection): the open batch of write transactions.
     batch: Option<Batching>,
@@ -111,17 +111,17 @@ impl Drop for Waiting<'_> {
 }
 
 impl Slots {
-    pub(super) fn new(options: AnyConnectOptions, max: u32, synchronous: String) -> Arc<Self> {
+    pub(super) fn new(options: DirectOptions, max: u32, synchronous: String) -> Arc<Self> {
         Self::build(options, max, synchronous, None)
     }
 
     /// The one connection for writes, with group commit.
-    pub(super) fn writer(options: AnyConnectOptions, synchronous: String) -> Arc<Self> {
+    pub(super) fn writer(options: DirectOptions, synchronous: String) -> Arc<Self> {
         Self::build(options, 1, synchronous, Some(Batching::new(BATCH_MAX_AGE)))
     }
 
     fn build(
-        options: AnyConnectOptions,
+        options: DirectOptions,
         max: u32,
         synchronous: String,
         batch: Option<Batching>,
@@ -199,8 +199,12 @@ impl Slots {
         let conn = match idle {
             Some(conn) => conn,
             None => {
-                let mut conn = self.options.connect().await?;
+                let mut conn = Direct::open(&self.options)?;
                 prepare_sqlite(&mut conn, &self.synchronous).await?;
+                // Locks held elsewhere are waited for by the connection itself, on a timer.
+                (&mut conn as &mut dyn SqlConn)
+                    .execute("PRAGMA busy_timeout = 0")
+                    .await?;
                 conn
             }
         };
@@ -236,7 +240,7 @@ impl Slots {
 
 /// The settings every SQLite connection gets before its first statement.
 pub(super) async fn prepare_sqlite(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     synchronous: &str,
 ) -> Result<(), sqlx::Error> {
     // The busy timeout first: switching the journal mode needs a lock, and without the
@@ -252,7 +256,7 @@ pub(super) async fn prepare_sqlite(
 
 /// An SQLite connection taken from its [`Slots`]; it goes back when dropped.
 pub(super) struct Conn {
-    conn: Option<AnyConnection>,
+    conn: Option<Direct>,
     /// Set inside a transaction (on the writer: inside its savepoint).
     in_transaction: bool,
     /// On the writer: this transaction opened the batch, without a savepoint of its own.
@@ -367,14 +371,14 @@ impl Drop for Conn {
 }
 
 impl Deref for Conn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+    type Target = dyn SqlConn;
+    fn deref(&self) -> &(dyn SqlConn + 'static) {
         self.conn.as_ref().expect("a connection until dropped")
     }
 }
 
 impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+    fn deref_mut(&mut self) -> &mut (dyn SqlConn + 'static) {
         self.conn.as_mut().expect("a connection until dropped")
     }
 }
@@ -449,20 +453,20 @@ pub(super) enum Handle {
 }
 
 impl Deref for Handle {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+    type Target = dyn SqlConn;
+    fn deref(&self) -> &(dyn SqlConn + 'static) {
         match self {
-            Handle::Sqlite(c) => c,
-            Handle::Pool(c) => c,
+            Handle::Sqlite(c) => &**c,
+            Handle::Pool(c) => &**c,
         }
     }
 }
 
 impl DerefMut for Handle {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+    fn deref_mut(&mut self) -> &mut (dyn SqlConn + 'static) {
         match self {
-            Handle::Sqlite(c) => c,
-            Handle::Pool(c) => c,
+            Handle::Sqlite(c) => &mut **c,
+            Handle::Pool(c) => &mut **c,
         }
     }
 }
@@ -608,22 +612,22 @@ async fn commit_in_batch(mut conn: Conn) -> Result<(), sqlx::Error> {
 }
 
 impl Deref for Tx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+    type Target = dyn SqlConn;
+    fn deref(&self) -> &(dyn SqlConn + 'static) {
         match &self.0 {
-            TxInner::Sqlite(c) => c,
-            TxInner::Pool(t) => t,
-            TxInner::Single(c) => c,
+            TxInner::Sqlite(c) => &**c,
+            TxInner::Pool(t) => &**t,
+            TxInner::Single(c) => &**c,
         }
     }
 }
 
 impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+    fn deref_mut(&mut self) -> &mut (dyn SqlConn + 'static) {
         match &mut self.0 {
-            TxInner::Sqlite(c) => c,
-            TxInner::Pool(t) => t,
-            TxInner::Single(c) => c,
+            TxInner::Sqlite(c) => &mut **c,
+            TxInner::Pool(t) => &mut **t,
+            TxInner::Single(c) => &mut **c,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Every SQL statement of the wallet lives under this folder. One `Store` serves SQLite and
-//! PostgreSQL through sqlx's `Any` driver: queries are written once in portable SQL (`$N`
-//! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), and migrations are kept per
-//! backend in `migrations/`. The store has its own error type (`store::Error`): it reports
+//! PostgreSQL with sqlx's `Any` queries: they are written once in portable SQL (`$N`
+//! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), run by sqlx on PostgreSQL and
+//! on SQLite by the store's own connections on the calling thread (`direct.rs`), and
+//! migrations are kept per backend in `migrations/`. The store has its own error type (`store::Error`): it reports
 //! refusals as `Refusal`s and leaves their wording to the services.
 
 mod activity;
@@ -12,6 +13,7 @@ mod cards;
 mod ceremonies;
 pub mod checkout;
 mod conn;
+pub(crate) mod direct;
 pub mod disputes;
 pub mod error;
 mod files;
@@ -45,10 +47,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Transaction};
+use sqlx::{AnyConnection, AnyPool, Connection, Transaction};
 
 pub use self::conn::{keeping_connection, Tx};
 use self::conn::{Handle, Pooled, Slots};
+use self::direct::DirectOptions;
 pub use self::session_user::keeping_session_user;
 
 pub use activity::RefundRow;
@@ -98,6 +101,9 @@ enum Db {
     Sqlite {
         readers: Arc<Slots>,
         writer: Arc<Slots>,
+        /// For migrations, which run through sqlx's own SQLite connection.
+        url: String,
+        synchronous: String,
     },
     Postgres(AnyPool),
 }
@@ -138,13 +144,13 @@ impl Store {
         let synchronous = options.sqlite_synchronous.to_ascii_uppercase();
         let db = match backend {
             Backend::Sqlite => {
-                let writer = Slots::writer(connect_options.clone(), synchronous.clone());
-                // An in-memory database exists once per connection: it gets the one.
-                let readers = if sqlite_path(&url).is_none() {
-                    writer.clone()
-                } else {
-                    Slots::new(connect_options, options.max_connections, synchronous)
-                };
+                // Migrations run on a connection of their own: the database must be a file.
+                if sqlite_path(&url).is_none() {
+                    anyhow::bail!("an SQLite database must be a file: use sqlite://PATH");
+                }
+                let direct: DirectOptions = url.parse().context("invalid database URL")?;
+                let writer = Slots::writer(direct.clone(), synchronous.clone());
+                let readers = Slots::new(direct, options.max_connections, synchronous.clone());
                 // Opened now, so that a bad path or a locked file fails at start-up.
                 drop(
                     writer
@@ -156,7 +162,12 @@ impl Store {
                 if let Some(path) = sqlite_path(&url) {
                     files::narrow_sqlite_files(std::path::Path::new(&path));
                 }
-                Db::Sqlite { readers, writer }
+                Db::Sqlite {
+                    readers,
+                    writer,
+                    url,
+                    synchronous,
+                }
             }
             Backend::Postgres => Db::Postgres(
                 AnyPoolOptions::new()
@@ -196,14 +207,33 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&mut *self.write().await?)
-            .await
-            .context("running database migrations")?;
+        match &self.db {
+            Db::Sqlite {
+                writer,
+                url,
+                synchronous,
+                ..
+            } => {
+                // The store's writer first commits any open batch of writes, and is kept
+                // meanwhile, so that no write of this process waits on the migration's lock.
+                let _writer = writer.acquire().await?;
+                let mut conn = AnyConnection::connect(url)
+                    .await
+                    .context("connecting to the database")?;
+                conn::prepare_sqlite(&mut conn, synchronous).await?;
+                SQLITE_MIGRATIONS
+                    .run(&mut conn)
+                    .await
+                    .context("running database migrations")?;
+                conn.close().await?;
+            }
+            Db::Postgres(pool) => {
+                POSTGRES_MIGRATIONS
+                    .run(&mut *Pooled::acquire(pool).await?)
+                    .await
+                    .context("running database migrations")?;
+            }
+        }
         Ok(())
     }
 

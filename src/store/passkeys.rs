@@ -1,7 +1,9 @@
 //! Passkeys (WebAuthn credentials) of shopper accounts.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
+
+use crate::store::direct::SqlConn;
 use uuid::Uuid;
 
 use super::error::{Error, Refusal, Result};
@@ -44,7 +46,7 @@ pub struct PasskeyUse {
 /// The conditional write of [`Store::record_passkey_use`], on `conn` (a caller's transaction,
 /// or a write connection of its own).
 pub(super) async fn record_passkey_use_in(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     used: &PasskeyUse,
 ) -> Result<CounterUpdate> {
     record_use_in_table(conn, used, "passkeys").await
@@ -53,7 +55,7 @@ pub(super) async fn record_passkey_use_in(
 /// Records a verified assertion on a passkey of `table` (shoppers' `passkeys` or
 /// `admin_passkeys`): the counter must move forward (or both stay zero).
 pub(super) async fn record_use_in_table(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     used: &PasskeyUse,
     table: &'static str,
 ) -> Result<CounterUpdate> {
@@ -200,7 +202,7 @@ impl Store {
     /// authenticator's assertions cannot both succeed.
     pub async fn record_passkey_use(&self, used: &PasskeyUse) -> Result<CounterUpdate> {
         let mut tx = self.begin_one().await?;
-        let update = record_passkey_use_in(&mut tx, used).await?;
+        let update = record_passkey_use_in(&mut *tx, used).await?;
         tx.commit().await?;
         Ok(update)
     }

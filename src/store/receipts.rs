@@ -1,7 +1,7 @@
 //! Signed receipts: stored in the approval's transaction, found by payment for its shopper or
 //! its merchant (a payment reaches its receipt through the grant it redeemed).
 
-use sqlx::AnyConnection;
+use crate::store::direct::SqlConn;
 use sqlx::Row;
 
 use crate::store::error::Result;
@@ -19,7 +19,7 @@ pub struct NewReceipt<'a> {
 
 /// Stores a receipt on the approval's connection (inside its transaction).
 pub(crate) async fn insert_receipt_in(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     receipt: &NewReceipt<'_>,
     now: i64,
 ) -> Result<()> {

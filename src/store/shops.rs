@@ -5,6 +5,7 @@
 use sqlx::Row;
 
 use super::audit::AuditRecord;
+use super::direct::SqlConn;
 use super::error::Result;
 use super::{Store, Tx};
 
@@ -253,7 +254,7 @@ impl Store {
 }
 
 async fn counted_at(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     user_id: &str,
     client_id: &str,
     currency: &str,
@@ -305,7 +306,7 @@ pub(crate) async fn count_approval(
     }
     if let Some(cap) = row.try_get::<Option<i64>, _>("cap_minor")? {
         let counted = counted_at(
-            tx,
+            &mut **tx,
             &c.user_id,
             &c.client_id,
             c.currency,

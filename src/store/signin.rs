@@ -3,8 +3,8 @@
 //! transaction that takes the ceremony, records the counter, clears the account's failures,
 //! ends the browser session the sign-in replaces and inserts the signed-in one.
 
+use crate::store::direct::SqlConn;
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use sqlx::Row;
 use tower_sessions::session::Id;
 use uuid::Uuid;
@@ -106,7 +106,7 @@ fn context(r: &AnyRow) -> Result<SigninContext> {
 /// transaction: with both, one statement moves the old row to the new id with the new data
 /// (so that nothing of the old session is left under its id). Whether the new row was written.
 async fn replace_session(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     ended: Option<&Id>,
     new: Option<&NewSession>,
 ) -> Result<bool> {
@@ -198,7 +198,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let update = record_passkey_use_in(&mut tx, write.used).await?;
+        let update = record_passkey_use_in(&mut *tx, write.used).await?;
         let mut session_written = false;
         if update == CounterUpdate::Recorded {
             if let Some(key) = write.clear_failures {
@@ -208,7 +208,7 @@ impl Store {
                     .await?;
             }
             session_written =
-                replace_session(&mut tx, write.ended_session.as_ref(), write.new_session).await?;
+                replace_session(&mut *tx, write.ended_session.as_ref(), write.new_session).await?;
         }
         tx.commit().await?;
         Ok(Some(SigninWritten {

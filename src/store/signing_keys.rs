@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::{append, AuditRecord};
+use super::direct::SqlConn;
 use super::error::Result;
 use super::Store;
 
@@ -30,7 +31,7 @@ fn key_row(r: &AnyRow) -> Result<SigningKeyRow> {
 
 const COLUMNS: &str = "kid, private_sealed, wrapped_key, kek_version, public_x, public_y";
 
-async fn insert(conn: &mut sqlx::AnyConnection, key: &SigningKeyRow, now: i64) -> Result<()> {
+async fn insert(conn: &mut (dyn SqlConn + 'static), key: &SigningKeyRow, now: i64) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO signing_keys ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     ))
@@ -82,7 +83,7 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        insert(&mut tx, key, now).await?;
+        insert(&mut *tx, key, now).await?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE kid <> $3 AND retired_at IS NULL",
         )

@@ -8,15 +8,18 @@ use super::*;
 use crate::card::{CardNumber, Expiry};
 use crate::money::Currency;
 
-/// A database of its own, in memory, migrated.
+/// A database of its own, migrated, in a folder kept until the tests end.
 pub(super) async fn store() -> Store {
+    static DIR: std::sync::LazyLock<tempfile::TempDir> =
+        std::sync::LazyLock::new(|| tempfile::tempdir().expect("a temporary folder"));
     let options = crate::store::StoreOptions {
         max_connections: 1,
         sqlite_synchronous: "NORMAL".into(),
     };
-    let store = Store::connect("sqlite::memory:", &options)
+    let path = DIR.path().join(format!("{}.db", uuid::Uuid::new_v4()));
+    let store = Store::connect(&format!("sqlite://{}", path.display()), &options)
         .await
-        .expect("in-memory database");
+        .expect("a database");
     store.migrate().await.expect("migrations");
     store
 }

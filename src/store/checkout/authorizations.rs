@@ -3,7 +3,9 @@
 //! redeeming the grant and the reconciler never both act on one authorization.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
+
+use crate::store::direct::SqlConn;
 
 use crate::store::error::{Error, Result};
 use crate::store::Store;
@@ -281,7 +283,7 @@ impl Store {
 /// In the approval's transaction: the authorization this node made moves to `approved` with
 /// its reference. False when the reconciler took it meanwhile (the approval must not commit).
 pub(crate) async fn approve_authorization_in(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     grant_jti: &str,
     reference: &str,
     now: i64,
@@ -301,7 +303,7 @@ pub(crate) async fn approve_authorization_in(
 /// In the transaction that redeems grant `grant_jti`: its payment takes the authorization
 /// the grant's approval made, as [`Store::adopt_approval_authorization`] does on its own.
 pub(crate) async fn adopt_authorization_in(
-    conn: &mut AnyConnection,
+    conn: &mut (dyn SqlConn + 'static),
     grant_jti: &str,
     now: i64,
 ) -> Result<Adoption> {

@@ -256,7 +256,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(Approval::CeremonyGone);
         }
-        let counter = record_passkey_use_in(&mut tx, passkey).await?;
+        let counter = record_passkey_use_in(&mut *tx, passkey).await?;
         if counter != CounterUpdate::Recorded {
             tx.commit().await?;
             return Ok(Approval::Passkey(counter));
@@ -299,7 +299,7 @@ impl Store {
             return Ok(Approval::Shop(refused));
         }
         if let Some(reference) = code.authorization {
-            if !approve_authorization_in(&mut tx, code.grant_jti, reference, now).await? {
+            if !approve_authorization_in(&mut *tx, code.grant_jti, reference, now).await? {
                 tx.rollback().await?;
                 return Ok(Approval::AuthorizationReleased);
             }
@@ -338,7 +338,7 @@ impl Store {
             client_id: &client_id,
             jws: code.receipt,
         };
-        insert_receipt_in(&mut tx, &receipt, now).await?;
+        insert_receipt_in(&mut *tx, &receipt, now).await?;
         tx.commit().await?;
         Ok(Approval::Approved)
     }

@@ -308,7 +308,7 @@ impl Store {
             super::points::move_hold(&mut tx, p.grant_jti, hold).await?;
         }
         let adoption = if p.adopt {
-            adopt_authorization_in(&mut tx, p.grant_jti, now).await?
+            adopt_authorization_in(&mut *tx, p.grant_jti, now).await?
         } else {
             Adoption::None
         };
