@@ -2,7 +2,7 @@
 //!
 //! On PostgreSQL they come from sqlx's pool. On SQLite they come from [`Slots`], a small pool
 //! of our own [`Direct`] connections, whose statements run on the calling thread (see
-//! `direct.rs`): hand-offs between threads were the largest cost of a checkout (see
+//! `direct/`): hand-offs between threads were the largest cost of a checkout (see
 //! BENCHMARKS.md). An SQLite connection is a file handle that does not break while idle, so
 //! ours goes back as it is.
 //!

@@ -1,7 +1,7 @@
 //! Every SQL statement of the wallet lives under this folder. One `Store` serves SQLite and
 //! PostgreSQL with sqlx's `Any` queries: they are written once in portable SQL (`$N`
 //! placeholders, `BIGINT` integers, `RETURNING`, `ON CONFLICT`), run by sqlx on PostgreSQL and
-//! on SQLite by the store's own connections on the calling thread (`direct.rs`), and
+//! on SQLite by the store's own connections on the calling thread (`direct/`), and
 //! migrations are kept per backend in `migrations/`. The store has its own error type (`store::Error`): it reports
 //! refusals as `Refusal`s and leaves their wording to the services.
 

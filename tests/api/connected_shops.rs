@@ -258,17 +258,9 @@ async fn a_cap_or_a_block_set_while_the_passkey_is_asked_refuses_the_confirmatio
             _ => s.browser.post_form(&block, &[]).await,
         };
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let r = s.approve(&consent, &card, &signed).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{code}");
-        assert_eq!(r.headers()["location"].to_str().unwrap(), consent, "{code}");
-        assert_eq!(count_rows(&app, "auth_codes").await, 1, "{code}");
-        assert_eq!(count_rows(&app, "ceremonies").await, 0, "{code}: used up");
-        assert_eq!(
-            count_rows(&app, "approval_authorizations").await,
-            asked,
-            "{code}: refused before the card is asked"
-        );
-        let html = s.browser.html(&consent).await;
+        let html = s
+            .approve_refused(&app, &consent, &card, &signed, (1, asked), code)
+            .await;
         assert!(html.contains(words), "{code}: {html}");
         assert!(!html.contains("id=\"pay-form\""), "{code}: no pay button");
         let callback = back_to_shop(&s, &consent).await;

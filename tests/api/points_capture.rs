@@ -128,23 +128,12 @@ async fn points_redeemed_and_earned_on_one_payment_are_both_right_afterwards() {
     assert_ledger(&app).await;
 }
 
-/// The SQL the wallet ran for the request sent with `request_id`, from the captured log: each
-/// statement's summary (its first words), transaction control left out.
+/// The SQL the wallet ran for the request sent with `request_id`, transaction control left
+/// out.
 fn statements_of(request_id: &str) -> Vec<String> {
-    let span = format!("request_id={request_id}}}");
-    crate::helpers::captured_logs()
-        .lines()
-        .filter(|line| line.contains(&span) && line.contains("sqlx::query"))
-        .filter_map(|line| {
-            let start = line.find("summary=\"")? + "summary=\"".len();
-            let end = line[start..].find('"')? + start;
-            Some(line[start..end].to_string())
-        })
-        .filter(|s| {
-            !["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]
-                .iter()
-                .any(|word| s.starts_with(word))
-        })
+    crate::signin::statements_of(request_id)
+        .into_iter()
+        .filter(|s| !crate::signin::is_control(s))
         .collect()
 }
 

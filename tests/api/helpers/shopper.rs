@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use url::Url;
 use webauthn_rs_proto::RequestChallengeResponse;
 
-use super::{Browser, TestApp, TestPasskey};
+use super::{count_rows, Browser, TestApp, TestPasskey};
 
 pub const CALLBACK: &str = "http://localhost:3000/callback";
 
@@ -165,6 +165,32 @@ impl Shopper {
     /// Sends the signed confirmation of `card`, with no points.
     pub async fn approve(&self, consent: &str, card: &str, assertion: &Value) -> Response {
         self.approve_with(consent, card, 0, assertion).await
+    }
+
+    /// Sends the signed confirmation of `card` and checks it was refused before the card was
+    /// asked for anything: back to the consent page, no new code (`codes` in all), the
+    /// ceremony used up, no card authorization beyond `authorizations`. Gives the consent
+    /// page, which says why.
+    pub async fn approve_refused(
+        &self,
+        app: &TestApp,
+        consent: &str,
+        card: &str,
+        assertion: &Value,
+        (codes, authorizations): (i64, i64),
+        code: &str,
+    ) -> String {
+        let r = self.approve(consent, card, assertion).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{code}");
+        assert_eq!(r.headers()["location"].to_str().unwrap(), consent, "{code}");
+        assert_eq!(count_rows(app, "auth_codes").await, codes, "{code}");
+        assert_eq!(count_rows(app, "ceremonies").await, 0, "{code}: used up");
+        assert_eq!(
+            count_rows(app, "approval_authorizations").await,
+            authorizations,
+            "{code}: refused before the card is asked"
+        );
+        self.browser.html(consent).await
     }
 
     async fn approve_with(

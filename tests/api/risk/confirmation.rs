@@ -50,17 +50,9 @@ async fn a_limit_set_while_the_passkey_is_asked_refuses_the_confirmation_before_
         let signed = serde_json::to_value(s.key.assert(&s.origin, options).unwrap()).unwrap();
         set_jpy(&app, set).await;
 
-        let r = s.approve(&consent, &card, &signed).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{code}");
-        assert_eq!(r.headers()["location"].to_str().unwrap(), consent, "{code}");
-        assert_eq!(count_rows(&app, "auth_codes").await, 1, "{code}");
-        assert_eq!(count_rows(&app, "ceremonies").await, 0, "{code}: used up");
-        assert_eq!(
-            count_rows(&app, "approval_authorizations").await,
-            asked,
-            "{code}: refused before the card is asked"
-        );
-        let html = s.browser.html(&consent).await;
+        let html = s
+            .approve_refused(&app, &consent, &card, &signed, (1, asked), code)
+            .await;
         assert!(html.contains("id=\"limit-refusal\""), "{code}: {html}");
         assert!(html.contains(words), "{code}: {html}");
         let begin = s

@@ -24,14 +24,17 @@ use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
 use futures_util::StreamExt;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{ffi, OpenFlags};
+use rusqlite::OpenFlags;
 use sqlx::{Any, AnyConnection, Describe, Either, Error, Execute, Executor};
 use sqlx_core::any::{
     AnyArguments, AnyColumn, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo, AnyTypeInfoKind,
     AnyValue, AnyValueKind,
 };
-use sqlx_core::error::{DatabaseError, ErrorKind};
 use sqlx_core::ext::ustr::UStr;
+
+use report::{database_error, is_busy, log};
+
+mod report;
 
 /// Statements kept prepared per connection: more than the store's distinct statements.
 const STATEMENT_CACHE: usize = 512;
@@ -340,12 +343,6 @@ impl SqlConn for Direct {
     }
 }
 
-/// Whether SQLite refused a statement because another connection holds a lock it needs.
-fn is_busy(e: &Error) -> bool {
-    matches!(e, Error::Database(db) if db.code().and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|code| code & 0xff == ffi::SQLITE_BUSY))
-}
-
 /// Whether `sql` holds more than one statement (a `;` followed by more than blanks).
 fn several_statements(sql: &str) -> bool {
     sql.trim_end().trim_end_matches(';').contains(';')
@@ -425,229 +422,5 @@ fn any_row(row: &rusqlite::Row<'_>, columns: &Columns) -> Result<AnyRow, Error> 
     })
 }
 
-/// Logs a statement as sqlx's query logger does, so that what reads sqlx's statement log (the
-/// benchmark's and the tests' statement counts) reads these too.
-fn log(sql: &str, rows_returned: u64, rows_affected: u64, elapsed: Duration) {
-    let slow = elapsed >= SLOW_STATEMENT;
-    let enabled = if slow {
-        tracing::enabled!(target: "sqlx::query", tracing::Level::WARN)
-    } else {
-        tracing::enabled!(target: "sqlx::query", tracing::Level::DEBUG)
-    };
-    if !enabled {
-        return;
-    }
-    let mut summary = sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
-    let statement = if summary != sql {
-        summary.push_str(" …");
-        format!("\n\n{sql}\n")
-    } else {
-        String::new()
-    };
-    let elapsed_secs = elapsed.as_secs_f64();
-    if slow {
-        tracing::warn!(
-            target: "sqlx::query",
-            summary,
-            db.statement = statement,
-            rows_affected,
-            rows_returned,
-            ?elapsed,
-            elapsed_secs,
-            "slow statement: execution time exceeded alert threshold"
-        );
-    } else {
-        tracing::debug!(
-            target: "sqlx::query",
-            summary,
-            db.statement = statement,
-            rows_affected,
-            rows_returned,
-            ?elapsed,
-            elapsed_secs,
-        );
-    }
-}
-
-/// An SQLite error, as sqlx's own SQLite errors classify it (a unique, foreign-key, not-null
-/// or check constraint).
-#[derive(Debug)]
-struct DirectError {
-    /// The extended result code.
-    code: i32,
-    message: String,
-}
-
-impl std::fmt::Display for DirectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "(code: {}) {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for DirectError {}
-
-impl DatabaseError for DirectError {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(Cow::Owned(self.code.to_string()))
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> ErrorKind {
-        match self.code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                ErrorKind::UniqueViolation
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
-            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
-            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
-            _ => ErrorKind::Other,
-        }
-    }
-}
-
-fn database_error(e: rusqlite::Error) -> Error {
-    match e {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            Error::Database(Box::new(DirectError {
-                code: failure.extended_code,
-                message: message.unwrap_or_else(|| failure.to_string()),
-            }))
-        }
-        other => Error::Protocol(other.to_string()),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use sqlx::Row;
-
-    use super::*;
-
-    fn memory() -> Direct {
-        Direct::open(&DirectOptions::from_url("sqlite::memory:").unwrap()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn rows_and_arguments_read_and_bind_as_with_sqlx() {
-        let mut direct = memory();
-        let conn: &mut (dyn SqlConn + 'static) = &mut direct;
-        sqlx::query(
-            "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT NOT NULL, r DOUBLE PRECISION, b BLOB, maybe TEXT);",
-        )
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        let written = sqlx::query("INSERT INTO t (id, n, r, b, maybe) VALUES ($1, $2, $3, $4, $5)")
-            .bind("a")
-            .bind(7_i64)
-            .bind(1.5_f64)
-            .bind(vec![1_u8, 2])
-            .bind(None::<String>)
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        assert_eq!(written.rows_affected(), 1);
-        // Parameters by number, in any order and repeated.
-        let row = sqlx::query(
-            "SELECT id, n, r, b, maybe, n + $2 AS more, $1 AS again FROM t WHERE id = $1",
-        )
-        .bind("a")
-        .bind(1_i64)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-        assert_eq!(row.get::<String, _>("id"), "a");
-        assert_eq!(row.get::<i64, _>("n"), 7);
-        assert_eq!(row.get::<i32, _>("n"), 7);
-        assert_eq!(row.get::<f64, _>("r"), 1.5);
-        assert_eq!(row.get::<Vec<u8>, _>("b"), vec![1, 2]);
-        assert_eq!(row.get::<Option<String>, _>("maybe"), None);
-        assert_eq!(row.get::<i64, _>("more"), 8);
-        assert_eq!(row.get::<String, _>("again"), "a");
-        assert!(sqlx::query("SELECT id FROM t WHERE id = $1")
-            .bind("b")
-            .fetch_optional(&mut *conn)
-            .await
-            .unwrap()
-            .is_none());
-        let updated = sqlx::query("UPDATE t SET n = n + 1 WHERE id = $1 RETURNING n")
-            .bind("a")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-        assert_eq!(updated.len(), 1);
-        assert_eq!(updated[0].get::<i64, _>("n"), 8);
-        // Several statements without arguments run together.
-        sqlx::query("UPDATE t SET n = 1; UPDATE t SET n = n + 1")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        let n: i64 = sqlx::query("SELECT n FROM t")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap()
-            .get("n");
-        assert_eq!(n, 2);
-    }
-
-    #[tokio::test]
-    async fn constraint_errors_are_classified_as_with_sqlx() {
-        let mut direct = memory();
-        let conn: &mut (dyn SqlConn + 'static) = &mut direct;
-        sqlx::query("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT NOT NULL CHECK (n >= 0))")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO t VALUES ('a', 1)")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        let unique = sqlx::query("INSERT INTO t VALUES ('a', 1)")
-            .execute(&mut *conn)
-            .await
-            .unwrap_err();
-        assert!(matches!(&unique, Error::Database(db) if db.is_unique_violation()));
-        let check = sqlx::query("UPDATE t SET n = -1")
-            .execute(&mut *conn)
-            .await
-            .unwrap_err();
-        assert!(matches!(&check, Error::Database(db) if db.is_check_violation()));
-        let several = sqlx::query("SELECT $1; SELECT 2")
-            .bind(1_i64)
-            .execute(&mut *conn)
-            .await
-            .unwrap_err();
-        assert!(matches!(several, Error::Protocol(_)));
-    }
-
-    #[test]
-    fn urls_name_the_file_and_the_mode() {
-        let file = DirectOptions::from_url("sqlite:///tmp/x/saifu.db?mode=rwc").unwrap();
-        assert_eq!(file.path.as_deref(), Some("/tmp/x/saifu.db"));
-        assert!(file.flags.contains(OpenFlags::SQLITE_OPEN_CREATE));
-        let ro = DirectOptions::from_url("sqlite://data/saifu.db?mode=ro").unwrap();
-        assert_eq!(ro.path.as_deref(), Some("data/saifu.db"));
-        assert!(ro.flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY));
-        assert!(!ro.flags.contains(OpenFlags::SQLITE_OPEN_CREATE));
-        assert!(DirectOptions::from_url("sqlite::memory:")
-            .unwrap()
-            .path
-            .is_none());
-        assert!(DirectOptions::from_url("postgres://x").is_err());
-    }
-}
+mod tests;
